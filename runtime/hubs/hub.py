@@ -1,0 +1,561 @@
+"""The hub: the scheduler of every greenthread in one OS thread.
+
+Design rules (the kernel stays small):
+- The hub knows greenlets, timers and file descriptors; nothing about sockets, queues
+  or pools. Those are built outside, on `park` / `wake` and `wait_fd`.
+- Every switch into a greenthread is made by the loop below, from the ready queue.
+  Timers and fds never switch into a greenthread themselves: they make it ready.
+- Every block and wake goes through `park` and `_resume`: the one place where the
+  ``blocked`` and ``woken`` hooks are called, so every wait has a reason and a waker.
+- A greenthread has at most one `Waiter` in flight (stored on it as ``_gs_waiter``), so it
+  can never be resumed twice for one park: a kill or a timeout rewrites that waiter.
+
+The loop, in plain words:
+    1. run every greenthread that was ready when the pass began (FIFO);
+    2. fire the due timers;
+    3. wait on the poller until the next deadline (not at all if something is ready).
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+import itertools
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import greenlet
+
+from runtime.hubs.clock import TestClock
+from runtime.hubs.poller import READ, WRITE, Poller, make_poller
+from runtime.instrument import Cause, Reason, hooks
+
+__all__ = ["TIMED_OUT", "Deadlock", "Hub", "IOClosed", "Timer", "Waiter"]
+
+getcurrent = greenlet.getcurrent
+
+# Waiter states. A waiter is PARKED (in a queue, on an fd or a timer), SCHEDULED (in the
+# ready queue) or DONE (resumed, or abandoned).
+PARKED, SCHEDULED, DONE = 0, 1, 2
+
+
+class _TimedOut:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "TIMED_OUT"
+
+
+#: What `Hub.park` returns when its timeout expired first.
+TIMED_OUT: Any = _TimedOut()
+
+
+class Deadlock(RuntimeError):
+    """The main greenthread waits for something that nothing can ever deliver."""
+
+
+class IOClosed(OSError):
+    """The fd a greenthread was waiting on was closed under it."""
+
+
+class Waiter:
+    """One park of one greenthread: where it waits, and what it resumes with."""
+
+    __slots__ = ("exc", "glet", "handoff", "obj", "queue", "reason", "state", "timer", "value")
+
+    def __init__(self, glet: Any, state: int, value: Any = None) -> None:
+        self.glet = glet
+        self.state = state
+        self.value = value
+        self.exc: BaseException | None = None
+        self.queue: Any = None  # a container with _add(w) / _discard(w), while PARKED
+        self.timer: Timer | None = None
+        self.reason: str | None = None
+        self.obj: Any = None
+        self.handoff = False  # woken with something it must take (a permit, an item)
+
+    def __repr__(self) -> str:
+        state = ("parked", "scheduled", "done")[self.state]
+        return f"<Waiter {state} {self.reason} on {self.obj!r} for {self.glet!r}>"
+
+
+class Timer:
+    """A callback due at `deadline` on the hub's clock; `cancel()` withdraws it."""
+
+    __slots__ = ("active", "args", "callback", "deadline", "hub")
+
+    def __init__(self, hub: Hub, deadline: float, callback: Callable[..., Any], args: tuple) -> None:
+        self.hub = hub
+        self.deadline = deadline
+        self.callback = callback
+        self.args = args
+        self.active = True
+
+    @property
+    def pending(self) -> bool:
+        return self.active
+
+    def cancel(self) -> None:
+        if self.active:
+            self.active = False
+            self.hub._timer_cancelled()
+
+    def __repr__(self) -> str:
+        return f"<Timer at {self.deadline:.6f} {getattr(self.callback, '__qualname__', self.callback)}>"
+
+
+class _FdWatch:
+    """The greenthreads waiting on one fd (one reader, one writer) and what the poller watches."""
+
+    __slots__ = ("fd", "hub", "mask", "reader", "writer")
+
+    def __init__(self, hub: Hub, fd: int) -> None:
+        self.hub = hub
+        self.fd = fd
+        self.reader: Waiter | None = None
+        self.writer: Waiter | None = None
+        self.mask = 0  # what the poller is registered for
+
+    def _add(self, w: Waiter) -> None:
+        if w.reason == Reason.IO_READ:
+            self.reader = w
+        else:
+            self.writer = w
+        self.hub._fd_waiters += 1
+
+    def _discard(self, w: Waiter) -> None:
+        if self.reader is w:
+            self.reader = None
+        elif self.writer is w:
+            self.writer = None
+        else:
+            return
+        self.hub._fd_waiters -= 1
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
+
+
+def _root_of(glet: Any) -> Any:
+    while glet.parent is not None:
+        glet = glet.parent
+    return glet
+
+
+class Hub:
+    """The scheduler of one OS thread. Use `runtime.hubs.get_hub()` to get it."""
+
+    def __init__(self, poller: Poller | None = None, clock: Callable[[], float] | None = None) -> None:
+        self.clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        self._jumping: TestClock | None = clock if isinstance(clock, TestClock) else None
+        self.poller: Poller = poller if poller is not None else make_poller()
+        #: Print the traceback of an exception that escapes a greenthread (once).
+        self.report_exceptions = True
+        self._ready: deque[Waiter] = deque()
+        self._timers: list[tuple[float, int, Timer]] = []
+        self._cancelled = 0  # cancelled timers still in the heap
+        self._seq = itertools.count()
+        self._watches: dict[int, _FdWatch] = {}
+        self._fd_waiters = 0
+        self._root = _root_of(getcurrent())
+        self.greenlet = greenlet.greenlet(self._run, self._root)
+        self.greenlet.gid = 0
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<Hub {self.poller.name} ready={len(self._ready)} timers={self.pending_timers()}"
+            f" fd_waiters={self._fd_waiters}>"
+        )
+
+    # ------------------------------------------------------------------ scheduling
+
+    def start(self, glet: Any, func: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        """Make a new greenlet (child of the hub) ready to run ``func(*args, **kwargs)``.
+
+        A greenlet started by the hub receives ``(func, args, kwargs)`` as its one
+        argument: its ``run(packed)`` unpacks it.
+        """
+        w = Waiter(glet, SCHEDULED, (func, args, kwargs))
+        glet._gs_waiter = w
+        self._ready.append(w)
+
+    def yield_now(self) -> None:
+        """Let every other ready greenthread run once, then continue (``sleep(0)``)."""
+        cur = getcurrent()
+        if cur is self.greenlet:
+            raise RuntimeError("sleep() cannot be called from the hub itself (a timer callback?)")
+        w = cur._gs_waiter = Waiter(cur, SCHEDULED)
+        self._ready.append(w)
+        self.greenlet.switch()
+
+    def park(
+        self,
+        queue: Any,
+        reason: str,
+        obj: Any,
+        timeout: float | None = None,
+        detail: Any = None,
+    ) -> Any:
+        """Block the current greenthread until it is woken; return what it was woken with.
+
+        `queue` (or None) gets the waiter through ``queue._add(w)`` and loses it through
+        ``queue._discard(w)`` if something else (a timeout, a kill) wakes it first.
+        Returns `TIMED_OUT` when `timeout` seconds passed first.
+        """
+        cur = getcurrent()
+        if cur is self.greenlet:
+            raise RuntimeError(f"cannot block inside the hub (waiting for {reason} on {obj!r})")
+        w = cur._gs_waiter = Waiter(cur, PARKED)
+        w.reason = reason
+        w.obj = obj
+        if queue is not None:
+            w.queue = queue
+            queue._add(w)
+        if timeout is not None:
+            w.timer = self.call_later(timeout, self._expire, w)
+        h = hooks.blocked
+        if h is not None:
+            h(cur, reason, obj, timeout if detail is None else detail)
+        try:
+            return self.greenlet.switch()
+        except BaseException:
+            if w.handoff:
+                # Woken with a permit or an item, then killed (or timed out) before it
+                # could run: give it back, so that nothing is lost.
+                w.handoff = False
+                queue._returned(w.value)
+            raise
+        finally:
+            if w.state != DONE:  # left by a foreign switch or throw: withdraw what is left
+                self._withdraw(w)
+                w.state = DONE
+
+    def wake(
+        self,
+        w: Waiter,
+        value: Any = None,
+        cause: str = Cause.SEND,
+        exc: BaseException | None = None,
+        handoff: bool = False,
+    ) -> bool:
+        """Make the parked `w` ready with `value` (or to raise `exc`). False if it was not parked.
+
+        With `handoff`, `value` is something `w` must take (a permit, an item): if `w` is
+        killed before it runs, its queue gets it back through ``queue._returned(value)``.
+        """
+        if w.state != PARKED:
+            return False
+        self._withdraw(w)
+        w.handoff = handoff
+        self._resume(w, value, exc, cause)
+        return True
+
+    def _resume(self, w: Waiter, value: Any, exc: BaseException | None, cause: str, front: bool = False) -> None:
+        # `w` is out of its queue already; the one place a parked greenthread becomes ready.
+        t = w.timer
+        if t is not None:
+            w.timer = None
+            t.cancel()
+        w.state = SCHEDULED
+        w.value = value
+        w.exc = exc
+        if front:
+            self._ready.appendleft(w)
+        else:
+            self._ready.append(w)
+        h = hooks.woken
+        if h is not None:
+            h(w.glet, cause, getcurrent())
+
+    def _withdraw(self, w: Waiter) -> None:
+        q = w.queue
+        if q is not None:
+            w.queue = None
+            q._discard(w)
+
+    def _expire(self, w: Waiter) -> None:
+        if w.state == PARKED:
+            w.timer = None  # it is firing: nothing to cancel
+            self._withdraw(w)
+            self._resume(w, TIMED_OUT, None, Cause.TIMER if w.reason == Reason.SLEEP else Cause.TIMEOUT)
+
+    def interrupt(self, glet: Any, exc: BaseException, cause: str = Cause.KILL) -> None:
+        """Make `glet` raise `exc` as soon as possible: it goes to the front of the ready queue.
+
+        A greenthread that never started starts only to raise `exc`; one already ready
+        raises `exc` instead of resuming; a parked one leaves its queue first.
+        Not for the current greenthread (raise instead), a no-op for a dead one.
+        """
+        if glet.dead:
+            return
+        if glet is getcurrent():
+            raise RuntimeError("interrupt() cannot target the current greenthread; raise instead")
+        w = getattr(glet, "_gs_waiter", None)
+        if not glet:  # never started
+            if w is not None:
+                w.state = DONE
+            w = glet._gs_waiter = Waiter(glet, SCHEDULED, (_raise, (exc,), {}))
+            self._ready.appendleft(w)
+            h = hooks.woken
+            if h is not None:
+                h(glet, cause, getcurrent())
+        elif w is None or w.state == DONE:
+            raise RuntimeError(f"{glet!r} is not scheduled by this hub")
+        elif w.state == PARKED:
+            self._withdraw(w)
+            self._resume(w, None, exc, cause, front=True)
+        else:  # SCHEDULED: raise instead of resuming (a handoff is given back by park)
+            w.exc = exc
+
+    # ------------------------------------------------------------------ timers
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
+        """Call ``callback(*args)`` from the hub in `delay` seconds (or at once if <= 0)."""
+        return self.call_at(self.clock() + delay, callback, *args)
+
+    def call_at(self, deadline: float, callback: Callable[..., Any], *args: Any) -> Timer:
+        """Call ``callback(*args)`` from the hub when the clock reaches `deadline`.
+
+        Timers with equal deadlines fire in the order they were set.
+        """
+        t = Timer(self, deadline, callback, args)
+        heapq.heappush(self._timers, (deadline, next(self._seq), t))
+        return t
+
+    def pending_timers(self) -> int:
+        """How many timers are set and not yet fired or cancelled."""
+        return len(self._timers) - self._cancelled
+
+    def _timer_cancelled(self) -> None:
+        self._cancelled += 1
+        # Cancelled timers stay in the heap (O(1) cancel) until they would fire; when
+        # they are most of it, rebuild it so a loop of cancelled timeouts cannot grow it.
+        if self._cancelled > 256 and self._cancelled * 2 > len(self._timers):
+            self._timers = [e for e in self._timers if e[2].active]
+            heapq.heapify(self._timers)
+            self._cancelled = 0
+
+    def _fire_timers(self) -> None:
+        timers = self._timers
+        now = self.clock()
+        fired = 0
+        while timers and timers[0][0] <= now:
+            t = heapq.heappop(timers)[2]
+            if not t.active:
+                self._cancelled -= 1
+                continue
+            t.active = False
+            fired += 1
+            try:
+                t.callback(*t.args)
+            except Exception:
+                self.report_error(f"timer callback {t.callback!r}", sys.exc_info()[1])
+            timers = self._timers  # a callback may have compacted the heap
+        if fired:
+            h = hooks.timers_fired
+            if h is not None:
+                h(fired)
+
+    # ------------------------------------------------------------------ fds
+
+    def wait_fd(self, fd: int, write: bool = False, timeout: float | None = None) -> bool:
+        """Park until `fd` is readable (or writable). False if `timeout` expired first.
+
+        Raises `IOClosed` if the fd is closed (through `notify_close`) while waiting, and
+        RuntimeError if another greenthread already waits to read (or write) it.
+        """
+        watch = self._watches.get(fd)
+        if watch is None:
+            watch = self._watches[fd] = _FdWatch(self, fd)
+        other = watch.writer if write else watch.reader
+        if other is not None:
+            raise RuntimeError(
+                f"fd {fd} is already waited on to {'write' if write else 'read'} by {other.glet!r};"
+                " two greenthreads cannot wait on one fd in the same direction"
+            )
+        need = WRITE if write else READ
+        if not watch.mask & need:
+            # Registration stays after the wake (deferred unregister): the next wait on
+            # this fd, usually moments later, then costs no system call.
+            if watch.mask:
+                self.poller.modify(fd, watch.mask | need)
+            else:
+                self.poller.register(fd, need)
+            watch.mask |= need
+        reason = Reason.IO_WRITE if write else Reason.IO_READ
+        return self.park(watch, reason, fd, timeout, fd) is not TIMED_OUT
+
+    def notify_close(self, fd: int) -> None:
+        """`fd` is about to be closed: forget it, and wake its waiters with `IOClosed`.
+
+        Whoever closes an fd that was waited on must call this first (green sockets do):
+        an fd stays registered with the poller after a wait, and a new fd that reuses
+        the number would otherwise never be registered.
+        """
+        watch = self._watches.pop(fd, None)
+        if watch is None:
+            return
+        if watch.mask:
+            try:
+                self.poller.unregister(fd)
+            except (OSError, KeyError, ValueError):
+                pass
+        for w in (watch.reader, watch.writer):
+            if w is not None:
+                err = IOClosed(errno.EBADF, f"fd {fd} was closed while {w.glet!r} waited on it")
+                self.wake(w, None, Cause.CLOSED, err)
+
+    def _dispatch(self, events: list[tuple[int, int]]) -> None:
+        watches = self._watches
+        for fd, mask in events:
+            watch = watches.get(fd)
+            if watch is None:  # closed behind our back: stop watching it
+                try:
+                    self.poller.unregister(fd)
+                except (OSError, KeyError, ValueError):
+                    pass
+                continue
+            reader = watch.reader
+            writer = watch.writer
+            if mask & READ and reader is not None:
+                self.wake(reader, None, Cause.FD_READY)
+            if mask & WRITE and writer is not None:
+                self.wake(writer, None, Cause.FD_READY)
+            # The deferred unregister: an fd stays registered after its waiter wakes, and
+            # only an event that nobody waited for shows it is idle; then watch less.
+            if mask & ~((READ if reader is not None else 0) | (WRITE if writer is not None else 0)):
+                want = (READ if watch.reader is not None else 0) | (WRITE if watch.writer is not None else 0)
+                if want:
+                    self.poller.modify(fd, want)
+                    watch.mask = want
+                else:
+                    self.poller.unregister(fd)
+                    del watches[fd]
+
+    # ------------------------------------------------------------------ the loop
+
+    def switch(self) -> Any:
+        """Give control to the hub (from a greenthread that arranged to be resumed)."""
+        cur = getcurrent()
+        if cur is self.greenlet:
+            raise RuntimeError("the hub cannot switch to itself")
+        return self.greenlet.switch()
+
+    def _run(self) -> None:
+        h = hooks.after_switch
+        if h is not None:  # the first switch into the hub came from the root greenlet
+            h(self._root)
+        while True:
+            try:
+                self._loop()
+            except (KeyboardInterrupt, SystemExit) as e:
+                # A signal arrived in the hub, or a greenthread raised one: the main
+                # greenthread gets it, as it would without green threads.
+                self._root.throw(e)
+
+    def _loop(self) -> None:
+        ready = self._ready
+        popleft = ready.popleft  # bound once: the loop below is the hottest code here
+        timers = self._timers
+        while True:
+            # 1. run what was ready when this pass began; later arrivals wait a pass
+            n = len(ready)
+            while n:
+                n -= 1
+                w = popleft()
+                if w.state != SCHEDULED:
+                    continue
+                w.state = DONE
+                glet = w.glet
+                h = hooks.before_switch
+                if h is not None:
+                    h(glet)
+                if w.exc is None:
+                    glet.switch(w.value)
+                else:
+                    glet.throw(w.exc)
+                h = hooks.after_switch
+                if h is not None:
+                    h(glet)
+            # 2. fire due timers
+            timers = self._timers
+            if timers and timers[0][0] <= self.clock():
+                self._fire_timers()
+                timers = self._timers
+            # 3. wait for fds until the next deadline
+            deadline = None
+            if ready:
+                if not self._fd_waiters:
+                    continue  # no fd can wake anyone: polling would be a wasted system call
+                timeout: float | None = 0.0
+            elif len(timers) > self._cancelled:
+                while not timers[0][2].active:  # drop cancelled timers at the front
+                    heapq.heappop(timers)
+                    self._cancelled -= 1
+                deadline = timers[0][0]
+                timeout = max(0.0, deadline - self.clock())
+            elif self._fd_waiters:
+                timeout = None
+            else:
+                self._nothing_can_happen()
+                continue
+            self._poll(timeout, deadline)
+
+    def _poll(self, timeout: float | None, deadline: float | None) -> None:
+        poller = self.poller
+        h = hooks.before_io_wait
+        if h is not None:
+            h(timeout)
+        jumping = self._jumping
+        if jumping is not None and jumping.autojump and timeout != 0:
+            # virtual time: look at the fds, and if none is ready jump to the deadline
+            events = poller.wait(0)
+            if not events:
+                if deadline is None:
+                    events = poller.wait(None)
+                else:
+                    jumping.advance_to(deadline)
+        else:
+            events = poller.wait(timeout)
+        h = hooks.after_io_wait
+        if h is not None:
+            h(len(events))
+        if events:
+            self._dispatch(events)
+
+    def _nothing_can_happen(self) -> None:
+        # Nothing is ready, no timer is set, no fd is watched: nothing will ever run
+        # again unless the main greenthread does something.
+        w = getattr(self._root, "_gs_waiter", None)
+        if w is not None and w.state == PARKED:
+            err = Deadlock(
+                f"the main greenthread waits for {w.reason} on {w.obj!r}, but nothing can wake it:"
+                " no greenthread is ready, no timer is set and no fd is watched"
+            )
+            self.wake(w, None, Cause.DEADLOCK, err)
+        else:
+            self._root.switch()
+
+    # ------------------------------------------------------------------ errors, shutdown
+
+    def report_error(self, where: str, exc: BaseException) -> None:
+        """Print an exception that nobody else will see (if `report_exceptions`)."""
+        if self.report_exceptions:
+            print(f"Exception in {where}:", file=sys.stderr)
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+    def is_idle(self) -> bool:
+        """True when nothing is ready, no timer is set and no greenthread waits on an fd."""
+        return not self._ready and self.pending_timers() == 0 and self._fd_waiters == 0
+
+    def close(self) -> None:
+        """Release the poller. The hub must not be used afterwards."""
+        if not self.closed:
+            self.closed = True
+            self.poller.close()

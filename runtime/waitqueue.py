@@ -1,0 +1,92 @@
+"""WaitQueue: the one wait primitive under Event, Semaphore, join, pools and queues.
+
+Greenthreads park on it in FIFO order and are unparked one at a time or all at once,
+each wake with its cause. Everything that waits goes through `Hub.park`, so every wait
+is seen by the instrument hooks with its reason, its object and its waker.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from runtime.hubs import get_hub
+from runtime.hubs.hub import TIMED_OUT, Waiter
+
+__all__ = ["TIMED_OUT", "WaitQueue"]
+
+
+class WaitQueue:
+    """A FIFO of parked greenthreads.
+
+    A waiter that leaves early (timeout, kill) is only marked; it is skipped when it
+    reaches the front, and the deque is rebuilt when such leftovers outnumber the
+    live waiters, so polling with timeouts cannot grow it.
+    """
+
+    __slots__ = ("_live", "_returned", "_waiters")
+
+    def __init__(self, returned: Callable[[Any], None] | None = None) -> None:
+        """`returned(value)` takes back a handoff (see `unpark_one`) whose greenthread
+        was killed or timed out before it could run."""
+        self._waiters: deque[Waiter] = deque()
+        self._live = 0
+        self._returned = returned
+
+    def __len__(self) -> int:
+        return self._live
+
+    def __bool__(self) -> bool:
+        return self._live > 0
+
+    def __repr__(self) -> str:
+        return f"<WaitQueue waiting={self._live}>"
+
+    def park(self, reason: str, obj: Any, timeout: float | None = None) -> Any:
+        """Park the current greenthread here; return what it was unparked with, or TIMED_OUT."""
+        return get_hub().park(self, reason, obj, timeout)
+
+    def unpark_one(self, value: Any = None, cause: str = "send", handoff: bool = False) -> bool:
+        """Wake the longest-waiting greenthread with `value`. False if none waits.
+
+        With `handoff`, `value` (a permit, an item) belongs to that greenthread now; if it
+        dies before it runs, the queue's `returned` callback gets the value back.
+        """
+        waiters = self._waiters
+        while waiters:
+            w = waiters.popleft()
+            if w.queue is self:
+                get_hub().wake(w, value, cause, None, handoff)
+                return True
+        return False
+
+    def unpark_all(self, value: Any = None, cause: str = "send", exc: BaseException | None = None) -> int:
+        """Wake every waiting greenthread with `value` (or to raise `exc`); return how many."""
+        waiters = self._waiters
+        self._waiters = deque()
+        n = 0
+        if waiters:
+            hub = get_hub()
+            for w in waiters:
+                if w.queue is self:
+                    hub.wake(w, value, cause, exc)
+                    n += 1
+        return n
+
+    def first(self) -> Waiter | None:
+        """The longest-waiting live waiter, or None."""
+        waiters = self._waiters
+        while waiters and waiters[0].queue is not self:
+            waiters.popleft()
+        return waiters[0] if waiters else None
+
+    # the container protocol of Hub.park
+    def _add(self, w: Waiter) -> None:
+        self._waiters.append(w)
+        self._live += 1
+
+    def _discard(self, w: Waiter) -> None:
+        self._live -= 1
+        if len(self._waiters) > 2 * self._live + 32:
+            self._waiters = deque(x for x in self._waiters if x.queue is self)

@@ -1,0 +1,86 @@
+"""Every runtime test runs once per poller on a fresh hub, and fails if it leaks work."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from runtime import hubs
+from runtime.greenthread import gid_of
+from runtime.hubs import Hub, TestClock, poller_names
+from runtime.instrument import Instrument, add_instrument, instruments, remove_instrument
+
+
+@pytest.fixture(params=poller_names(), autouse=True)
+def hub(request: pytest.FixtureRequest) -> Iterator[Hub]:
+    """A new hub for this thread; with the `clock` fixture, on a TestClock (autojump)."""
+    hubs.drop_hub()
+    clock = TestClock() if "clock" in request.fixturenames else None
+    h = hubs.use_hub(request.param, clock)
+    yield h
+    left = [inst for inst in instruments()]
+    for inst in left:
+        remove_instrument(inst)
+    idle = h.is_idle()
+    description = repr(h)
+    hubs.drop_hub()
+    assert idle, f"the test left work on its hub: {description}"
+    assert not left, f"the test left instruments installed: {left}"
+
+
+@pytest.fixture
+def clock(hub: Hub) -> TestClock:
+    """The hub's virtual clock: sleeps and timeouts take no real time."""
+    assert isinstance(hub.clock, TestClock)
+    return hub.clock
+
+
+class Recorder(Instrument):
+    """Records every hook as a tuple, with greenlets shown by their greenthread id."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple] = []
+
+    def spawned(self, glet, parent):
+        self.log.append(("spawned", gid_of(glet), gid_of(parent)))
+
+    def before_switch(self, glet):
+        self.log.append(("switch_in", gid_of(glet)))
+
+    def after_switch(self, glet):
+        self.log.append(("switch_out", gid_of(glet)))
+
+    def blocked(self, glet, reason, obj, detail):
+        self.log.append(("blocked", gid_of(glet), reason, detail))
+
+    def woken(self, glet, cause, waker):
+        self.log.append(("woken", gid_of(glet), cause, gid_of(waker)))
+
+    def exited(self, glet, outcome, exc):
+        self.log.append(("exited", gid_of(glet), outcome, type(exc).__name__ if exc else None))
+
+    def before_io_wait(self, timeout):
+        self.log.append(("io_wait", timeout))
+
+    def after_io_wait(self, nready):
+        self.log.append(("io_done", nready))
+
+    def timers_fired(self, n):
+        self.log.append(("timers", n))
+
+    def resource_created(self, obj):
+        self.log.append(("resource", obj.resource_kind, obj.name))
+
+    def kinds(self, *names: str) -> list[tuple]:
+        """The records whose hook is one of `names`."""
+        return [r for r in self.log if r[0] in names]
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    rec = Recorder()
+    add_instrument(rec)
+    yield rec
+    if rec in instruments():
+        remove_instrument(rec)

@@ -1,0 +1,176 @@
+"""The instrument hooks: exact sequences for small scenarios, and their failure rules."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import runtime
+from runtime.instrument import HOOK_NAMES, Instrument, add_instrument, hooks, instruments, remove_instrument
+
+MAIN, HUB = 1, 0
+
+
+def test_no_instrument_means_no_hook_to_call():
+    assert instruments() == ()
+    assert all(getattr(hooks, name) is None for name in HOOK_NAMES)
+
+
+def test_only_overridden_hooks_are_registered():
+    class OnlySpawns(Instrument):
+        def spawned(self, glet, parent):
+            pass
+
+    inst = OnlySpawns()
+    add_instrument(inst)
+    try:
+        assert hooks.spawned is not None
+        assert hooks.before_switch is None and hooks.blocked is None
+    finally:
+        remove_instrument(inst)
+    assert hooks.spawned is None
+
+
+def test_bad_instruments_are_refused():
+    with pytest.raises(TypeError, match="needs an Instrument"):
+        add_instrument(object())
+    with pytest.raises(ValueError, match="is not installed"):
+        remove_instrument(Instrument())
+
+
+def test_sleep0_ping_pong(clock, recorder):
+    def worker():
+        for _ in range(2):
+            runtime.sleep(0)
+
+    a = runtime.spawn(worker)
+    b = runtime.spawn(worker)
+    a.wait()
+    b.wait()
+    A, B = a.gid, b.gid
+    assert recorder.log == [
+        ("spawned", A, MAIN),
+        ("spawned", B, MAIN),
+        ("blocked", MAIN, "join", None),
+        ("switch_out", MAIN),
+        ("switch_in", A),  # a yields: switched out with no block, it is ready again
+        ("switch_out", A),
+        ("switch_in", B),
+        ("switch_out", B),
+        ("switch_in", A),
+        ("switch_out", A),
+        ("switch_in", B),
+        ("switch_out", B),
+        ("switch_in", A),
+        ("exited", A, "ok", None),
+        ("woken", MAIN, "exit", A),  # main waits on a: woken by a's exit
+        ("switch_out", A),
+        ("switch_in", B),
+        ("exited", B, "ok", None),
+        ("switch_out", B),
+        ("switch_in", MAIN),  # b was already dead when main waited for it
+    ]
+
+
+def test_event_hand_off(clock, recorder):
+    ev = runtime.Event(name="ready")
+    g = runtime.spawn(ev.wait)
+    runtime.sleep(0)
+    ev.send("x")
+    assert g.wait() == "x"
+    G = g.gid
+    assert recorder.log == [
+        ("resource", "event", "ready"),
+        ("spawned", G, MAIN),
+        ("switch_out", MAIN),  # main yields
+        ("switch_in", G),
+        ("blocked", G, "event", None),
+        ("switch_out", G),
+        ("switch_in", MAIN),
+        ("woken", G, "send", MAIN),  # main sends: g is ready, woken by main
+        ("blocked", MAIN, "join", None),
+        ("switch_out", MAIN),
+        ("switch_in", G),
+        ("exited", G, "ok", None),
+        ("woken", MAIN, "exit", G),
+        ("switch_out", G),
+        ("switch_in", MAIN),
+    ]
+
+
+def test_semaphore_wait(clock, recorder):
+    sem = runtime.Semaphore(0, name="slots")
+    g = runtime.spawn(sem.acquire, timeout=5)
+    runtime.sleep(0)
+    sem.release()
+    assert g.wait() is True
+    G = g.gid
+    assert recorder.log == [
+        ("resource", "semaphore", "slots"),
+        ("spawned", G, MAIN),
+        ("switch_out", MAIN),
+        ("switch_in", G),
+        ("blocked", G, "semaphore", 5),
+        ("switch_out", G),
+        ("switch_in", MAIN),
+        ("woken", G, "release", MAIN),
+        ("blocked", MAIN, "join", None),
+        ("switch_out", MAIN),
+        ("switch_in", G),
+        ("exited", G, "ok", None),
+        ("woken", MAIN, "exit", G),
+        ("switch_out", G),
+        ("switch_in", MAIN),
+    ]
+
+
+def test_timer(clock, recorder):
+    runtime.sleep(2)
+    assert recorder.log == [
+        ("blocked", MAIN, "sleep", 2),
+        ("switch_out", MAIN),
+        ("io_wait", 2.0),  # virtual time: the clock jumps to the deadline
+        ("io_done", 0),
+        ("woken", MAIN, "timer", HUB),
+        ("timers", 1),
+        ("switch_in", MAIN),
+    ]
+
+
+def test_wait_timeout_and_kill_causes(clock, recorder):
+    ev = runtime.Event()
+    assert ev.wait(timeout=1) is None
+    g = runtime.spawn(ev.wait)
+    runtime.sleep(0)
+    g.kill()
+    G = g.gid
+    assert ("woken", MAIN, "timeout", HUB) in recorder.log
+    assert recorder.kinds("woken", "exited")[-2:] == [
+        ("woken", G, "kill", MAIN),
+        ("exited", G, "killed", "GreenletExit"),
+    ]
+
+
+def test_error_exit(recorder):
+    runtime.debug.hub_exceptions(False)
+    g = runtime.spawn(lambda: {}["k"])
+    with pytest.raises(KeyError):
+        g.wait()
+    assert ("exited", g.gid, "error", "KeyError") in recorder.log
+
+
+def test_an_instrument_that_raises_is_removed_and_logged(caplog, recorder):
+    class Broken(Instrument):
+        def before_switch(self, glet):
+            raise RuntimeError("instrument bug")
+
+    broken = Broken()
+    add_instrument(broken)
+    with caplog.at_level(logging.ERROR, logger="runtime.instrument"):
+        gt = runtime.spawn(lambda: "still runs")
+        assert gt.wait() == "still runs"
+    assert broken not in instruments()
+    assert recorder in instruments()  # the healthy one stays
+    assert "removing it" in caplog.text and "instrument bug" in caplog.text
+    assert ("exited", gt.gid, "ok", None) in recorder.log
