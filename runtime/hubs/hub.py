@@ -190,7 +190,14 @@ class Hub:
         cur = getcurrent()
         if cur is self.greenlet:
             raise RuntimeError("sleep() cannot be called from the hub itself (a timer callback?)")
-        w = cur._gs_waiter = Waiter(cur, SCHEDULED)
+        # sleep(0) is the hottest path: reuse the greenthread's last waiter when it is
+        # done (nothing acts on a done waiter) instead of allocating one per yield.
+        w = getattr(cur, "_gs_waiter", None)
+        if w is not None and w.state == DONE:
+            w.state = SCHEDULED
+            w.value = w.exc = None
+        else:
+            w = cur._gs_waiter = Waiter(cur, SCHEDULED)
         self._ready.append(w)
         self.greenlet.switch()
 
@@ -234,6 +241,9 @@ class Hub:
         finally:
             if w.state != DONE:  # left by a foreign switch or throw: withdraw what is left
                 self._withdraw(w)
+                if w.timer is not None:
+                    w.timer.cancel()
+                    w.timer = None
                 w.state = DONE
 
     def wake(
