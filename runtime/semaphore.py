@@ -1,7 +1,8 @@
 """Semaphore, BoundedSemaphore, CappedSemaphore: counters that greenthreads wait on, in FIFO order.
 
-A release hands its permit straight to the longest waiter (so a newcomer cannot take it
-first); if that waiter is killed before it runs, the permit goes on to the next one.
+A release hands its permit straight to the longest waiter, so a newcomer cannot take it
+first. A waiter killed after it was handed the permit holds it (the kill is raised at its
+next blocking call), so ``with sem:`` gives it back.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class Semaphore:
     def __init__(self, value: int = 1, name: str | None = None) -> None:
         self.counter = check_count(value, "Semaphore value")
         self.name = name
-        self._waiters = WaitQueue(returned=self._permit_returned)
+        self._waiters = WaitQueue()
         h = hooks.resource_created
         if h is not None:
             h(self)
@@ -67,12 +68,9 @@ class Semaphore:
 
     def release(self, blocking: bool = True) -> bool:
         """Give a permit back: to the longest waiter if any, else to the counter."""
-        if not self._waiters.unpark_one(None, Cause.RELEASE, handoff=True):
+        if not self._waiters.unpark_one(None, Cause.RELEASE):
             self.counter += 1
         return True
-
-    def _permit_returned(self, _value: Any) -> None:
-        Semaphore.release(self)  # a killed waiter's permit: not a release of the caller's
 
     __enter__ = acquire
 

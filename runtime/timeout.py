@@ -18,6 +18,7 @@ from typing import Any
 import greenlet
 
 from runtime.hubs import get_hub
+from runtime.hubs.hub import cancel_pending
 from runtime.instrument import Cause
 
 __all__ = ["Timeout", "is_timeout", "with_timeout"]
@@ -61,9 +62,11 @@ class Timeout(BaseException):
         return self.timer is not None and self.timer.active
 
     def cancel(self) -> None:
-        """Stop the timer if it has not fired."""
+        """Stop the timer; if it fired but has not been raised yet, it never will be."""
         if self.timer is not None:
             self.timer.cancel()
+            glet, exc, _cause = self.timer.args
+            cancel_pending(glet, exc)
             self.timer = None
 
     def __enter__(self) -> Timeout:

@@ -8,7 +8,6 @@ is seen by the instrument hooks with its reason, its object and its waker.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from runtime.hubs import get_hub
@@ -25,14 +24,11 @@ class WaitQueue:
     live waiters, so polling with timeouts cannot grow it.
     """
 
-    __slots__ = ("_live", "_returned", "_waiters")
+    __slots__ = ("_live", "_waiters")
 
-    def __init__(self, returned: Callable[[Any], None] | None = None) -> None:
-        """`returned(value)` takes back a handoff (see `unpark_one`) whose greenthread
-        was killed or timed out before it could run."""
+    def __init__(self) -> None:
         self._waiters: deque[Waiter] = deque()
         self._live = 0
-        self._returned = returned
 
     def __len__(self) -> int:
         return self._live
@@ -43,21 +39,20 @@ class WaitQueue:
     def __repr__(self) -> str:
         return f"<WaitQueue waiting={self._live}>"
 
-    def park(self, reason: str, obj: Any, timeout: float | None = None) -> Any:
-        """Park the current greenthread here; return what it was unparked with, or TIMED_OUT."""
-        return get_hub().park(self, reason, obj, timeout)
+    def park(self, reason: str, obj: Any, timeout: float | None = None, data: Any = None) -> Any:
+        """Park the current greenthread here; return what it was unparked with, or TIMED_OUT.
 
-    def unpark_one(self, value: Any = None, cause: str = "send", handoff: bool = False) -> bool:
-        """Wake the longest-waiting greenthread with `value`. False if none waits.
-
-        With `handoff`, `value` (a permit, an item) belongs to that greenthread now; if it
-        dies before it runs, the queue's `returned` callback gets the value back.
+        `data` rides on the waiter, for whoever unparks it (see `first`).
         """
+        return get_hub().park(self, reason, obj, timeout, None, data)
+
+    def unpark_one(self, value: Any = None, cause: str = "send") -> bool:
+        """Wake the longest-waiting greenthread with `value`. False if none waits."""
         waiters = self._waiters
         while waiters:
             w = waiters.popleft()
             if w.queue is self:
-                get_hub().wake(w, value, cause, None, handoff)
+                get_hub().wake(w, value, cause)
                 return True
         return False
 

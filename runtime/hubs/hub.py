@@ -8,7 +8,10 @@ Design rules (the kernel stays small):
 - Every block and wake goes through `park` and `_resume`: the one place where the
   ``blocked`` and ``woken`` hooks are called, so every wait has a reason and a waker.
 - A greenthread has at most one `Waiter` in flight (stored on it as ``_gs_waiter``), so it
-  can never be resumed twice for one park: a kill or a timeout rewrites that waiter.
+  can never be resumed twice for one park.
+- A wake is never taken back. A kill or a timeout that arrives after a greenthread was
+  woken (it got its item, its permit, its event) is raised at its next blocking call,
+  so an operation either completed or raised, never both: nothing is lost.
 
 The loop, in plain words:
     1. run every greenthread that was ready when the pass began (FIFO);
@@ -65,7 +68,7 @@ class IOClosed(OSError):
 class Waiter:
     """One park of one greenthread: where it waits, and what it resumes with."""
 
-    __slots__ = ("exc", "glet", "handoff", "obj", "queue", "reason", "state", "timer", "value")
+    __slots__ = ("data", "exc", "glet", "obj", "pending", "queue", "reason", "state", "timer", "value")
 
     def __init__(self, glet: Any, state: int, value: Any = None) -> None:
         self.glet = glet
@@ -76,7 +79,8 @@ class Waiter:
         self.timer: Timer | None = None
         self.reason: str | None = None
         self.obj: Any = None
-        self.handoff = False  # woken with something it must take (a permit, an item)
+        self.data: Any = None  # what the parked greenthread brings (a putter's item)
+        self.pending: BaseException | None = None  # an interrupt that came after the wake
 
     def __repr__(self) -> str:
         state = ("parked", "scheduled", "done")[self.state]
@@ -141,6 +145,19 @@ def _raise(exc: BaseException) -> None:
     raise exc
 
 
+def _raise_pending(w: Waiter) -> None:
+    exc = w.pending
+    w.pending = None
+    raise exc  # type: ignore[misc]
+
+
+def cancel_pending(glet: Any, exc: BaseException) -> None:
+    """Forget `exc` if it waits to be raised at `glet`'s next blocking call (see `Hub.interrupt`)."""
+    w = getattr(glet, "_gs_waiter", None)
+    if w is not None and w.pending is exc:
+        w.pending = None
+
+
 def _root_of(glet: Any) -> Any:
     while glet.parent is not None:
         glet = glet.parent
@@ -194,8 +211,10 @@ class Hub:
         # done (nothing acts on a done waiter) instead of allocating one per yield.
         w = getattr(cur, "_gs_waiter", None)
         if w is not None and w.state == DONE:
+            if w.pending is not None:
+                _raise_pending(w)
             w.state = SCHEDULED
-            w.value = w.exc = None
+            w.value = w.exc = w.reason = None
         else:
             w = cur._gs_waiter = Waiter(cur, SCHEDULED)
         self._ready.append(w)
@@ -208,19 +227,25 @@ class Hub:
         obj: Any,
         timeout: float | None = None,
         detail: Any = None,
+        data: Any = None,
     ) -> Any:
         """Block the current greenthread until it is woken; return what it was woken with.
 
         `queue` (or None) gets the waiter through ``queue._add(w)`` and loses it through
         ``queue._discard(w)`` if something else (a timeout, a kill) wakes it first.
-        Returns `TIMED_OUT` when `timeout` seconds passed first.
+        `data` rides on the waiter for whoever wakes it. Returns `TIMED_OUT` when
+        `timeout` seconds passed first.
         """
         cur = getcurrent()
         if cur is self.greenlet:
             raise RuntimeError(f"cannot block inside the hub (waiting for {reason} on {obj!r})")
+        last = getattr(cur, "_gs_waiter", None)
+        if last is not None and last.pending is not None:
+            _raise_pending(last)
         w = cur._gs_waiter = Waiter(cur, PARKED)
         w.reason = reason
         w.obj = obj
+        w.data = data
         if queue is not None:
             w.queue = queue
             queue._add(w)
@@ -231,13 +256,6 @@ class Hub:
             h(cur, reason, obj, timeout if detail is None else detail)
         try:
             return self.greenlet.switch()
-        except BaseException:
-            if w.handoff:
-                # Woken with a permit or an item, then killed (or timed out) before it
-                # could run: give it back, so that nothing is lost.
-                w.handoff = False
-                queue._returned(w.value)
-            raise
         finally:
             if w.state != DONE:  # left by a foreign switch or throw: withdraw what is left
                 self._withdraw(w)
@@ -246,23 +264,11 @@ class Hub:
                     w.timer = None
                 w.state = DONE
 
-    def wake(
-        self,
-        w: Waiter,
-        value: Any = None,
-        cause: str = Cause.SEND,
-        exc: BaseException | None = None,
-        handoff: bool = False,
-    ) -> bool:
-        """Make the parked `w` ready with `value` (or to raise `exc`). False if it was not parked.
-
-        With `handoff`, `value` is something `w` must take (a permit, an item): if `w` is
-        killed before it runs, its queue gets it back through ``queue._returned(value)``.
-        """
+    def wake(self, w: Waiter, value: Any = None, cause: str = Cause.SEND, exc: BaseException | None = None) -> bool:
+        """Make the parked `w` ready with `value` (or to raise `exc`). False if it was not parked."""
         if w.state != PARKED:
             return False
         self._withdraw(w)
-        w.handoff = handoff
         self._resume(w, value, exc, cause)
         return True
 
@@ -296,11 +302,13 @@ class Hub:
             self._resume(w, TIMED_OUT, None, Cause.TIMER if w.reason == Reason.SLEEP else Cause.TIMEOUT)
 
     def interrupt(self, glet: Any, exc: BaseException, cause: str = Cause.KILL) -> None:
-        """Make `glet` raise `exc` as soon as possible: it goes to the front of the ready queue.
+        """Make `glet` raise `exc` as soon as possible.
 
-        A greenthread that never started starts only to raise `exc`; one already ready
-        raises `exc` instead of resuming; a parked one leaves its queue first.
-        Not for the current greenthread (raise instead), a no-op for a dead one.
+        A parked greenthread leaves its queue and goes to the front of the ready queue to
+        raise `exc`; one that never started starts only to raise it; one that yielded
+        raises it instead of resuming. One already woken keeps what it was woken with and
+        raises `exc` at its next blocking call (a kill replaces a pending timeout there).
+        Not for the current greenthread (raise instead); a no-op for a dead one.
         """
         if glet.dead:
             return
@@ -320,8 +328,10 @@ class Hub:
         elif w.state == PARKED:
             self._withdraw(w)
             self._resume(w, None, exc, cause, front=True)
-        else:  # SCHEDULED: raise instead of resuming (a handoff is given back by park)
+        elif w.reason is None:  # SCHEDULED by a yield: raise instead of resuming
             w.exc = exc
+        elif w.pending is None or cause == Cause.KILL:  # SCHEDULED by a wake: never taken back
+            w.pending = exc
 
     # ------------------------------------------------------------------ timers
 

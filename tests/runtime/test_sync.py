@@ -118,26 +118,57 @@ def test_a_released_permit_cannot_be_taken_by_a_newcomer():
     assert waiter.wait() is True
 
 
-def test_a_permit_handed_to_a_killed_waiter_goes_to_the_next():
+def test_a_waiter_killed_after_it_was_handed_the_permit_holds_it_until_its_next_block():
     sem = Semaphore(0)
-    first = runtime.spawn(sem.acquire)
-    second = runtime.spawn(sem.acquire)
+    log = []
+
+    def holder(name):
+        with sem:
+            log.append(f"{name} has it")
+            runtime.sleep(0)  # the kill arrives here; `with` gives the permit back
+            log.append(f"{name} done")
+
+    first = runtime.spawn(holder, "first")
+    second = runtime.spawn(holder, "second")
     runtime.sleep(0)
-    sem.release()  # handed to `first`...
-    first.kill()  # ...which dies before it can run
-    assert second.wait() is True
+    sem.release()  # handed to `first`, which has not run yet...
+    first.kill()  # ...and is killed: it still takes the permit, then raises at once
+    second.wait()
+    assert log == ["first has it", "second has it", "second done"]
     with pytest.raises(GreenletExit):
         first.wait()
-    assert sem.counter == 0
-
-
-def test_a_permit_handed_to_a_killed_waiter_with_no_successor_returns_to_the_counter():
-    sem = Semaphore(0)
-    first = runtime.spawn(sem.acquire)
-    runtime.sleep(0)
-    sem.release()
-    first.kill()
     assert sem.counter == 1
+
+
+def test_timeout_fired_after_the_wake_is_raised_at_the_next_block(clock):
+    ev = Event()
+    log = []
+
+    def waiter():
+        with Timeout(1, False):
+            log.append(ev.wait())
+            runtime.sleep(5)  # the timeout that fired at t=1 is raised here, at once
+            log.append("not reached")
+        log.append(clock())
+
+    runtime.hubs.get_hub().call_at(1, ev.send, "sent")  # set first: fires before the Timeout
+    gt = runtime.spawn(waiter)
+    gt.wait()
+    assert log == ["sent", 1.0]
+
+
+def test_a_timeout_cancelled_before_it_is_raised_is_forgotten(clock):
+    ev = Event()
+
+    def waiter():
+        with Timeout(1):
+            value = ev.wait()  # woken at t=1, and the timeout fires at t=1 too
+        runtime.sleep(2)  # outside the block: nothing may be raised here
+        return value
+
+    runtime.hubs.get_hub().call_at(1, ev.send, "in time")  # set first: fires first
+    gt = runtime.spawn(waiter)
+    assert gt.wait() == "in time"
 
 
 def test_semaphore_context_manager():
