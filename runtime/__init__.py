@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from greenlet import GreenletExit
 
-from runtime import debug, event, greenthread, hubs, semaphore, timeout
+from runtime import debug, event, greenpool, greenthread, hubs, queue, semaphore, timeout
 from runtime.event import Event
+from runtime.greenpool import GreenPile, GreenPool
 from runtime.greenthread import (
     GreenThread,
     getcurrent,
@@ -16,6 +17,7 @@ from runtime.greenthread import (
     spawn_after_local,
     spawn_n,
 )
+from runtime.queue import LifoQueue, LightQueue, PriorityQueue, Queue
 from runtime.semaphore import BoundedSemaphore, CappedSemaphore, Semaphore
 from runtime.timeout import Timeout, is_timeout, with_timeout
 
@@ -25,17 +27,25 @@ __all__ = [
     "BoundedSemaphore",
     "CappedSemaphore",
     "Event",
+    "GreenPile",
+    "GreenPool",
     "GreenThread",
     "GreenletExit",
+    "LifoQueue",
+    "LightQueue",
+    "PriorityQueue",
+    "Queue",
     "Semaphore",
     "Timeout",
     "debug",
     "event",
     "getcurrent",
+    "greenpool",
     "greenthread",
     "hubs",
     "is_timeout",
     "kill",
+    "queue",
     "semaphore",
     "sleep",
     "spawn",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import greenlet
 
@@ -33,6 +33,7 @@ __all__ = [
 getcurrent = greenlet.getcurrent
 GreenletExit = greenlet.GreenletExit
 _gids = itertools.count(2)  # 0 is the hub, 1 the main greenthread
+_G = TypeVar("_G", bound="_Green")
 
 
 def gid_of(glet: Any) -> int:
@@ -43,7 +44,8 @@ def gid_of(glet: Any) -> int:
     return gid
 
 
-def _check_callable(func: Any, what: str) -> None:
+def check_callable(func: Any, what: str) -> None:
+    """TypeError, naming `what`, unless `func` is callable."""
     if not callable(func):
         raise TypeError(f"{what}() needs a callable, got {type(func).__name__} {func!r}")
 
@@ -52,13 +54,14 @@ class _Green(greenlet.greenlet):
     """What spawn and spawn_n share: an id, the run wrapper, the exit report."""
 
     # slots, not the greenlet's __dict__: one allocation less per greenthread
-    __slots__ = ("_gs_waiter", "_kill_exc", "func", "gid")
+    __slots__ = ("_gs_waiter", "_kill_exc", "func", "gid", "pool")
 
     def __init__(self, parent: greenlet.greenlet) -> None:
         greenlet.greenlet.__init__(self, None, parent)
         self.gid = next(_gids)
         self._kill_exc: BaseException | None = None
         self.func: Callable[..., Any] | None = None
+        self.pool: Any = None  # the GreenPool it runs in, told when it exits
 
     def run(self, packed: tuple) -> None:  # type: ignore[override]
         func, args, kwargs = packed
@@ -72,7 +75,7 @@ class _Green(greenlet.greenlet):
             else:
                 get_hub().report_error(repr(self), e)
                 self._exit("error", e, None)
-        except BaseException as e:  # SystemExit, KeyboardInterrupt: the hub hands them to main
+        except BaseException as e:  # SystemExit, KeyboardInterrupt...: the hub hands them to main
             self._exit("error", e, None)
             raise
         else:
@@ -82,6 +85,8 @@ class _Green(greenlet.greenlet):
         h = hooks.exited
         if h is not None:
             h(self, outcome, exc)
+        if self.pool is not None:
+            self.pool._member_exited(self)
 
     def __repr__(self) -> str:
         name = getattr(self.func, "__qualname__", None) or repr(self.func)
@@ -141,7 +146,7 @@ class GreenThread(_Green):
         Called at once if it has already ended. Links run in the ending greenthread,
         in the order they were added; one that raises is reported and skipped.
         """
-        _check_callable(func, "link")
+        check_callable(func, "link")
         if self._done:
             self._call_link(func, curried_args, curried_kwargs)
             return
@@ -172,42 +177,49 @@ class GreenThread(_Green):
         return self._done
 
 
-def spawn(func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:
-    """Start ``func(*args, **kwargs)`` in a new greenthread; it runs when the caller yields."""
-    _check_callable(func, "spawn")
-    hub = get_hub()
-    g = GreenThread(hub.greenlet)
+def _create(hub: Any, cls: type[_G], func: Callable[..., Any], pool: Any = None) -> _G:
+    g = cls(hub.greenlet)
     g.func = func
-    hub.start(g, func, args, kwargs)
+    g.pool = pool
     h = hooks.spawned
     if h is not None:
         h(g, getcurrent())
     return g
+
+
+def launch(cls: type[_G], func: Callable[..., Any], args: tuple, kwargs: dict, pool: Any = None) -> _G:
+    """Create a greenthread of class `cls` (in `pool`) and make it ready to run ``func``."""
+    hub = get_hub()
+    g = _create(hub, cls, func, pool)
+    hub.start(g, func, args, kwargs)
+    return g
+
+
+def run_inline(func: Callable[..., Any], args: tuple, kwargs: dict) -> GreenThread:
+    """Run ``func`` now, in the current greenthread; return a finished GreenThread holding its outcome."""
+    g = _create(get_hub(), GreenThread, func)
+    g.run((func, args, kwargs))  # its run wrapper, called here: it never switches
+    return g
+
+
+def spawn(func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:
+    """Start ``func(*args, **kwargs)`` in a new greenthread; it runs when the caller yields."""
+    check_callable(func, "spawn")
+    return launch(GreenThread, func, args, kwargs)
 
 
 def spawn_n(func: Callable[..., Any], *args: Any, **kwargs: Any) -> greenlet.greenlet:
     """Like `spawn`, without a result to wait for (cheaper); returns the greenlet."""
-    _check_callable(func, "spawn_n")
-    hub = get_hub()
-    g = _Green(hub.greenlet)
-    g.func = func
-    hub.start(g, func, args, kwargs)
-    h = hooks.spawned
-    if h is not None:
-        h(g, getcurrent())
-    return g
+    check_callable(func, "spawn_n")
+    return launch(_Green, func, args, kwargs)
 
 
 def _spawn_later(seconds: float, local: bool, func: Callable[..., Any], args: tuple, kwargs: dict) -> GreenThread:
-    _check_callable(func, "spawn_after")
+    check_callable(func, "spawn_after")
     hub = get_hub()
-    g = GreenThread(hub.greenlet)
-    g.func = func
+    g = _create(hub, GreenThread, func)
     owner = getcurrent() if local else None
     g._start_timer = hub.call_later(seconds, _start_later, hub, g, owner, args, kwargs)
-    h = hooks.spawned
-    if h is not None:
-        h(g, getcurrent())
     return g
 
 
@@ -244,7 +256,7 @@ def kill(g: greenlet.greenlet, *throw_args: Any) -> None:
     Killing a greenthread that never started ends it without running its function
     (its `wait` raises the exception). Killing a dead one does nothing.
     """
-    if g.dead:
+    if g.dead or getattr(g, "_done", False):  # _done: a GreenThread run inline by a pool
         return
     exc = exception_from(throw_args, GreenletExit)
     cur = getcurrent()

@@ -23,7 +23,9 @@ What the hooks say, and when:
 - ``timers_fired(n)``: the hub fired `n` (> 0) due timers in one pass.
 - ``resource_created(obj)``: a pool, queue, semaphore or event came to exist; it has
   ``resource_kind`` and ``name`` attributes.
-- ``resource_changed(obj)``: such an object's observable state changed.
+- ``resource_changed(obj)``: such an object's size or contents changed (a queue's items, a
+  pool's running members or size). Its waiters change exactly at the ``blocked`` and
+  ``woken`` calls whose `obj` it is.
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ class Cause:
     KILL = "kill"
     CLOSED = "closed"
     DEADLOCK = "deadlock"
+    RESIZE = "resize"
+    TASK_DONE = "task_done"
 
 
 class Instrument:

@@ -46,15 +46,15 @@ class WaitQueue:
         """
         return get_hub().park(self, reason, obj, timeout, None, data)
 
-    def unpark_one(self, value: Any = None, cause: str = "send") -> bool:
-        """Wake the longest-waiting greenthread with `value`. False if none waits."""
+    def unpark_one(self, value: Any = None, cause: str = "send") -> Waiter | None:
+        """Wake the longest-waiting greenthread with `value`; return its waiter (None if none waits)."""
         waiters = self._waiters
         while waiters:
             w = waiters.popleft()
             if w.queue is self:
                 get_hub().wake(w, value, cause)
-                return True
-        return False
+                return w
+        return None
 
     def unpark_all(self, value: Any = None, cause: str = "send", exc: BaseException | None = None) -> int:
         """Wake every waiting greenthread with `value` (or to raise `exc`); return how many."""

@@ -474,9 +474,12 @@ class Hub:
         while True:
             try:
                 self._loop()
-            except (KeyboardInterrupt, SystemExit) as e:
-                # A signal arrived in the hub, or a greenthread raised one: the main
-                # greenthread gets it, as it would without green threads.
+            except greenlet.GreenletExit:
+                raise  # the hub itself is being killed (its thread is ending)
+            except BaseException as e:
+                # A signal arrived in the hub, or a greenthread let SystemExit (or another
+                # BaseException) out: the main greenthread gets it, as it would without
+                # green threads, and the hub stays alive for whatever runs next.
                 self._root.throw(e)
 
     def _loop(self) -> None:

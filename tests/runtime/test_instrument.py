@@ -7,6 +7,7 @@ import logging
 import pytest
 
 import runtime
+from runtime.greenthread import gid_of
 from runtime.instrument import HOOK_NAMES, Instrument, add_instrument, hooks, instruments, remove_instrument
 
 MAIN, HUB = 1, 0
@@ -174,3 +175,61 @@ def test_an_instrument_that_raises_is_removed_and_logged(caplog, recorder):
     assert recorder in instruments()  # the healthy one stays
     assert "removing it" in caplog.text and "instrument bug" in caplog.text
     assert ("exited", gt.gid, "ok", None) in recorder.log
+
+
+def test_a_saturated_pool_shows_who_waited_for_a_slot_and_who_let_them_in(clock):
+    pool = runtime.GreenPool(2, name="undersized")
+    seen = []
+
+    class PoolWatch(Instrument):
+        def blocked(self, glet, reason, obj, detail):
+            if obj is pool:
+                seen.append((clock(), "blocked", gid_of(glet), reason))
+
+        def woken(self, glet, cause, waker):
+            if glet in spawner_set:
+                seen.append((clock(), "woken", glet.gid, cause, gid_of(waker)))
+
+        def resource_changed(self, obj):
+            if obj is pool:
+                seen.append((clock(), "pool", obj.running(), obj.waiting()))
+
+    def job(seconds):
+        runtime.sleep(seconds)
+
+    members = []
+
+    def spawner(i):
+        members.append(pool.spawn(job, 1 + i))
+
+    spawners = [runtime.spawn(spawner, i) for i in range(5)]
+    spawner_set = set(spawners)
+    watch = PoolWatch()
+    add_instrument(watch)
+    try:
+        for s in spawners:
+            s.wait()
+        pool.waitall()
+    finally:
+        remove_instrument(watch)
+    s0, s1, s2, s3, s4 = (s.gid for s in spawners)
+    m = {s.gid: gt.gid for s, gt in zip(spawners, members, strict=True)}  # each got in, in order
+    assert seen == [
+        (0, "pool", 1, 0),  # spawners 0 and 1 get the two slots
+        (0, "pool", 2, 0),
+        (0, "blocked", s2, "pool_slot"),  # 2, 3, 4 wait for a slot
+        (0, "blocked", s3, "pool_slot"),
+        (0, "blocked", s4, "pool_slot"),
+        (1, "woken", s2, "exit", m[s0]),  # s0's member exits at t=1 and lets s2 in
+        (1, "pool", 1, 2),
+        (1, "pool", 2, 2),
+        (2, "woken", s3, "exit", m[s1]),  # s1's member exits at t=2 and lets s3 in
+        (2, "pool", 1, 1),
+        (2, "pool", 2, 1),
+        (4, "woken", s4, "exit", m[s2]),  # s2's member (3 s, from t=1) exits at t=4
+        (4, "pool", 1, 0),
+        (4, "pool", 2, 0),
+        (4, "blocked", MAIN, "join"),  # every spawner is done: main waits for the pool
+        (6, "pool", 1, 0),  # s3's member (4 s, from t=2) exits at t=6
+        (9, "pool", 0, 0),  # s4's member (5 s, from t=4) exits at t=9
+    ]

@@ -1,0 +1,112 @@
+"""``python -m benchmarks``: run the scenarios side by side and print medians, ratios and targets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+
+from benchmarks.core import IMPLS, SCENARIOS, Scenario
+from benchmarks.harness import Measurement, measure
+
+BASELINE = "runtime"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5, metavar="N", help="runs per implementation (default 5)")
+    parser.add_argument("--only", choices=sorted(SCENARIOS), help="run only this scenario")
+    parser.add_argument("--impl", type=impl_list, default=list(IMPLS), help=f"comma list of {','.join(IMPLS)}")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write all results to PATH")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def impl_list(text: str) -> list[str]:
+    """Parse ``--impl a,b``, keeping the registry's order."""
+    wanted = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = wanted.difference(IMPLS)
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(f"choose from {','.join(IMPLS)}")
+    return [impl for impl in IMPLS if impl in wanted]
+
+
+def ratio_vs_baseline(result: Measurement, baseline: Measurement | None) -> float | None:
+    """How many times faster the baseline is than ``result`` (their time over the baseline's)."""
+    if baseline is None or baseline.status != "ok" or result.status != "ok":
+        return None
+    return result.median / baseline.median
+
+
+def target_line(spec: Scenario, by_impl: dict[str, Measurement]) -> str | None:
+    """The scenario's target, its ratio and PASS/MISS (or n/a when either side was not measured)."""
+    target = spec.target
+    if target is None:
+        return None
+    goal = f"target: {target.text} (vs {target.peer} >= {target.min_ratio:.2f})"
+    peer = by_impl.get(target.peer)
+    ratio = None if peer is None else ratio_vs_baseline(peer, by_impl.get(BASELINE))
+    if ratio is None:
+        return f"{goal}: n/a"
+    return f"{goal}: {ratio:.2f}x {'PASS' if ratio >= target.min_ratio else 'MISS'}"
+
+
+def report(spec: Scenario, results: list[Measurement], repeat: int) -> str:
+    """The scenario's table and target line."""
+    by_impl = {r.impl: r for r in results}
+    baseline = by_impl.get(BASELINE)
+    lines = [
+        f"{spec.name}: {spec.description} (median of {repeat})",
+        f"  {'impl':<10}{'median':>10}{'min':>10}{'max':>10}  {'unit':<10}{'vs ' + BASELINE:>11}",
+    ]
+    for r in results:
+        if r.status == "missing":
+            lines.append(f"  {r.impl:<10}not installed")
+        elif r.status == "error":
+            lines.append(f"  {r.impl:<10}error: {r.error}")
+        else:
+            ratio = ratio_vs_baseline(r, baseline)
+            shown = "-" if ratio is None else f"{ratio:.2f}x"
+            lines.append(
+                f"  {r.impl:<10}{r.median:>10.3f}{min(r.samples):>10.3f}{max(r.samples):>10.3f}  "
+                f"{spec.unit:<10}{shown:>11}"
+            )
+    target = target_line(spec, by_impl)
+    if target:
+        lines.append(f"  {target}")
+    return "\n".join(lines)
+
+
+def show_progress(message: str) -> None:
+    """Overwrite one status line on stderr when it is a terminal."""
+    if sys.stderr.isatty():
+        print(f"\r\033[K{message}", end="", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str]) -> int:
+    """Run the selected scenarios, print a table for each, and optionally dump JSON; always exits 0."""
+    args = parse_args(argv)
+    names = [args.only] if args.only else list(SCENARIOS)
+    print(f"python {platform.python_version()}, {args.repeat} runs each, one fresh process per run, round-robin\n")
+    dump = []
+    for name in names:
+        spec = SCENARIOS[name]
+        results = measure(name, args.impl, args.repeat, progress=show_progress)
+        show_progress("")
+        print(report(spec, results, args.repeat) + "\n")
+        by_impl = {r.impl: r for r in results}
+        for r in results:
+            dump.append({**r.as_dict(), "unit": spec.unit, "vs_runtime": ratio_vs_baseline(r, by_impl.get(BASELINE))})
+    if args.json:
+        args.json.write_text(json.dumps({"repeat": args.repeat, "results": dump}, indent=2) + "\n")
+        print(f"results written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

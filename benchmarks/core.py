@@ -1,0 +1,162 @@
+"""Scenario registry: what each benchmark measures, and one function per implementation.
+
+An implementation function performs ``n`` operations of its scenario and returns when they are done; the worker
+times it.  Peers are imported inside the functions, so importing this module pulls in none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+IMPLS = ("runtime", "eventlet", "gevent", "greenlet")
+"""Implementations, in report order; each name is also the module that must be importable to run it."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Goal: the peer's time divided by the runtime's time is at least ``min_ratio``."""
+
+    peer: str
+    min_ratio: float
+    text: str
+
+
+@dataclass
+class Scenario:
+    """One benchmark: ``n`` operations per timed run, reported as microseconds per operation (lower is better)."""
+
+    name: str
+    description: str
+    n: int
+    unit: str
+    target: Target | None = None
+    impls: dict[str, Callable[[int], None]] = field(default_factory=dict)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "sleep0",
+            "sleep(0) ping-pong between two greenthreads, 200k sleeps each",
+            n=400_000,
+            unit="us/sleep",
+            target=Target("gevent", 1.0, "runtime no slower than gevent"),
+        ),
+        Scenario(
+            "spawn_wait",
+            "spawn 100k greenthreads running a trivial function, then wait each",
+            n=100_000,
+            unit="us/thread",
+            target=Target("eventlet", 1.2, "runtime at least 1.2x faster than eventlet"),
+        ),
+    )
+}
+
+
+def implements(scenario: str, impl: str) -> Callable[[Callable[[int], None]], Callable[[int], None]]:
+    """Register the decorated function as ``impl``'s version of ``scenario``."""
+
+    def register(func: Callable[[int], None]) -> Callable[[int], None]:
+        SCENARIOS[scenario].impls[impl] = func
+        return func
+
+    return register
+
+
+def _noop() -> None:
+    """The trivial body of a spawned greenthread."""
+
+
+def _sleep_loop(sleep: Callable[[float], Any], count: int) -> None:
+    for _ in range(count):
+        sleep(0)
+
+
+def _ping_pong(lib: Any, n: int) -> None:
+    """``n`` sleep(0)s split between two greenthreads, with eventlet's API (``lib`` is eventlet or the runtime)."""
+    threads = [lib.spawn(_sleep_loop, lib.sleep, n // 2) for _ in range(2)]
+    for gt in threads:
+        gt.wait()
+
+
+def _spawn_wait(lib: Any, n: int) -> None:
+    """Spawn ``n`` trivial greenthreads, then wait each, with eventlet's API."""
+    threads = [lib.spawn(_noop) for _ in range(n)]
+    for gt in threads:
+        gt.wait()
+
+
+@implements("sleep0", "runtime")
+def sleep0_runtime(n: int) -> None:
+    import runtime
+
+    _ping_pong(runtime, n)
+
+
+@implements("sleep0", "eventlet")
+def sleep0_eventlet(n: int) -> None:
+    import eventlet
+
+    _ping_pong(eventlet, n)
+
+
+@implements("sleep0", "gevent")
+def sleep0_gevent(n: int) -> None:
+    import gevent
+
+    gevent.joinall([gevent.spawn(_sleep_loop, gevent.sleep, n // 2) for _ in range(2)])
+
+
+@implements("sleep0", "greenlet")
+def sleep0_greenlet(n: int) -> None:
+    """The floor: two greenlets switching straight to each other, no scheduler in between."""
+    from greenlet import greenlet
+
+    half = n // 2
+
+    def run_ping() -> None:
+        for _ in range(half):
+            pong.switch()
+
+    def run_pong() -> None:
+        for _ in range(half):
+            ping.switch()
+
+    ping, pong = greenlet(run_ping), greenlet(run_pong)
+    ping.switch()
+    pong.throw()  # ping has returned; end pong, left suspended in its last switch
+
+
+@implements("spawn_wait", "runtime")
+def spawn_wait_runtime(n: int) -> None:
+    import runtime
+
+    _spawn_wait(runtime, n)
+
+
+@implements("spawn_wait", "eventlet")
+def spawn_wait_eventlet(n: int) -> None:
+    import eventlet
+
+    _spawn_wait(eventlet, n)
+
+
+@implements("spawn_wait", "gevent")
+def spawn_wait_gevent(n: int) -> None:
+    import gevent
+
+    threads = [gevent.spawn(_noop) for _ in range(n)]
+    for g in threads:
+        g.join()
+
+
+@implements("spawn_wait", "greenlet")
+def spawn_wait_greenlet(n: int) -> None:
+    """The floor: create each greenlet and switch into it; it runs to completion at once."""
+    from greenlet import greenlet
+
+    for _ in range(n):
+        greenlet(_noop).switch()

@@ -1,0 +1,18 @@
+"""Where in the user's code something was created: the default name of pools and queues."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+__all__ = ["creation_site"]
+
+_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def creation_site() -> str:
+    """``file:line`` of the innermost caller outside the runtime package."""
+    f = sys._getframe(1)
+    while f.f_back is not None and f.f_code.co_filename.startswith(_RUNTIME_DIR):
+        f = f.f_back
+    return f"{f.f_code.co_filename}:{f.f_lineno}"
