@@ -52,6 +52,27 @@ SCENARIOS: dict[str, Scenario] = {
             unit="us/thread",
             target=Target("eventlet", 1.2, "runtime at least 1.2x faster than eventlet"),
         ),
+        Scenario(
+            "queue100",
+            "one producer, one consumer, 200k items through Queue(100)",
+            n=200_000,
+            unit="us/item",
+            target=Target("eventlet", 1.5, "runtime at least 1.5x faster than eventlet"),
+        ),
+        Scenario(
+            "queue1",
+            "one producer, one consumer, 100k items through Queue(1)",
+            n=100_000,
+            unit="us/item",
+            target=Target("eventlet", 1.2, "runtime at least 1.2x faster than eventlet"),
+        ),
+        Scenario(
+            "imap",
+            "GreenPool(1000).imap of a trivial function over 100k items",
+            n=100_000,
+            unit="us/item",
+            target=Target("eventlet", 1.2, "runtime at least 1.2x faster than eventlet"),
+        ),
     )
 }
 
@@ -160,3 +181,96 @@ def spawn_wait_greenlet(n: int) -> None:
 
     for _ in range(n):
         greenlet(_noop).switch()
+
+
+def _produce(put: Callable[[Any], Any], n: int) -> None:
+    for i in range(n):
+        put(i)
+
+
+def _consume(get: Callable[[], Any], n: int) -> None:
+    for _ in range(n):
+        get()
+
+
+def _queue_pass(lib: Any, queue: Any, n: int) -> None:
+    """``n`` items from one producer to one consumer through ``queue``, with eventlet's API."""
+    threads = [lib.spawn(_produce, queue.put, n), lib.spawn(_consume, queue.get, n)]
+    for gt in threads:
+        gt.wait()
+
+
+def _gevent_queue_pass(maxsize: int, n: int) -> None:
+    import gevent
+    import gevent.queue
+
+    q = gevent.queue.Queue(maxsize)
+    gevent.joinall([gevent.spawn(_produce, q.put, n), gevent.spawn(_consume, q.get, n)])
+
+
+@implements("queue100", "runtime")
+def queue100_runtime(n: int) -> None:
+    import runtime
+
+    _queue_pass(runtime, runtime.Queue(100), n)
+
+
+@implements("queue100", "eventlet")
+def queue100_eventlet(n: int) -> None:
+    import eventlet
+
+    _queue_pass(eventlet, eventlet.Queue(100), n)
+
+
+@implements("queue100", "gevent")
+def queue100_gevent(n: int) -> None:
+    _gevent_queue_pass(100, n)
+
+
+@implements("queue1", "runtime")
+def queue1_runtime(n: int) -> None:
+    import runtime
+
+    _queue_pass(runtime, runtime.Queue(1), n)
+
+
+@implements("queue1", "eventlet")
+def queue1_eventlet(n: int) -> None:
+    import eventlet
+
+    _queue_pass(eventlet, eventlet.Queue(1), n)
+
+
+@implements("queue1", "gevent")
+def queue1_gevent(n: int) -> None:
+    _gevent_queue_pass(1, n)
+
+
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _drain(results: Any) -> None:
+    for _ in results:
+        pass
+
+
+@implements("imap", "runtime")
+def imap_runtime(n: int) -> None:
+    import runtime
+
+    _drain(runtime.GreenPool(1000).imap(_identity, range(n)))
+
+
+@implements("imap", "eventlet")
+def imap_eventlet(n: int) -> None:
+    import eventlet
+
+    _drain(eventlet.GreenPool(1000).imap(_identity, range(n)))
+
+
+@implements("imap", "gevent")
+def imap_gevent(n: int) -> None:
+    import gevent.pool
+
+    _drain(gevent.pool.Pool(1000).imap(_identity, range(n)))

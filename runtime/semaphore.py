@@ -11,6 +11,7 @@ from typing import Any
 
 from runtime.hubs.hub import TIMED_OUT
 from runtime.instrument import Cause, Reason, hooks
+from runtime.site import creation_site
 from runtime.waitqueue import WaitQueue
 
 __all__ = ["BoundedSemaphore", "CappedSemaphore", "Semaphore"]
@@ -32,15 +33,17 @@ class Semaphore:
 
     def __init__(self, value: int = 1, name: str | None = None) -> None:
         self.counter = check_count(value, "Semaphore value")
-        self.name = name
+        self.name = name or creation_site()
         self._waiters = WaitQueue()
         h = hooks.resource_created
         if h is not None:
             h(self)
 
     def __repr__(self) -> str:
-        name = f" {self.name!r}" if self.name else ""
-        return f"<{type(self).__name__}{name} at {id(self):#x} counter={self.counter} waiters={len(self._waiters)}>"
+        return (
+            f"<{type(self).__name__} {self.name!r} at {id(self):#x}"
+            f" counter={self.counter} waiters={len(self._waiters)}>"
+        )
 
     @property
     def balance(self) -> int:
@@ -104,18 +107,17 @@ class CappedSemaphore:
         check_count(limit, "CappedSemaphore limit")
         if count > limit:
             raise ValueError(f"CappedSemaphore count ({count}) must be <= limit ({limit})")
-        self.name = name
+        self.name = name or creation_site()
         self.limit = limit
         # `_lower` holds the permits; `_upper` the room left below the limit
-        self._lower = Semaphore(count)
-        self._upper = Semaphore(limit - count)
+        self._lower = Semaphore(count, f"{self.name} (permits)")
+        self._upper = Semaphore(limit - count, f"{self.name} (room)")
         h = hooks.resource_created
         if h is not None:
             h(self)
 
     def __repr__(self) -> str:
-        name = f" {self.name!r}" if self.name else ""
-        return f"<CappedSemaphore{name} at {id(self):#x} counter={self.counter} limit={self.limit}>"
+        return f"<CappedSemaphore {self.name!r} at {id(self):#x} counter={self.counter} limit={self.limit}>"
 
     @property
     def counter(self) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import runtime
@@ -289,3 +291,11 @@ def test_is_timeout():
     assert runtime.is_timeout(TimeoutError())
     assert not runtime.is_timeout(ValueError())
     assert not runtime.is_timeout(None)
+
+
+def test_semaphores_are_named_after_their_creation_site():
+    sem, line = Semaphore(1), sys._getframe().f_lineno
+    assert sem.name == f"{__file__}:{line}"
+    assert Semaphore(1, name="db").name == "db"
+    capped = CappedSemaphore(1, 2, name="c")
+    assert capped.name == "c" and "c" in repr(capped)
