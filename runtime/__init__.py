@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from greenlet import GreenletExit
 
-from runtime import debug, event, greenpool, greenthread, hubs, queue, semaphore, timeout
+from runtime import convenience, debug, event, greenpool, greenthread, hubs, queue, semaphore, timeout, tpool
+from runtime.convenience import StopServe, connect, listen, serve, wrap_ssl
 from runtime.event import Event
 from runtime.greenpool import GreenPile, GreenPool
 from runtime.greenthread import (
@@ -36,7 +37,10 @@ __all__ = [
     "PriorityQueue",
     "Queue",
     "Semaphore",
+    "StopServe",
     "Timeout",
+    "connect",
+    "convenience",
     "debug",
     "event",
     "getcurrent",
@@ -45,13 +49,17 @@ __all__ = [
     "hubs",
     "is_timeout",
     "kill",
+    "listen",
     "queue",
     "semaphore",
+    "serve",
     "sleep",
     "spawn",
     "spawn_after",
     "spawn_after_local",
     "spawn_n",
     "timeout",
+    "tpool",
     "with_timeout",
+    "wrap_ssl",
 ]

@@ -60,6 +60,7 @@ class Reason:
     EVENT = "event"
     JOIN = "join"
     LOCK = "lock"
+    THREAD = "thread"  # an OS thread works for it (name resolution, tpool)
 
 
 class Cause:
@@ -77,6 +78,7 @@ class Cause:
     CLOSED = "closed"
     DEADLOCK = "deadlock"
     RESIZE = "resize"
+    THREAD = "thread"
     TASK_DONE = "task_done"
 
 

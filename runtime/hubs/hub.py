@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import heapq
 import itertools
+import os
 import sys
 import time
 import traceback
@@ -141,6 +142,32 @@ class _FdWatch:
         self.hub._fd_waiters -= 1
 
 
+class _FdGroup:
+    """One greenthread waiting on several fds at once (green select): the container of its waiter."""
+
+    __slots__ = ("hub", "slots")
+
+    def __init__(self, hub: Hub, slots: list[tuple[_FdWatch, bool]]) -> None:
+        self.hub = hub
+        self.slots = slots  # (watch, write)
+
+    def _add(self, w: Waiter) -> None:
+        for watch, write in self.slots:
+            if write:
+                watch.writer = w
+            else:
+                watch.reader = w
+        self.hub._fd_waiters += 1
+
+    def _discard(self, w: Waiter) -> None:
+        for watch, write in self.slots:
+            if write and watch.writer is w:
+                watch.writer = None
+            elif not write and watch.reader is w:
+                watch.reader = None
+        self.hub._fd_waiters -= 1
+
+
 def _raise(exc: BaseException) -> None:
     raise exc
 
@@ -179,6 +206,10 @@ class Hub:
         self._seq = itertools.count()
         self._watches: dict[int, _FdWatch] = {}
         self._fd_waiters = 0
+        # calls from other OS threads, and the pipe that wakes the poller for them
+        self._threadsafe: deque[tuple[Callable[..., Any], tuple]] = deque()
+        self._external = 0  # calls announced by expect_threadsafe and not yet arrived
+        self._wakeup_r = self._wakeup_w = -1
         self._root = _root_of(getcurrent())
         self.greenlet = greenlet.greenlet(self._run, self._root)
         self.greenlet.gid = 0
@@ -187,7 +218,7 @@ class Hub:
     def __repr__(self) -> str:
         return (
             f"<Hub {self.poller.name} ready={len(self._ready)} timers={self.pending_timers()}"
-            f" fd_waiters={self._fd_waiters}>"
+            f" fd_waiters={self._fd_waiters} threads={self._external}>"
         )
 
     # ------------------------------------------------------------------ scheduling
@@ -390,6 +421,21 @@ class Hub:
         Raises `IOClosed` if the fd is closed (through `notify_close`) while waiting, and
         RuntimeError if another greenthread already waits to read (or write) it.
         """
+        watch = self._watch(fd, write)
+        reason = Reason.IO_WRITE if write else Reason.IO_READ
+        return self.park(watch, reason, fd, timeout, fd) is not TIMED_OUT
+
+    def wait_fds(self, reads: list[int], writes: list[int], timeout: float | None = None) -> bool:
+        """Park until one of `reads` is readable or one of `writes` writable (what green
+        select is built on). False if `timeout` expired first."""
+        slots = [(self._watch(fd, False), False) for fd in reads] + [(self._watch(fd, True), True) for fd in writes]
+        if not slots:
+            raise ValueError("wait_fds() needs at least one fd")
+        reason = Reason.IO_READ if reads else Reason.IO_WRITE
+        return self.park(_FdGroup(self, slots), reason, tuple(reads) + tuple(writes), timeout) is not TIMED_OUT
+
+    def _watch(self, fd: int, write: bool) -> _FdWatch:
+        # The fd's watch, registered with the poller for `write` (or read), with the slot free.
         watch = self._watches.get(fd)
         if watch is None:
             watch = self._watches[fd] = _FdWatch(self, fd)
@@ -408,8 +454,48 @@ class Hub:
             else:
                 self.poller.register(fd, need)
             watch.mask |= need
-        reason = Reason.IO_WRITE if write else Reason.IO_READ
-        return self.park(watch, reason, fd, timeout, fd) is not TIMED_OUT
+        return watch
+
+    # ------------------------------------------------------------------ other OS threads
+
+    def call_threadsafe(self, callback: Callable[..., Any], *args: Any) -> None:
+        """From any OS thread: have the hub call ``callback(*args)`` soon (it must not block).
+
+        Whoever expects such a call must say so first, from the hub's thread, with
+        `expect_threadsafe`, so the hub waits for it instead of declaring a deadlock.
+        """
+        self._threadsafe.append((callback, args))
+        try:
+            os.write(self._wakeup_w, b"x")
+        except BlockingIOError:  # the pipe is full: the hub is waking up anyway
+            pass
+
+    def expect_threadsafe(self) -> None:
+        """One `call_threadsafe` is on its way; the callback must call `threadsafe_done`."""
+        if self._wakeup_r < 0:
+            self._wakeup_r, self._wakeup_w = os.pipe()
+            os.set_blocking(self._wakeup_r, False)
+            os.set_blocking(self._wakeup_w, False)
+            self.poller.register(self._wakeup_r, READ)
+        self._external += 1
+
+    def threadsafe_done(self) -> None:
+        """The call announced by `expect_threadsafe` has arrived."""
+        self._external -= 1
+
+    def _run_threadsafe(self) -> None:
+        try:
+            while os.read(self._wakeup_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+        calls = self._threadsafe
+        while calls:
+            callback, args = calls.popleft()
+            try:
+                callback(*args)
+            except Exception as e:
+                self.report_error(f"thread-safe callback {callback!r}", e)
 
     def notify_close(self, fd: int) -> None:
         """`fd` is about to be closed: forget it, and wake its waiters with `IOClosed`.
@@ -434,6 +520,9 @@ class Hub:
     def _dispatch(self, events: list[tuple[int, int]]) -> None:
         watches = self._watches
         for fd, mask in events:
+            if fd == self._wakeup_r:
+                self._run_threadsafe()
+                continue
             watch = watches.get(fd)
             if watch is None:  # closed behind our back: stop watching it
                 try:
@@ -514,7 +603,7 @@ class Hub:
             # 3. wait for fds until the next deadline
             deadline = None
             if ready:
-                if not self._fd_waiters:
+                if not self._fd_waiters and not self._external:
                     continue  # no fd can wake anyone: polling would be a wasted system call
                 timeout: float | None = 0.0
             elif len(timers) > self._cancelled:
@@ -523,7 +612,7 @@ class Hub:
                     self._cancelled -= 1
                 deadline = timers[0][0]
                 timeout = max(0.0, deadline - self.clock())
-            elif self._fd_waiters:
+            elif self._fd_waiters or self._external:
                 timeout = None
             else:
                 self._nothing_can_happen()
@@ -575,10 +664,13 @@ class Hub:
 
     def is_idle(self) -> bool:
         """True when nothing is ready, no timer is set and no greenthread waits on an fd."""
-        return not self._ready and self.pending_timers() == 0 and self._fd_waiters == 0
+        return not self._ready and self.pending_timers() == 0 and self._fd_waiters == 0 and self._external == 0
 
     def close(self) -> None:
-        """Release the poller. The hub must not be used afterwards."""
+        """Release the poller (and the wake-up pipe). The hub must not be used afterwards."""
         if not self.closed:
             self.closed = True
             self.poller.close()
+            if self._wakeup_r >= 0:
+                os.close(self._wakeup_r)
+                os.close(self._wakeup_w)

@@ -1,0 +1,295 @@
+"""A green `socket` module: the stdlib's API; blocking calls park the greenthread.
+
+A green socket is a `socket.socket` whose fd is always non-blocking in the OS. A call
+that would block waits for the fd through the hub (``Hub.wait_fd``) and retries, so
+the other greenthreads run meanwhile. `settimeout`, `setblocking` and `gettimeout` keep
+the stdlib's meaning (``socket.timeout`` when a call takes too long; 0 means a call
+that would block raises `BlockingIOError`).
+
+Name resolution (`getaddrinfo`, `gethostbyname`, ...) never blocks the hub: a numeric
+address is resolved in place (no lookup is needed); anything else runs in an OS thread
+through `runtime.tpool.execute` while the calling greenthread parks.
+
+`close()` tells the hub first, so a greenthread parked on the socket wakes with
+`runtime.hubs.IOClosed` instead of waiting forever.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket as _stdlib
+from socket import *  # noqa: F403 -- the constants and the rest of the stdlib's API
+from typing import Any
+
+from runtime import tpool
+from runtime.hubs import get_hub
+
+__all__ = list(_stdlib.__all__)  # the same names as the stdlib's
+
+timeout = _stdlib.timeout
+error = OSError
+_C = _stdlib._socket.socket  # the C socket type: its methods never wait in our fds
+_CONNECTING = {errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK}
+
+
+class socket(_stdlib.socket):
+    """A socket whose blocking calls park the calling greenthread."""
+
+    __slots__ = ("_gs_timeout",)
+
+    def __init__(
+        self,
+        family: int = -1,
+        type: int = -1,
+        proto: int = -1,
+        fileno: int | None = None,
+    ) -> None:
+        super().__init__(family, type, proto, fileno)
+        _C.setblocking(self, False)
+        self._gs_timeout: float | None = _stdlib.getdefaulttimeout()
+
+    # -------------------------------------------------------------- timeouts
+
+    def settimeout(self, value: float | None) -> None:
+        if value is not None:
+            value = float(value)
+            if value < 0:
+                raise ValueError("Timeout value out of range")
+        self._gs_timeout = value
+
+    def gettimeout(self) -> float | None:
+        return self._gs_timeout
+
+    def setblocking(self, flag: bool) -> None:
+        self._gs_timeout = None if flag else 0.0
+
+    def getblocking(self) -> bool:
+        return self._gs_timeout != 0.0
+
+    def _wait(self, write: bool, timeout: float | None) -> None:
+        # Park until the fd is ready, or raise what the stdlib would for this timeout.
+        if timeout == 0.0:
+            raise BlockingIOError(errno.EWOULDBLOCK, "operation would block")
+        if not get_hub().wait_fd(self.fileno(), write, timeout):
+            raise TimeoutError("timed out")
+
+    # -------------------------------------------------------------- connecting
+
+    def accept(self) -> tuple[socket, Any]:
+        while True:
+            try:
+                fd, addr = self._accept()
+            except BlockingIOError:
+                self._wait(False, self._gs_timeout)
+                continue
+            sock = socket(self.family, self.type, self.proto, fileno=fd)
+            if _stdlib.getdefaulttimeout() is None and self._gs_timeout is not None:
+                sock.settimeout(self._gs_timeout)  # as the stdlib does
+            return sock, addr
+
+    def connect(self, address: Any) -> None:
+        err = self.connect_ex(address)
+        if err:
+            raise OSError(err, os.strerror(err))
+
+    def connect_ex(self, address: Any) -> int:
+        address = _resolved(self.family, address)
+        err = _C.connect_ex(self, address)
+        if err in _CONNECTING:
+            try:
+                self._wait(True, self._gs_timeout)
+            except BlockingIOError:
+                return err
+            err = self.getsockopt(SOL_SOCKET, SO_ERROR)  # noqa: F405
+        return 0 if err == errno.EISCONN else err
+
+    # -------------------------------------------------------------- receiving
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        while True:
+            try:
+                return _C.recv(self, bufsize, flags)
+            except BlockingIOError:
+                self._wait(False, self._gs_timeout)
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        while True:
+            try:
+                return _C.recv_into(self, buffer, nbytes, flags)
+            except BlockingIOError:
+                self._wait(False, self._gs_timeout)
+
+    def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
+        while True:
+            try:
+                return _C.recvfrom(self, bufsize, flags)
+            except BlockingIOError:
+                self._wait(False, self._gs_timeout)
+
+    def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[int, Any]:
+        while True:
+            try:
+                return _C.recvfrom_into(self, buffer, nbytes, flags)
+            except BlockingIOError:
+                self._wait(False, self._gs_timeout)
+
+    # -------------------------------------------------------------- sending
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        while True:
+            try:
+                return _C.send(self, data, flags)
+            except BlockingIOError:
+                self._wait(True, self._gs_timeout)
+
+    def sendto(self, data: Any, flags_or_address: Any, address: Any = None) -> int:
+        args = (data, flags_or_address) if address is None else (data, flags_or_address, address)
+        while True:
+            try:
+                return _C.sendto(self, *args)
+            except BlockingIOError:
+                self._wait(True, self._gs_timeout)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        # One deadline for the whole call, as the stdlib has had since 3.5.
+        view = memoryview(data).cast("B")
+        deadline = None if not self._gs_timeout else get_hub().clock() + self._gs_timeout
+        sent = 0
+        while sent < len(view):
+            try:
+                sent += _C.send(self, view[sent:], flags)
+            except BlockingIOError:
+                left = None if deadline is None else max(0.0, deadline - get_hub().clock())
+                self._wait(True, self._gs_timeout if deadline is None else left)
+
+    def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        # The stdlib's os.sendfile path blocks in its own selector: send in chunks instead.
+        return self._sendfile_use_send(file, offset, count)
+
+    # -------------------------------------------------------------- closing
+
+    def _real_close(self, _ss: Any = _stdlib.socket) -> None:
+        fd = self.fileno()
+        if fd >= 0:
+            get_hub().notify_close(fd)
+        super()._real_close()
+
+    def detach(self) -> int:
+        fd = self.fileno()
+        if fd >= 0:
+            get_hub().notify_close(fd)
+        return super().detach()
+
+
+SocketType = socket
+
+
+def _green(sock: _stdlib.socket) -> socket:
+    """The green socket for a stdlib one (which gives up its fd)."""
+    timeout_ = sock.gettimeout()
+    green = socket(sock.family, sock.type, sock.proto, fileno=sock.detach())
+    green.settimeout(timeout_)
+    return green
+
+
+def socketpair(family: int = AF_UNIX, type: int = SOCK_STREAM, proto: int = 0) -> tuple[socket, socket]:  # noqa: F405
+    """A pair of connected green sockets."""
+    a, b = _stdlib.socketpair(family, type, proto)
+    return _green(a), _green(b)
+
+
+def fromfd(fd: int, family: int, type: int, proto: int = 0) -> socket:
+    """A green socket on a duplicate of `fd`."""
+    return socket(family, type, proto, fileno=os.dup(fd))
+
+
+# -------------------------------------------------------------- name resolution
+
+
+def _numeric(host: Any) -> bool:
+    if host is None or host == "" or isinstance(host, int):
+        return True
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    for family in (AF_INET, AF_INET6):  # noqa: F405
+        try:
+            inet_pton(family, host.split("%", 1)[0])  # noqa: F405
+            return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
+def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0) -> list:
+    """The stdlib's getaddrinfo; a name (not a numeric address) is looked up in an OS thread."""
+    if _numeric(host):
+        return _stdlib.getaddrinfo(host, port, family, type, proto, flags)
+    return tpool.execute(_stdlib.getaddrinfo, host, port, family, type, proto, flags)
+
+
+def gethostbyname(hostname: str) -> str:
+    """The stdlib's gethostbyname, looked up in an OS thread unless numeric."""
+    if _numeric(hostname):
+        return _stdlib.gethostbyname(hostname)
+    return tpool.execute(_stdlib.gethostbyname, hostname)
+
+
+def gethostbyname_ex(hostname: str) -> tuple[str, list[str], list[str]]:
+    """The stdlib's gethostbyname_ex, in an OS thread."""
+    return tpool.execute(_stdlib.gethostbyname_ex, hostname)
+
+
+def gethostbyaddr(ip_address: str) -> tuple[str, list[str], list[str]]:
+    """The stdlib's gethostbyaddr, in an OS thread."""
+    return tpool.execute(_stdlib.gethostbyaddr, ip_address)
+
+
+def getnameinfo(sockaddr: tuple, flags: int) -> tuple[str, str]:
+    """The stdlib's getnameinfo, in an OS thread."""
+    return tpool.execute(_stdlib.getnameinfo, sockaddr, flags)
+
+
+def getfqdn(name: str = "") -> str:
+    """The stdlib's getfqdn, in an OS thread."""
+    return tpool.execute(_stdlib.getfqdn, name)
+
+
+def _resolved(family: int, address: Any) -> Any:
+    # An (host, port, ...) address whose host is a name becomes a numeric one, looked up
+    # off the hub: the C connect would otherwise resolve it and block every greenthread.
+    if family not in (AF_INET, AF_INET6) or not isinstance(address, tuple) or _numeric(address[0]):  # noqa: F405
+        return address
+    infos = getaddrinfo(address[0], address[1], family, SOCK_STREAM)  # noqa: F405
+    return (infos[0][4][0], *address[1:])
+
+
+_GLOBAL_DEFAULT = _stdlib._GLOBAL_DEFAULT_TIMEOUT
+
+
+def create_connection(address: tuple, timeout: Any = _GLOBAL_DEFAULT, source_address: Any = None, **kw: Any) -> socket:
+    """Connect to (host, port), trying each address getaddrinfo gives; the stdlib's semantics."""
+    host, port = address
+    errors = []
+    for family, type_, proto, _canonname, sockaddr in getaddrinfo(host, port, 0, SOCK_STREAM):  # noqa: F405
+        sock = None
+        try:
+            sock = socket(family, type_, proto)
+            if timeout is not _GLOBAL_DEFAULT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as e:
+            errors.append(e)
+            if sock is not None:
+                sock.close()
+    if errors:
+        raise errors[0]
+    raise OSError("getaddrinfo returns an empty list")
+
+
+def create_server(address: Any, *, family: int = AF_INET, backlog: int | None = None, **kw: Any) -> socket:  # noqa: F405
+    """The stdlib's create_server, returning a green socket."""
+    return _green(_stdlib.create_server(address, family=family, backlog=backlog, **kw))
