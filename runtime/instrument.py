@@ -83,7 +83,16 @@ class Cause:
 
 
 class Instrument:
-    """Base class: every hook is a no-op. Override the ones you need."""
+    """Base class: every hook is a no-op. Override the ones you need (methods, or plain
+    functions set on the instance).
+
+    An instrument is called through a guard that removes it if a hook raises. One that
+    sets `guarded` to False is called directly, with no guard: do that only for hooks
+    that cannot raise (the trace recorder's appends), where the guard would be most of
+    the cost.
+    """
+
+    guarded = True
 
     def spawned(self, glet: Any, parent: Any) -> None:
         pass
@@ -119,7 +128,9 @@ class Instrument:
         pass
 
 
-HOOK_NAMES: tuple[str, ...] = tuple(name for name in vars(Instrument) if not name.startswith("_"))
+HOOK_NAMES: tuple[str, ...] = tuple(
+    name for name, value in vars(Instrument).items() if not name.startswith("_") and callable(value)
+)
 
 
 class _Hooks:
@@ -162,17 +173,23 @@ def remove_instrument(instrument: Instrument) -> None:
 def _rebuild() -> None:
     for name in HOOK_NAMES:
         base = getattr(Instrument, name)
-        bound = [getattr(inst, name) for inst in _installed if getattr(type(inst), name) is not base]
-        setattr(hooks, name, _fan_out(name, bound) if bound else None)
+        bound = [
+            (inst, hook) for inst in _installed if getattr(hook := getattr(inst, name), "__func__", hook) is not base
+        ]
+        if not bound:
+            setattr(hooks, name, None)
+        elif len(bound) == 1 and not bound[0][0].guarded:
+            setattr(hooks, name, bound[0][1])
+        else:
+            setattr(hooks, name, _fan_out(name, bound))
 
 
-def _fan_out(name: str, bound: list[Callable[..., None]]) -> Callable[..., None]:
+def _fan_out(name: str, bound: list[tuple[Instrument, Callable[..., None]]]) -> Callable[..., None]:
     def call(*args: Any) -> None:
-        for hook in bound:
+        for inst, hook in bound:
             try:
                 hook(*args)
             except Exception:
-                inst = hook.__self__  # type: ignore[attr-defined]
                 log.exception("instrument %r raised in %s; removing it", inst, name)
                 if inst in _installed:
                     remove_instrument(inst)

@@ -1,0 +1,259 @@
+"""The recorder's events, exactly, for small scenarios on virtual time; and the state intervals."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+import runtime
+from runtime import GreenletExit
+from runtime.hubs import trampoline
+from runtime.trace.events import FIELDS, KIND_CODES, KIND_NAMES, as_dict, describe
+from runtime.trace.recorder import Recorder
+from runtime.trace.states import Interval, check, intervals
+
+MAIN = 1
+
+
+@pytest.fixture
+def rec(clock):
+    """A recorder on the hub's virtual clock: timestamps are exact (1 s = 10**9)."""
+    r = Recorder(clock=lambda: round(clock() * 1e9)).install()
+    yield r
+    if r in runtime.instrument.instruments():
+        r.uninstall()
+
+
+def named(events: list[tuple], *kinds: str) -> list[tuple]:
+    """The events as (kind name, ts in seconds, fields...), only `kinds` if given."""
+    out = []
+    for ev in events:
+        name = KIND_NAMES[ev[0]]
+        if not kinds or name in kinds:
+            out.append((name, ev[1] / 1e9, *ev[2:]))
+    return out
+
+
+def test_the_schema_is_declared_once_and_self_describing():
+    schema = describe()
+    assert schema["version"] == 1
+    assert set(KIND_CODES) >= {"spawn", "switch", "block", "wake", "exit", "hub_wait", "resource", "pool", "queue"}
+    assert schema["kinds"][str(KIND_CODES["block"])] == ["block", ["gid", "reason", "obj", "detail"]]
+    assert as_dict((KIND_CODES["wake"], 5, 3, "put", 2)) == {
+        "kind": "wake",
+        "ts": 5,
+        "gid": 3,
+        "cause": "put",
+        "waker": 2,
+    }
+    assert all(isinstance(f, tuple) for f in FIELDS.values())
+
+
+def test_sleep0_ping_pong(rec):
+    def worker():
+        for _ in range(2):
+            runtime.sleep(0)
+
+    a, b = runtime.spawn(worker), runtime.spawn(worker)
+    a.wait()
+    b.wait()
+    events = rec.take()
+    A, B = a.gid, b.gid
+    assert [e[:3] + e[4:5] for e in named(events, "spawn")] == [
+        ("spawn", 0.0, A, "test_sleep0_ping_pong.<locals>.worker"),
+        ("spawn", 0.0, B, "test_sleep0_ping_pong.<locals>.worker"),
+    ]
+    assert named(events, "switch", "block", "wake", "exit") == [
+        ("block", 0.0, MAIN, "join", None, None),
+        ("switch", 0.0, MAIN, 0),
+        ("switch", 0.0, 0, A),
+        ("switch", 0.0, A, 0),
+        ("switch", 0.0, 0, B),
+        ("switch", 0.0, B, 0),
+        ("switch", 0.0, 0, A),
+        ("switch", 0.0, A, 0),
+        ("switch", 0.0, 0, B),
+        ("switch", 0.0, B, 0),
+        ("switch", 0.0, 0, A),
+        ("exit", 0.0, A, "ok", None),
+        ("wake", 0.0, MAIN, "exit", A),
+        ("switch", 0.0, A, 0),
+        ("switch", 0.0, 0, B),
+        ("exit", 0.0, B, "ok", None),
+        ("switch", 0.0, B, 0),
+        ("switch", 0.0, 0, MAIN),
+    ]
+    assert check(events) == []
+
+
+def test_spawn_names_the_site_and_the_pool(rec):
+    pool = runtime.GreenPool(2, name="p")
+    gt = pool.spawn(len, "abc")
+    line = gt.wait() and __import__("sys")._getframe().f_lineno - 1
+    spawn = next(e for e in rec.take() if KIND_NAMES[e[0]] == "spawn")
+    assert as_dict(spawn)["func"] == "len"
+    assert as_dict(spawn)["site"] == f"{__file__}:{line}"
+    assert as_dict(spawn)["pool"] == id(pool)
+
+
+def test_queue_hand_off(rec):
+    q = runtime.Queue(name="hand")
+    getter = runtime.spawn(q.get)
+    runtime.sleep(0)
+    q.put("x")
+    assert getter.wait() == "x"
+    G, Q = getter.gid, id(q)
+    assert named(rec.take(), "resource", "block", "wake", "queue") == [
+        ("resource", 0.0, Q, "queue", "hand", None),
+        ("block", 0.0, G, "queue_get", Q, None),
+        ("queue", 0.0, Q, 0, None, 0, 1),  # a getter waits
+        ("wake", 0.0, G, "put", MAIN),  # main's put hands the item over
+        ("queue", 0.0, Q, 0, None, 0, 0),
+        ("queue", 0.0, Q, 0, None, 0, 0),  # the put's own report: nothing stays in the queue
+        ("block", 0.0, MAIN, "join", None, None),
+        ("wake", 0.0, MAIN, "exit", G),
+    ]
+
+
+def test_pool_saturation(rec):
+    pool = runtime.GreenPool(1, name="one")
+    first = pool.spawn(runtime.sleep, 2)
+    spawner = runtime.spawn(pool.spawn, runtime.sleep, 1)
+    second = spawner.wait().wait()
+    assert second is None
+    P, S, F = id(pool), spawner.gid, first.gid
+    assert named(rec.take(), "pool", "block", "wake") == [
+        ("pool", 0.0, P, 1, 1, 0),
+        ("block", 0.0, MAIN, "join", None, None),
+        ("block", 0.0, F, "sleep", None, 2),
+        ("block", 0.0, S, "pool_slot", P, None),  # the spawner waits for the one slot
+        ("pool", 0.0, P, 1, 1, 1),
+        ("wake", 2.0, F, "timer", 0),
+        ("wake", 2.0, S, "exit", F),  # first's exit lets the spawner in...
+        ("pool", 2.0, P, 1, 0, 0),  # (reported by the wake)
+        ("pool", 2.0, P, 1, 0, 0),  # (and by the pool)
+        ("pool", 2.0, P, 1, 1, 0),  # ...which spawns at once
+        ("wake", 2.0, MAIN, "exit", S),
+        ("block", 2.0, S + 1, "sleep", None, 1),
+        ("block", 2.0, MAIN, "join", None, None),
+        ("wake", 3.0, S + 1, "timer", 0),
+        ("pool", 3.0, P, 1, 0, 0),
+        ("wake", 3.0, MAIN, "exit", S + 1),
+    ]
+
+
+def test_fd_wait(rec):
+    a, b = socket.socketpair()
+    try:
+        reader = runtime.spawn(trampoline, a, read=True)
+        runtime.sleep(0)
+        b.send(b"x")
+        reader.wait()
+        R = reader.gid
+        assert named(rec.take(), "block", "wake", "hub_wait", "hub_wake") == [
+            ("block", 0.0, R, "io_read", None, a.fileno()),  # the reader runs when main yields
+            ("block", 0.0, MAIN, "join", None, None),
+            ("hub_wait", 0.0, None),  # nothing else to do: wait for the fd, with no time limit
+            ("hub_wake", 0.0, 1),
+            ("wake", 0.0, R, "fd_ready", 0),
+            ("wake", 0.0, MAIN, "exit", R),
+        ]
+    finally:
+        runtime.hubs.get_hub().notify_close(a.fileno())
+        a.close()
+        b.close()
+
+
+def test_timeout_kill_and_exception(rec):
+    runtime.debug.hub_exceptions(False)
+    ev = runtime.Event(name="never")
+    assert ev.wait(timeout=1.5) is None
+    victim = runtime.spawn(ev.wait)
+    runtime.sleep(0)
+    victim.kill()
+    failing = runtime.spawn(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failing.wait()
+    with pytest.raises(GreenletExit):
+        victim.wait()
+    events = named(rec.take(), "wake", "exit")
+    assert events == [
+        ("wake", 1.5, MAIN, "timeout", 0),
+        ("wake", 1.5, victim.gid, "kill", MAIN),
+        ("exit", 1.5, victim.gid, "killed", "GreenletExit: "),
+        ("exit", 1.5, failing.gid, "error", "ZeroDivisionError: division by zero"),
+        ("wake", 1.5, MAIN, "exit", failing.gid),
+    ]
+
+
+def test_a_full_buffer_drops_and_counts(clock):
+    rec = Recorder(capacity=5).install()
+    try:
+        for _ in range(10):
+            runtime.sleep(0)
+    finally:
+        rec.uninstall()
+    assert rec.dropped > 0
+    events = rec.take()
+    assert KIND_NAMES[events[0][0]] == "dropped" and events[0][2] == 15
+    assert len(events) == 6
+    assert rec.dropped == 0 and rec.take() == []
+
+
+def test_bad_capacity():
+    with pytest.raises(ValueError, match="capacity"):
+        Recorder(capacity=0)
+
+
+# ---------------------------------------------------------------- state intervals
+
+
+def test_intervals_of_a_ping_pong(rec):
+    def worker():
+        runtime.sleep(0)
+
+    a = runtime.spawn(worker)
+    runtime.sleep(1)
+    a.wait()
+    ivs = intervals(rec.take())
+    assert [iv.state for iv in ivs[a.gid]] == ["ready", "running", "ready", "running", "done"]
+    assert ivs[a.gid][0].detail == "spawn" and ivs[a.gid][2].detail == "yield"
+    assert [(iv.state, iv.detail) for iv in ivs[MAIN]] == [
+        ("running", None),
+        ("blocked", "sleep"),
+        ("ready", "timer"),
+    ]
+    assert ivs[MAIN][1] == Interval(0, 10**9, "blocked", "sleep")
+
+
+def test_check_finds_violations():
+    sw, blk = KIND_CODES["switch"], KIND_CODES["block"]
+    two_running = [(sw, 0, 0, 2), (sw, 5, 0, 3), (sw, 9, 2, 0), (sw, 10, 3, 0)]
+    assert any("both run" in p for p in check(two_running))
+    bad_wake = [(blk, 0, 2, "event", None, None), (KIND_CODES["wake"], 1, 2, "", None)]
+    assert any("without a cause" in p for p in check(bad_wake))
+
+
+def test_every_scenario_keeps_the_invariants(rec):
+    q = runtime.Queue(1)
+    pool = runtime.GreenPool(2)
+
+    def producer():
+        for i in range(5):
+            q.put(i)
+
+    def consumer():
+        return [q.get(timeout=5) for _ in range(5)]
+
+    def worker(n):
+        runtime.sleep(0.1 * n)
+        return n
+
+    p = runtime.spawn(producer)
+    c = runtime.spawn(consumer)
+    assert list(pool.imap(worker, range(6))) == list(range(6))
+    assert c.wait() == [0, 1, 2, 3, 4]
+    p.wait()
+    events = rec.take()
+    assert check(events) == []

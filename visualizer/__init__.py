@@ -1,0 +1,1 @@
+"""greenscope's dashboard and command line: `greenscope record`, `greenscope export`."""

@@ -1,0 +1,7 @@
+"""``python -m visualizer``: the greenscope command line."""
+
+import sys
+
+from visualizer.cli import main
+
+sys.exit(main())
