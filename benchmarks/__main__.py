@@ -43,17 +43,17 @@ def ratio_vs_baseline(result: Measurement, baseline: Measurement | None) -> floa
     return result.median / baseline.median
 
 
-def target_line(spec: Scenario, by_impl: dict[str, Measurement]) -> str | None:
-    """The scenario's target, its ratio and PASS/MISS (or n/a when either side was not measured)."""
-    target = spec.target
-    if target is None:
-        return None
-    goal = f"target: {target.text} (vs {target.peer} >= {target.min_ratio:.2f})"
-    peer = by_impl.get(target.peer)
-    ratio = None if peer is None else ratio_vs_baseline(peer, by_impl.get(BASELINE))
-    if ratio is None:
-        return f"{goal}: n/a"
-    return f"{goal}: {ratio:.2f}x {'PASS' if ratio >= target.min_ratio else 'MISS'}"
+def target_lines(spec: Scenario, by_impl: dict[str, Measurement]) -> list[str]:
+    """Each of the scenario's targets, its ratio and PASS/MISS (or n/a when a side was not measured)."""
+    lines = []
+    for target in spec.targets:
+        goal = f"target: {target.text} (vs {target.peer} {target.bound})"
+        peer = by_impl.get(target.peer)
+        ratio = None if peer is None else ratio_vs_baseline(peer, by_impl.get(BASELINE))
+        lines.append(
+            f"{goal}: n/a" if ratio is None else f"{goal}: {ratio:.2f}x {'PASS' if target.met(ratio) else 'MISS'}"
+        )
+    return lines
 
 
 def report(spec: Scenario, results: list[Measurement], repeat: int) -> str:
@@ -76,9 +76,7 @@ def report(spec: Scenario, results: list[Measurement], repeat: int) -> str:
                 f"  {r.impl:<10}{r.median:>10.3f}{min(r.samples):>10.3f}{max(r.samples):>10.3f}  "
                 f"{spec.unit:<10}{shown:>11}"
             )
-    target = target_line(spec, by_impl)
-    if target:
-        lines.append(f"  {target}")
+    lines.extend(f"  {line}" for line in target_lines(spec, by_impl))
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ def measure(scenario: str, impl: str) -> dict[str, Any]:
     func = spec.impls[impl]
     warnings.filterwarnings("ignore")  # eventlet warns about its own deprecation on import
     try:
-        importlib.import_module(impl)
+        importlib.import_module(impl.partition("-")[0])
     except ImportError as exc:
         return {"status": "missing", "error": str(exc)}
     func(max(1, spec.n // WARMUP_FRACTION))

@@ -25,8 +25,9 @@ class PrintSchedule(Instrument):
     def spawned(self, glet, parent):
         say(f"spawn   gt{gid_of(glet)} ({glet.func.__name__}) by gt{gid_of(parent)}")
 
-    def before_switch(self, glet):
-        say(f"run     gt{gid_of(glet)}")
+    def switched(self, prev, nxt):
+        if gid_of(nxt):  # not the hub
+            say(f"run     gt{gid_of(nxt)}")
 
     def blocked(self, glet, reason, obj, detail):
         say(f"block   gt{gid_of(glet)} on {reason}" + (f" ({detail})" if detail is not None else ""))

@@ -11,8 +11,8 @@ can send again, and it reconnects (saying HELLO again) every second. The dashboa
 may send COMMAND frames back; ``{"command": "stop"}`` ends the program (SIGTERM), and
 anything else is ignored.
 
-The agent uses the real `_socket`, `_thread` and `time.sleep`, captured when this module
-is imported, so monkey-patching afterwards cannot make it green.
+The agent uses the real `_socket` and `_thread`, captured when this module is imported,
+so monkey-patching afterwards cannot make it green.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from runtime.trace.recorder import Recorder
 
 __all__ = ["Agent", "FileSink", "SocketSink", "parse_address", "process_info"]
 
-_sleep = time.sleep
 _start_thread = _thread.start_new_thread
 _monotonic = time.monotonic
 
@@ -181,7 +180,8 @@ class Agent:
         self.process = process
         self.interval = interval
         self._running = False
-        self._done = _thread.allocate_lock()
+        self._done = _thread.allocate_lock()  # held by the thread while it runs
+        self._stop = _thread.allocate_lock()  # held until stop(): the thread's interruptible sleep
 
     def start(self) -> Agent:
         hello = encode_frame(HELLO, {"schema": ev.describe(), "process": self.process})
@@ -189,13 +189,13 @@ class Agent:
             sink.hello(hello)
         self._running = True
         self._done.acquire()
+        self._stop.acquire()
         _start_thread(self._loop, ())
         return self
 
     def _loop(self) -> None:
         try:
-            while self._running:
-                _sleep(self.interval)
+            while not self._stop.acquire(timeout=self.interval):  # True: stop() released it
                 self.ship()
                 for sink in self.sinks:
                     for command in sink.poll_commands():
@@ -206,14 +206,15 @@ class Agent:
     def ship(self) -> None:
         """Send what the recorder holds now; a sink that cannot take it counts it as lost, and
         says so (a ``dropped`` event) as soon as it can send again."""
-        events = self.recorder.take()
-        if not events:
+        batch = self.recorder.take_batch()
+        if not batch.kinds:
             return
-        frame = encode_frame(EVENTS, {"events": events})
-        count = sum(e[2] if e[0] == ev.DROPPED else 1 for e in events)
+        frame = encode_frame(EVENTS, batch)
+        count = len(batch.kinds) + sum(e[2] - 1 for e in batch.others if e[0] == ev.DROPPED)
+        first_ts = batch.switches[0] if batch.kinds[0] == ev.SWITCH else batch.others[0][1]
         for sink in self.sinks:
             if sink.lost:
-                marker = encode_frame(EVENTS, {"events": [(ev.DROPPED, events[0][1], sink.lost)]})
+                marker = encode_frame(EVENTS, [(ev.DROPPED, first_ts, sink.lost)])
                 if sink.send(marker):
                     sink.lost = 0
             if sink.lost or not sink.send(frame):
@@ -228,6 +229,7 @@ class Agent:
         if not self._running:
             return
         self._running = False
+        self._stop.release()
         self._done.acquire()
         self.ship()
         for sink in self.sinks:

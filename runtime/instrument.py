@@ -9,9 +9,13 @@ An instrument that raises is removed (and the error logged): it never takes the 
 What the hooks say, and when:
 
 - ``spawned(glet, parent)``: a greenthread was created (it is ready to start).
-- ``before_switch(glet)`` / ``after_switch(glet)``: the hub switches into `glet`, and gets
-  control back from it. A greenthread switched out without ``blocked`` or ``exited`` in
-  between yielded: it is ready again.
+- ``switched(prev, nxt)``: the hub switched from `prev` — the greenlet that gave it control
+  back — to `nxt`. `prev` is the hub's own greenlet (gid 0) when the hub had control
+  already (it fired timers or polled since), `nxt` is it when the hub keeps control (to
+  fire timers or poll). When the hub goes straight from one greenthread to the next, one
+  call reports both. A
+  greenthread switched out without ``blocked`` or ``exited`` in between yielded: it is
+  ready again.
 - ``blocked(glet, reason, obj, detail)``: `glet` parks; `reason` is one of `Reason`, `obj`
   what it waits on, `detail` the fd or the timeout (seconds), or None.
 - ``woken(glet, cause, waker)``: a parked `glet` was made ready; `cause` is one of `Cause`,
@@ -97,10 +101,7 @@ class Instrument:
     def spawned(self, glet: Any, parent: Any) -> None:
         pass
 
-    def before_switch(self, glet: Any) -> None:
-        pass
-
-    def after_switch(self, glet: Any) -> None:
+    def switched(self, prev: Any, nxt: Any) -> None:
         pass
 
     def blocked(self, glet: Any, reason: str, obj: Any, detail: Any) -> None:

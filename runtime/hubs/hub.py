@@ -557,24 +557,28 @@ class Hub:
         return self.greenlet.switch()
 
     def _run(self) -> None:
-        h = hooks.after_switch
-        if h is not None:  # the first switch into the hub came from the root greenlet
-            h(self._root)
+        back: Any = self._root  # the first switch into the hub came from the root greenlet
         while True:
             try:
-                self._loop()
+                self._loop(back)
             except greenlet.GreenletExit:
                 raise  # the hub itself is being killed (its thread is ending)
             except BaseException as e:
                 # A signal arrived in the hub, or a greenthread let SystemExit (or another
                 # BaseException) out: the main greenthread gets it, as it would without
                 # green threads, and the hub stays alive for whatever runs next.
+                h = hooks.switched
+                if h is not None:
+                    h(self.greenlet, self._root)
                 self._root.throw(e)
+                back = self._root
 
-    def _loop(self) -> None:
+    def _loop(self, back: Any) -> None:
+        # `back`: the greenlet that gave control back to the hub and whose switch has not
+        # been reported yet; when the hub goes straight on to the next greenthread, the
+        # `switched` hook reports both ends in one call.
         ready = self._ready
         popleft = ready.popleft  # bound once: the loop below is the hottest code here
-        timers = self._timers
         while True:
             # 1. run what was ready when this pass began; later arrivals wait a pass
             n = len(ready)
@@ -585,19 +589,19 @@ class Hub:
                     continue
                 w.state = DONE
                 glet = w.glet
-                h = hooks.before_switch
+                h = hooks.switched
                 if h is not None:
-                    h(glet)
+                    h(back, glet)  # `back` is the hub's greenlet when nothing came back since
                 if w.exc is None:
                     glet.switch(w.value)
                 else:
                     glet.throw(w.exc)
-                h = hooks.after_switch
-                if h is not None:
-                    h(glet)
+                back = glet
             # 2. fire due timers
             timers = self._timers
             if timers and timers[0][0] <= self.clock():
+                self._report_back(back)
+                back = self.greenlet
                 self._fire_timers()
                 timers = self._timers
             # 3. wait for fds until the next deadline
@@ -615,9 +619,19 @@ class Hub:
             elif self._fd_waiters or self._external:
                 timeout = None
             else:
-                self._nothing_can_happen()
+                self._report_back(back)
+                back = self._nothing_can_happen()
                 continue
+            self._report_back(back)
+            back = self.greenlet
             self._poll(timeout, deadline)
+
+    def _report_back(self, back: Any) -> None:
+        # The hub keeps control for a while (timers, the poller): report the switch back now.
+        if back is not self.greenlet:
+            h = hooks.switched
+            if h is not None:
+                h(back, self.greenlet)
 
     def _poll(self, timeout: float | None, deadline: float | None) -> None:
         poller = self.poller
@@ -641,9 +655,9 @@ class Hub:
         if events:
             self._dispatch(events)
 
-    def _nothing_can_happen(self) -> None:
+    def _nothing_can_happen(self) -> Any:
         # Nothing is ready, no timer is set, no fd is watched: nothing will ever run
-        # again unless the main greenthread does something.
+        # again unless the main greenthread does something. Returns who came back.
         w = getattr(self._root, "_gs_waiter", None)
         if w is not None and w.state == PARKED:
             err = Deadlock(
@@ -651,8 +665,12 @@ class Hub:
                 " no greenthread is ready, no timer is set and no fd is watched"
             )
             self.wake(w, None, Cause.DEADLOCK, err)
-        else:
-            self._root.switch()
+            return self.greenlet
+        h = hooks.switched
+        if h is not None:
+            h(self.greenlet, self._root)
+        self._root.switch()
+        return self._root
 
     # ------------------------------------------------------------------ errors, shutdown
 

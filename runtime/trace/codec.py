@@ -7,8 +7,14 @@ A stream starts with `MAGIC` (8 bytes: ``GSCOPE``, 0, the format version), then 
     payload  zlib-compressed UTF-8 JSON
 
 HELLO (first): ``{"schema": events.describe(), "process": {pid, argv, program, version}}``.
-EVENTS: ``{"events": [[kind, ts, field, ...], ...]}``. END (last, on a clean stop):
-``{"dropped": n}``. COMMAND (dashboard -> agent): ``{"command": "stop"}``.
+END (last, on a clean stop): ``{"dropped": n}``. COMMAND (dashboard -> agent):
+``{"command": "stop"}``. EVENTS is columnar (compressed too): a 4-byte header length, a
+JSON header ``{"n": N, "switches": S, "columns": [[kind, field, "i" | "j", nbytes], ...]}``,
+the N kind codes (one byte each, in event order), the S switch events as little-endian
+int64 rows (ts, from, to), then the other kinds' columns in header order: "i" columns
+little-endian int64 arrays, "j" columns JSON lists; each kind's columns hold its events'
+fields (``ts`` first) in event order. The recorder keeps switches packed already, so the
+agent's encoding costs the traced program little.
 
 Each frame is written whole, so a program that crashes leaves every frame it wrote
 readable; a file cut inside a frame, or anything that is not such a stream, is refused
@@ -19,13 +25,27 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 import zlib
+from array import array
 from collections.abc import Iterator
+from operator import itemgetter
 from typing import Any
 
-from runtime.trace.events import FIELDS, VERSION
+from runtime.trace.events import FIELDS, SWITCH, VERSION, Batch
 
-__all__ = ["COMMAND", "END", "EVENTS", "HELLO", "MAGIC", "Decoder", "FormatError", "encode_frame", "read_recording"]
+__all__ = [
+    "COMMAND",
+    "END",
+    "EVENTS",
+    "HELLO",
+    "MAGIC",
+    "Decoder",
+    "FormatError",
+    "decode_events",
+    "encode_frame",
+    "read_recording",
+]
 
 FORMAT = 1
 MAGIC = b"GSCOPE\x00" + bytes([FORMAT])
@@ -34,6 +54,7 @@ FRAME_NAMES = {HELLO: "hello", EVENTS: "events", END: "end", COMMAND: "command"}
 MAX_FRAME = 64 << 20  # bytes, compressed; a larger length field is damage, not data
 MAX_EXPANDED = 256 << 20  # bytes, once decompressed
 _HEADER = struct.Struct(">IB")
+_LITTLE = sys.byteorder == "little"
 
 
 class FormatError(ValueError):
@@ -41,9 +62,104 @@ class FormatError(ValueError):
 
 
 def encode_frame(frame_type: int, payload: Any) -> bytes:
-    """One frame: `payload` as compact JSON, compressed."""
-    body = zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 1)
+    """One frame, compressed: `payload` as compact JSON, or for EVENTS a `Batch` (or a list
+    of event tuples) in the columnar layout."""
+    if frame_type == EVENTS:
+        raw = _encode_batch(payload if isinstance(payload, Batch) else Batch.of(payload))
+    else:
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+    body = zlib.compress(raw, 1)  # releases the GIL: on another core, the program goes on
     return _HEADER.pack(len(body) + 1, frame_type) + body
+
+
+def _encode_batch(batch: Batch) -> bytes:
+    others = batch.others
+    columns: list[list] = []
+    blobs: list[bytes] = []
+    ordered = sorted(others, key=itemgetter(0))  # stable: each kind keeps its events' order
+    kind_codes = bytes(ev[0] for ev in others)
+    start = 0
+    for kind in sorted(set(kind_codes)):
+        end = start + kind_codes.count(kind)
+        evs = ordered[start:end]
+        start = end
+        for field in range(1, len(evs[0])):
+            try:
+                packed = array("q", map(itemgetter(field), evs))
+                if not _LITTLE:
+                    packed.byteswap()
+                blob, kind_of = packed.tobytes(), "i"
+            except (TypeError, OverflowError):  # None, floats, strings: JSON
+                blob, kind_of = json.dumps(list(map(itemgetter(field), evs)), separators=(",", ":")).encode(), "j"
+            columns.append([kind, field, kind_of, len(blob)])
+            blobs.append(blob)
+    switches = array("q", batch.switches)
+    if not _LITTLE:
+        switches.byteswap()
+    header = {"n": len(batch.kinds), "switches": len(batch.switches) // 3, "columns": columns}
+    head = json.dumps(header, separators=(",", ":")).encode()
+    return b"".join((struct.pack(">I", len(head)), head, batch.kinds, switches.tobytes(), *blobs))
+
+
+def decode_events(raw: bytes) -> list[tuple]:
+    """The event tuples of a decompressed EVENTS payload, each checked against the schema."""
+    try:
+        (hlen,) = struct.unpack_from(">I", raw)
+        header = json.loads(raw[4 : 4 + hlen])
+        n, n_switches, columns = header["n"], header["switches"], header["columns"]
+    except (struct.error, ValueError, KeyError, TypeError):
+        raise FormatError("an events frame with a damaged header") from None
+    if not isinstance(n, int) or not isinstance(n_switches, int) or not isinstance(columns, list) or n < 0:
+        raise FormatError("an events frame with a damaged header")
+    pos = 4 + hlen
+    kinds = raw[pos : pos + n]
+    pos += n
+    if len(kinds) != n or kinds.count(SWITCH) != n_switches or n_switches < 0:
+        raise FormatError("an events frame whose kinds do not match its header")
+    switches = array("q")
+    switches.frombytes(raw[pos : pos + 24 * n_switches])
+    pos += 24 * n_switches
+    if len(switches) != 3 * n_switches:
+        raise FormatError("an events frame shorter than its header says")
+    if not _LITTLE:
+        switches.byteswap()
+    counts = {k: kinds.count(k) for k in set(kinds) if k != SWITCH}
+    cols: dict[int, list[list]] = {}
+    for entry in columns:
+        try:
+            kind, field, kind_of, size = entry
+        except (TypeError, ValueError):
+            raise FormatError("an events frame with a damaged column list") from None
+        if not isinstance(size, int) or size < 0:
+            raise FormatError("an events frame with a damaged column list")
+        blob = raw[pos : pos + size]
+        pos += size
+        if len(blob) != size or kind not in counts or kind not in FIELDS or field != len(cols.get(kind, ())) + 1:
+            raise FormatError(f"an events frame with a bad column for kind {kind!r}")
+        if kind_of == "i":
+            if size != 8 * counts[kind]:
+                raise FormatError(f"an events frame whose kind {kind} column {field} has the wrong length")
+            values = array("q")
+            values.frombytes(blob)
+            if not _LITTLE:
+                values.byteswap()
+            column = values.tolist()
+        else:
+            try:
+                column = json.loads(blob)
+            except ValueError:
+                raise FormatError(f"an events frame whose kind {kind} column {field} is not JSON") from None
+            if not isinstance(column, list) or len(column) != counts[kind]:
+                raise FormatError(f"an events frame whose kind {kind} column {field} has the wrong length")
+        cols.setdefault(kind, []).append(column)
+    if pos != len(raw):
+        raise FormatError("an events frame longer than its header says")
+    for kind in counts:
+        if kind not in FIELDS or len(cols.get(kind, ())) != 1 + len(FIELDS[kind]):
+            raise FormatError(f"an events frame with missing columns for kind {kind}")
+    rows = {kind: zip(*kind_cols, strict=True) for kind, kind_cols in cols.items()}
+    others = [(kind, *next(rows[kind])) for kind in kinds if kind != SWITCH]
+    return Batch(kinds, switches, others).events()
 
 
 class Decoder:
@@ -75,7 +191,7 @@ class Decoder:
                 raise FormatError(f"frame {self.frames + 1}: unknown frame type {frame_type}")
             if len(self._buf) < 4 + length:
                 return
-            body = bytes(self._buf[_HEADER.size : 4 + length])
+            body = bytes(self._buf[4 : 4 + length])  # the type byte, then the payload
             del self._buf[: 4 + length]
             self.frames += 1
             yield frame_type, self._payload(body)
@@ -89,10 +205,10 @@ class Decoder:
         where = f"frame {self.frames}"
         try:
             d = zlib.decompressobj()
-            raw = d.decompress(body, MAX_EXPANDED)
+            raw = d.decompress(body[1:], MAX_EXPANDED)
             if d.unconsumed_tail:
                 raise FormatError(f"{where}: expands past {MAX_EXPANDED} bytes")
-            return json.loads(raw)
+            return decode_events(raw) if body[0] == EVENTS else json.loads(raw)
         except zlib.error as e:
             raise FormatError(f"{where}: damaged compressed data ({e})") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -112,22 +228,6 @@ def check_hello(payload: Any) -> dict:
     return process
 
 
-def check_events(payload: Any) -> list[tuple]:
-    """The events of an EVENTS payload as tuples, each checked against the schema."""
-    events = payload.get("events") if isinstance(payload, dict) else None
-    if not isinstance(events, list):
-        raise FormatError("an events frame holds no event list")
-    out = []
-    for ev in events:
-        if not isinstance(ev, list) or len(ev) < 2 or not isinstance(ev[1], int):
-            raise FormatError(f"not an event: {str(ev)[:80]}")
-        fields = FIELDS.get(ev[0])
-        if fields is None or len(ev) != 2 + len(fields):
-            raise FormatError(f"an event of unknown kind or shape: {str(ev)[:80]}")
-        out.append(tuple(ev))
-    return out
-
-
 def read_recording(data: bytes) -> tuple[dict, list[tuple], bool]:
     """A whole recording: (process, events, complete). `complete` is False when the program
     stopped without writing END (it crashed); the frames it wrote are all there."""
@@ -141,7 +241,7 @@ def read_recording(data: bytes) -> tuple[dict, list[tuple], bool]:
                 raise FormatError("the recording does not start with a hello frame")
             process = check_hello(payload)
         elif frame_type == EVENTS:
-            events.extend(check_events(payload))
+            events.extend(payload)
         elif frame_type == END:
             complete = True
     if not decoder._magic_seen:

@@ -10,7 +10,10 @@ Bump `VERSION` when a kind or a field changes; readers refuse versions they do n
 
 from __future__ import annotations
 
-__all__ = ["FIELDS", "KIND_CODES", "KIND_NAMES", "VERSION"]
+from collections.abc import Sequence
+from typing import NamedTuple
+
+__all__ = ["FIELDS", "KIND_CODES", "KIND_NAMES", "VERSION", "Batch", "as_dict", "describe"]
 
 VERSION = 1
 
@@ -50,3 +53,26 @@ def as_dict(event: tuple) -> dict:
     """One event as a dict with named fields (for tests, logs and JSON)."""
     kind, ts, *values = event
     return {"kind": KIND_NAMES[kind], "ts": ts, **dict(zip(FIELDS[kind], values, strict=True))}
+
+
+class Batch(NamedTuple):
+    """Events as the recorder keeps them: switches — most of all events — as a flat run of ints
+    (ts, from, to), the others as tuples, and the kind of each event in order."""
+
+    kinds: bytes  # one kind code per event, in order
+    switches: Sequence[int]  # flat: ts, from, to for each SWITCH event, in order
+    others: list[tuple]  # every other event, in order
+
+    @classmethod
+    def of(cls, events: list[tuple]) -> Batch:
+        switches: list[int] = []
+        for ev in events:
+            if ev[0] == SWITCH:
+                switches.extend(ev[1:])
+        return cls(bytes(ev[0] for ev in events), switches, [ev for ev in events if ev[0] != SWITCH])
+
+    def events(self) -> list[tuple]:
+        """The events as tuples, in order."""
+        rows = iter(self.switches)
+        others = iter(self.others)
+        return [(SWITCH, next(rows), next(rows), next(rows)) if k == SWITCH else next(others) for k in self.kinds]

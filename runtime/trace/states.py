@@ -69,10 +69,8 @@ def intervals(events: Iterable[tuple]) -> dict[int, list[Interval]]:
         if first_ts is None:
             first_ts = ts
         last_ts = ts
-        if kind == SWITCH:
+        if kind == SWITCH:  # from -> hub -> to, either side may be the hub (0)
             src, dst = ev[2], ev[3]
-            if dst:
-                life(dst, ts).move(ts, RUNNING, None)
             if src:
                 lv = life(src, ts)
                 if lv.exited is not None:
@@ -82,6 +80,8 @@ def intervals(events: Iterable[tuple]) -> dict[int, list[Interval]]:
                 else:
                     lv.move(ts, READY, "yield")
                 lv.pending = None
+            if dst:
+                life(dst, ts).move(ts, RUNNING, None)
         elif kind == BLOCK:
             life(ev[2], ts).pending = (BLOCKED, ev[3])
         elif kind == WAKE:

@@ -45,11 +45,8 @@ class Recorder(Instrument):
     def spawned(self, glet, parent):
         self.log.append(("spawned", gid_of(glet), gid_of(parent)))
 
-    def before_switch(self, glet):
-        self.log.append(("switch_in", gid_of(glet)))
-
-    def after_switch(self, glet):
-        self.log.append(("switch_out", gid_of(glet)))
+    def switched(self, prev, nxt):
+        self.log.append(("switch", gid_of(prev), gid_of(nxt)))
 
     def blocked(self, glet, reason, obj, detail):
         self.log.append(("blocked", gid_of(glet), reason, detail))

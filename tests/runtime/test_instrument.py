@@ -27,7 +27,7 @@ def test_only_overridden_hooks_are_registered():
     add_instrument(inst)
     try:
         assert hooks.spawned is not None
-        assert hooks.before_switch is None and hooks.blocked is None
+        assert hooks.switched is None and hooks.blocked is None
     finally:
         remove_instrument(inst)
     assert hooks.spawned is None
@@ -54,23 +54,16 @@ def test_sleep0_ping_pong(clock, recorder):
         ("spawned", A, MAIN),
         ("spawned", B, MAIN),
         ("blocked", MAIN, "join", None),
-        ("switch_out", MAIN),
-        ("switch_in", A),  # a yields: switched out with no block, it is ready again
-        ("switch_out", A),
-        ("switch_in", B),
-        ("switch_out", B),
-        ("switch_in", A),
-        ("switch_out", A),
-        ("switch_in", B),
-        ("switch_out", B),
-        ("switch_in", A),
+        ("switch", MAIN, A),  # a yields: switched out with no block, it is ready again
+        ("switch", A, B),  # the hub goes straight from one to the next: one call
+        ("switch", B, A),
+        ("switch", A, B),
+        ("switch", B, A),
         ("exited", A, "ok", None),
         ("woken", MAIN, "exit", A),  # main waits on a: woken by a's exit
-        ("switch_out", A),
-        ("switch_in", B),
+        ("switch", A, B),
         ("exited", B, "ok", None),
-        ("switch_out", B),
-        ("switch_in", MAIN),  # b was already dead when main waited for it
+        ("switch", B, MAIN),  # b was already dead when main waited for it
     ]
 
 
@@ -84,19 +77,15 @@ def test_event_hand_off(clock, recorder):
     assert recorder.log == [
         ("resource", "event", "ready"),
         ("spawned", G, MAIN),
-        ("switch_out", MAIN),  # main yields
-        ("switch_in", G),
+        ("switch", MAIN, G),  # main yields
         ("blocked", G, "event", None),
-        ("switch_out", G),
-        ("switch_in", MAIN),
+        ("switch", G, MAIN),
         ("woken", G, "send", MAIN),  # main sends: g is ready, woken by main
         ("blocked", MAIN, "join", None),
-        ("switch_out", MAIN),
-        ("switch_in", G),
+        ("switch", MAIN, G),
         ("exited", G, "ok", None),
         ("woken", MAIN, "exit", G),
-        ("switch_out", G),
-        ("switch_in", MAIN),
+        ("switch", G, MAIN),
     ]
 
 
@@ -110,19 +99,15 @@ def test_semaphore_wait(clock, recorder):
     assert recorder.log == [
         ("resource", "semaphore", "slots"),
         ("spawned", G, MAIN),
-        ("switch_out", MAIN),
-        ("switch_in", G),
+        ("switch", MAIN, G),
         ("blocked", G, "semaphore", 5),
-        ("switch_out", G),
-        ("switch_in", MAIN),
+        ("switch", G, MAIN),
         ("woken", G, "release", MAIN),
         ("blocked", MAIN, "join", None),
-        ("switch_out", MAIN),
-        ("switch_in", G),
+        ("switch", MAIN, G),
         ("exited", G, "ok", None),
         ("woken", MAIN, "exit", G),
-        ("switch_out", G),
-        ("switch_in", MAIN),
+        ("switch", G, MAIN),
     ]
 
 
@@ -130,12 +115,12 @@ def test_timer(clock, recorder):
     runtime.sleep(2)
     assert recorder.log == [
         ("blocked", MAIN, "sleep", 2),
-        ("switch_out", MAIN),
+        ("switch", MAIN, HUB),  # the hub keeps control: it will poll
         ("io_wait", 2.0),  # virtual time: the clock jumps to the deadline
         ("io_done", 0),
         ("woken", MAIN, "timer", HUB),
         ("timers", 1),
-        ("switch_in", MAIN),
+        ("switch", HUB, MAIN),
     ]
 
 
@@ -163,7 +148,7 @@ def test_error_exit(recorder):
 
 def test_an_instrument_that_raises_is_removed_and_logged(caplog, recorder):
     class Broken(Instrument):
-        def before_switch(self, glet):
+        def switched(self, prev, nxt):
             raise RuntimeError("instrument bug")
 
     broken = Broken()

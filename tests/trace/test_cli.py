@@ -89,8 +89,8 @@ def test_record_with_chrome_does_both(program: Path, tmp_path: Path):
         (b"", "not a greenscope recording"),
         (b"PK\x03\x04 a zip file", "bad magic bytes"),
         (MAGIC + b"\x00\x00\x00\x09\x02garbage!", "damaged compressed data"),
-        (MAGIC + encode_frame(EVENTS, {"events": []})[:7], "truncated"),
-        (MAGIC + encode_frame(EVENTS, {"events": []}), "does not start with a hello frame"),
+        (MAGIC + encode_frame(EVENTS, [])[:7], "truncated"),
+        (MAGIC + encode_frame(EVENTS, []), "does not start with a hello frame"),
     ],
 )
 def test_export_refuses_bad_files_in_one_line(tmp_path: Path, content: bytes, message: str):
