@@ -98,6 +98,11 @@ class SocketSink:
         self._hello = frame
         self._connect()
 
+    @property
+    def backlog(self) -> int:
+        """Bytes waiting to be sent (never more than `max_backlog`)."""
+        return len(self._out)
+
     def _connect(self) -> bool:
         if self._sock is not None:
             return True
