@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from greenlet import GreenletExit
 
-from runtime import convenience, debug, event, greenpool, greenthread, hubs, queue, semaphore, timeout, tpool
+from runtime import convenience, debug, event, greenpool, greenthread, hubs, patcher, queue, semaphore, timeout, tpool
 from runtime.convenience import StopServe, connect, listen, serve, wrap_ssl
 from runtime.event import Event
 from runtime.greenpool import GreenPile, GreenPool
@@ -18,6 +18,7 @@ from runtime.greenthread import (
     spawn_after_local,
     spawn_n,
 )
+from runtime.patcher import import_patched, monkey_patch
 from runtime.queue import LifoQueue, LightQueue, PriorityQueue, Queue
 from runtime.semaphore import BoundedSemaphore, CappedSemaphore, Semaphore
 from runtime.timeout import Timeout, is_timeout, with_timeout
@@ -47,9 +48,12 @@ __all__ = [
     "greenpool",
     "greenthread",
     "hubs",
+    "import_patched",
     "is_timeout",
     "kill",
     "listen",
+    "monkey_patch",
+    "patcher",
     "queue",
     "semaphore",
     "serve",

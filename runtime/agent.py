@@ -33,6 +33,7 @@ from runtime.trace.recorder import Recorder
 __all__ = ["Agent", "FileSink", "SocketSink", "parse_address", "process_info"]
 
 _start_thread = _thread.start_new_thread
+_allocate_lock = _thread.allocate_lock
 _monotonic = time.monotonic
 
 
@@ -185,8 +186,8 @@ class Agent:
         self.process = process
         self.interval = interval
         self._running = False
-        self._done = _thread.allocate_lock()  # held by the thread while it runs
-        self._stop = _thread.allocate_lock()  # held until stop(): the thread's interruptible sleep
+        self._done = _allocate_lock()  # held by the thread while it runs
+        self._stop = _allocate_lock()  # held until stop(): the thread's interruptible sleep
 
     def start(self) -> Agent:
         hello = encode_frame(HELLO, {"schema": ev.describe(), "process": self.process})

@@ -23,20 +23,31 @@ from socket import *  # noqa: F403 -- the constants and the rest of the stdlib's
 from typing import Any
 
 from runtime import tpool
-from runtime.hubs import get_hub
+from runtime.hubs import existing_hub, get_hub
 
 __all__ = list(_stdlib.__all__)  # the same names as the stdlib's
 
 timeout = _stdlib.timeout
 error = OSError
 _C = _stdlib._socket.socket  # the C socket type: its methods never wait in our fds
+_GLOBAL_DEFAULT_TIMEOUT = _stdlib._GLOBAL_DEFAULT_TIMEOUT  # http.client and others use it
+# The stdlib's own functions, taken now: monkey_patch may put ours in their place later.
+_getaddrinfo = _stdlib.getaddrinfo
+_gethostbyname = _stdlib.gethostbyname
+_gethostbyname_ex = _stdlib.gethostbyname_ex
+_gethostbyaddr = _stdlib.gethostbyaddr
+_getnameinfo = _stdlib.getnameinfo
+_getfqdn = _stdlib.getfqdn
+_socketpair = _stdlib.socketpair
+_create_server = _stdlib.create_server
+_getdefaulttimeout = _stdlib.getdefaulttimeout
 _CONNECTING = {errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK}
 
 
 class socket(_stdlib.socket):
     """A socket whose blocking calls park the calling greenthread."""
 
-    __slots__ = ("_gs_timeout",)
+    __slots__ = ("_gs_hub", "_gs_timeout")
 
     def __init__(
         self,
@@ -47,7 +58,8 @@ class socket(_stdlib.socket):
     ) -> None:
         super().__init__(family, type, proto, fileno)
         _C.setblocking(self, False)
-        self._gs_timeout: float | None = _stdlib.getdefaulttimeout()
+        self._gs_timeout: float | None = _getdefaulttimeout()
+        self._gs_hub: Any = None  # the hub that watched its fd, told when the fd closes
 
     # -------------------------------------------------------------- timeouts
 
@@ -71,7 +83,8 @@ class socket(_stdlib.socket):
         # Park until the fd is ready, or raise what the stdlib would for this timeout.
         if timeout == 0.0:
             raise BlockingIOError(errno.EWOULDBLOCK, "operation would block")
-        if not get_hub().wait_fd(self.fileno(), write, timeout):
+        hub = self._gs_hub = get_hub()
+        if not hub.wait_fd(self.fileno(), write, timeout):
             raise TimeoutError("timed out")
 
     # -------------------------------------------------------------- connecting
@@ -84,7 +97,7 @@ class socket(_stdlib.socket):
                 self._wait(False, self._gs_timeout)
                 continue
             sock = socket(self.family, self.type, self.proto, fileno=fd)
-            if _stdlib.getdefaulttimeout() is None and self._gs_timeout is not None:
+            if _getdefaulttimeout() is None and self._gs_timeout is not None:
                 sock.settimeout(self._gs_timeout)  # as the stdlib does
             return sock, addr
 
@@ -160,8 +173,13 @@ class socket(_stdlib.socket):
             try:
                 sent += _C.send(self, view[sent:], flags)
             except BlockingIOError:
-                left = None if deadline is None else max(0.0, deadline - get_hub().clock())
-                self._wait(True, self._gs_timeout if deadline is None else left)
+                if deadline is None:
+                    self._wait(True, self._gs_timeout)
+                else:
+                    left = deadline - get_hub().clock()
+                    if left <= 0:
+                        raise TimeoutError("timed out") from None
+                    self._wait(True, left)
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
         # The stdlib's os.sendfile path blocks in its own selector: send in chunks instead.
@@ -169,17 +187,29 @@ class socket(_stdlib.socket):
 
     # -------------------------------------------------------------- closing
 
-    def _real_close(self, _ss: Any = _stdlib.socket) -> None:
+    def _forget_fd(self) -> None:
+        # The fd is about to close or leave: the hub that watched it (through this socket,
+        # or through select) must forget it first, and wake whoever waits on it.
         fd = self.fileno()
-        if fd >= 0:
-            get_hub().notify_close(fd)
+        hub = self._gs_hub or existing_hub()
+        if hub is not None and fd >= 0:
+            self._gs_hub = None
+            hub.notify_close(fd)
+
+    def _real_close(self, _ss: Any = _stdlib.socket) -> None:
+        self._forget_fd()
         super()._real_close()
 
     def detach(self) -> int:
-        fd = self.fileno()
-        if fd >= 0:
-            get_hub().notify_close(fd)
+        self._forget_fd()
         return super().detach()
+
+    def __del__(self) -> None:
+        # Dropped without close() (the seed's echo server drops its sockets): the C
+        # finalizer closes the fd, so the hub must forget it now, or a new socket that
+        # gets the same fd number would never be watched.
+        self._forget_fd()
+        super().__del__()
 
 
 SocketType = socket
@@ -195,7 +225,7 @@ def _green(sock: _stdlib.socket) -> socket:
 
 def socketpair(family: int = AF_UNIX, type: int = SOCK_STREAM, proto: int = 0) -> tuple[socket, socket]:  # noqa: F405
     """A pair of connected green sockets."""
-    a, b = _stdlib.socketpair(family, type, proto)
+    a, b = _socketpair(family, type, proto)
     return _green(a), _green(b)
 
 
@@ -224,35 +254,35 @@ def _numeric(host: Any) -> bool:
 def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0) -> list:
     """The stdlib's getaddrinfo; a name (not a numeric address) is looked up in an OS thread."""
     if _numeric(host):
-        return _stdlib.getaddrinfo(host, port, family, type, proto, flags)
-    return tpool.execute(_stdlib.getaddrinfo, host, port, family, type, proto, flags)
+        return _getaddrinfo(host, port, family, type, proto, flags)
+    return tpool.execute(_getaddrinfo, host, port, family, type, proto, flags)
 
 
 def gethostbyname(hostname: str) -> str:
     """The stdlib's gethostbyname, looked up in an OS thread unless numeric."""
     if _numeric(hostname):
-        return _stdlib.gethostbyname(hostname)
-    return tpool.execute(_stdlib.gethostbyname, hostname)
+        return _gethostbyname(hostname)
+    return tpool.execute(_gethostbyname, hostname)
 
 
 def gethostbyname_ex(hostname: str) -> tuple[str, list[str], list[str]]:
     """The stdlib's gethostbyname_ex, in an OS thread."""
-    return tpool.execute(_stdlib.gethostbyname_ex, hostname)
+    return tpool.execute(_gethostbyname_ex, hostname)
 
 
 def gethostbyaddr(ip_address: str) -> tuple[str, list[str], list[str]]:
     """The stdlib's gethostbyaddr, in an OS thread."""
-    return tpool.execute(_stdlib.gethostbyaddr, ip_address)
+    return tpool.execute(_gethostbyaddr, ip_address)
 
 
 def getnameinfo(sockaddr: tuple, flags: int) -> tuple[str, str]:
     """The stdlib's getnameinfo, in an OS thread."""
-    return tpool.execute(_stdlib.getnameinfo, sockaddr, flags)
+    return tpool.execute(_getnameinfo, sockaddr, flags)
 
 
 def getfqdn(name: str = "") -> str:
     """The stdlib's getfqdn, in an OS thread."""
-    return tpool.execute(_stdlib.getfqdn, name)
+    return tpool.execute(_getfqdn, name)
 
 
 def _resolved(family: int, address: Any) -> Any:
@@ -264,10 +294,9 @@ def _resolved(family: int, address: Any) -> Any:
     return (infos[0][4][0], *address[1:])
 
 
-_GLOBAL_DEFAULT = _stdlib._GLOBAL_DEFAULT_TIMEOUT
-
-
-def create_connection(address: tuple, timeout: Any = _GLOBAL_DEFAULT, source_address: Any = None, **kw: Any) -> socket:
+def create_connection(
+    address: tuple, timeout: Any = _GLOBAL_DEFAULT_TIMEOUT, source_address: Any = None, **kw: Any
+) -> socket:
     """Connect to (host, port), trying each address getaddrinfo gives; the stdlib's semantics."""
     host, port = address
     errors = []
@@ -275,7 +304,7 @@ def create_connection(address: tuple, timeout: Any = _GLOBAL_DEFAULT, source_add
         sock = None
         try:
             sock = socket(family, type_, proto)
-            if timeout is not _GLOBAL_DEFAULT:
+            if timeout is not _GLOBAL_DEFAULT_TIMEOUT:
                 sock.settimeout(timeout)
             if source_address:
                 sock.bind(source_address)
@@ -292,4 +321,4 @@ def create_connection(address: tuple, timeout: Any = _GLOBAL_DEFAULT, source_add
 
 def create_server(address: Any, *, family: int = AF_INET, backlog: int | None = None, **kw: Any) -> socket:  # noqa: F405
     """The stdlib's create_server, returning a green socket."""
-    return _green(_stdlib.create_server(address, family=family, backlog=backlog, **kw))
+    return _green(_create_server(address, family=family, backlog=backlog, **kw))

@@ -19,6 +19,10 @@ from typing import Any
 
 from runtime.green import socket as _gsocket
 
+# The stdlib's own functions, taken now: monkey_patch may put ours in their place later.
+_stdlib_create_default_context = _stdlib.create_default_context
+_stdlib_create_unverified_context = _stdlib._create_unverified_context
+
 
 class SSLSocket(_stdlib.SSLSocket, _gsocket.socket):
     """The stdlib's SSLSocket over a green socket. Made by `SSLContext.wrap_socket`."""
@@ -77,11 +81,11 @@ def _green_context(ctx: _stdlib.SSLContext) -> SSLContext:
 
 def create_default_context(*args: Any, **kwargs: Any) -> SSLContext:
     """`ssl.create_default_context`, green."""
-    return _green_context(_stdlib.create_default_context(*args, **kwargs))
+    return _green_context(_stdlib_create_default_context(*args, **kwargs))
 
 
 def _create_unverified_context(*args: Any, **kwargs: Any) -> SSLContext:
-    return _green_context(_stdlib._create_unverified_context(*args, **kwargs))
+    return _green_context(_stdlib_create_unverified_context(*args, **kwargs))
 
 
 _create_default_https_context = create_default_context

@@ -23,6 +23,7 @@ __all__ = [
     "TestClock",
     "Timer",
     "drop_hub",
+    "existing_hub",
     "get_hub",
     "poller_names",
     "trampoline",
@@ -39,6 +40,11 @@ def get_hub() -> Hub:
     except AttributeError:
         hub = _local.hub = Hub()
         return hub
+
+
+def existing_hub() -> Hub | None:
+    """This OS thread's hub if it has one (never creates one)."""
+    return getattr(_local, "hub", None)
 
 
 def use_hub(poller: str | None = None, clock: Callable[[], float] | None = None) -> Hub:

@@ -30,7 +30,12 @@ class Poller(Protocol):
     def close(self) -> None: ...
 
 
+# Taken now: monkey_patch may put green versions in their place later, and the hub must
+# never wait through its own greenthreads.
+_DefaultSelector = selectors.DefaultSelector
+
 if hasattr(select, "epoll"):
+    _epoll = select.epoll
     _EPOLLIN = select.EPOLLIN
     _EPOLLOUT = select.EPOLLOUT
     _EPOLL_BOTH = select.EPOLLERR | select.EPOLLHUP
@@ -42,7 +47,7 @@ if hasattr(select, "epoll"):
         name = "epoll"
 
         def __init__(self) -> None:
-            self._ep = select.epoll()
+            self._ep = _epoll()
 
         def register(self, fd: int, mask: int) -> None:
             self._ep.register(fd, _TO_EPOLL[mask])
@@ -84,7 +89,7 @@ class SelectorPoller:
     name = "selectors"
 
     def __init__(self) -> None:
-        self._sel = selectors.DefaultSelector()
+        self._sel = _DefaultSelector()
 
     def register(self, fd: int, mask: int) -> None:
         self._sel.register(fd, _TO_SEL[mask])

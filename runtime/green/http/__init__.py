@@ -1,0 +1,7 @@
+"""A green `http` package: the stdlib's `http` (HTTPStatus...), with a green `client`
+(``from runtime.green.http import client``)."""
+
+from __future__ import annotations
+
+from http import *  # noqa: F403
+from http import __all__  # noqa: F401

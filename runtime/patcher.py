@@ -1,0 +1,468 @@
+"""Monkey patching and patched imports: make code written for the stdlib use green modules.
+
+    import runtime
+    runtime.patcher.monkey_patch()   # first thing, before importing what uses sockets or threads
+    import urllib.request            # ... now it parks greenthreads instead of blocking
+
+or, leaving the process alone, a private green copy of one module:
+
+    request = runtime.patcher.import_patched("urllib.request")
+
+`monkey_patch` replaces attributes of the stdlib modules in place (``sys.modules["socket"]``
+and so on), once: a second call is a no-op for what is already patched. Per group:
+
+- ``socket``: ``socket.socket``, ``SocketType``, ``socketpair``, ``fromfd``,
+  ``create_connection``, ``create_server`` and name resolution (`runtime.green.socket`).
+- ``ssl`` (follows ``socket``): every ``SSLContext`` (made before or after) wraps sockets in
+  green ``SSLSocket``s, and ``create_default_context``, ``wrap_socket`` and the private
+  factories ``http.client`` and friends call return green contexts (`runtime.green.ssl`).
+  ``ssl.SSLContext`` and ``ssl.SSLSocket`` stay the stdlib's classes: the stdlib's own code
+  names them (``super(SSLContext, SSLContext)``), so replacing them would recurse.
+- ``select``: ``select.select``. ``poll``/``epoll``/``devpoll``/``kqueue`` stay the stdlib's
+  and BLOCK THE HUB if called.
+- ``selectors`` (follows ``select``): ``DefaultSelector`` and ``SelectSelector`` are green;
+  ``PollSelector``, ``EpollSelector``, ``DevpollSelector`` and ``KqueueSelector`` are removed,
+  so code that picks the best selector when imported later (socketserver, subprocess) gets
+  the green one.
+- ``time``: ``time.sleep``.
+- ``thread``: ``_thread`` (`runtime.green.thread`), and in ``threading`` the primitives its
+  classes are built on, so ``Lock``, ``RLock``, ``Condition``, ``Event``, ``Semaphore``,
+  ``Barrier``, ``Timer``, ``local`` and ``queue.Queue`` made afterwards are green, and
+  ``threading.Thread(target=f).start()`` runs `f` in a greenthread (``join`` waits for it;
+  non-daemon ones are waited for at exit, as threads are). ``current_thread()`` works in
+  any greenthread. ``queue.SimpleQueue`` becomes the stdlib's pure-Python one. Green locks
+  coordinate the greenthreads of one OS thread: do not share them with real threads
+  (`runtime.tpool` starts those; it keeps the real ``_thread``).
+
+The ordering pitfall: patching changes module attributes, not objects that were already
+taken from them. After ``from socket import socket`` or ``from time import sleep``, that
+name stays the blocking original even once patched; so do locks, queues and sockets made
+before patching. Call `monkey_patch` before importing such code. It warns
+(`RuntimeWarning`) about the common case: a module imported earlier (outside the stdlib and
+the runtime) whose module-level attribute is one of the originals it replaces.
+
+`original(name)` is the unpatched module; `is_monkey_patched(name)` says whether it was
+patched. The runtime's own modules (the hub, its pollers, the green modules) keep using
+the originals: patching rebinds their references to the patched modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import warnings
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any, NamedTuple
+
+__all__ = ["import_patched", "is_monkey_patched", "monkey_patch", "original"]
+
+_MISSING: Any = object()
+
+#: the groups monkey_patch knows, in the order they are patched, and the modules of each
+GROUPS: dict[str, tuple[str, ...]] = {
+    "socket": ("socket",),
+    "ssl": ("ssl",),
+    "select": ("select",),
+    "selectors": ("selectors",),
+    "time": ("time",),
+    "thread": ("_thread", "threading", "queue"),
+}
+# eventlet's monkey_patch takes these too; there is no green version of them here
+_UNSUPPORTED = ("os", "psycopg", "MySQLdb", "builtins", "subprocess")
+_ALIASES = {"thread": "_thread", "__builtin__": "builtins"}
+# originals still fine after patching: holding them is not worth a warning
+_HARMLESS = frozenset({"threading.current_thread", "_thread._count"})
+# what the pure-Python patched modules import of each other (to build their originals)
+_DEPENDS = {
+    "socket": ("select", "selectors"),
+    "selectors": ("select",),
+    "ssl": ("select", "selectors", "socket"),
+    "threading": ("_thread", "time"),
+    "queue": ("_thread", "threading", "time"),
+}
+# private names that other stdlib modules reach for, and the green name standing for them
+_PRIVATE_ALIASES = {"ssl": {"_create_stdlib_context": "_create_unverified_context"}}
+_THREAD_OK = sys.version_info < (3, 13)  # 3.13 starts threads through _thread handles
+
+_snapshots: dict[str, ModuleType] = {}  # patched module -> its namespace before patching
+_pristine: dict[str, ModuleType] = {}  # original() of a pure-Python module, made on demand
+_overlays: dict[tuple[str, str], ModuleType] = {}  # (name, green module) -> what import_patched injects
+
+
+# ---------------------------------------------------------------- monkey_patch
+
+
+class _Plan(NamedTuple):
+    """What patching one module means."""
+
+    sets: dict[str, Any]  # module attributes to set
+    removed: tuple[str, ...] = ()  # module attributes to remove
+    class_sets: tuple[tuple[type, str, Any], ...] = ()  # (class, attribute, value) to set
+
+
+def monkey_patch(
+    all: bool | None = None,
+    socket: bool | None = None,
+    select: bool | None = None,
+    selectors: bool | None = None,
+    time: bool | None = None,
+    thread: bool | None = None,
+    ssl: bool | None = None,
+    **others: bool,
+) -> None:
+    """Patch the stdlib in place so that blocking calls park the greenthread.
+
+    With no argument, every group is patched. As with eventlet, naming a group True
+    patches only the groups named True (unless ``all=True``); naming one False leaves it
+    out. ``ssl`` follows ``socket`` and ``selectors`` follows ``select`` unless given.
+    ``os``, ``psycopg``, ``MySQLdb``, ``builtins`` and ``subprocess`` are accepted for
+    eventlet's sake and left unpatched (with a RuntimeWarning when True).
+    """
+    for name, value in others.items():
+        if name not in _UNSUPPORTED:
+            raise TypeError(f"monkey_patch() got an unexpected keyword argument {name!r}")
+        if value:
+            warnings.warn(f"monkey_patch({name}=True): there is no green {name}; left unpatched", RuntimeWarning, 2)
+    given = {"socket": socket, "select": select, "time": time, "thread": thread}
+    default = all if all is not None else not any([*given.values(), selectors, ssl])
+    want = {group: default if value is None else value for group, value in given.items()}
+    want["ssl"] = want["socket"] if ssl is None else ssl
+    want["selectors"] = want["select"] if selectors is None else selectors
+    if want["ssl"] and "ssl" not in _snapshots:
+        try:
+            import runtime.green.ssl  # noqa: F401
+        except ImportError:
+            if ssl:
+                raise
+            want["ssl"] = False
+    if want["thread"] and not _THREAD_OK:
+        if thread:
+            raise NotImplementedError("monkey_patch(thread=True) supports Python 3.10 to 3.12")
+        warnings.warn("monkey_patch(): threads are left unpatched on Python 3.13+", RuntimeWarning, 2)
+        want["thread"] = False
+
+    todo = [m for group, modules in GROUPS.items() if want[group] for m in modules if m not in _snapshots]
+    if not todo:
+        return
+    plans = {m: _plan(m) for m in todo}  # imports every green module before anything changes
+    originals = _originals(plans)
+    for name, (sets, removed, class_sets) in plans.items():
+        module = sys.modules[name]
+        snapshot = ModuleType(module.__name__, module.__doc__)
+        vars(snapshot).update(vars(module))
+        _snapshots[name] = snapshot
+        for attr, value in sets.items():
+            setattr(module, attr, value)
+        for attr in removed:
+            delattr(module, attr)
+        for cls, attr, value in class_sets:
+            setattr(cls, attr, value)
+    _keep_runtime_on_originals(plans)
+    _warn_early_imports(originals)
+
+
+def is_monkey_patched(name: str) -> bool:
+    """True if the group (``"thread"``, ``"socket"``...) or module (``"threading"``) is patched."""
+    if name in GROUPS:
+        return all(m in _snapshots for m in GROUPS[name])
+    return _ALIASES.get(name, name) in _snapshots
+
+
+def original(name: str) -> ModuleType:
+    """The module `name` as it is without patching.
+
+    Unpatched: the module itself. Patched: for a built-in module (``_thread``, ``select``,
+    ``time``), its attributes as they were; for a Python one (``socket``, ``threading``...),
+    a separate copy imported over the originals, so that everything in it is real
+    (``original("threading").Thread`` starts an OS thread). That copy's classes are not the
+    patched module's: a socket made before patching is not an ``original("socket").socket``.
+    """
+    name = _ALIASES.get(name, name)
+    snapshot = _snapshots.get(name)
+    if snapshot is None:
+        return importlib.import_module(name)
+    if not (getattr(snapshot, "__file__", None) or "").endswith(".py"):
+        return snapshot
+    module = _pristine.get(name)
+    if module is None:
+        deps = [(dep, original(dep)) for dep in _DEPENDS.get(name, ()) if dep in _snapshots]
+        module = _pristine[name] = _import_with(name, deps)
+    return module
+
+
+def _plan(name: str) -> _Plan:
+    # What patching `name` means: attributes to set, attributes to remove.
+    real = importlib.import_module(name)
+    if name == "socket":
+        from runtime.green import socket as green
+
+        return _Plan(_replacing(real, green))
+    if name == "ssl":
+        from runtime.green import socket as green_socket
+        from runtime.green import ssl as green_ssl
+
+        sets = _replacing(real, green_ssl, ("_create_default_https_context", "_create_unverified_context"))
+        # Not the classes: the stdlib's own code names them (super(SSLContext, SSLContext) in
+        # its setters, super(SSLSocket, self) in _create), so replacing them recurses. Every
+        # context, new or old, makes green SSL sockets instead.
+        sets.pop("SSLContext", None)
+        sets.pop("SSLSocket", None)
+        for alias, target in _PRIVATE_ALIASES["ssl"].items():
+            if target in sets and hasattr(real, alias):
+                sets[alias] = sets[target]
+        sets["create_connection"] = green_socket.create_connection  # ssl took it from socket
+        return _Plan(sets, (), ((real.SSLContext, "sslsocket_class", green_ssl.SSLSocket),))
+    if name == "select":
+        from runtime.green import select as green
+
+        return _Plan({"select": green.select})
+    if name == "selectors":
+        from runtime.green import selectors as green
+
+        removed = ("PollSelector", "EpollSelector", "DevpollSelector", "KqueueSelector")
+        sets = {"DefaultSelector": green.DefaultSelector, "SelectSelector": green.SelectSelector}
+        return _Plan(sets, tuple(n for n in removed if hasattr(real, n)))
+    if name == "time":
+        from runtime.green import time as green
+
+        return _Plan({"sleep": green.sleep})
+    if name == "_thread":
+        from runtime.green import thread as green
+
+        return _Plan(_replacing(real, green, ("_local", "_set_sentinel", "_count")))
+    if name == "threading":
+        from runtime.green import thread as green
+
+        return _Plan(
+            {
+                "_start_new_thread": green.start_new_thread,
+                "_allocate_lock": green.allocate_lock,
+                "_set_sentinel": green._set_sentinel,
+                "_CRLock": green.RLock,  # threading.RLock() makes one of these
+                "Lock": green.allocate_lock,
+                "get_ident": green.get_ident,
+                "local": green.local,
+                "current_thread": green.current_thread_function(real),
+            }
+        )
+    if name == "queue":
+        return _Plan({"SimpleQueue": real._PySimpleQueue} if hasattr(real, "_PySimpleQueue") else {})
+    raise ValueError(f"no green version of {name!r}")
+
+
+def _replacing(real: ModuleType, green: ModuleType, private: Iterable[str] = ()) -> dict[str, Any]:
+    # The attributes of `real` that `green` has a different value for (public ones, and `private`).
+    ns = vars(real)
+    private = set(private)
+    return {
+        name: value
+        for name, value in vars(green).items()
+        if (not name.startswith("_") or name in private)
+        and name in ns
+        and ns[name] is not value
+        and not isinstance(value, ModuleType)
+    }
+
+
+def _originals(plans: dict[str, _Plan]) -> dict[int, tuple[Any, str]]:
+    # id -> (object, "module.attr") for every original that patching replaces or removes,
+    # by its most public name when it has several (threading.Lock, not _thread.allocate_lock)
+    found: dict[int, tuple[Any, str]] = {}
+    for name, (sets, removed, _) in plans.items():
+        module = sys.modules[name]
+        for attr in (*sets, *removed):
+            value = getattr(module, attr, None)
+            where = f"{name}.{attr}"
+            if not callable(value) or where in _HARMLESS:
+                continue
+            known = found.get(id(value))
+            if known is None or _privacy(where) < _privacy(known[1]):
+                found[id(value)] = (value, where)
+    return found
+
+
+def _privacy(dotted: str) -> tuple[bool, bool]:
+    module, _, attr = dotted.rpartition(".")
+    return module.startswith("_"), attr.startswith("_")
+
+
+def _keep_runtime_on_originals(plans: dict[str, _Plan]) -> None:
+    # The runtime's modules that hold a patched module (the hub's pollers hold select and
+    # selectors, the green modules their stdlib one) get its snapshot instead.
+    swaps = {id(sys.modules[name]): _snapshots[name] for name in plans}
+    for modname, module in list(sys.modules.items()):
+        if module is None or modname == __name__ or not (modname == "runtime" or modname.startswith("runtime.")):
+            continue
+        ns = vars(module)
+        for attr, value in list(ns.items()):
+            if isinstance(value, ModuleType) and id(value) in swaps:
+                ns[attr] = swaps[id(value)]
+
+
+def _warn_early_imports(originals: dict[int, tuple[Any, str]]) -> None:
+    # Modules imported before patching (not the stdlib's, not ours) that hold an original.
+    stdlib = sys.stdlib_module_names
+    for modname, module in list(sys.modules.items()):
+        top = modname.partition(".")[0]
+        if not isinstance(module, ModuleType) or top in stdlib or top == "runtime":
+            continue
+        held = [
+            f"{modname}.{attr} is the unpatched {hit[1]}"
+            for attr, value in list(vars(module).items())
+            if (hit := originals.get(id(value))) is not None and hit[0] is value
+        ]
+        if held:
+            warnings.warn(
+                f"{'; '.join(held)}: {modname!r} was imported before monkey_patch(), and this keeps blocking"
+                f" the hub. Import it after monkey_patch(), or refer to the module's attribute at call time.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+
+# ---------------------------------------------------------------- import_patched
+
+
+def import_patched(
+    module_name: str,
+    *additional_modules: tuple[str, ModuleType],
+    **kw_additional_modules: ModuleType,
+) -> ModuleType:
+    """A fresh copy of `module_name`, imported with green modules in place of the stdlib's.
+
+    `additional_modules` are ``(name, module)`` pairs, `kw_additional_modules` ``name=module``
+    (``import_patched("ftplib", socket=runtime.green.socket)``); with neither, the green
+    socket, select, selectors, time, ssl, _thread and threading are used. Only
+    `module_name` (and its submodules) are executed again: what else it imports is the
+    ordinary module, imported normally if it was not yet. ``sys.modules`` is left as it
+    was (the copy is not in it); a dotted name such as ``"http.client"`` is seen as
+    ``http.client`` by the copy, at import and afterwards.
+    """
+    green = [*additional_modules, *kw_additional_modules.items()] or _default_green_modules()
+    injected = [(name, _injectable(name, module)) for name, module in green if name != module_name]
+    return _import_with(module_name, injected)
+
+
+def _default_green_modules() -> list[tuple[str, ModuleType]]:
+    from runtime.green import select, selectors, socket, time
+
+    modules: list[tuple[str, ModuleType]] = [("socket", socket), ("select", select), ("selectors", selectors)]
+    modules.append(("time", time))
+    try:
+        from runtime.green import ssl
+    except ImportError:
+        pass
+    else:
+        modules.append(("ssl", ssl))
+    if _THREAD_OK:
+        from runtime.green import thread, threading
+
+        modules += [("_thread", thread), ("threading", threading)]
+    return modules
+
+
+def _injectable(name: str, module: ModuleType) -> ModuleType:
+    # A green module lacks the stdlib module's private names (socket._GLOBAL_DEFAULT_TIMEOUT,
+    # ssl._create_stdlib_context...) that other stdlib modules use: inject it with them.
+    if not module.__name__.startswith("runtime.green."):
+        return module
+    key = (name, module.__name__)
+    overlay = _overlays.get(key)
+    if overlay is not None:
+        return overlay
+    try:
+        real = _snapshots.get(name) or importlib.import_module(name)
+    except ImportError:
+        return module
+    green_ns = vars(module)
+    missing = {k: v for k, v in vars(real).items() if k[:1] == "_" and k[:2] != "__" and k not in green_ns}
+    if not missing:
+        return module
+    for alias, target in _PRIVATE_ALIASES.get(name, {}).items():
+        if alias in missing and target in green_ns:
+            missing[alias] = green_ns[target]
+    overlay = _overlays[key] = ModuleType(module.__name__, module.__doc__)
+    vars(overlay).update(missing)
+    vars(overlay).update(green_ns)
+    return overlay
+
+
+def _import_with(module_name: str, injected: list[tuple[str, ModuleType]]) -> ModuleType:
+    # Execute module_name (and its submodules) again with `injected` in sys.modules; put
+    # sys.modules and the package attributes back as they were.
+    importlib.import_module(module_name)  # its other dependencies: the ordinary ones
+    for name, _ in injected:
+        if "." in name:
+            importlib.import_module(name.rpartition(".")[0])
+    modules = sys.modules
+    prefix = module_name + "."
+    saved = {n: modules[n] for n in list(modules) if n == module_name or n.startswith(prefix)}
+    attrs: list[tuple[ModuleType, str, Any]] = []  # (package, attribute, value to put back)
+    for name in [module_name] + [n for n, _ in injected if "." in n]:
+        package, _, child = name.rpartition(".")
+        if package:
+            attrs.append((modules[package], child, vars(modules[package]).get(child, _MISSING)))
+    for name in saved:
+        del modules[name]
+    for name, module in injected:
+        saved.setdefault(name, modules.get(name, _MISSING))
+        modules[name] = module
+        package, _, child = name.rpartition(".")
+        if package:
+            setattr(modules[package], child, module)  # `import http.client; http.client.X`
+    try:
+        copy = importlib.import_module(module_name)
+        fresh = [m for n, m in modules.items() if n == module_name or n.startswith(prefix)]
+    finally:
+        for name in [n for n in modules if n == module_name or n.startswith(prefix)]:
+            if name not in saved:
+                del modules[name]
+        for name, module in saved.items():
+            if module is _MISSING:
+                modules.pop(name, None)
+            else:
+                modules[name] = module
+        for package, child, value in reversed(attrs):
+            if value is _MISSING:
+                vars(package).pop(child, None)
+            else:
+                setattr(package, child, value)
+    views = _package_views(injected)
+    for module in fresh:
+        ns = vars(module)
+        for attr, value in list(ns.items()):
+            view = views.get(id(value))
+            if view is not None and isinstance(value, ModuleType):
+                ns[attr] = view
+    return copy
+
+
+def _package_views(injected: list[tuple[str, ModuleType]]) -> dict[int, ModuleType]:
+    # For an injected "http.client": a copy of the package `http` whose `client` is the
+    # green one, to stand for `http` in the fresh module (id of the real package -> view).
+    tree: dict[str, Any] = {}
+    for name, module in injected:
+        parts = name.split(".")
+        if len(parts) > 1:
+            node = tree
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = module
+
+    def view(name: str, node: dict[str, Any]) -> ModuleType:
+        real = sys.modules[name]
+        copy = ModuleType(real.__name__, real.__doc__)
+        vars(copy).update(vars(real))
+        for child, sub in node.items():
+            setattr(copy, child, view(f"{name}.{child}", sub) if isinstance(sub, dict) else sub)
+        return copy
+
+    return {id(sys.modules[top]): view(top, node) for top, node in tree.items()}
+
+
+def _adopt(namespace: dict[str, Any], module: ModuleType) -> None:
+    """Make a green module's `namespace` hold everything `module` (a patched copy) has."""
+    keep = {"__name__", "__qualname__", "__file__", "__spec__", "__loader__", "__package__", "__path__"}
+    keep |= {"__cached__", "__builtins__", "__doc__"}
+    namespace.update({k: v for k, v in vars(module).items() if k not in keep})
