@@ -64,6 +64,7 @@ def serve(sock: socket.socket, handle: Callable[[socket.socket, Any], Any], conc
     """
     pool = GreenPool(concurrency, name=f"serve {sock.getsockname()}")
     server = getcurrent()
+    serving = [True]
 
     def stop_on_error(gt: GreenThread) -> None:
         try:
@@ -71,7 +72,9 @@ def serve(sock: socket.socket, handle: Callable[[socket.socket, Any], Any], conc
         except GreenletExit:
             pass  # killed from outside: not the handler's failure
         except BaseException as e:
-            kill(server, e)
+            if serving[0]:  # once serve() has ended, its caller has moved on: leave it alone
+                serving[0] = False
+                kill(server, e)
 
     try:
         while True:
@@ -79,6 +82,8 @@ def serve(sock: socket.socket, handle: Callable[[socket.socket, Any], Any], conc
             pool.spawn(handle, conn, addr).link(stop_on_error)
     except StopServe:
         return
+    finally:
+        serving[0] = False
 
 
 def wrap_ssl(sock: socket.socket, *args: Any, **kwargs: Any) -> Any:
