@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.core import SCENARIOS, Scenario, Target, implements
+from benchmarks.core import SCENARIOS, Scenario, Target, implements, tracing
 
 CLIENTS = 50
 """Concurrent connections the load generator keeps open."""
@@ -47,6 +47,7 @@ for _scenario in (
         targets=(
             Target("eventlet", "runtime at least 1.2x faster than eventlet", min_ratio=1.2),
             Target("gevent", "stretch: runtime no slower than gevent", min_ratio=1.0),
+            Target("runtime-traced", "tracing on at most 1.15x slower", max_ratio=1.15),
         ),
     ),
     Scenario(
@@ -256,6 +257,12 @@ def echo_runtime(n: int) -> None:
     finally:
         server.kill()
         sock.close()
+
+
+@implements("echo", "runtime-traced")
+def echo_runtime_traced(n: int) -> None:
+    with tracing(record=True):
+        echo_runtime(n)
 
 
 @implements("echo", "eventlet")
