@@ -287,12 +287,19 @@ def _privacy(dotted: str) -> tuple[bool, bool]:
     return module.startswith("_"), attr.startswith("_")
 
 
+# Not the runtime's, but must stay on real threads too: the import system's module locks are
+# taken by every OS thread (a tpool thread importing a codec), so green ones would deadlock.
+_KEEP_REAL = ("importlib._bootstrap",)
+
+
 def _keep_runtime_on_originals(plans: dict[str, _Plan]) -> None:
     # The runtime's modules that hold a patched module (the hub's pollers hold select and
     # selectors, the green modules their stdlib one) get its snapshot instead.
     swaps = {id(sys.modules[name]): _snapshots[name] for name in plans}
     for modname, module in list(sys.modules.items()):
-        if module is None or modname == __name__ or not (modname == "runtime" or modname.startswith("runtime.")):
+        if module is None or modname == __name__:
+            continue
+        if not (modname == "runtime" or modname.startswith("runtime.") or modname in _KEEP_REAL):
             continue
         ns = vars(module)
         for attr, value in list(ns.items()):

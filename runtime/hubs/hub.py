@@ -472,12 +472,35 @@ class Hub:
 
     def expect_threadsafe(self) -> None:
         """One `call_threadsafe` is on its way; the callback must call `threadsafe_done`."""
+        self._open_wakeup()
+        self._external += 1
+
+    def _open_wakeup(self) -> None:
         if self._wakeup_r < 0:
             self._wakeup_r, self._wakeup_w = os.pipe()
             os.set_blocking(self._wakeup_r, False)
             os.set_blocking(self._wakeup_w, False)
             self.poller.register(self._wakeup_r, READ)
-        self._external += 1
+
+    def raise_in_main(self, exc: BaseException) -> None:
+        """Have the main greenthread raise `exc` at its next switch, as the hub's own work.
+
+        For signal handlers: Python runs them between any two bytecodes of whatever
+        greenthread happens to run — inside a finalizer, an exception is even lost — so a
+        handler should hand its exception to the hub instead of raising it there.
+        """
+        self._open_wakeup()
+        self.call_threadsafe(self._throw_into_main, exc)
+
+    def _throw_into_main(self, exc: BaseException) -> None:
+        w = getattr(self._root, "_gs_waiter", None)
+        if w is not None and w.state != DONE:
+            self.interrupt(self._root, exc, Cause.KILL)
+        else:  # main has not handed control to the hub through a wait: hand it the exception
+            h = hooks.switched
+            if h is not None:
+                h(self.greenlet, self._root)
+            self._root.throw(exc)
 
     def threadsafe_done(self) -> None:
         """The call announced by `expect_threadsafe` has arrived."""
@@ -607,7 +630,7 @@ class Hub:
             # 3. wait for fds until the next deadline
             deadline = None
             if ready:
-                if not self._fd_waiters and not self._external:
+                if not self._fd_waiters and not self._external and not self._threadsafe:
                     continue  # no fd can wake anyone: polling would be a wasted system call
                 timeout: float | None = 0.0
             elif len(timers) > self._cancelled:
@@ -616,7 +639,7 @@ class Hub:
                     self._cancelled -= 1
                 deadline = timers[0][0]
                 timeout = max(0.0, deadline - self.clock())
-            elif self._fd_waiters or self._external:
+            elif self._fd_waiters or self._external or self._threadsafe:
                 timeout = None
             else:
                 self._report_back(back)

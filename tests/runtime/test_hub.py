@@ -303,3 +303,25 @@ def test_test_clock_moves_only_forward():
     assert c() == 6.5
     with pytest.raises(ValueError, match="backwards"):
         c.advance(-1)
+
+
+def test_raise_in_main_reaches_the_main_greenthread_wherever_it_waits(hub):
+    ev = runtime.Event()
+    runtime.spawn(hub.raise_in_main, ValueError("from a signal handler"))
+    with pytest.raises(ValueError, match="from a signal handler"):
+        ev.wait()
+
+
+def test_a_signal_handler_hands_its_exception_to_the_hub(hub):
+    import signal
+
+    def handler(signum, frame):
+        hub.raise_in_main(KeyboardInterrupt("stop"))
+
+    old = signal.signal(signal.SIGUSR1, handler)
+    try:
+        runtime.spawn(os.kill, os.getpid(), signal.SIGUSR1)
+        with pytest.raises(KeyboardInterrupt, match="stop"):
+            runtime.Event().wait()
+    finally:
+        signal.signal(signal.SIGUSR1, old)
