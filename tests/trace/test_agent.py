@@ -199,3 +199,26 @@ def test_garbage_from_the_dashboard_only_drops_that_connection():
         rec.uninstall()
         agent.stop()
         dash.close()
+
+
+def test_the_agent_reconnects_and_says_hello_again():
+    dash = Dashboard()
+    rec = Recorder().install()
+    agent = Agent(rec, [SocketSink(dash.address)], process_info("prog.py"), interval=0.01).start()
+    try:
+        assert dash.connected.wait(10)
+        dash.connected.clear()
+        dash.conns[0].close()  # the dashboard hangs up
+        deadline = time.monotonic() + 20
+        while not dash.connected.is_set() and time.monotonic() < deadline:
+            busy_program(200)  # the program goes on; the agent notices, then reconnects
+        assert dash.connected.wait(10)
+        while len(dash.connections[1]) < 2 and time.monotonic() < deadline:
+            busy_program(200)
+    finally:
+        rec.uninstall()
+        agent.stop()
+        dash.close()
+    second = dash.connections[1]
+    assert second[0][0] == HELLO and second[0][1]["process"]["program"] == "prog.py"
+    assert any(kind == EVENTS for kind, _ in second[1:])
