@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) examples/schedule_demo.py
+	$(PY) -m visualizer serve --open
 
 test: $(STAMP) lint
 	GREENSCOPE_CHROMIUM="$$(scripts/find_chromium.sh)" $(PY) -m pytest

@@ -1,0 +1,245 @@
+"""End to end: a real `greenscope serve` process, the python-socketio client, real workloads and agents."""
+
+from __future__ import annotations
+
+import random
+import re
+import select
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+
+from runtime.trace.codec import MAGIC, encode_frame
+from runtime.trace.events import KIND_NAMES
+from runtime.trace.states import check
+from tests.visualizer.conftest import alive, events_of, wait_until
+from tests.visualizer.test_sessions import sample
+
+FINAL = ("ended", "crashed", "stopped")
+
+
+class Server:
+    """``greenscope serve`` in a child process; `url` and `agent` from the line it prints."""
+
+    def __init__(self, *args: str, log: Path) -> None:
+        self._log = log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "visualizer", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+        )
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
+        line = self.proc.stdout.readline() if ready else ""
+        found = re.search(r"at (http://\S+) \(agents connect to (\S+)\)", line)
+        if not found:
+            self.close()
+            pytest.fail(f"the server did not start: {line!r}, see {log}")
+        self.url, self.agent = found.groups()
+        self.base = self.url.split("?")[0]
+        self.http = requests.Session()
+        self.http.trust_env = False
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.http.get(self.base + path, timeout=10, **kw)
+
+    def launch(self, workload: str, **params) -> dict:
+        r = self.http.post(self.base + "api/sessions", json={"workload": workload, "params": params}, timeout=10)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def close(self) -> None:
+        if hasattr(self, "http"):
+            self.http.close()
+        self.proc.terminate()
+        self.proc.wait(20)
+        self.proc.stdout.close()
+        self._log.close()
+
+
+class Viewer:
+    """A Socket.IO client that acks every batch and rebuilds the events of the session it watches."""
+
+    def __init__(self, url: str, **connect) -> None:
+        self.watching: str | None = None
+        self.events: list[tuple] = []
+        self.dropped = 0
+        self.states: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.sio = socketio.Client()
+        self.sio.on("batch", self._batch)
+        self.sio.on("session", self._session)
+        self.sio.connect(url, transports=["websocket"], wait_timeout=10, **connect)
+
+    def _batch(self, batch: dict) -> None:
+        with self._lock:
+            if batch["session"] == self.watching:
+                self.events += events_of(batch)
+                self.dropped += batch["dropped"]
+        try:
+            self.sio.emit("ack", {"seq": batch["seq"]})
+        except socketio.exceptions.BadNamespaceError:  # it arrived as the viewer was leaving
+            pass
+
+    def _session(self, session: dict) -> None:
+        self.states[session["id"]] = session["state"]
+
+    def watch(self, sid: str) -> None:
+        """Watch session `sid` (only), from its first event."""
+        with self._lock:
+            self.watching, self.events, self.dropped = sid, [], 0
+        assert "session" in self.sio.call("subscribe", {"session": sid}, timeout=10)
+
+    def close(self) -> None:
+        self.sio.disconnect()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    it = Server(log=tmp_path_factory.mktemp("serve") / "serve.log")
+    yield it
+    pids = [s["pid"] for s in it.get("api/sessions").json() if s["pid"]]
+    it.close()
+    assert [pid for pid in pids if alive(pid)] == []  # every child reaped
+
+
+@pytest.fixture(scope="module")
+def viewer(server: Server) -> Iterator[Viewer]:  # one for the module: a disconnect takes a while
+    it = Viewer(server.url)
+    yield it
+    it.close()
+
+
+WORKLOADS = {
+    "crawler": {"pages": 30, "delay": 0.005},
+    "echo": {"clients": 5, "lines": 10, "pause": 0.001},
+    "pile": {"urls": 10, "delay": 0.01},
+    "pipeline": {"items": 20},
+    "saturation": {"duration": 0.5},
+    "blocker": {"stalls": 1, "block": 0.2, "every": 0.05},
+}
+
+
+@pytest.mark.parametrize("workload", list(WORKLOADS))
+def test_each_workload_streams_true_events(server: Server, viewer: Viewer, workload: str):
+    session = server.launch(workload, **WORKLOADS[workload])
+    viewer.watch(session["id"])
+    done = wait_until(
+        lambda: (s := server.get(f"api/sessions/{session['id']}").json())["state"] in FINAL and s["complete"] and s
+    )
+    assert done["state"] == "ended", done
+    wait_until(lambda: len(viewer.events) == done["events"], what="every event at the viewer")
+    assert viewer.dropped == 0 and done["lost"] == 0
+    assert {"spawn", "switch", "exit"} <= {KIND_NAMES[e[0]] for e in viewer.events}
+    assert check(viewer.events) == []
+    wait_until(lambda: viewer.states.get(session["id"]) == "ended", what="the state pushed")
+    assert not alive(done["pid"])
+
+
+def test_stopping_a_running_workload(server: Server, viewer: Viewer):
+    session = server.launch("saturation", duration=120.0)
+    viewer.watch(session["id"])
+    wait_until(lambda: viewer.events, what="events")
+    started = time.monotonic()
+    r = server.http.delete(server.base + f"api/sessions/{session['id']}", timeout=10)
+    assert time.monotonic() - started < 2.5
+    assert r.status_code == 200 and r.json()["state"] == "stopped"
+    assert not alive(session["pid"])
+    wait_until(lambda: viewer.states.get(session["id"]) == "stopped")
+
+
+def test_bad_requests_name_the_field(server: Server):
+    r = server.http.post(server.base + "api/sessions", json={"workload": "echo", "params": {"lines": 1e9}}, timeout=10)
+    assert r.status_code == 400 and r.json()["field"] == "params.lines"
+    r = server.http.post(server.base + "api/recordings", data=b"\x00" * 100, timeout=10)
+    assert r.status_code == 400 and "bad magic" in r.json()["error"]
+
+
+def test_socketio_accepts_the_same_origin_only(server: Server):
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        Viewer(server.url, headers={"Origin": "http://evil.example"})
+
+
+def test_fuzzed_agent_connections_leave_the_server_serving(server: Server):
+    host, port = server.agent.rsplit(":", 1)
+    rng = random.Random(6)
+    frame = encode_frame(2, sample(50))
+    payloads = [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 5000))) for _ in range(10)] + [
+        MAGIC + bytes(rng.randrange(256) for _ in range(2000)),
+        MAGIC + frame[: len(frame) // 2],
+    ]
+    for payload in payloads:
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(payload)
+    before = len(server.get("api/sessions").json())
+    session = server.launch("pipeline", items=5)
+    wait_until(lambda: server.get(f"api/sessions/{session['id']}").json()["state"] == "ended")
+    assert len(server.get("api/sessions").json()) == before + 1  # garbage made no session
+
+
+def test_greenscope_run_streams_a_program_to_the_running_dashboard(server: Server, tmp_path: Path):
+    program = tmp_path / "prog.py"
+    program.write_text(
+        textwrap.dedent(
+            """
+            import runtime as eventlet
+            pool = eventlet.GreenPool(3)
+            print(sum(pool.imap(lambda n: eventlet.sleep(0.001) or n, range(10))))
+            """
+        )
+    )
+    port = server.base.rstrip("/").rsplit(":", 1)[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "visualizer", "run", "--port", port, "--no-open", str(program)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "45" and "?pid=" in result.stderr
+    session = wait_until(
+        lambda: next(
+            (s for s in server.get("api/sessions").json() if s["program"] == "prog.py" and s["complete"]), None
+        )
+    )
+    assert session["source"] == "agent" and session["state"] == "ended"
+
+
+def test_another_host_needs_the_token(tmp_path: Path):
+    try:
+        with socket.create_server(("127.0.0.2", 0)):
+            pass
+    except OSError:
+        pytest.skip("127.0.0.2 cannot be bound here")
+    server = Server("--host", "127.0.0.2", log=tmp_path / "serve.log")
+    try:
+        token = server.url.split("?token=")[1]
+        assert server.get("api/sessions").status_code == 401
+        assert server.get("api/sessions", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            Viewer(server.base)
+        viewer = Viewer(server.base, auth={"token": token})
+        assert viewer.sio.connected
+        viewer.close()
+    finally:
+        server.close()
+
+
+def test_stopping_the_server_stops_its_workloads(tmp_path: Path):
+    server = Server(log=tmp_path / "serve.log")
+    try:
+        session = server.launch("saturation", duration=120.0)
+        wait_until(lambda: server.get(f"api/sessions/{session['id']}").json()["state"] == "running")
+    finally:
+        server.close()  # SIGTERM
+    assert server.proc.returncode == 0
+    assert not alive(session["pid"])

@@ -1,0 +1,87 @@
+"""Crawl a site with a GreenPool: `pool.imap(fetch, urls)`, a round of links at a time.
+
+The site is served on 127.0.0.1 by `runtime.wsgi` in this same process: `pages` pages,
+each linking to `links` others, each answer after a fixed, uniform or long-tailed latency,
+and a share `errors` of them failing with 500. With `target` (allowed only when the
+dashboard runs with --allow-external-crawl) it crawls that site instead, on its host only.
+"""
+
+import random
+import re
+from urllib.parse import urljoin, urlsplit
+
+import runtime as eventlet
+from runtime import wsgi
+from runtime.green.urllib import error, request
+from visualizer.workloads.schema import parse
+
+PARAMS = {
+    "pages": {"type": "int", "default": 200, "min": 1, "max": 100000, "description": "pages to crawl"},
+    "links": {"type": "int", "default": 4, "min": 1, "max": 50, "description": "links on each page"},
+    "size": {"type": "int", "default": 20, "min": 1, "max": 1000, "description": "fetches at once (the pool)"},
+    "latency": {
+        "type": "choice",
+        "default": "uniform",
+        "choices": ["fixed", "uniform", "long-tailed"],
+        "description": "how long the site takes to answer",
+    },
+    "delay": {"type": "float", "default": 0.02, "min": 0.0, "max": 5.0, "description": "mean latency (s)"},
+    "errors": {"type": "float", "default": 0.05, "min": 0.0, "max": 1.0, "description": "share of pages that fail"},
+    "seed": {"type": "int", "default": 1, "min": 0, "max": 2147483647, "description": "random seed"},
+    "target": {"type": "url", "default": "", "description": "an external site to crawl instead (if allowed)"},
+}
+LINK = re.compile(rb'href="([^"]+)"')
+
+args = parse(PARAMS)
+rng = random.Random(args.seed)
+
+
+def latency():
+    if args.latency == "fixed":
+        return args.delay
+    if args.latency == "uniform":
+        return rng.uniform(0, 2 * args.delay)
+    return min(rng.paretovariate(2.5) * 0.6 * args.delay, 50 * args.delay)  # mean ~ delay, a few very slow
+
+
+def site(environ, start_response):
+    eventlet.sleep(latency())
+    page = environ["PATH_INFO"].strip("/")
+    if not page.isdigit() or rng.random() < args.errors:
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+        return [b"no luck\n"]
+    n = int(page)
+    links = "".join(f'<a href="/{(n * args.links + k + 1) % args.pages}">page</a>\n' for k in range(args.links))
+    start_response("200 OK", [("Content-Type", "text/html")])
+    return [f"<h1>page {n}</h1>\n{links}".encode()]
+
+
+def fetch(url):
+    try:
+        return url, opener.open(url, timeout=30).read()
+    except error.HTTPError as e:
+        e.close()
+        return url, b""
+
+
+server = eventlet.listen(("127.0.0.1", 0))
+eventlet.spawn(wsgi.server, server, site, log_output=False)
+if args.target:
+    root, opener = args.target, request.build_opener()
+else:  # the local site: never through a proxy
+    root, opener = f"http://127.0.0.1:{server.getsockname()[1]}/0", request.build_opener(request.ProxyHandler({}))
+
+pool = eventlet.GreenPool(args.size)
+seen, frontier, failed = {root}, [root], 0
+while frontier:
+    found = []
+    for url, body in pool.imap(fetch, frontier):
+        failed += not body
+        for link in LINK.findall(body):
+            page = urljoin(url, link.decode())
+            if urlsplit(page).netloc == urlsplit(root).netloc and page not in seen and len(seen) < args.pages:
+                seen.add(page)
+                found.append(page)
+    frontier = found
+server.close()
+print(f"crawled {len(seen)} pages, {failed} failed")

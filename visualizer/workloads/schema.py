@@ -1,0 +1,92 @@
+"""Workload parameters: each workload declares ``PARAMS``, a literal dict, and this checks values against it.
+
+    PARAMS = {
+        "size": {"type": "int", "default": 20, "min": 1, "max": 1000, "description": "greenthreads in the pool"},
+        "latency": {"type": "choice", "default": "fixed", "choices": ["fixed", "uniform"], "description": "..."},
+    }
+
+Types: ``int`` and ``float`` (with ``min`` and ``max``), ``choice`` (one of ``choices``), and
+``url`` (empty, or an http(s) URL: only allowed when the server allows external targets).
+The server validates what a browser sends (`validate`) and passes the values to the child
+as ``--name=value`` arguments (`to_argv`); the workload reads them back with `parse`,
+which validates them again, so a workload run by hand is checked the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["ParamError", "parse", "to_argv", "validate"]
+
+_MAX_URL = 2000
+
+
+class ParamError(ValueError):
+    """A parameter value that is not allowed; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def validate(schema: dict[str, dict], given: Any, allow_external: bool = False) -> dict[str, Any]:
+    """`given` checked against `schema`, with the defaults of what it leaves out."""
+    if not isinstance(given, dict):
+        raise ParamError("params", "must be an object")
+    for name in given:
+        if name not in schema:
+            raise ParamError(f"params.{name}", f"unknown parameter (known: {', '.join(schema)})")
+    return {
+        name: _check(f"params.{name}", spec, given.get(name, spec["default"]), allow_external)
+        for name, spec in schema.items()
+    }
+
+
+def _check(field: str, spec: dict, value: Any, allow_external: bool) -> Any:
+    kind = spec["type"]
+    if kind in ("int", "float"):
+        numeric = isinstance(value, int) or (kind == "float" and isinstance(value, float) and math.isfinite(value))
+        if isinstance(value, bool) or not numeric:
+            raise ParamError(field, f"must be {'an integer' if kind == 'int' else 'a number'}, got {value!r}")
+        if not spec["min"] <= value <= spec["max"]:
+            raise ParamError(field, f"must be between {spec['min']} and {spec['max']}, got {value!r}")
+        return float(value) if kind == "float" else value
+    if kind == "choice":
+        if value not in spec["choices"]:
+            raise ParamError(field, f"must be one of {', '.join(spec['choices'])}, got {value!r}")
+        return value
+    if kind == "url":
+        if not isinstance(value, str) or len(value) > _MAX_URL:
+            raise ParamError(field, f"must be a URL of at most {_MAX_URL} characters")
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ParamError(field, f"must be an http or https URL, got {value!r}")
+            if not allow_external:
+                raise ParamError(field, "external targets are off (start the server with --allow-external-crawl)")
+        return value
+    raise ParamError(field, f"has an unknown type {kind!r} in its schema")
+
+
+def to_argv(values: dict[str, Any]) -> list[str]:
+    """Validated values as the workload's command-line arguments."""
+    return [f"--{name}={value}" for name, value in values.items()]
+
+
+def parse(schema: dict[str, dict], argv: list[str] | None = None) -> argparse.Namespace:
+    """The workload's parameters from its command line (``--name=value``), validated; usage errors exit 2."""
+    parser = argparse.ArgumentParser(description="a greenscope workload")
+    convert = {"int": int, "float": float}
+    for name, spec in schema.items():
+        parser.add_argument(
+            f"--{name}", type=convert.get(spec["type"], str), default=spec["default"], help=spec["description"]
+        )
+    values = vars(parser.parse_args(sys.argv[1:] if argv is None else argv))
+    try:
+        return argparse.Namespace(**validate(schema, values, allow_external=True))
+    except ParamError as e:
+        parser.error(str(e))
