@@ -479,9 +479,11 @@ def test_import_patched_dotted_name_and_parent_attribute():
 
 
 def test_https_urlopen_over_green_ssl(tmp_path):
-    trustme = pytest.importorskip("trustme")
-    gssl = pytest.importorskip("runtime.green.ssl")
     import ssl as real_ssl
+
+    import trustme
+
+    from runtime.green import ssl as gssl
 
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")

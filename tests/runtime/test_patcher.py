@@ -9,8 +9,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from runtime.hubs import Hub
 
 TIMEOUT = 60
@@ -354,8 +352,8 @@ def test_original_threading_starts_real_threads(hub):
 
 
 def test_https_between_stdlib_server_and_client_in_one_patched_process(hub, tmp_path):
-    trustme = pytest.importorskip("trustme")
-    pytest.importorskip("runtime.green.ssl")
+    import trustme
+
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
     ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(tmp_path / "server.pem"))

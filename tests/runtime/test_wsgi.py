@@ -854,7 +854,8 @@ def test_curl(start_server):
 
 
 def test_tls(start_server, tmp_path):
-    trustme = pytest.importorskip("trustme")
+    import trustme
+
     from runtime.green import ssl
 
     ca = trustme.CA()

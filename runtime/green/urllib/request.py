@@ -1,9 +1,9 @@
 """A green `urllib.request`: the stdlib's module over the green http.client, socket, ssl and time.
 
 ``urlopen(url).read()`` parks the calling greenthread while it connects and reads, so
-many fetches run at once. For https it uses `runtime.green.ssl` when it is there (pass a
-``context`` made by ``runtime.green.ssl``, or none). ``ftp:`` URLs go through the stdlib's
-ftplib and block.
+many fetches run at once. https goes through `runtime.green.ssl` (pass a ``context``
+made by ``runtime.green.ssl``, or none). ``ftp:`` URLs go through the stdlib's ftplib and
+block.
 
 This is a copy of the stdlib module (`runtime.patcher.import_patched`): its classes are not
 ``urllib.request``'s; its errors are ``urllib.error``'s.
@@ -11,23 +11,19 @@ This is a copy of the stdlib module (`runtime.patcher.import_patched`): its clas
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from runtime.green import socket as _green_socket
+from runtime.green import ssl as _green_ssl
 from runtime.green import time as _green_time
 from runtime.green.http import client as _green_client
 from runtime.patcher import _adopt, import_patched
 
-_green: list[tuple[str, ModuleType]] = [
-    ("http.client", _green_client),
-    ("socket", _green_socket),
-    ("time", _green_time),
-]
-try:
-    from runtime.green import ssl as _green_ssl
-except ImportError:  # pragma: no cover - the green ssl is optional
-    pass
-else:
-    _green.append(("ssl", _green_ssl))
-
-_adopt(globals(), import_patched("urllib.request", *_green))
+_adopt(
+    globals(),
+    import_patched(
+        "urllib.request",
+        ("http.client", _green_client),
+        ("socket", _green_socket),
+        ("ssl", _green_ssl),
+        ("time", _green_time),
+    ),
+)
