@@ -11,7 +11,7 @@ instrument guard. When the hub goes straight from one greenthread to the next, t
 switch out and the switch in are one ``switch`` event (the hub reports them so).
 What is costly to compute — a function's qualified name, a spawn site — is cached
 per code object (and line). When the buffer is full, events are
-dropped and counted; the next `take` starts with a ``dropped`` event saying how many.
+dropped and counted; the next `take` ends with a ``dropped`` event saying how many.
 `take` may be called from another OS thread (the agent's) while the program runs.
 """
 
@@ -60,7 +60,7 @@ def _gid(glet: Any) -> int:
 
 
 class Recorder(Instrument):
-    """Records every hook as an event tuple (see `runtime.trace.events`)."""
+    """Records every hook as an event (see `runtime.trace.events`) in a bounded buffer."""
 
     guarded = False
 
@@ -91,7 +91,8 @@ class Recorder(Instrument):
         remove_instrument(self)
 
     def take_batch(self) -> Batch:
-        """The events recorded since the last take (a ``dropped`` event first if some were lost).
+        """The events recorded since the last take, and a ``dropped`` event after them if the
+        buffer was full (what it could not hold came after what it holds).
 
         Safe from another OS thread (the agent's) while the hooks keep appending: it copies
         the whole events there are, then deletes exactly those, each step one atomic call.
@@ -106,12 +107,8 @@ class Recorder(Instrument):
         dropped = len(self._drops)
         if dropped:
             del self._drops[:dropped]
-            if not kinds:
-                ts = self.clock()
-            else:  # just before the first event taken: the drops happened before it
-                ts = switches[0] if kinds[0] == SWITCH else others[0][1]
-            kinds = bytes([DROPPED]) + kinds
-            others.insert(0, (DROPPED, ts, dropped))
+            kinds += bytes([DROPPED])
+            others.append((DROPPED, self.clock(), dropped))
         return Batch(kinds, switches, others)
 
     def take(self) -> list[tuple]:

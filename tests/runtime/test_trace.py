@@ -189,7 +189,7 @@ def test_a_full_buffer_drops_and_counts(clock):
         rec.uninstall()
     assert rec.dropped > 0
     events = rec.take()
-    assert KIND_NAMES[events[0][0]] == "dropped" and events[0][2] == 5  # 10 switches, room for 5
+    assert KIND_NAMES[events[-1][0]] == "dropped" and events[-1][2] == 5  # 10 switches, room for 5
     assert len(events) == 6
     assert rec.dropped == 0 and rec.take() == []
 
