@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import subprocess
@@ -146,3 +147,24 @@ def test_a_program_whose_dashboard_is_unreachable_runs_at_normal_speed(program: 
 def test_record_of_a_missing_program(tmp_path: Path):
     result = greenscope("record", str(tmp_path / "nope.py"))
     assert result.returncode == 2 and "no such program" in result.stderr
+
+
+def test_the_chrome_trace_is_well_formed(program: Path, tmp_path: Path):
+    chrome = tmp_path / "t.json"
+    assert greenscope("record", "--chrome", str(chrome), str(program), cwd=tmp_path).returncode == 0
+    trace = json.loads(chrome.read_text())["traceEvents"]
+    for e in trace:
+        assert {"ph", "pid", "tid", "name"} <= e.keys(), e
+        if e["ph"] != "M":
+            assert e["ts"] >= 0, e
+        if e["ph"] == "X":
+            assert e["dur"] >= 0, e
+    begins = {(e["cat"], e["id"]) for e in trace if e["ph"] == "b"}
+    ends = {(e["cat"], e["id"]) for e in trace if e["ph"] == "e"}
+    assert begins == ends  # every blocked span is closed
+    starts = {e["id"]: e["ts"] for e in trace if e["ph"] == "s"}
+    for f in (e for e in trace if e["ph"] == "f"):
+        assert f["id"] in starts and starts[f["id"]] <= f["ts"]  # an arrow goes forward in time
+    running = sorted((e["ts"], e["ts"] + e["dur"]) for e in trace if e["ph"] == "X" and e["tid"] != 0)
+    for (_, end), (start, _) in itertools.pairwise(running):
+        assert start >= end - 1e-3  # one greenthread runs at a time (to the nanosecond)
