@@ -216,8 +216,9 @@ class Agent:
         if not batch.kinds:
             return
         frame = encode_frame(EVENTS, batch)
-        count = len(batch.kinds) + sum(e[2] - 1 for e in batch.others if e[0] == ev.DROPPED)
-        first_ts = batch.switches[0] if batch.kinds[0] == ev.SWITCH else batch.others[0][1]
+        lost_before = batch.column(ev.DROPPED, 1) if ev.DROPPED in batch.values else []
+        count = len(batch.kinds) - len(lost_before) + sum(lost_before)
+        first_ts = batch.values[batch.kinds[0]][0]
         for sink in self.sinks:
             if sink.lost:
                 marker = encode_frame(EVENTS, [(ev.DROPPED, first_ts, sink.lost)])

@@ -9,12 +9,11 @@ A stream starts with `MAGIC` (8 bytes: ``GSCOPE``, 0, the format version), then 
 HELLO (first): ``{"schema": events.describe(), "process": {pid, argv, program, version}}``.
 END (last, on a clean stop): ``{"dropped": n}``. COMMAND (dashboard -> agent):
 ``{"command": "stop"}``. EVENTS is columnar (compressed too): a 4-byte header length, a
-JSON header ``{"n": N, "switches": S, "columns": [[kind, field, "i" | "j", nbytes], ...]}``,
-the N kind codes (one byte each, in event order), the S switch events as little-endian
-int64 rows (ts, from, to), then the other kinds' columns in header order: "i" columns
+JSON header ``{"n": N, "columns": [[kind, field, "i" | "j", nbytes], ...]}``, the N kind
+codes (one byte each, in event order), then the columns in header order: "i" columns
 little-endian int64 arrays, "j" columns JSON lists; each kind's columns hold its events'
-fields (``ts`` first) in event order. The recorder keeps switches packed already, so the
-agent's encoding costs the traced program little.
+values (``ts`` first, field 0) in event order. The recorder keeps a flat list of values
+per kind, so a column is a slice, and the agent's encoding costs the program little.
 
 Each frame is written whole, so a program that crashes leaves every frame it wrote
 readable; a file cut inside a frame, or anything that is not such a stream, is refused
@@ -29,10 +28,9 @@ import sys
 import zlib
 from array import array
 from collections.abc import Iterator
-from operator import itemgetter
 from typing import Any
 
-from runtime.trace.events import FIELDS, SWITCH, VERSION, Batch
+from runtime.trace.events import FIELDS, VERSION, Batch
 
 __all__ = [
     "COMMAND",
@@ -73,32 +71,24 @@ def encode_frame(frame_type: int, payload: Any) -> bytes:
 
 
 def _encode_batch(batch: Batch) -> bytes:
-    others = batch.others
     columns: list[list] = []
     blobs: list[bytes] = []
-    ordered = sorted(others, key=itemgetter(0))  # stable: each kind keeps its events' order
-    kind_codes = bytes(ev[0] for ev in others)
-    start = 0
-    for kind in sorted(set(kind_codes)):
-        end = start + kind_codes.count(kind)
-        evs = ordered[start:end]
-        start = end
-        for field in range(1, len(evs[0])):
+    for kind in sorted(set(batch.kinds)):
+        flat = batch.values[kind]
+        width = 1 + len(FIELDS[kind])
+        for field in range(width):
+            values = flat[field::width]  # a column is a slice: no loop in Python
             try:
-                packed = array("q", map(itemgetter(field), evs))
+                packed = array("q", values)
                 if not _LITTLE:
                     packed.byteswap()
                 blob, kind_of = packed.tobytes(), "i"
             except (TypeError, OverflowError):  # None, floats, strings: JSON
-                blob, kind_of = json.dumps(list(map(itemgetter(field), evs)), separators=(",", ":")).encode(), "j"
+                blob, kind_of = json.dumps(values, separators=(",", ":")).encode(), "j"
             columns.append([kind, field, kind_of, len(blob)])
             blobs.append(blob)
-    switches = array("q", batch.switches)
-    if not _LITTLE:
-        switches.byteswap()
-    header = {"n": len(batch.kinds), "switches": len(batch.switches) // 3, "columns": columns}
-    head = json.dumps(header, separators=(",", ":")).encode()
-    return b"".join((struct.pack(">I", len(head)), head, batch.kinds, switches.tobytes(), *blobs))
+    head = json.dumps({"n": len(batch.kinds), "columns": columns}, separators=(",", ":")).encode()
+    return b"".join((struct.pack(">I", len(head)), head, batch.kinds, *blobs))
 
 
 def decode_events(raw: bytes) -> list[tuple]:
@@ -106,24 +96,17 @@ def decode_events(raw: bytes) -> list[tuple]:
     try:
         (hlen,) = struct.unpack_from(">I", raw)
         header = json.loads(raw[4 : 4 + hlen])
-        n, n_switches, columns = header["n"], header["switches"], header["columns"]
+        n, columns = header["n"], header["columns"]
     except (struct.error, ValueError, KeyError, TypeError):
         raise FormatError("an events frame with a damaged header") from None
-    if not isinstance(n, int) or not isinstance(n_switches, int) or not isinstance(columns, list) or n < 0:
+    if not isinstance(n, int) or not isinstance(columns, list) or n < 0:
         raise FormatError("an events frame with a damaged header")
     pos = 4 + hlen
     kinds = raw[pos : pos + n]
     pos += n
-    if len(kinds) != n or kinds.count(SWITCH) != n_switches or n_switches < 0:
-        raise FormatError("an events frame whose kinds do not match its header")
-    switches = array("q")
-    switches.frombytes(raw[pos : pos + 24 * n_switches])
-    pos += 24 * n_switches
-    if len(switches) != 3 * n_switches:
+    if len(kinds) != n:
         raise FormatError("an events frame shorter than its header says")
-    if not _LITTLE:
-        switches.byteswap()
-    counts = {k: kinds.count(k) for k in set(kinds) if k != SWITCH}
+    counts = {k: kinds.count(k) for k in set(kinds)}
     cols: dict[int, list[list]] = {}
     for entry in columns:
         try:
@@ -134,7 +117,7 @@ def decode_events(raw: bytes) -> list[tuple]:
             raise FormatError("an events frame with a damaged column list")
         blob = raw[pos : pos + size]
         pos += size
-        if len(blob) != size or kind not in counts or kind not in FIELDS or field != len(cols.get(kind, ())) + 1:
+        if len(blob) != size or kind not in counts or kind not in FIELDS or field != len(cols.get(kind, ())):
             raise FormatError(f"an events frame with a bad column for kind {kind!r}")
         if kind_of == "i":
             if size != 8 * counts[kind]:
@@ -158,8 +141,7 @@ def decode_events(raw: bytes) -> list[tuple]:
         if kind not in FIELDS or len(cols.get(kind, ())) != 1 + len(FIELDS[kind]):
             raise FormatError(f"an events frame with missing columns for kind {kind}")
     rows = {kind: zip(*kind_cols, strict=True) for kind, kind_cols in cols.items()}
-    others = [(kind, *next(rows[kind])) for kind in kinds if kind != SWITCH]
-    return Batch(kinds, switches, others).events()
+    return [(kind, *next(rows[kind])) for kind in kinds]
 
 
 class Decoder:

@@ -10,7 +10,6 @@ Bump `VERSION` when a kind or a field changes; readers refuse versions they do n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import NamedTuple
 
 __all__ = ["FIELDS", "KIND_CODES", "KIND_NAMES", "VERSION", "Batch", "as_dict", "describe"]
@@ -56,23 +55,27 @@ def as_dict(event: tuple) -> dict:
 
 
 class Batch(NamedTuple):
-    """Events as the recorder keeps them: switches — most of all events — as a flat run of ints
-    (ts, from, to), the others as tuples, and the kind of each event in order."""
+    """Events as the recorder keeps them: the kind of each event, in order, and per kind one
+    flat list of its events' values (ts, then its fields), in order. No tuple per event: most
+    values are ints the garbage collector never looks at, and a column is a slice away."""
 
     kinds: bytes  # one kind code per event, in order
-    switches: Sequence[int]  # flat: ts, from, to for each SWITCH event, in order
-    others: list[tuple]  # every other event, in order
+    values: dict[int, list]  # kind -> ts, field, field, ..., ts, field, ... of its events
 
     @classmethod
     def of(cls, events: list[tuple]) -> Batch:
-        switches: list[int] = []
+        values: dict[int, list] = {}
         for ev in events:
-            if ev[0] == SWITCH:
-                switches.extend(ev[1:])
-        return cls(bytes(ev[0] for ev in events), switches, [ev for ev in events if ev[0] != SWITCH])
+            values.setdefault(ev[0], []).extend(ev[1:])
+        return cls(bytes(ev[0] for ev in events), values)
+
+    def column(self, kind: int, index: int) -> list:
+        """Values of one field (0 is ts) of every `kind` event, in order."""
+        return self.values[kind][index :: 1 + len(FIELDS[kind])]
 
     def events(self) -> list[tuple]:
         """The events as tuples, in order."""
-        rows = iter(self.switches)
-        others = iter(self.others)
-        return [(SWITCH, next(rows), next(rows), next(rows)) if k == SWITCH else next(others) for k in self.kinds]
+        rows = {
+            kind: iter(zip(*[iter(vals)] * (1 + len(FIELDS[kind])), strict=True)) for kind, vals in self.values.items()
+        }
+        return [(kind, *next(rows[kind])) for kind in self.kinds]

@@ -31,6 +31,7 @@ from runtime.trace.events import (
     BLOCK,
     DROPPED,
     EXIT,
+    FIELDS,
     HUB_WAIT,
     HUB_WAKE,
     POOL,
@@ -72,11 +73,10 @@ class Recorder(Instrument):
         self._drops: list[None] = []  # one entry per lost event (appends are atomic across threads)
         self._names: dict[Any, str] = {}  # code object -> qualified name
         self._sites: dict[tuple[Any, int], str] = {}  # (code, line) -> "file:line"
-        # The buffer, a Batch being filled: a hook appends an event's data first, its kind
+        # The buffer, a Batch being filled: a hook appends an event's values first, its kind
         # last, so that the kinds say which events are whole.
         self._kinds = bytearray()
-        self._switches: list[int] = []  # flat: ts, from, to, ts, from, to, ... (ints: nothing for the GC)
-        self._others: list[tuple] = []
+        self._values: dict[int, list] = {kind: [] for kind in FIELDS}
         self._bind()
 
     # ------------------------------------------------------------------ install, take
@@ -98,18 +98,19 @@ class Recorder(Instrument):
         the whole events there are, then deletes exactly those, each step one atomic call.
         """
         kinds = bytes(self._kinds[: len(self._kinds)])
-        n_switches = kinds.count(SWITCH)
-        switches = self._switches[: 3 * n_switches]
-        others = self._others[: len(kinds) - n_switches]
-        del self._switches[: 3 * n_switches]
-        del self._others[: len(others)]
+        values = {}
+        for kind in set(kinds):
+            flat = self._values[kind]
+            n = kinds.count(kind) * (1 + len(FIELDS[kind]))
+            values[kind] = flat[:n]
+            del flat[:n]
         del self._kinds[: len(kinds)]
         dropped = len(self._drops)
         if dropped:
             del self._drops[:dropped]
             kinds += bytes([DROPPED])
-            others.append((DROPPED, self.clock(), dropped))
-        return Batch(kinds, switches, others)
+            values[DROPPED] = [self.clock(), dropped]
+        return Batch(kinds, values)
 
     def take(self) -> list[tuple]:
         """`take_batch`, as a list of event tuples."""
@@ -123,14 +124,16 @@ class Recorder(Instrument):
     # ------------------------------------------------------------------ the hooks
 
     def _bind(self) -> None:
-        # The hooks are closures over the buffer's append methods and the clock.
+        # The hooks are closures over the buffer's extend methods and the clock.
         kinds = self._kinds
         mark = kinds.append
-        append = self._others.append
-        packed = self._switches.extend
+        put = {kind: vals.extend for kind, vals in self._values.items()}
         now = self.clock
         cap = self.capacity
         drops = self._drops
+        spawn_put, switch_put, block_put, wake_put = put[SPAWN], put[SWITCH], put[BLOCK], put[WAKE]
+        exit_put, wait_put, wake_hub_put, timers_put = put[EXIT], put[HUB_WAIT], put[HUB_WAKE], put[TIMERS]
+        resource_put = put[RESOURCE]
 
         def drop() -> None:
             drops.append(None)
@@ -143,8 +146,8 @@ class Recorder(Instrument):
             if len(kinds) < cap:
                 pool = getattr(glet, "pool", None)
                 site = spawn_site()
-                ev = (SPAWN, now(), _gid(glet), _gid(parent), func_name(getattr(glet, "func", None)), site)
-                append((*ev, None if pool is None else id(pool)))
+                func = func_name(getattr(glet, "func", None))
+                spawn_put((now(), _gid(glet), _gid(parent), func, site, None if pool is None else id(pool)))
                 mark(SPAWN)
             else:
                 drop()
@@ -155,9 +158,9 @@ class Recorder(Instrument):
         ) -> None:
             if _len(kinds) < _cap:
                 try:
-                    packed((_now(), prev.gid, nxt.gid))  # three ints on a flat list: the cheapest record
+                    switch_put((_now(), prev.gid, nxt.gid))  # three ints on a flat list: the cheapest record
                 except AttributeError:  # a greenlet the runtime did not make
-                    packed((_now(), gid_of(prev), gid_of(nxt)))
+                    switch_put((_now(), gid_of(prev), gid_of(nxt)))
                 mark(_sw)
             else:
                 drop()
@@ -165,7 +168,7 @@ class Recorder(Instrument):
         def blocked(glet: Any, reason: str, obj: Any, detail: Any) -> None:
             if len(kinds) < cap:
                 resource = hasattr(obj, "resource_kind")
-                append((BLOCK, now(), _gid(glet), reason, id(obj) if resource else None, detail))
+                block_put((now(), _gid(glet), reason, id(obj) if resource else None, detail))
                 mark(BLOCK)
                 if resource:
                     resource_state(obj)
@@ -174,7 +177,7 @@ class Recorder(Instrument):
 
         def woken(glet: Any, cause: str, waker: Any) -> None:
             if len(kinds) < cap:
-                append((WAKE, now(), _gid(glet), cause, _gid(waker)))
+                wake_put((now(), _gid(glet), cause, _gid(waker)))
                 mark(WAKE)
                 w = getattr(glet, "_gs_waiter", None)
                 if w is not None and hasattr(w.obj, "resource_kind"):
@@ -185,28 +188,28 @@ class Recorder(Instrument):
         def exited(glet: Any, outcome: str, exc: BaseException | None) -> None:
             if len(kinds) < cap:
                 error = None if exc is None else f"{type(exc).__name__}: {exc}"
-                append((EXIT, now(), _gid(glet), outcome, error))
+                exit_put((now(), _gid(glet), outcome, error))
                 mark(EXIT)
             else:
                 drop()
 
         def before_io_wait(timeout: float | None) -> None:
             if len(kinds) < cap:
-                append((HUB_WAIT, now(), timeout))
+                wait_put((now(), timeout))
                 mark(HUB_WAIT)
             else:
                 drop()
 
         def after_io_wait(nready: int) -> None:
             if len(kinds) < cap:
-                append((HUB_WAKE, now(), nready))
+                wake_hub_put((now(), nready))
                 mark(HUB_WAKE)
             else:
                 drop()
 
         def timers_fired(n: int) -> None:
             if len(kinds) < cap:
-                append((TIMERS, now(), n))
+                timers_put((now(), n))
                 mark(TIMERS)
             else:
                 drop()
@@ -215,7 +218,7 @@ class Recorder(Instrument):
             if len(kinds) < cap:
                 kind = obj.resource_kind
                 size = getattr(obj, _SIZE_ATTR[kind], None) if kind in _SIZE_ATTR else None
-                append((RESOURCE, now(), id(obj), kind, obj.name or spawn_site(), size))
+                resource_put((now(), id(obj), kind, obj.name or spawn_site(), size))
                 mark(RESOURCE)
             else:
                 drop()
@@ -236,11 +239,11 @@ class Recorder(Instrument):
         if len(self._kinds) >= self.capacity:
             self._drops.append(None)
         elif kind == "pool":
-            self._others.append((POOL, self.clock(), id(obj), obj.size, obj.running(), obj.waiting()))
+            self._values[POOL].extend((self.clock(), id(obj), obj.size, obj.running(), obj.waiting()))
             self._kinds.append(POOL)
         elif kind == "queue":
-            ev = (QUEUE, self.clock(), id(obj), len(obj.queue), obj.maxsize, obj.putting(), obj.getting())
-            self._others.append(ev)
+            state = (self.clock(), id(obj), len(obj.queue), obj.maxsize, obj.putting(), obj.getting())
+            self._values[QUEUE].extend(state)
             self._kinds.append(QUEUE)
 
     # ------------------------------------------------------------------ names and sites, cached

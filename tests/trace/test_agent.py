@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import signal
 import socket
 import subprocess
@@ -125,19 +126,17 @@ def test_a_dashboard_that_does_not_read_never_blocks_the_program():
 
 
 def test_losses_are_reported_once_the_dashboard_reads_again():
-    rec = Recorder()
+    rec = Recorder(clock=itertools.count(1).__next__)  # events at ts 1, 2, ...
     sink = SocketSink("127.0.0.1:1")  # nobody there: every batch is lost
     agent = Agent(rec, [sink], process_info("prog.py"))
-    rec._kinds.append(8)
-    rec._others.append((8, 1, 1))  # one `timers` event
+    rec.timers_fired(1)  # one `timers` event, at ts 1
     agent.ship()
     assert sink.lost == 1
     dash = Dashboard()
     sink.family, sink.address = parse_address(dash.address)
     sink._next_try = 0.0
     sink.hello(encode_frame(HELLO, {"schema": {}, "process": {}}))
-    rec._kinds.append(8)
-    rec._others.append((8, 2, 1))
+    rec.timers_fired(1)  # at ts 2
     agent.ship()
     sink.close()
     assert dash.connected.wait(10)
