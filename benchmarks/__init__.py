@@ -1,3 +1,5 @@
-"""Side-by-side benchmarks of the runtime against eventlet, gevent and raw greenlet: ``python -m benchmarks``."""
+"""Side-by-side benchmarks of the runtime against eventlet, gevent and raw greenlet: ``python -m benchmarks``.
+
+It then runs `benchmarks.dashboard` (the dashboard's streaming under load), also ``python -m benchmarks.dashboard``."""
 
 from benchmarks import net  # noqa: F401 -- registers the network scenarios (echo, wsgi) in benchmarks.core.SCENARIOS

@@ -8,6 +8,7 @@ import platform
 import sys
 from pathlib import Path
 
+from benchmarks import dashboard
 from benchmarks.core import IMPLS, SCENARIOS, Scenario
 from benchmarks.harness import Measurement, measure
 
@@ -18,7 +19,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--repeat", type=int, default=5, metavar="N", help="runs per implementation (default 5)")
-    parser.add_argument("--only", choices=sorted(SCENARIOS), help="run only this scenario")
+    parser.add_argument("--only", choices=[*sorted(SCENARIOS), "dashboard"], help="run only this scenario")
+    parser.add_argument("--no-dashboard", action="store_true", help="skip the dashboard's streaming benchmark")
     parser.add_argument("--impl", type=impl_list, default=list(IMPLS), help=f"comma list of {','.join(IMPLS)}")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write all results to PATH")
     args = parser.parse_args(argv)
@@ -89,7 +91,7 @@ def show_progress(message: str) -> None:
 def main(argv: list[str]) -> int:
     """Run the selected scenarios, print a table for each, and optionally dump JSON; always exits 0."""
     args = parse_args(argv)
-    names = [args.only] if args.only else list(SCENARIOS)
+    names = [args.only] if args.only in SCENARIOS else [] if args.only else list(SCENARIOS)
     print(f"python {platform.python_version()}, {args.repeat} runs each, one fresh process per run, round-robin\n")
     dump = []
     for name in names:
@@ -101,8 +103,12 @@ def main(argv: list[str]) -> int:
         by_impl = {r.impl: r for r in results}
         for r in results:
             dump.append({**r.as_dict(), "unit": spec.unit, "vs_runtime": ratio_vs_baseline(r, by_impl.get(BASELINE))})
+    streaming = None
+    if args.only in (None, "dashboard") and not args.no_dashboard:
+        streaming = dashboard.run(dashboard.Options())  # one run: its figures are not ratios against peers
     if args.json:
-        args.json.write_text(json.dumps({"repeat": args.repeat, "results": dump}, indent=2) + "\n")
+        record = {"repeat": args.repeat, "results": dump, "dashboard": streaming}
+        args.json.write_text(json.dumps(record, indent=2) + "\n")
         print(f"results written to {args.json}")
     return 0
 

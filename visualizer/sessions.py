@@ -34,31 +34,33 @@ STALL_SECONDS = 1.0  # no event for this long, and the hub was not waiting on it
 _REPLAY_CHUNK = 65536  # events per chunk when a recording is loaded
 
 
-def _column(values: tuple) -> Any:
+def _column(values: tuple, strings: dict[str, str]) -> Any:
+    """int64 if every value is an int; else a list, each string shared with its equals in `strings`
+    (decoding makes one object per value: "io_read" a million times over would cost ~60 MB)."""
     try:
         return array("q", values)
     except (TypeError, OverflowError):  # None, floats, strings
-        return list(values)
+        return [strings.setdefault(v, v) if type(v) is str else v for v in values]
 
 
 class Chunk:
     """A run of consecutive events, columnar. `first` is the index of its first event in the session."""
 
-    __slots__ = ("_wire", "columns", "first", "kinds")
+    __slots__ = ("columns", "first", "kinds")
 
     def __init__(self, first: int, kinds: bytes, columns: dict[int, list[Any]]) -> None:
         self.first = first
         self.kinds = kinds
         self.columns = columns  # kind code -> [ts column, then one column per field]
-        self._wire: dict | None = None
 
     @classmethod
     def of(cls, first: int, events: list[tuple]) -> Chunk:
         by_kind: dict[int, list[tuple]] = {}
         for ev in events:
             by_kind.setdefault(ev[0], []).append(ev)
+        strings: dict[str, str] = {}  # per chunk: it goes with the chunk
         columns = {
-            kind: [_column(col) for col in itertools.islice(zip(*evs, strict=True), 1, None)]
+            kind: [_column(col, strings) for col in itertools.islice(zip(*evs, strict=True), 1, None)]
             for kind, evs in by_kind.items()
         }
         return cls(first, bytes(ev[0] for ev in events), columns)
@@ -78,19 +80,20 @@ class Chunk:
         return Chunk(self.first + cut, self.kinds[cut:], {k: cols for k, cols in columns.items() if len(cols[0])})
 
     def wire(self) -> dict:
-        """JSON-ready: ``{"kinds": [code, ...], "columns": {kind name: {field: [value, ...]}}}`` (cached)."""
-        if self._wire is None:
-            self._wire = {
-                "kinds": list(self.kinds),
-                "columns": {
-                    KIND_NAMES[kind]: {
-                        field: col.tolist() if isinstance(col, array) else col
-                        for field, col in zip(("ts", *FIELDS[kind]), cols, strict=True)
-                    }
-                    for kind, cols in self.columns.items()
-                },
-            }
-        return self._wire
+        """JSON-ready: ``{"kinds": [code, ...], "columns": {kind name: {field: [value, ...]}}}``.
+
+        Made anew each time (cheap: C-level copies), never kept: as Python ints it would take
+        ~3x the memory of the chunk it came from, for every chunk in the window."""
+        return {
+            "kinds": list(self.kinds),
+            "columns": {
+                KIND_NAMES[kind]: {
+                    field: col.tolist() if isinstance(col, array) else list(col)
+                    for field, col in zip(("ts", *FIELDS[kind]), cols, strict=True)
+                }
+                for kind, cols in self.columns.items()
+            },
+        }
 
 
 class Session:

@@ -37,6 +37,15 @@ def test_a_chunk_keeps_events_in_columns_and_gives_them_back():
     assert wire["columns"]["spawn"]["pool"] == [None] * 10
 
 
+def test_a_chunk_keeps_one_object_per_distinct_string_and_no_wire_copy():
+    events = [(WAKE, i, 1, "".join(["tim", "er"]), 0) for i in range(5)]  # five equal, distinct objects
+    chunk = Chunk.of(0, events)
+    causes = chunk.columns[WAKE][2]
+    assert causes == ["timer"] * 5 and all(c is causes[0] for c in causes)
+    assert chunk.wire() == chunk.wire() and chunk.wire() is not chunk.wire()  # made on demand, never kept
+    assert not hasattr(chunk, "__dict__")
+
+
 def test_a_chunk_tail_is_its_last_events():
     events = sample(30)
     tail = Chunk.of(0, events).tail(11)

@@ -1,0 +1,545 @@
+"""The dashboard's streaming under load: a real ``greenscope serve`` process, real agents, real Socket.IO viewers.
+
+    python -m benchmarks.dashboard              # the short run (also part of ``python -m benchmarks``)
+    python -m benchmarks.dashboard --soak 300   # the memory phase for 5 minutes, with the server's default window
+
+Four phases, each against its own server (``python -m visualizer serve --port 0``) on 127.0.0.1:
+
+ingest       one synthetic agent (another process) sends pre-encoded EVENTS frames of realistic events as fast as
+             it can; the rate is the session's event count (read over REST) over the time it took to grow.
+delay        a traced program (the real `Recorder` and `Agent`, another process) emits ~1 switch event per sleep(0),
+             paced to 50k events/s; one acking viewer. Delay: the event's ``ts`` (the traced process's
+             CLOCK_MONOTONIC) to ``time.monotonic_ns()`` when the viewer's batch handler runs (one clock,
+             system-wide on Linux). It includes the agent's 50 ms shipping interval and the streamer's 50 ms.
+memory       the saturation workload at full rate, launched over REST, one acking viewer; the server's RSS
+             (/proc/PID/status) sampled every few seconds.
+slow viewer  the paced program again, a normal viewer and one that stalls (its batch handlers block: no ack) for
+             the whole run, then acks again: it must get an explicit ``dropped`` count (the phase's window is small);
+             the normal viewer's delay and the program's pace must match the delay phase.
+
+A report, not a test: it prints figures and PASS/MISS against the targets and exits 0. Every process it starts
+(servers, agents, the workload it launches) it stops itself, by pid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+INGEST_TARGET = 300_000  # events/s from one agent
+DELAY_TARGET_MS = 250.0  # p95, at PACED_RATE
+PACED_RATE = 50_000  # events/s
+PHASES = ("ingest", "delay", "memory", "slow")
+FLAT_GROWTH = 0.10  # RSS may grow this much after warm-up and still be "flat"
+FRAME_EVENTS = 10_000  # events per EVENTS frame from the synthetic agent (the real one: what 50 ms hold)
+STALL_LIMIT = 120.0  # seconds a stalled viewer waits at most, whatever happens
+CLOCK_NOTE = (
+    "emitted = the event's ts (CLOCK_MONOTONIC of the traced process), received = time.monotonic_ns() in the"
+    " viewer as its batch handler runs: the same clock on one Linux machine"
+)
+
+
+# ---------------------------------------------------------------- child processes (``python -m benchmarks.dashboard``)
+
+
+def synthetic_events(n: int, t0: int) -> list[tuple]:
+    """`n` events of a busy server: greenthreads blocking on sockets and a queue, the hub polling, some spawns."""
+    from runtime.trace.events import BLOCK, EXIT, HUB_WAIT, HUB_WAKE, QUEUE, SPAWN, SWITCH, TIMERS, WAKE
+
+    queue, site = 0x7F00_1234_5678, "server.py:42"
+    events: list[tuple] = []
+    ts, cycle = t0, 0
+    while len(events) < n:
+        g = 2 + cycle % 500
+        ts += 10_000
+        events += [
+            (SWITCH, ts, 0, g),
+            (BLOCK, ts + 100, g, "io_read", None, 7 + cycle % 50),
+            (SWITCH, ts + 200, g, 0),
+            (HUB_WAIT, ts + 300, 0.001),
+            (HUB_WAKE, ts + 2_000, 1),
+            (TIMERS, ts + 2_100, 1),
+            (WAKE, ts + 2_200, g, "fd_ready", 0),
+            (SWITCH, ts + 2_300, 0, g),
+            (BLOCK, ts + 2_400, g, "queue_get", queue, None),
+            (QUEUE, ts + 2_450, queue, 0, 100, 0, 1),
+            (SWITCH, ts + 2_500, g, 0),
+            (WAKE, ts + 3_000, g, "put", g + 1),
+        ]
+        if cycle % 50 == 0:
+            events += [(SPAWN, ts + 3_100, g + 1000, g, "handle", site, None), (EXIT, ts + 3_200, g + 1000, "ok", None)]
+        cycle += 1
+    return events[:n]
+
+
+def flood(address: str, total: int) -> None:
+    """Be an agent that sends `total` synthetic events as fast as the socket takes them, then END."""
+    from runtime.agent import parse_address, process_info
+    from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame
+    from runtime.trace.events import describe
+
+    frames = [encode_frame(EVENTS, synthetic_events(FRAME_EVENTS, i * 10**9)) for i in range(16)]
+    family, addr = parse_address(address)
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.connect(addr)
+        sock.sendall(MAGIC + encode_frame(HELLO, {"schema": describe(), "process": process_info("flood")}))
+        start = time.perf_counter()
+        for i in range(total // FRAME_EVENTS):
+            sock.sendall(frames[i % len(frames)])
+        sock.sendall(encode_frame(END, {"dropped": 0}))
+        seconds = time.perf_counter() - start
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(30)
+        while sock.recv(65536):  # until the server has read it all and closed
+            pass
+    print(json.dumps({"sent_per_s": total / seconds}), flush=True)
+
+
+def traced(address: str, rate: float, seconds: float) -> None:
+    """A program traced by the real recorder and agent: sleep(0) (one switch event each) paced to `rate` a second."""
+    import runtime
+    from runtime.agent import Agent, SocketSink, process_info
+    from runtime.trace.recorder import Recorder
+
+    recorder = Recorder().install()
+    for _ in range(1000):
+        runtime.sleep(0)
+    per_sleep = len(recorder.take_batch().kinds) / 1000  # events per sleep(0): 1 (the hub goes straight on)
+    agent = Agent(recorder, [SocketSink(address)], process_info("paced", sys.argv)).start()
+    try:
+        sleeps, behind = _pace(runtime.sleep, rate / per_sleep, seconds)
+    finally:
+        recorder.uninstall()
+        agent.stop()
+    print(json.dumps({"events_per_s": sleeps * per_sleep / seconds, "max_behind_ms": behind * 1000}), flush=True)
+
+
+def _pace(sleep: Callable[[float], None], per_second: float, seconds: float) -> tuple[int, float]:
+    """Call sleep(0) `per_second` times a second for `seconds`; return how many, and the most it lagged (s)."""
+    start = time.monotonic()
+    done, behind = 0, 0.0
+    while (elapsed := time.monotonic() - start) < seconds:
+        due = int(elapsed * per_second) - done
+        behind = max(behind, due / per_second)
+        if due <= 0:
+            sleep(0.001)
+            continue
+        for _ in range(min(due, 5_000)):
+            sleep(0)
+        done += min(due, 5_000)
+    return done, behind
+
+
+# ---------------------------------------------------------------- the server and its clients
+
+
+class Server:
+    """``python -m visualizer serve --port 0`` in a child process; `url`, `agent` from the line it prints."""
+
+    def __init__(self, *args: str) -> None:
+        self._log = tempfile.TemporaryFile()
+        command = [sys.executable, "-m", "visualizer", "serve", "--port", "0", *args]
+        self.proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log, text=True)
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
+        line = self.proc.stdout.readline() if ready else ""  # type: ignore[union-attr]
+        found = re.search(r"at (http://\S+) \(agents connect to (\S+)\)", line)
+        if not found:
+            self.close()
+            raise RuntimeError(f"the dashboard did not start: {line!r}")
+        self.url, self.agent = found.groups()
+        self.base = self.url.split("?")[0]
+        import requests
+
+        self.http = requests.Session()
+        self.http.trust_env = False  # 127.0.0.1 only: no proxy
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def rss_mb(self) -> float:
+        """The server's resident memory, in MB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def api(self, method: str, path: str, **kw: Any) -> Any:
+        response = self.http.request(method, self.base + "api/" + path, timeout=10, **kw)
+        response.raise_for_status()
+        return response.json()
+
+    def session_of(self, pid: int, timeout: float = 20.0) -> dict:
+        """The session of the traced process `pid`, once its agent has said hello."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [s for s in self.api("GET", "sessions") if s["pid"] == pid and s["state"] != "starting"]
+            if found:
+                return found[0]
+            time.sleep(0.02)
+        raise TimeoutError(f"no session for pid {pid}")
+
+    def close(self) -> None:
+        """Stop it (SIGTERM: it stops its workloads), SIGKILL if it does not go within 20 s."""
+        if hasattr(self, "http"):
+            self.http.close()
+        stop(self.proc)
+        self.proc.stdout.close()  # type: ignore[union-attr]
+        self._log.close()
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Terminate the process we started, then kill it if it lingers; reap it either way."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def child(*args: str) -> subprocess.Popen:
+    """``python -m benchmarks.dashboard ARGS`` (a child role), its stdout piped."""
+    command = [sys.executable, "-m", "benchmarks.dashboard", *args]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+
+
+def result_of(proc: subprocess.Popen, timeout: float) -> dict:
+    """The JSON line a child role prints when it is done."""
+    out, _ = proc.communicate(timeout=timeout)
+    lines = out.strip().splitlines()
+    return json.loads(lines[-1]) if lines else {}
+
+
+def started(stack: ExitStack, thing: Any) -> Any:
+    """`thing` (a `Server`, a `Viewer` or a child process), stopped when `stack` closes, whatever happens."""
+    stack.callback(stop, thing) if isinstance(thing, subprocess.Popen) else stack.callback(thing.close)
+    return thing
+
+
+class Viewer:
+    """A python-socketio client watching one session: counts events and ``dropped``, and the delay of each event
+    emitted after `measure_from` (ns). With `stall` set, its batch handlers block (no ack) until `released`."""
+
+    def __init__(self, url: str, stall: bool = False) -> None:
+        import socketio
+
+        self.measure_from = 2**63
+        self.delays_ms: list[float] = []
+        self.events = self.dropped = self.batches = self.arrived = 0
+        self.released = threading.Event()
+        self._lock = threading.Lock()  # the client runs each message's handler in a thread of its own
+        if not stall:
+            self.released.set()
+        self.sio = socketio.Client()
+        self.sio.on("batch", self._batch)
+        self.sio.connect(url, transports=["websocket"], wait_timeout=10)
+
+    def watch(self, sid: str) -> None:
+        reply = self.sio.call("subscribe", {"session": sid}, timeout=10)
+        if "session" not in reply:
+            raise RuntimeError(f"subscribe failed: {reply}")
+
+    def _batch(self, batch: dict) -> None:
+        received = time.monotonic_ns()
+        with self._lock:
+            self.arrived += 1
+        self.released.wait(STALL_LIMIT)
+        since = self.measure_from
+        delays = [(received - ts) / 1e6 for columns in batch["columns"].values() for ts in columns["ts"] if ts >= since]
+        with self._lock:
+            self.delays_ms += delays
+            self.events += len(batch["kinds"])
+            self.dropped += batch["dropped"]
+            self.batches += 1
+        try:
+            self.sio.emit("ack", {"seq": batch["seq"]})
+        except Exception:  # leaving: the ack no longer matters
+            pass
+
+    def close(self) -> None:
+        self.released.set()
+        self.sio.disconnect()
+
+
+# ---------------------------------------------------------------- the phases
+
+
+@dataclass
+class Report:
+    """Lines to print, and the figures (for --json)."""
+
+    lines: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, text: str = "") -> None:
+        self.lines.append(text)
+        print(text, flush=True)
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile of `values` (already sorted)."""
+    return values[min(len(values) - 1, max(0, round(q / 100 * len(values)) - 1))] if values else float("nan")
+
+
+def delay_figures(delays: list[float]) -> dict[str, float]:
+    ordered = sorted(delays)
+    return {
+        "n": len(ordered),
+        **{f"p{q}": percentile(ordered, q) for q in (50, 95, 99)},
+        "max": percentile(ordered, 100),
+    }
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, every: float = 0.05) -> Any:
+    """Poll `condition` until it is true (returned) or `timeout` passes (returns the last value)."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(every)
+    return value
+
+
+def measure_ingest(report: Report, total: int) -> None:
+    """(a) one agent, as fast as it can: events/s the server ingests."""
+    with ExitStack() as stack:
+        server = started(stack, Server())
+        agent = started(stack, child("flood", server.agent, str(total)))
+        session = server.session_of(agent.pid)
+        samples: list[tuple[float, int]] = []
+
+        def counted() -> bool:
+            samples.append((time.perf_counter(), server.api("GET", f"sessions/{session['id']}")["events"]))
+            return samples[-1][1] >= total
+
+        wait_for(counted, timeout=120, every=0.02)
+        sent = result_of(agent, timeout=30).get("sent_per_s", float("nan"))
+    (t0, e0) = next(s for s in samples if s[1] > 0)
+    (t1, e1) = samples[-1]
+    rate = (e1 - e0) / (t1 - t0) if t1 > t0 else float("nan")
+    report.figures["ingest"] = {"events": e1, "events_per_s": rate, "agent_sent_per_s": sent}
+    report.add(f"ingest       one agent, {total:,} synthetic events in {FRAME_EVENTS:,}-event frames")
+    report.add(f"             server ingested {rate:,.0f} events/s (the agent wrote {sent:,.0f}/s into its socket)")
+    report.add(f"             target >= {INGEST_TARGET:,} events/s: {verdict(rate >= INGEST_TARGET)}")
+
+
+def paced_run(server: Server, seconds: float, viewers: list[Viewer], warmup: float = 1.0) -> tuple[dict, dict]:
+    """Run the paced traced program for `seconds` with `viewers` subscribed; its own figures and its session."""
+    with ExitStack() as stack:
+        program = started(stack, child("traced", server.agent, str(PACED_RATE), str(seconds)))
+        session = server.session_of(program.pid)
+        for viewer in viewers:
+            viewer.watch(session["id"])
+        since = time.monotonic_ns() + int(warmup * 1e9)
+        for viewer in viewers:
+            viewer.measure_from = since
+        own = result_of(program, timeout=seconds + 60)
+    done = wait_for(lambda: (s := server.api("GET", f"sessions/{session['id']}"))["complete"] and s, timeout=20)
+    return own, done or {}
+
+
+def describe_program(own: dict, session: dict) -> str:
+    """The paced program's own figures: its rate, how far behind its pace it fell, what its agent lost."""
+    rate, behind = own.get("events_per_s", 0.0), own.get("max_behind_ms", 0.0)
+    return f"{rate:,.0f} events/s, at most {behind:.0f} ms behind its pace; its agent lost {session.get('lost')} events"
+
+
+def describe_delay(figures: dict[str, float]) -> str:
+    return (
+        f"p50 {figures['p50']:.0f} ms, p95 {figures['p95']:.0f} ms, p99 {figures['p99']:.0f} ms,"
+        f" max {figures['max']:.0f} ms ({figures['n']:,} events)"
+    )
+
+
+def measure_delay(report: Report, seconds: float) -> None:
+    """(b) end-to-end delay at 50k events/s, one viewer."""
+    with ExitStack() as stack:
+        server = started(stack, Server())
+        viewer = started(stack, Viewer(server.url))
+        own, session = paced_run(server, seconds, [viewer])
+        wait_for(lambda: viewer.events >= session.get("events", 0), timeout=10)
+    delay = delay_figures(viewer.delays_ms)
+    report.figures["delay"] = {"program": own, "viewer": delay, "session_lost": session.get("lost")}
+    report.add(f"delay        a traced program (real Recorder + Agent), sleep(0) paced to {PACED_RATE:,} events/s")
+    report.add(f"             for {seconds:g} s: {describe_program(own, session)}")
+    report.add(f"             one viewer: {describe_delay(delay)}")
+    report.add(f"             ({CLOCK_NOTE})")
+    report.add(f"             target p95 < {DELAY_TARGET_MS:.0f} ms: {verdict(delay['p95'] < DELAY_TARGET_MS)}")
+
+
+def measure_memory(report: Report, seconds: float, window: int | None) -> None:
+    """(c) the saturation workload at full rate; the server's RSS over time."""
+    params = {"rate": 100000.0, "size": 100, "service": 0.01, "backlog": 1000, "duration": seconds + 30}
+    rows: list[tuple[float, float, int, int]] = []
+    with ExitStack() as stack:
+        server = started(stack, Server(*(["--window", str(window)] if window else [])))
+        viewer = started(stack, Viewer(server.url))
+        session = server.api("POST", "sessions", json={"workload": "saturation", "params": params})
+        sid = session["id"]
+        viewer.watch(sid)
+        start = time.monotonic()
+        rows.append((0.0, server.rss_mb(), 0, 0))  # the idle server
+        every = max(2.0, seconds / 15)
+        while (elapsed := time.monotonic() - start) < seconds:
+            time.sleep(min(every, seconds - elapsed))
+            s = server.api("GET", f"sessions/{sid}")
+            rows.append((time.monotonic() - start, server.rss_mb(), s["events"], s["retained"]))
+        server.api("DELETE", f"sessions/{sid}")  # stops the workload (the server's child) within 2 s
+        child_pid = session["pid"]
+    _memory_report(report, seconds, window, rows, params, child_pid)
+
+
+def _memory_report(
+    report: Report, seconds: float, window: int | None, rows: list, params: dict, child_pid: int | None
+) -> None:
+    from visualizer.sessions import DEFAULT_WINDOW
+
+    full = next((i for i, row in enumerate(rows) if row[3] >= (window or DEFAULT_WINDOW)), None)
+    warm = max(full or 0, len(rows) // 3)  # the window is full, and the allocator has settled
+    warm_rss, end_rss = rows[warm][1], rows[-1][1]
+    peak_after = max(row[1] for row in rows[warm:])
+    growth = peak_after / warm_rss - 1
+    rate = rows[-1][2] / rows[-1][0] if rows[-1][0] else 0.0
+    report.figures["memory"] = {"rows": rows, "window": window, "warm_index": warm, "growth": growth}
+    shown_window = f"{window:,}" if window else f"the default {DEFAULT_WINDOW:,}"
+    report.add(
+        f"memory       saturation workload at full rate ({params['rate']:g}/s, pool {params['size']}),"
+        f" {seconds:g} s, window {shown_window} events, one viewer: {rate:,.0f} events/s"
+    )
+    report.add(f"             {'t (s)':>7}{'RSS (MB)':>10}{'events':>13}{'retained':>12}")
+    for i, (t, rss, events, retained) in enumerate(rows):
+        mark = "  <- warm-up" if i == warm else "  <- window full" if i == full else ""
+        report.add(f"             {t:>7.1f}{rss:>10.1f}{events:>13,}{retained:>12,}{mark}")
+    report.add(
+        f"             RSS at warm-up {warm_rss:.1f} MB, peak after {peak_after:.1f} MB, at the end {end_rss:.1f} MB"
+        f" ({growth:+.1%})"
+    )
+    gone = child_pid is None or not Path(f"/proc/{child_pid}").exists()
+    report.add(f"             workload stopped and reaped: {gone}")
+    report.add(f"             target: flat after warm-up (< {FLAT_GROWTH:.0%} growth): {verdict(growth < FLAT_GROWTH)}")
+
+
+def measure_slow_viewer(report: Report, seconds: float, window: int) -> None:
+    """(d) a viewer that stops reading next to a normal one: the normal one and the program must not notice."""
+    with ExitStack() as stack:
+        server = started(stack, Server("--window", str(window)))
+        normal = started(stack, Viewer(server.url))
+        slow = started(stack, Viewer(server.url, stall=True))
+        own, session = paced_run(server, seconds, [normal, slow])
+        wait_for(lambda: normal.events >= session.get("events", 0), timeout=10)
+        stalled_with = slow.arrived
+        slow.released.set()  # it reads again: what left the window meanwhile is a "dropped" count
+        wait_for(lambda: slow.events + slow.dropped >= session.get("events", 0), timeout=20)
+    delay = delay_figures(normal.delays_ms)
+    total = session.get("events", 0)
+    report.figures["slow_viewer"] = {
+        "program": own,
+        "normal": delay,
+        "slow": {"events": slow.events, "dropped": slow.dropped, "batches_while_stalled": stalled_with},
+        "session_events": total,
+    }
+    report.add(
+        f"slow viewer  the paced program again for {seconds:g} s, window {window:,} events, two viewers; one stalls"
+        " (its batch handler blocks, never acks) until the program ends"
+    )
+    report.add(f"             program: {describe_program(own, session)}")
+    report.add(f"             normal viewer: {describe_delay(delay)}; got {normal.events:,} of {total:,} events")
+    report.add(
+        f"             slow viewer: stopped acking ({stalled_with} batches arrived, then the server sent no more);"
+        f" acking again it got {slow.events:,} events + dropped {slow.dropped:,} = {slow.events + slow.dropped:,}"
+    )
+    unaffected = delay["p95"] < DELAY_TARGET_MS and own.get("events_per_s", 0) >= 0.95 * PACED_RATE
+    report.add(
+        f"             target: normal viewer p95 < {DELAY_TARGET_MS:.0f} ms, program at pace, slow viewer told"
+        f" 'dropped N': {verdict(unaffected and slow.dropped > 0)}"
+    )
+
+
+# ---------------------------------------------------------------- entry points
+
+
+@dataclass
+class Options:
+    """What to run: the phases' sizes and durations."""
+
+    events: int = 2_000_000
+    seconds: float = 10.0
+    memory_seconds: float = 30.0
+    window: int | None = None  # for the memory phase; None: 500k for a short run, the server's default for a soak
+    slow_window: int = 200_000
+    only: tuple[str, ...] = PHASES
+
+
+def run(options: Options) -> dict[str, Any]:
+    """Run every phase, printing as it goes; return the figures."""
+    report = Report()
+    report.add(
+        "dashboard: streaming under load (a real `greenscope serve` process on 127.0.0.1, real agents and viewers)"
+    )
+    window = options.window or (None if options.memory_seconds >= 120 else 500_000)
+    phases: dict[str, Callable[[], None]] = {
+        "ingest": lambda: measure_ingest(report, options.events),
+        "delay": lambda: measure_delay(report, options.seconds),
+        "memory": lambda: measure_memory(report, options.memory_seconds, window),
+        "slow": lambda: measure_slow_viewer(report, options.seconds, options.slow_window),
+    }
+    for name, phase in phases.items():
+        if name not in options.only:
+            continue
+        try:
+            phase()
+        except Exception as e:  # a report: say what failed and go on
+            report.add(f"{name:<13}error: {type(e).__name__}: {e}")
+            report.figures[name] = {"error": str(e)}
+    return report.figures
+
+
+def phase_list(text: str) -> tuple[str, ...]:
+    """Parse ``--only ingest,delay``."""
+    wanted = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not wanted or set(wanted) - set(PHASES):
+        raise argparse.ArgumentTypeError(f"choose from {','.join(PHASES)}")
+    return wanted
+
+
+def main(argv: list[str]) -> int:
+    """The report (``--soak S``: the memory phase for S seconds), or a child role."""
+    if argv[:1] == ["flood"]:
+        flood(argv[1], int(argv[2]))
+        return 0
+    if argv[:1] == ["traced"]:
+        traced(argv[1], float(argv[2]), float(argv[3]))
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.dashboard", description=__doc__.split("\n")[0])
+    parser.add_argument("--soak", type=float, default=30.0, metavar="S", help="memory phase seconds (default 30)")
+    parser.add_argument("--window", type=int, help="the memory phase's session window (events)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="delay and slow-viewer phases (default 10)")
+    parser.add_argument("--only", type=phase_list, default=PHASES, help=f"comma list of {','.join(PHASES)}")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures to PATH")
+    args = parser.parse_args(argv)
+    figures = run(Options(seconds=args.seconds, memory_seconds=args.soak, window=args.window, only=args.only))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
