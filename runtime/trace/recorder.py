@@ -17,8 +17,6 @@ dropped and counted; the next `take` ends with a ``dropped`` event saying how ma
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +25,7 @@ import greenlet
 
 from runtime.greenthread import gid_of
 from runtime.instrument import Instrument, add_instrument, remove_instrument
+from runtime.site import creation_site
 from runtime.trace.events import (
     BLOCK,
     DROPPED,
@@ -46,7 +45,6 @@ from runtime.trace.events import (
 
 __all__ = ["Recorder"]
 
-_RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _now = time.perf_counter_ns  # CLOCK_MONOTONIC, in ns
 
 
@@ -72,7 +70,6 @@ class Recorder(Instrument):
         self.clock = clock
         self._drops: list[None] = []  # one entry per lost event (appends are atomic across threads)
         self._names: dict[Any, str] = {}  # code object -> qualified name
-        self._sites: dict[tuple[Any, int], str] = {}  # (code, line) -> "file:line"
         # The buffer, a Batch being filled: a hook appends an event's values first, its kind
         # last, so that the kinds say which events are whole.
         self._kinds = bytearray()
@@ -139,7 +136,7 @@ class Recorder(Instrument):
             drops.append(None)
 
         func_name = self._func_name
-        spawn_site = self._spawn_site
+        spawn_site = creation_site
         resource_state = self._resource_state
 
         def spawned(glet: Any, parent: Any) -> None:
@@ -246,7 +243,7 @@ class Recorder(Instrument):
             self._values[QUEUE].extend(state)
             self._kinds.append(QUEUE)
 
-    # ------------------------------------------------------------------ names and sites, cached
+    # ------------------------------------------------------------------ function names, cached
 
     def _func_name(self, func: Any) -> str:
         code = getattr(func, "__code__", func)
@@ -259,15 +256,3 @@ class Recorder(Instrument):
             except TypeError:  # unhashable callable: not cached
                 pass
             return name
-
-    def _spawn_site(self) -> str:
-        # The innermost frame outside the runtime, where spawn (or a constructor) was
-        # called: a walk of a few frames, formatted once per (code, line).
-        f = sys._getframe(2)
-        while f.f_back is not None and f.f_code.co_filename.startswith(_RUNTIME_DIR):
-            f = f.f_back
-        key = (f.f_code, f.f_lineno)
-        site = self._sites.get(key)
-        if site is None:
-            site = self._sites[key] = f"{f.f_code.co_filename}:{f.f_lineno}"
-        return site
