@@ -17,6 +17,7 @@ readable recording gets a one-line error and exit status 2.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import runpy
@@ -85,10 +86,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _limit_malloc_arenas(arenas: int = 2) -> None:
+    # The server runs a thread per agent, per viewer and per request, and glibc gives each
+    # thread's allocations an arena of its own: under a long load the arenas fragment and
+    # RSS creeps up (+13% over 5 minutes) although nothing leaks. Two arenas keep it flat
+    # (+3.5%). Elsewhere (musl, macOS) there is nothing to do.
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    m_arena_max = -8
+    libc.mallopt(m_arena_max, arenas)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
     from visualizer.app import create_app, needs_token
+
+    _limit_malloc_arenas()
 
     token = args.token or (secrets.token_urlsafe(16) if needs_token(args.host) else None)
     config = {"host": args.host, "port": args.port, "token": token, "allow_external_crawl": args.allow_external_crawl}
