@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame, read_recording
-from runtime.trace.events import DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, describe
+from runtime.trace.events import DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, describe, from_columns
 
 __all__ = ["CRASHED", "ENDED", "FINAL", "RUNNING", "STARTING", "STOPPED", "Chunk", "Session", "Store"]
 
@@ -70,8 +70,7 @@ class Chunk:
 
     def events(self) -> list[tuple]:
         """The events as tuples, in order."""
-        rows = {kind: zip(*cols, strict=True) for kind, cols in self.columns.items()}
-        return [(kind, *next(rows[kind])) for kind in self.kinds]
+        return from_columns(self.kinds, self.columns)
 
     def tail(self, n: int) -> Chunk:
         """The last `n` events."""

@@ -30,7 +30,7 @@ from array import array
 from collections.abc import Iterator
 from typing import Any
 
-from runtime.trace.events import FIELDS, VERSION, Batch
+from runtime.trace.events import FIELDS, VERSION, Batch, from_columns
 
 __all__ = [
     "COMMAND",
@@ -140,8 +140,7 @@ def decode_events(raw: bytes) -> list[tuple]:
     for kind in counts:
         if kind not in FIELDS or len(cols.get(kind, ())) != 1 + len(FIELDS[kind]):
             raise FormatError(f"an events frame with missing columns for kind {kind}")
-    rows = {kind: zip(*kind_cols, strict=True) for kind, kind_cols in cols.items()}
-    return [(kind, *next(rows[kind])) for kind in kinds]
+    return from_columns(kinds, cols)
 
 
 class Decoder:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["FIELDS", "KIND_CODES", "KIND_NAMES", "VERSION", "Batch", "as_dict", "describe"]
+__all__ = ["FIELDS", "KIND_CODES", "KIND_NAMES", "VERSION", "Batch", "as_dict", "describe", "from_columns"]
 
 VERSION = 1
 
@@ -75,7 +75,16 @@ class Batch(NamedTuple):
 
     def events(self) -> list[tuple]:
         """The events as tuples, in order."""
-        rows = {
-            kind: iter(zip(*[iter(vals)] * (1 + len(FIELDS[kind])), strict=True)) for kind, vals in self.values.items()
-        }
-        return [(kind, *next(rows[kind])) for kind in self.kinds]
+        return from_columns(
+            self.kinds,
+            {
+                kind: [vals[i :: 1 + len(FIELDS[kind])] for i in range(1 + len(FIELDS[kind]))]
+                for kind, vals in self.values.items()
+            },
+        )
+
+
+def from_columns(kinds: bytes, columns: dict[int, list]) -> list[tuple]:
+    """Event tuples, in order, from the kind of each event and, per kind, its columns (ts first)."""
+    rows = {kind: zip(*cols, strict=True) for kind, cols in columns.items()}
+    return [(kind, *next(rows[kind])) for kind in kinds]
