@@ -64,16 +64,17 @@ def serve(sock: socket.socket, handle: Callable[[socket.socket, Any], Any], conc
     """
     pool = GreenPool(concurrency, name=f"serve {sock.getsockname()}")
     server = getcurrent()
-    serving = [True]
+    serving = True
 
     def stop_on_error(gt: GreenThread) -> None:
+        nonlocal serving
         try:
             gt.wait()
         except GreenletExit:
             pass  # killed from outside: not the handler's failure
         except BaseException as e:
-            if serving[0]:  # once serve() has ended, its caller has moved on: leave it alone
-                serving[0] = False
+            if serving:  # once serve() has ended, its caller has moved on: leave it alone
+                serving = False
                 kill(server, e)
 
     try:
@@ -83,7 +84,7 @@ def serve(sock: socket.socket, handle: Callable[[socket.socket, Any], Any], conc
     except StopServe:
         return
     finally:
-        serving[0] = False
+        serving = False
 
 
 def wrap_ssl(sock: socket.socket, *args: Any, **kwargs: Any) -> Any:
