@@ -497,10 +497,7 @@ class Hub:
         if w is not None and w.state != DONE:
             self.interrupt(self._root, exc, Cause.KILL)
         else:  # main has not handed control to the hub through a wait: hand it the exception
-            h = hooks.switched
-            if h is not None:
-                h(self.greenlet, self._root)
-            self._root.throw(exc)
+            self._to_root(exc)
 
     def threadsafe_done(self) -> None:
         """The call announced by `expect_threadsafe` has arrived."""
@@ -590,10 +587,7 @@ class Hub:
                 # A signal arrived in the hub, or a greenthread let SystemExit (or another
                 # BaseException) out: the main greenthread gets it, as it would without
                 # green threads, and the hub stays alive for whatever runs next.
-                h = hooks.switched
-                if h is not None:
-                    h(self.greenlet, self._root)
-                self._root.throw(e)
+                self._to_root(e)
                 back = self._root
 
     def _loop(self, back: Any) -> None:
@@ -689,11 +683,18 @@ class Hub:
             )
             self.wake(w, None, Cause.DEADLOCK, err)
             return self.greenlet
+        self._to_root()
+        return self._root
+
+    def _to_root(self, exc: BaseException | None = None) -> None:
+        # Give control to the root greenlet outside the ready queue (to raise `exc`, if given).
         h = hooks.switched
         if h is not None:
             h(self.greenlet, self._root)
-        self._root.switch()
-        return self._root
+        if exc is None:
+            self._root.switch()
+        else:
+            self._root.throw(exc)
 
     # ------------------------------------------------------------------ errors, shutdown
 
