@@ -51,13 +51,6 @@ _now = time.perf_counter_ns  # CLOCK_MONOTONIC, in ns
 _SIZE_ATTR = {"pool": "size", "queue": "maxsize", "semaphore": "counter"}
 
 
-def _gid(glet: Any) -> int:
-    try:
-        return glet.gid
-    except AttributeError:
-        return gid_of(glet)
-
-
 class Recorder(Instrument):
     """Records every hook as an event (see `runtime.trace.events`) in a bounded buffer."""
 
@@ -144,7 +137,7 @@ class Recorder(Instrument):
                 pool = getattr(glet, "pool", None)
                 site = spawn_site()
                 func = func_name(getattr(glet, "func", None))
-                spawn_put((now(), _gid(glet), _gid(parent), func, site, None if pool is None else id(pool)))
+                spawn_put((now(), gid_of(glet), gid_of(parent), func, site, None if pool is None else id(pool)))
                 mark(SPAWN)
             else:
                 drop()
@@ -165,7 +158,7 @@ class Recorder(Instrument):
         def blocked(glet: Any, reason: str, obj: Any, detail: Any) -> None:
             if len(kinds) < cap:
                 resource = hasattr(obj, "resource_kind")
-                block_put((now(), _gid(glet), reason, id(obj) if resource else None, detail))
+                block_put((now(), gid_of(glet), reason, id(obj) if resource else None, detail))
                 mark(BLOCK)
                 if resource:
                     resource_state(obj)
@@ -174,7 +167,7 @@ class Recorder(Instrument):
 
         def woken(glet: Any, cause: str, waker: Any) -> None:
             if len(kinds) < cap:
-                wake_put((now(), _gid(glet), cause, _gid(waker)))
+                wake_put((now(), gid_of(glet), cause, gid_of(waker)))
                 mark(WAKE)
                 w = getattr(glet, "_gs_waiter", None)
                 if w is not None and hasattr(w.obj, "resource_kind"):
@@ -185,7 +178,7 @@ class Recorder(Instrument):
         def exited(glet: Any, outcome: str, exc: BaseException | None) -> None:
             if len(kinds) < cap:
                 error = None if exc is None else f"{type(exc).__name__}: {exc}"
-                exit_put((now(), _gid(glet), outcome, error))
+                exit_put((now(), gid_of(glet), outcome, error))
                 mark(EXIT)
             else:
                 drop()
