@@ -10,5 +10,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
     [ -x /usr/bin/chromium ] && { echo /usr/bin/chromium; exit 0; }
 fi
+# elsewhere (macOS, no root): Playwright's own Chromium; an empty path tells the tests to use it
+if [ -x .venv/bin/python ] && .venv/bin/python -m playwright install chromium >&2; then
+    echo ""; exit 0
+fi
 echo "no Chromium found: install one (apt-get install chromium) or set GREENSCOPE_CHROMIUM" >&2
 exit 1

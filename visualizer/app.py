@@ -11,12 +11,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, render_template, request
 from flask_socketio import SocketIO
 
-import runtime
 from visualizer import streaming
 from visualizer.agents import AgentListener
 from visualizer.api import api, error_response
@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "interval": 0.05,  # seconds between two batches to one viewer
 }
 TOKEN_COOKIE = "greenscope_token"
+ROOT = Path(__file__).resolve().parent.parent  # the page: templates/ and static/ live here
 _DEFAULT_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})  # served without a token
 
 
@@ -95,7 +96,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not is_loopback(settings["agent_host"]):
         raise ValueError(f"the agent listener must be on loopback, not {settings['agent_host']}")
 
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
     app.config["MAX_CONTENT_LENGTH"] = settings["max_upload"]
     socketio = SocketIO(app, async_mode="threading")  # not eventlet or gevent, though installed
     store = Store(settings["window"])
@@ -120,7 +121,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return response
 
     @app.get("/")
-    def index() -> Response:
-        return jsonify({"greenscope": runtime.__version__, "api": "/api", "socket.io": "/socket.io"})
+    def index() -> str:
+        return render_template("index.html")
 
     return app

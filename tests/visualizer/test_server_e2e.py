@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
-import select
 import socket
 import subprocess
 import sys
@@ -15,55 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 import socketio
 
 from runtime.trace.codec import MAGIC, encode_frame
 from runtime.trace.events import KIND_NAMES
 from runtime.trace.states import check
-from tests.visualizer.conftest import alive, events_of, wait_until
+from tests.visualizer.conftest import Server, alive, events_of, wait_until
 from tests.visualizer.test_sessions import sample
 
 FINAL = ("ended", "crashed", "stopped")
-
-
-class Server:
-    """``greenscope serve`` in a child process; `url` and `agent` from the line it prints."""
-
-    def __init__(self, *args: str, log: Path) -> None:
-        self._log = log.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "visualizer", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-        )
-        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
-        line = self.proc.stdout.readline() if ready else ""
-        found = re.search(r"at (http://\S+) \(agents connect to (\S+)\)", line)
-        if not found:
-            self.close()
-            pytest.fail(f"the server did not start: {line!r}, see {log}")
-        self.url, self.agent = found.groups()
-        self.base = self.url.split("?")[0]
-        self.http = requests.Session()
-        self.http.trust_env = False
-
-    def get(self, path: str, **kw) -> requests.Response:
-        return self.http.get(self.base + path, timeout=10, **kw)
-
-    def launch(self, workload: str, **params) -> dict:
-        r = self.http.post(self.base + "api/sessions", json={"workload": workload, "params": params}, timeout=10)
-        assert r.status_code == 201, r.text
-        return r.json()
-
-    def close(self) -> None:
-        if hasattr(self, "http"):
-            self.http.close()
-        self.proc.terminate()
-        self.proc.wait(20)
-        self.proc.stdout.close()
-        self._log.close()
 
 
 class Viewer:

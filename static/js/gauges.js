@@ -1,0 +1,506 @@
+// The gauges under the timeline, on its time axis: greenthreads by state, each pool and queue,
+// switches per second and the share of time the hub waited in its poller. One canvas, one strip each;
+// labels and values in the left `view.gutter` px.
+//
+// Work per strip is O(pixels × log n), never O(events): step series are folded per pixel column
+// (fold), switches and hub waits are counted per bin of a few px by binary search (binned).
+// Scratch arrays are typed and reused: nothing is allocated per pixel.
+
+import { STATES, DONE, RUNNING, IO, QUEUE, POOL } from "./trace.js";
+import { fitCanvas } from "./theme.js";
+import { count, duration, shortName } from "./format.js";
+
+const CAP = 12; // pools (and queues) drawn at most; the others are counted in "+N more"
+const EXACT = 8; // a pixel column spanning at most this many rows is folded exactly, a busier one sampled
+const SAMPLES = 4; // samples per busy pixel column (8 cost ~50% more for 1M rows, for little gain)
+
+/** Last index i in [lo, hi) with a[i] <= t (or < t if strict), else lo - 1. */
+function search(a, lo, hi, t, strict) {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (strict ? a[mid] < t : a[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** A rate or a count, short: 950, 12.5k, 3.2M. */
+function si(v) {
+  const a = Math.abs(v);
+  if (a >= 1e9) return `${+(v / 1e9).toPrecision(3)}G`;
+  if (a >= 1e6) return `${+(v / 1e6).toPrecision(3)}M`;
+  if (a >= 1e3) return `${+(v / 1e3).toPrecision(3)}k`;
+  return `${+v.toPrecision(3)}`;
+}
+
+export class Gauges {
+  constructor(canvas, view) {
+    this.canvas = canvas;
+    this.view = view;
+    this.trace = null;
+    this.strips = []; // {kind: states|pool|queue|switches|hub, r: resource, more: "+N more …"}
+    this.listed = -1; // trace.version the strips were listed at
+    this.key = ""; // what the last draw showed: drawing the same again is skipped
+    this.theme = null;
+    this.w = 0; // pixel columns the scratch arrays hold
+    this.mean = this.peak = this.bins = null;
+    this.sat = null;
+    this.acc = new Float64Array(16); // per column sums and maxima of one pixel column
+    this.until = 0;
+    this.dt = 1; // bin width (ns) of the last draw
+    this.shaded = 0;
+  }
+
+  /** Pixel columns shaded as saturated (pool full, spawners waiting) in the last draw. */
+  saturated() {
+    return this.shaded;
+  }
+
+  setTrace(trace) {
+    this.trace = trace;
+    this.listed = -1;
+    this.key = "";
+  }
+
+  /** CSS px the strips need: theme.gauge each. */
+  height(theme) {
+    return this.trace ? this.list().length * theme.gauge : 0;
+  }
+
+  /** The strips, top to bottom; re-listed only when the trace changed. */
+  list() {
+    const tr = this.trace;
+    if (this.listed === tr.version) return this.strips;
+    const pools = [], queues = [];
+    let morePools = 0, moreQueues = 0;
+    for (const r of tr.resources.values()) {
+      if (r.type === "pool") pools.length < CAP ? pools.push({ kind: "pool", r }) : morePools++;
+      else if (r.type === "queue") queues.length < CAP ? queues.push({ kind: "queue", r }) : moreQueues++;
+    }
+    if (morePools) pools[CAP - 1].more = `+${count(morePools)} more pools`;
+    if (moreQueues) queues[CAP - 1].more = `+${count(moreQueues)} more queues`;
+    this.strips = [{ kind: "states" }, ...pools, ...queues, { kind: "switches" }, { kind: "hub" }];
+    this.listed = tr.version;
+    return this.strips;
+  }
+
+  /** Draw view.t0..view.t1, no data past `until` (ns). Skipped when nothing it shows changed. */
+  draw(theme, until) {
+    const { ctx, w, h } = fitCanvas(this.canvas);
+    const v = this.view, tr = this.trace;
+    const key = `${v.t0} ${v.t1} ${v.gutter} ${v.width} ${until} ${w} ${h} ${this.canvas.width} ${tr && tr.version}`;
+    if (key === this.key && theme === this.theme) return;
+    this.key = key;
+    this.theme = theme;
+    ctx.clearRect(0, 0, w, h);
+    if (!tr || !(v.t1 > v.t0)) return;
+    this.until = until;
+    this.shaded = 0;
+    const W = Math.max(1, Math.ceil(v.width));
+    if (W > this.w) {
+      this.w = W;
+      this.mean = new Float64Array(8 * W); // up to 8 columns of a series at a time
+      this.peak = new Float64Array(8 * W);
+      this.sat = new Uint8Array(W);
+      this.bins = new Float64Array(W + 2);
+    }
+    const G = theme.gauge;
+    const fs = Math.max(9, Math.round(G * 0.24));
+    const family = (f) => f.replace(/^.*?[\d.]+px(\/\S+)?\s+/, "");
+    this.fonts = { name: `${fs}px ${family(theme.font)}`, value: `${fs - 1}px ${family(theme.mono)}`, fs };
+    // the data's time range on screen: [ta, tb] -> pixel columns [k0, k1) right of the gutter
+    const ta = Math.max(v.t0, 0), tb = Math.min(v.t1, until);
+    const k0 = Math.max(0, Math.floor(v.x(ta) - v.gutter)), k1 = Math.min(W, Math.ceil(v.x(tb) - v.gutter));
+    const span = { ta, tb, k0: tb > ta ? k0 : 0, k1: tb > ta ? k1 : 0 };
+    this.dt = Math.max(2, Math.round(G / 23)) * v.scale; // bins of >= 2 px, aligned in time so panning is steady
+
+    const strips = this.list();
+    for (let i = 0; i < strips.length; i++) {
+      const s = strips[i], y0 = i * G;
+      const box = { y0, top: y0 + 3, bottom: y0 + G - 2 };
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(v.gutter, y0, v.width, G);
+      ctx.clip();
+      const label = this[s.kind](ctx, theme, s, box, span);
+      ctx.restore();
+      this.label(ctx, theme, box, label, s.more);
+      ctx.fillStyle = theme.line;
+      ctx.fillRect(0, y0 + G - 1, w, 1);
+    }
+    ctx.fillStyle = theme.line;
+    ctx.fillRect(v.gutter - 1, 0, 1, strips.length * G);
+  }
+
+  // ------------------------------------------------------------ strips (each returns its label)
+
+  states(ctx, theme, s, box, span) {
+    const series = this.trace.stateSeries, W = this.w, mean = this.mean;
+    this.fold(series, 0, DONE, span, false);
+    let top = 1; // the scale: the highest stack on screen
+    for (let k = span.k0; k < span.k1; k++) {
+      let sum = 0;
+      for (let c = 0; c < DONE; c++) mean[c * W + k] = sum += mean[c * W + k];
+      if (sum > top) top = sum;
+    }
+    top = Math.ceil(top);
+    const y = (val) => box.bottom - (val * (box.bottom - box.top)) / top;
+    for (let st = 0; st < DONE; st++) {
+      this.band(ctx, mean, st * W, st ? mean : null, (st - 1) * W, span, y, box.bottom);
+      ctx.fillStyle = theme.states[st];
+      ctx.fill();
+    }
+    const row = series.at(this.until);
+    let live = 0, done = 0;
+    if (row >= 0) {
+      for (let c = 0; c < DONE; c++) live += series.cols[c].a[row];
+      done = series.cols[DONE].a[row];
+    }
+    const parts = [[`${count(live)} live`, theme.fg], [` · ${count(done)} done`, theme.dim]];
+    return { name: "greenthreads", top: si(top), parts };
+  }
+
+  pool(ctx, theme, s, box, span) {
+    const W = this.w, mean = this.mean, peak = this.peak, sat = this.sat;
+    this.fold(s.r.series, 0, 3, span, true); // 0 size, 1 running, 2 waiting
+    let top = 1;
+    for (let k = span.k0; k < span.k1; k++) {
+      mean[2 * W + k] += mean[W + k]; // waiting stacked on running
+      top = Math.max(top, peak[k], mean[2 * W + k]);
+    }
+    top = Math.ceil(top);
+    const y = (val) => box.bottom - (val * (box.bottom - box.top)) / top;
+    ctx.fillStyle = theme.saturated;
+    for (let k = span.k0; k < span.k1; k++) {
+      if (!sat[k]) continue;
+      let e = k;
+      while (e + 1 < span.k1 && sat[e + 1]) e++;
+      const xa = this.xl(k, span), xb = this.xr(e, span);
+      ctx.fillRect(xa, box.y0, xb - xa, box.bottom - box.y0);
+      this.shaded += e - k + 1;
+      k = e;
+    }
+    this.band(ctx, mean, W, null, 0, span, y, box.bottom);
+    ctx.fillStyle = theme.states[RUNNING];
+    ctx.fill();
+    this.band(ctx, mean, 2 * W, mean, W, span, y, box.bottom);
+    ctx.fillStyle = theme.mark;
+    ctx.fill();
+    this.line(ctx, peak, 0, span, y);
+    ctx.strokeStyle = theme.fg;
+    ctx.lineWidth = 1.5;
+    ctx.stroke();
+    const [size, running, waiting] = this.valuesAt(s.r.series, this.until, 3);
+    return {
+      name: shortName(s.r.name), top: si(top),
+      parts: [
+        [`${running}/${size}`, theme.fg], [" · ", theme.dim], [`${waiting} waiting`, waiting ? theme.mark : theme.dim],
+      ],
+    };
+  }
+
+  queue(ctx, theme, s, box, span) {
+    const W = this.w, mean = this.mean, peak = this.peak;
+    this.fold(s.r.series, 0, 4, span, false); // 0 size, 1 maxsize (-1: unbounded), 2 putters, 3 getters
+    let top = 1;
+    for (let k = span.k0; k < span.k1; k++) {
+      top = Math.max(top, mean[k], peak[W + k], peak[2 * W + k], peak[3 * W + k]);
+    }
+    top = Math.ceil(top);
+    const y = (val) => box.bottom - (val * (box.bottom - box.top)) / top;
+    this.band(ctx, mean, 0, null, 0, span, y, box.bottom);
+    ctx.fillStyle = theme.states[QUEUE];
+    ctx.globalAlpha = 0.6;
+    ctx.fill();
+    ctx.globalAlpha = 1;
+    ctx.lineWidth = 1.5;
+    this.line(ctx, peak, W, span, y);
+    ctx.setLineDash([4, 3]);
+    ctx.strokeStyle = theme.dim;
+    ctx.stroke();
+    ctx.setLineDash([]);
+    this.line(ctx, peak, 2 * W, span, y);
+    ctx.strokeStyle = theme.states[POOL];
+    ctx.stroke();
+    this.line(ctx, peak, 3 * W, span, y);
+    ctx.strokeStyle = theme.states[IO];
+    ctx.stroke();
+    const [size, max, putters, getters] = this.valuesAt(s.r.series, this.until, 4);
+    return {
+      name: shortName(s.r.name), top: si(top),
+      parts: [
+        [`${size}/${max < 0 ? "∞" : max}`, theme.states[QUEUE]], [" · ", theme.dim],
+        [`${putters} put`, theme.states[POOL]], [" · ", theme.dim], [`${getters} get`, theme.states[IO]],
+      ],
+    };
+  }
+
+  switches(ctx, theme, s, box, span) {
+    const tr = this.trace;
+    const { top, now } = this.binned(span, (a, b) => (tr.switchesIn(a, b) * 1e9) / (b - a));
+    this.bars(ctx, span, box, top, theme.accent, null);
+    return { name: "switches/s", top: si(top), parts: [[`${si(now)}/s`, theme.fg]] };
+  }
+
+  hub(ctx, theme, s, box, span) {
+    const tr = this.trace;
+    const { now } = this.binned(span, (a, b) => (100 * (tr.waitedUntil(b) - tr.waitedUntil(a))) / (b - a));
+    this.bars(ctx, span, box, 100, theme.hubWait, theme.hubBusy);
+    const parts = [[`${Math.round(now)}%`, theme.fg], [" in the poller", theme.dim]];
+    return { name: "hub waiting", top: "100%", parts };
+  }
+
+  // ------------------------------------------------------------ folding
+
+  /** Fold columns [c0, c0 + n) of step series `series` over the pixel columns [span.k0, span.k1):
+   * mean[c * W + k] = time-weighted mean over the pixel column, peak[...] = its maximum, and with
+   * `saturation` (pools) sat[k] = 1 if running >= size with spawners waiting at some point in it.
+   * A column spanning few rows is folded exactly. A busier one (zoomed out: thousands of switches per px)
+   * is sampled at SAMPLES evenly spaced times, each a binary search bounded to the column's rows: that keeps
+   * it O(pixels × log n), a mean keeps the stacked states consistent (they add up to the mean live count)
+   * where the value at the column's end would flicker between its extremes, and the sampled peak is a
+   * good stand-in for the true one. */
+  fold(series, c0, n, span, saturation) {
+    const v = this.view, W = this.w, mean = this.mean, peak = this.peak, acc = this.acc, sat = this.sat;
+    const ts = series.ts.a, rows = series.ts.n, cols = series.cols;
+    let i = -1; // the row in force at the column's start
+    for (let k = span.k0; k < span.k1; k++) {
+      const a = this.ta(k, span), b = this.tb(k, span);
+      i = search(ts, Math.max(i, 0), rows, a, false);
+      const j = search(ts, Math.max(i, 0), rows, b, true); // the last row starting inside [a, b)
+      acc.fill(0, 0, 8);
+      acc.fill(-Infinity, 8); // no row: no peak (a line lifts its pen there)
+      let saturated = 0;
+      if (j - i <= EXACT) {
+        for (let r = i; r <= j; r++) {
+          if (r < 0) continue; // before the first row: zeros
+          const wgt = (r < j ? ts[r + 1] : b) - Math.max(a, ts[r]);
+          for (let c = 0; c < n; c++) {
+            const val = cols[c0 + c].a[r];
+            acc[c] += wgt * val;
+            if (val > acc[8 + c]) acc[8 + c] = val;
+          }
+          if (saturation && cols[1].a[r] >= cols[0].a[r] && cols[2].a[r] > 0) saturated = 1;
+        }
+        for (let c = 0; c < n; c++) acc[c] /= b - a;
+      } else {
+        let r = i;
+        for (let q = 0; q < SAMPLES; q++) {
+          r = search(ts, Math.max(r, 0), j + 1, a + ((q + 0.5) * (b - a)) / SAMPLES, false);
+          if (r < 0) continue;
+          for (let c = 0; c < n; c++) {
+            const val = cols[c0 + c].a[r];
+            acc[c] += val / SAMPLES;
+            if (val > acc[8 + c]) acc[8 + c] = val;
+          }
+          if (saturation && cols[1].a[r] >= cols[0].a[r] && cols[2].a[r] > 0) saturated = 1;
+        }
+      }
+      for (let c = 0; c < n; c++) {
+        mean[c * W + k] = acc[c];
+        peak[c * W + k] = acc[8 + c];
+      }
+      if (saturation) sat[k] = saturated;
+    }
+  }
+
+  /** Values of row in force at t of `series`' first n columns (zeros before its first row). */
+  valuesAt(series, t, n) {
+    const r = series.at(t);
+    return series.cols.slice(0, n).map((c) => (r < 0 ? 0 : c.a[r]));
+  }
+
+  // pixel column k's time range and x edges, clipped to the data's range
+  ta(k, span) {
+    return Math.max(span.ta, this.view.t(this.view.gutter + k));
+  }
+  tb(k, span) {
+    return Math.min(span.tb, this.view.t(this.view.gutter + k + 1));
+  }
+  xl(k, span) {
+    return Math.max(this.view.gutter + k, this.view.x(span.ta));
+  }
+  xr(k, span) {
+    return Math.min(this.view.gutter + k + 1, this.view.x(span.tb));
+  }
+
+  /** Path of the area between arr[off + k] (top) and lo[loOff + k] (or the baseline), in steps. */
+  band(ctx, arr, off, lo, loOff, span, y, base) {
+    ctx.beginPath();
+    if (span.k1 <= span.k0) return;
+    ctx.moveTo(this.xl(span.k0, span), base);
+    for (let k = span.k0; k < span.k1; k++) {
+      const yy = y(arr[off + k]);
+      ctx.lineTo(this.xl(k, span), yy);
+      ctx.lineTo(this.xr(k, span), yy);
+    }
+    if (!lo) ctx.lineTo(this.xr(span.k1 - 1, span), base);
+    else {
+      for (let k = span.k1 - 1; k >= span.k0; k--) {
+        const yy = y(lo[loOff + k]);
+        ctx.lineTo(this.xr(k, span), yy);
+        ctx.lineTo(this.xl(k, span), yy);
+      }
+    }
+    ctx.closePath();
+  }
+
+  /** Path of a step line through arr[off + k]; negative values lift the pen (an unbounded queue's maxsize). */
+  line(ctx, arr, off, span, y) {
+    ctx.beginPath();
+    let down = false;
+    for (let k = span.k0; k < span.k1; k++) {
+      const val = arr[off + k];
+      if (val < 0) {
+        down = false;
+        continue;
+      }
+      const yy = Math.round(y(val)) + 0.5;
+      if (down) ctx.lineTo(this.xl(k, span), yy);
+      else ctx.moveTo(this.xl(k, span), yy);
+      ctx.lineTo(this.xr(k, span), yy);
+      down = true;
+    }
+  }
+
+  // ------------------------------------------------------------ bins (switches, hub waiting)
+
+  /** The time range [this.ba, this.bb) of bin j: [j dt, (j + 1) dt), or for the bin holding `until` the dt
+   * before it (a full bin, so the live edge does not divide a few events by a sliver of time). */
+  binRange(j) {
+    const dt = this.dt;
+    this.ba = j * dt;
+    this.bb = this.ba + dt;
+    if (this.bb > this.until) {
+      this.bb = this.until;
+      this.ba = Math.max(0, this.until - dt);
+    }
+  }
+
+  /** bins[] = f(a, b) per bin over the span; returns the largest and the one at `until`. */
+  binned(span, f) {
+    const bins = this.bins;
+    let top = 0, now = 0;
+    this.j0 = Math.floor(span.ta / this.dt);
+    this.nb = span.tb > span.ta ? Math.min(bins.length, Math.ceil(span.tb / this.dt) - this.j0) : 0;
+    for (let q = 0; q < this.nb; q++) {
+      this.binRange(this.j0 + q);
+      const val = this.bb > this.ba ? f(this.ba, this.bb) : 0;
+      bins[q] = val;
+      if (val > top) top = val;
+    }
+    this.binRange(Math.floor(this.until / this.dt));
+    if (this.bb > this.ba) now = f(this.ba, this.bb);
+    return { top: Math.max(top, 1e-9), now };
+  }
+
+  /** Draw bins[] as bars of `fill` on a 0..top scale, with their top edge stroked in `edge` if given. */
+  bars(ctx, span, box, top, fill, edge) {
+    const v = this.view, bins = this.bins, h = box.bottom - box.top;
+    ctx.beginPath();
+    for (let q = 0; q < this.nb; q++) {
+      const j = this.j0 + q;
+      const xa = Math.round(v.x(Math.max(j * this.dt, span.ta)));
+      const xb = Math.round(v.x(Math.min((j + 1) * this.dt, span.tb)));
+      const bh = (bins[q] * h) / top;
+      if (xb > xa && bh > 0) ctx.rect(xa, box.bottom - bh, xb - xa, bh);
+    }
+    ctx.fillStyle = fill;
+    ctx.fill();
+    if (!edge) return;
+    ctx.beginPath();
+    for (let q = 0; q < this.nb; q++) {
+      const j = this.j0 + q;
+      const xa = Math.round(v.x(Math.max(j * this.dt, span.ta)));
+      const xb = Math.round(v.x(Math.min((j + 1) * this.dt, span.tb)));
+      const yy = Math.round(box.bottom - (bins[q] * h) / top) + 0.5;
+      if (q) ctx.lineTo(xa, yy);
+      else ctx.moveTo(xa, yy);
+      ctx.lineTo(xb, yy);
+    }
+    ctx.strokeStyle = edge;
+    ctx.lineWidth = 1;
+    ctx.stroke();
+  }
+
+  // ------------------------------------------------------------ labels
+
+  /** The gutter: name (and scale top) on the first line, values on the second, "+N more" on a third. */
+  label(ctx, theme, box, { name, top, parts }, more) {
+    const { fs } = this.fonts, pad = 6, right = this.view.gutter - pad;
+    ctx.textBaseline = "alphabetic";
+    ctx.font = this.fonts.value;
+    ctx.textAlign = "right";
+    ctx.fillStyle = theme.dim;
+    ctx.fillText(top, right, box.y0 + fs + 2);
+    const topW = ctx.measureText(top).width;
+    ctx.textAlign = "left";
+    ctx.font = this.fonts.name;
+    ctx.fillStyle = theme.fg;
+    ctx.fillText(this.fit(ctx, name, right - topW - 2 * pad), pad, box.y0 + fs + 2);
+    ctx.font = this.fonts.value;
+    let x = pad;
+    for (const [text, colour] of parts) {
+      ctx.fillStyle = colour;
+      ctx.fillText(text, x, box.y0 + 2 * fs + 5);
+      x += ctx.measureText(text).width;
+    }
+    if (more) {
+      ctx.fillStyle = theme.dim;
+      ctx.fillText(more, pad, box.y0 + 3 * fs + 8);
+    }
+  }
+
+  /** `text` cut with an ellipsis to fit `width` px. */
+  fit(ctx, text, width) {
+    if (ctx.measureText(text).width <= width) return text;
+    let lo = 0, hi = text.length;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (ctx.measureText(text.slice(0, mid) + "…").width <= width) lo = mid;
+      else hi = mid - 1;
+    }
+    return text.slice(0, lo) + "…";
+  }
+
+  // ------------------------------------------------------------ tooltips
+
+  /** Tooltip text at CSS px (x, y): the strip's name, the time, its values there. */
+  hit(x, y) {
+    const tr = this.trace, theme = this.theme;
+    if (!tr || !theme) return null;
+    const s = this.strips[Math.floor(y / theme.gauge)];
+    if (!s || x >= this.view.gutter + this.view.width) return null;
+    const t = x < this.view.gutter ? this.until : this.view.t(x);
+    if (t < 0 || t > this.until) return null;
+    const at = `${x < this.view.gutter ? "now" : "at"} ${duration(t)}`;
+    if (s.kind === "states") {
+      const series = tr.stateSeries, r = series.at(t);
+      const lines = [`greenthreads ${at}`];
+      for (let c = 0; c < STATES.length; c++) {
+        const val = r < 0 ? 0 : series.cols[c].a[r];
+        if (val) lines.push(`  ${STATES[c].padEnd(8)}${count(val).padStart(8)}`);
+      }
+      return lines.join("\n");
+    }
+    if (s.kind === "pool") {
+      const [size, running, waiting] = this.valuesAt(s.r.series, t, 3);
+      const full = running >= size && waiting > 0 ? "\n  saturated: spawners wait for a slot" : "";
+      return `pool ${shortName(s.r.name)} ${at}\n  running ${running} of ${size}\n  waiting ${waiting}${full}`;
+    }
+    if (s.kind === "queue") {
+      const [size, max, putters, getters] = this.valuesAt(s.r.series, t, 4);
+      return `queue ${shortName(s.r.name)} ${at}\n  size ${size} of ${max < 0 ? "unbounded" : max}\n`
+        + `  putters waiting ${putters}\n  getters waiting ${getters}`;
+    }
+    this.binRange(Math.floor(t / this.dt));
+    const a = this.ba, b = this.bb;
+    if (!(b > a)) return null;
+    if (s.kind === "switches") {
+      const n = tr.switchesIn(a, b);
+      return `switches/s ${at}\n  ${count(n)} in ${duration(b - a)} = ${si((n * 1e9) / (b - a))}/s`;
+    }
+    const waited = tr.waitedUntil(b) - tr.waitedUntil(a);
+    return `hub waiting ${at}\n  ${Math.round((100 * waited) / (b - a))}% of ${duration(b - a)} in the poller`;
+  }
+}

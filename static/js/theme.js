@@ -1,0 +1,55 @@
+// The canvas's colours and sizes, read from the stylesheet's variables (once per theme change),
+// and the view: which time range maps to which pixels, shared by the timeline and the gauges.
+
+import { STATES } from "./trace.js";
+
+/** Colours and sizes from CSS variables on <html> (see static/css/greenscope.css). */
+export function readTheme() {
+  const css = getComputedStyle(document.documentElement);
+  const v = (name) => css.getPropertyValue(name).trim();
+  const px = (name) => parseFloat(v(name));
+  return {
+    bg: v("--bg"), panel: v("--panel"), fg: v("--fg"), dim: v("--dim"), line: v("--line"), accent: v("--accent"),
+    states: STATES.map((s) => v(`--s-${s}`)),
+    hubWait: v("--hub-wait"), hubBusy: v("--hub-busy"), mark: v("--mark"), arrow: v("--arrow"),
+    select: v("--select"), saturated: v("--saturated"),
+    font: v("--font"), mono: v("--mono"),
+    row: px("--row"), gutter: px("--gutter"), gauge: px("--gauge"),
+  };
+}
+
+/** The visible time range [t0, t1] (ns since the session's start) over `width` px right of `gutter`. */
+export class View {
+  constructor() {
+    this.t0 = 0;
+    this.t1 = 1e9;
+    this.gutter = 180;
+    this.width = 1;
+  }
+  x(t) {
+    return this.gutter + ((t - this.t0) * this.width) / (this.t1 - this.t0);
+  }
+  t(x) {
+    return this.t0 + ((x - this.gutter) * (this.t1 - this.t0)) / this.width;
+  }
+  /** ns per pixel. */
+  get scale() {
+    return (this.t1 - this.t0) / this.width;
+  }
+}
+
+/** Size a canvas's backing store to its CSS box at the device's pixel ratio; returns its 2D context
+ * scaled so that drawing is in CSS px. Resizes only when the box changed. */
+export function fitCanvas(canvas, cssHeight) {
+  const dpr = window.devicePixelRatio || 1;
+  if (cssHeight !== undefined) canvas.style.height = `${cssHeight}px`;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  const bw = Math.round(w * dpr), bh = Math.round(h * dpr);
+  if (canvas.width !== bw || canvas.height !== bh) {
+    canvas.width = bw;
+    canvas.height = bh;
+  }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return { ctx, w, h };
+}

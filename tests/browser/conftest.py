@@ -1,0 +1,74 @@
+"""A real dashboard process and a real Chromium (the system's, through Playwright).
+
+`GREENSCOPE_CHROMIUM` names the browser (`make test` sets it from scripts/find_chromium.sh);
+without it, the system's `chromium` on PATH, else Playwright's own (``python -m playwright install chromium``).
+Every page fails its test if the browser logged an error or a page script threw.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from tests.visualizer.conftest import Server, alive
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+
+
+def launch_chromium(playwright, **kw) -> Browser:
+    """Headless Chromium: `GREENSCOPE_CHROMIUM`, else the system's, else Playwright's own."""
+    path = os.environ.get("GREENSCOPE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, **kw)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    it = Server(log=tmp_path_factory.mktemp("serve") / "serve.log")
+    yield it
+    pids = [s["pid"] for s in it.get("api/sessions").json() if s["pid"]]
+    it.close()
+    assert [pid for pid in pids if alive(pid)] == []
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server, tmp_path: Path) -> Iterator[Page]:
+    """A fresh page on the dashboard; the test fails on any console error or uncaught exception
+    but those it announces in ``page.expected_errors`` (substrings: Chromium logs every 4xx
+    answer to a fetch, even one the page handles)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+
+    def console(msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            errors.append(f"console: {msg.text} ({msg.location.get('url')})")
+
+    pg.on("console", console)
+    pg.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    pg.expected_errors = []
+    pg.goto(server.base)
+    pg.wait_for_function("window.greenscope !== undefined")
+    yield pg
+    context.close()
+    assert [e for e in errors if not any(x in e for x in pg.expected_errors)] == []
