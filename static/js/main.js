@@ -250,11 +250,11 @@ function setFollow(on) {
 }
 
 function setPaused(on) {
-  state.paused = on;
   if (on) {
     state.frozenAt = until();
     state.follow = false;
   } else state.follow = true;
+  state.paused = on;
   $("btn-pause").setAttribute("aria-pressed", String(on));
   $("btn-pause").textContent = on ? "Resume" : "Pause";
   $("btn-follow").setAttribute("aria-pressed", String(state.follow));

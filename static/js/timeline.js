@@ -322,7 +322,12 @@ export class Timeline {
         ctx.fillStyle = theme.select;
         ctx.fillRect(0, this.rowY(r, theme), w, theme.row);
       }
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(v.gutter, this.axis, v.width, h - this.axis);
+      ctx.clip();
       this.drawArrows(ctx, sel, theme, until);
+      ctx.restore();
     }
     if (hoverX !== null && hoverX >= v.gutter) {
       ctx.fillStyle = theme.dim;

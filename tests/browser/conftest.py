@@ -1,37 +1,18 @@
-"""A real dashboard process and a real Chromium (the system's, through Playwright).
+"""A real dashboard process and a real Chromium (see `benchmarks.chromium` for which one).
 
-`GREENSCOPE_CHROMIUM` names the browser (`make test` sets it from scripts/find_chromium.sh);
-without it, the system's `chromium` on PATH, else Playwright's own (``python -m playwright install chromium``).
 Every page fails its test if the browser logged an error or a page script threw.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from benchmarks.chromium import launch_chromium
 from tests.visualizer.conftest import Server, alive
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows",
-]
-
-
-def launch_chromium(playwright, **kw) -> Browser:
-    """Headless Chromium: `GREENSCOPE_CHROMIUM`, else the system's, else Playwright's own."""
-    path = os.environ.get("GREENSCOPE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, **kw)
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,8 @@ def launch(page: Page, workload: str, **params: object) -> str:
 
 
 def timeline(page: Page) -> dict:
-    """What the timeline shows now: t0, t1, lanes, events, rows (its data attributes)."""
+    """What the timeline shows now, once the frames in flight are drawn: t0, t1, lanes, events, rows."""
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     data = page.eval_on_selector("#timeline", "c => ({...c.dataset})")
     return {k: float(v) for k, v in data.items()}
 
@@ -96,7 +97,6 @@ def test_pause_freezes_the_view_while_events_keep_arriving(page: Page):
     frozen = timeline(page)
     n = frozen["events"]
     wait_for(page, f"greenscope.trace.events > {n + 500}")
-    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     now = timeline(page)
     assert (now["t0"], now["t1"]) == (frozen["t0"], frozen["t1"])
     page.click("#btn-pause")  # resume: following again
