@@ -23,6 +23,7 @@ const KEYS = [
   ["click", "details of a greenthread (and who woke it: arrows); click a pool's row to fold it"],
   ["Esc", "close the details"],
   ["/", "filter lanes"],
+  ["h", "hide / show the lanes of greenthreads that ended before the view starts"],
   ["r", "replay the session from its start (ended sessions and recordings)"],
   ["l", "launch a workload"],
   ["t", "light / dark theme"],
@@ -446,6 +447,13 @@ function applyFilters() {
   dirtyAll();
 }
 
+function hideEnded(on) {
+  $("filter-done").checked = on;
+  timeline.hideDone = on;
+  timeline.invalidateRows();
+  dirtyAll();
+}
+
 function fillPools() {
   const sel = $("filter-pool");
   const tr = state.trace;
@@ -549,6 +557,7 @@ function wireInput() {
   $("session-picker").onchange = (ev) => openSession(ev.target.value);
   $("file-input").onchange = (ev) => ev.target.files[0] && loadRecording(ev.target.files[0]);
   for (const id of ["filter-text", "filter-state", "filter-pool"]) $(id).addEventListener("input", applyFilters);
+  $("filter-done").onchange = (ev) => hideEnded(ev.target.checked);
   const fs = $("filter-state");
   STATES.forEach((s, i) => fs.append(new Option(`${s} now`, String(i))));
 
@@ -590,6 +599,7 @@ function onKey(ev) {
     End: () => timeline.scrollBy(timeline.nrows, theme),
     Escape: () => select(null),
     "/": () => $("filter-text").focus(),
+    h: () => hideEnded(!timeline.hideDone),
     r: toggleReplay,
     l: () => launcher.open(),
     t: toggleTheme,

@@ -20,6 +20,7 @@ export class Timeline {
     this.view = view;
     this.trace = null;
     this.filter = null; // (lane) => bool, or null for all
+    this.hideDone = true; // hide the lanes of greenthreads that ended before the view starts
     this.collapsed = new Set(); // group keys folded
     this.scrollRow = 0; // first row shown
     this.selected = null; // a Lane
@@ -27,7 +28,7 @@ export class Timeline {
     this.nrows = 0;
     this.rowOf = new Int32Array(0); // lane index -> row (-1: hidden)
     this.groups = []; // {key, label, count}
-    this._rowsFor = -1; // lanes count the rows were built for
+    this._rowsFor = null; // what the rows were built for (lanes, and the view's start)
     this.axis = 22;
     this.height = 0;
   }
@@ -40,7 +41,7 @@ export class Timeline {
   }
 
   invalidateRows() {
-    this._rowsFor = -1;
+    this._rowsFor = null;
   }
 
   // ------------------------------------------------------------ rows
@@ -49,13 +50,16 @@ export class Timeline {
   updateRows() {
     const tr = this.trace;
     const lanes = tr ? tr.lanes : [];
-    if (this._rowsFor === lanes.length) return;
-    this._rowsFor = lanes.length;
+    const t0 = this.view.t0;
+    const key = this.hideDone ? `${lanes.length} ${t0}` : `${lanes.length}`;
+    if (this._rowsFor === key) return;
+    this._rowsFor = key;
     const byKey = new Map();
     const groups = [];
     const members = [];
+    const hide = this.hideDone;
     for (const lane of lanes) {
-      if (this.filter && !this.filter(lane)) continue;
+      if ((hide && lane.exitTs !== null && lane.exitTs < t0) || (this.filter && !this.filter(lane))) continue;
       const key = lane.pool ?? "main";
       let g = byKey.get(key);
       if (g === undefined) {

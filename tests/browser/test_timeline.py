@@ -77,7 +77,8 @@ def test_clicking_a_lane_shows_its_spawn_site(page: Page):
     page.click("#btn-pause")
     gid, x, y = page.evaluate(
         """(() => {
-          const g = greenscope, lane = g.trace.lanes.find(l => l.site && l.pool !== null);
+          const g = greenscope, shown = (l) => g.timeline.rowOf[l.index] >= 0;
+          const lane = g.trace.lanes.find(l => l.site && l.pool !== null && shown(l));
           g.timeline.reveal(lane, g.theme);
           const r = g.timeline.rowOf[lane.index];
           return [lane.gid, g.view.gutter + g.view.width / 2, g.timeline.rowY(r, g.theme) + g.theme.row / 2];
