@@ -579,7 +579,7 @@ function wireInput() {
 }
 
 function onKey(ev) {
-  if (ev.target.closest("input, select, textarea, dialog") && ev.key !== "Escape") return;
+  if (ev.target.closest("dialog") || (ev.target.closest("input, select, textarea") && ev.key !== "Escape")) return;
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   const rowsPage = timeline.visibleRows(theme) - 1;
   const actions = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -245,3 +246,35 @@ def normalise(ivs: list[tuple]) -> list[tuple]:
         else:
             out.append([start, end, state])
     return [tuple(iv) for iv in out]
+
+
+def test_downloads_help_themes_and_filters(page: Page, tmp_path: Path):
+    sid = launch(page, "pipeline", items=50)
+    wait_for(page, "greenscope.state.session.state === 'ended'")
+    with page.expect_download() as rec:
+        page.click("#dl-recording")
+    process, events, complete = read_recording(Path(rec.value.path()).read_bytes())
+    assert complete and process["pid"] and len(events) == page.evaluate("greenscope.trace.events")
+    with page.expect_download() as chrome:
+        page.click("#dl-chrome")
+    assert rec.value.suggested_filename == f"session-{sid}.gsc"
+    assert json.loads(Path(chrome.value.path()).read_text())["traceEvents"]
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_be_visible()
+    expect(page.locator("#help-keys")).to_contain_text("zoom to fit")
+    page.keyboard.press("Escape")
+    expect(page.locator("#help")).to_be_hidden()
+    theme = page.evaluate("document.documentElement.dataset.theme")
+    page.keyboard.press("t")
+    assert page.evaluate("document.documentElement.dataset.theme") != theme
+    page.keyboard.press("p")
+    assert page.evaluate("'projector' in document.documentElement.dataset")
+    page.keyboard.press("0")
+    rows = timeline(page)["rows"]
+    page.fill("#filter-text", "consumer")  # the pipeline's consumers only
+    filtered = timeline(page)["rows"]
+    names = page.evaluate(
+        "Array.from(greenscope.timeline.rows.slice(0, greenscope.timeline.nrows)).filter(r => r >= 0)"
+        ".map(r => greenscope.trace.lanes[r].func)"
+    )
+    assert names and all("consumer" in n for n in names) and filtered < rows
