@@ -188,18 +188,15 @@ export class Trace {
 
   /** Take one server batch ({kinds, columns: {kind name: {field: [...]}}, dropped}). */
   ingest(batch) {
-    const kinds = batch.kinds;
-    if (!kinds.length) {
-      this.dropped += batch.dropped || 0;
-      return;
-    }
+    const kinds = batch.kinds, cols = batch.columns;
     this.dropped += batch.dropped || 0;
-    const cols = batch.columns;
+    if (!kinds.length) return;
+    if (this.base === null) this.base = this.firstTs(kinds, cols);
+    const base = this.base;
+    if (batch.dropped) this.gaps.push(this.firstTs(kinds, cols) - base); // the viewer lost events here
     const pos = new Int32Array(KIND_NAMES.length);
     const col = (k, f) => (cols[KIND_NAMES[k]] || {})[f] || [];
     const sw = { ts: col(SWITCH, "ts"), from: col(SWITCH, "from"), to: col(SWITCH, "to") };
-    if (this.base === null) this.base = this.firstTs(kinds, cols);
-    const base = this.base;
     for (let i = 0; i < kinds.length; i++) {
       const k = kinds[i];
       const j = pos[k]++;
@@ -232,18 +229,16 @@ export class Trace {
     this.version++;
   }
 
+  /** The ts of a batch's first event (of a kind this page knows). */
   firstTs(kinds, cols) {
-    const seen = new Set();
     for (const k of kinds) {
-      if (seen.has(k)) continue;
-      seen.add(k);
       const c = cols[KIND_NAMES[k]];
-      if (c) return c.ts[0]; // the first event's kind: its first ts is the first event's
+      if (c) return c.ts[0];
     }
     return 0;
   }
 
-  lane(gid, ts) {
+  lane(gid) {
     let lv = this.byGid.get(gid);
     if (lv === undefined) lv = this.newLane(gid, 0, RUNNING, 0); // first seen acting: running since the start
     return lv;
@@ -285,13 +280,13 @@ export class Trace {
     if (ts > this.end) this.end = ts;
     this.switches.push(ts);
     if (src) {
-      const lv = this.lane(src, ts);
+      const lv = this.lane(src);
       if (lv.exited) this.move(lv, ts, DONE, lv.exited);
       else if (lv.pending >= 0) this.move(lv, ts, lv.pending, lv.pendingDetail);
       else this.move(lv, ts, READY, this.strings.code("yield"));
       lv.pending = -1;
     }
-    if (dst) this.move(this.lane(dst, ts), ts, RUNNING, 0);
+    if (dst) this.move(this.lane(dst), ts, RUNNING, 0);
   }
 
   spawn(ts, gid, parent, func, site, pool) {
@@ -306,13 +301,13 @@ export class Trace {
   }
 
   block(ts, gid, reason, obj, detail) {
-    const lv = this.lane(gid, ts);
+    const lv = this.lane(gid);
     lv.pending = this.blockedState(reason);
     lv.pendingDetail = this.strings.code(detail === null || detail === undefined ? reason : `${reason} ${detail}`);
   }
 
   wake(ts, gid, cause, waker) {
-    const lv = this.lane(gid, ts);
+    const lv = this.lane(gid);
     const c = this.strings.code(cause);
     lv.wakeTs.push(ts);
     lv.wakeBy.push(waker === null || waker === undefined ? -1 : waker);
@@ -324,7 +319,7 @@ export class Trace {
   }
 
   exit(ts, gid, outcome, error) {
-    const lv = this.lane(gid, ts);
+    const lv = this.lane(gid);
     lv.exited = this.strings.code(outcome);
     lv.exitTs = ts;
     lv.outcome = outcome;
