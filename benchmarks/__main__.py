@@ -8,7 +8,7 @@ import platform
 import sys
 from pathlib import Path
 
-from benchmarks import dashboard
+from benchmarks import browser, dashboard
 from benchmarks.core import IMPLS, SCENARIOS, Scenario
 from benchmarks.harness import Measurement, measure
 
@@ -19,8 +19,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--repeat", type=int, default=5, metavar="N", help="runs per implementation (default 5)")
-    parser.add_argument("--only", choices=[*sorted(SCENARIOS), "dashboard"], help="run only this scenario")
+    parser.add_argument("--only", choices=[*sorted(SCENARIOS), "dashboard", "browser"], help="run only this scenario")
     parser.add_argument("--no-dashboard", action="store_true", help="skip the dashboard's streaming benchmark")
+    parser.add_argument("--no-browser", action="store_true", help="skip the timeline page's benchmark in Chromium")
     parser.add_argument("--impl", type=impl_list, default=list(IMPLS), help=f"comma list of {','.join(IMPLS)}")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write all results to PATH")
     args = parser.parse_args(argv)
@@ -106,8 +107,11 @@ def main(argv: list[str]) -> int:
     streaming = None
     if args.only in (None, "dashboard") and not args.no_dashboard:
         streaming = dashboard.run(dashboard.Options())  # one run: its figures are not ratios against peers
+    page = None
+    if args.only in (None, "browser") and not args.no_browser:
+        page = browser.run(browser.Options())  # one run, like the dashboard's
     if args.json:
-        record = {"repeat": args.repeat, "results": dump, "dashboard": streaming}
+        record = {"repeat": args.repeat, "results": dump, "dashboard": streaming, "browser": page}
         args.json.write_text(json.dumps(record, indent=2) + "\n")
         print(f"results written to {args.json}")
     return 0

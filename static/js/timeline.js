@@ -205,13 +205,28 @@ export class Timeline {
     ctx.fillText(`${folded ? "▸" : "▾"} ${group.label} (${group.count})`, 2, y + row / 2);
   }
 
-  /** A lane's intervals from t0 to min(t1, until) into the per-state paths. */
+  /** A lane's intervals from t0 to min(t1, until) into the per-state paths; touching marks of one
+   * state become one rect (a dense lane is a few long runs, not a rect per pixel). */
   laneSlices(lane, y, bar, until, paths, thin) {
     const v = this.view, tr = this.trace;
     const a = lane.ts.a, st = lane.st.a, n = lane.ts.n;
     const k = v.width / (v.t1 - v.t0), x0v = v.gutter, left = v.gutter, right = v.gutter + v.width;
     const tEnd = Math.min(v.t1, until);
     const laneEnd = Math.min(tr.end, until);
+    let run = -1, rx0 = 0, rx1 = 0; // the run of one state being drawn
+    const flush = () => {
+      if (run === DONE) thin.rect(rx0, y + bar / 2 - 1, Math.max(1, rx1 - rx0), 2);
+      else if (run >= 0) paths[run].rect(rx0, y, Math.max(1, rx1 - rx0), bar);
+    };
+    const mark = (state, xs, xe) => {
+      if (state === run && xs <= rx1 + 0.01) rx1 = Math.max(rx1, xe);
+      else {
+        flush();
+        run = state;
+        rx0 = xs;
+        rx1 = Math.max(xe, xs + 1);
+      }
+    };
     let i = Math.max(0, lastAtOrBefore(a, n, v.t0));
     while (i < n) {
       const s = a[i];
@@ -223,9 +238,7 @@ export class Timeline {
       }
       const xs = Math.max(left, x0v + (s - v.t0) * k), xe = Math.min(right, x0v + (e - v.t0) * k);
       if (xe - xs >= 1 || i + 1 >= n || a[i + 1] >= v.t0 + (Math.floor(xs) + 1 - x0v) / k) {
-        // wide enough, or alone in its pixel
-        if (st[i] === DONE) thin.rect(xs, y + bar / 2 - 1, Math.max(1, xe - xs), 2);
-        else paths[st[i]].rect(xs, y, Math.max(1, xe - xs), bar);
+        mark(st[i], xs, xe); // wide enough, or alone in its pixel
         i++;
         continue;
       }
@@ -233,9 +246,10 @@ export class Timeline {
       const px = Math.floor(xs);
       const pxEnd = v.t0 + (px + 1 - x0v) / k;
       const j = lastAtOrBefore(a, n, pxEnd); // the last interval starting in this pixel
-      paths[this.dominant(lane, i, j, pxEnd, laneEnd)].rect(px, y, 1, bar);
+      mark(this.dominant(lane, i, j, pxEnd, laneEnd), px, px + 1);
       i = j + 1;
     }
+    flush();
   }
 
   /** The state that held most time among intervals i..j (sampled when there are many). */
