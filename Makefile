@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m visualizer serve --open
+	$(PY) -m visualizer serve --open --demo crawler
 
 test: $(STAMP) lint
 	GREENSCOPE_CHROMIUM="$$(scripts/find_chromium.sh)" $(PY) -m pytest

@@ -1,6 +1,6 @@
 """The `greenscope` command line.
 
-    greenscope serve [--host 127.0.0.1] [--port 5000] [--open] [--token T] [--allow-external-crawl]
+    greenscope serve [--host 127.0.0.1] [--port 5000] [--open] [--token T] [--allow-external-crawl] [--demo crawler]
     greenscope run [--port 5000] [--no-open] prog.py [args...]
     greenscope record [-o trace.gsc] [--chrome out.json] [--connect ADDR] prog.py [args...]
     greenscope export trace.gsc --chrome out.json
@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--token", help="required of every request (generated when --host is not 127.0.0.1)")
     srv.add_argument("--allow-external-crawl", action="store_true", help="let the crawler workload crawl other hosts")
     srv.add_argument("--window", type=int, help="events kept per session")
+    srv.add_argument("--demo", metavar="WORKLOAD", help="launch this workload (its defaults) as the server starts")
     srv.set_defaults(run=_serve)
     run = sub.add_parser("run", help="run a program traced, shown live on the dashboard (started if need be)")
     run.add_argument("--port", type=int, default=5000, help="the dashboard's port on 127.0.0.1 (default: 5000)")
@@ -103,6 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
 
     from visualizer.app import create_app, needs_token
+    from visualizer.workloads.schema import ParamError
 
     _limit_malloc_arenas()
 
@@ -115,6 +117,12 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from None
     dashboard = app.extensions["greenscope"]
+    if args.demo:
+        try:
+            dashboard.launcher.launch(args.demo, {})
+        except ParamError as e:
+            dashboard.close()
+            raise UsageError(f"--demo: {e}") from None
     try:
         server = make_server(args.host, args.port, app, threaded=True)
     except OSError as e:

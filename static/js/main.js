@@ -41,6 +41,7 @@ const state = {
   hoverX: null,
   sessions: new Map(),
   wantPid: params.get("pid") ? Number(params.get("pid")) : null,
+  opened: false, // a session list came: later ones never open a session by themselves
 };
 const view = new View();
 view.t1 = 2e9;
@@ -104,6 +105,11 @@ socket.on("batch", (batch) => {
 function sessionsChanged() {
   const list = [...state.sessions.values()];
   fillSessionPicker($("session-picker"), list, state.session?.id);
+  if (!state.session && state.wantPid === null && !state.opened && list.length) {
+    // the page opened with no session named: show the newest (the demo `make run` launched, say)
+    openSession(list.reduce((a, b) => (Number(b.id) > Number(a.id) ? b : a)).id);
+  }
+  state.opened = true;
   if (state.wantPid !== null) {
     const s = list.find((x) => x.pid === state.wantPid);
     if (s) {

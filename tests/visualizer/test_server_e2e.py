@@ -201,3 +201,18 @@ def test_stopping_the_server_stops_its_workloads(tmp_path: Path):
         server.close()  # SIGTERM
     assert server.proc.returncode == 0
     assert not alive(session["pid"])
+
+
+def test_serve_launches_a_demo_and_refuses_an_unknown_one(tmp_path: Path):
+    server = Server("--demo", "pipeline", log=tmp_path / "serve.log")
+    try:
+        [session] = server.get("api/sessions").json()
+        assert session["workload"] == "pipeline"
+        wait_until(lambda: server.get(f"api/sessions/{session['id']}").json()["state"] in FINAL, what="the demo's end")
+    finally:
+        server.close()
+    bad = subprocess.run(
+        [sys.executable, "-m", "visualizer", "serve", "--port", "0", "--demo", "nope"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2
+    assert "--demo" in bad.stderr and "no such workload 'nope'" in bad.stderr
