@@ -47,12 +47,6 @@ export class Column {
     b.set(this.a);
     this.a = b;
   }
-  last() {
-    return this.a[this.n - 1];
-  }
-  get bytes() {
-    return this.a.byteLength;
-  }
 }
 
 /** Index of the last element of sorted `a[0..n)` that is <= t (-1 if none). */
@@ -148,13 +142,6 @@ export class Series {
   /** Row index in force at t (-1: none yet). */
   at(t) {
     return lastAtOrBefore(this.ts.a, this.ts.n, t);
-  }
-  /** Max of column `c` over the whole series. */
-  max(c) {
-    let m = 0;
-    const a = this.cols[c].a;
-    for (let i = 0; i < this.ts.n; i++) if (a[i] > m) m = a[i];
-    return m;
   }
 }
 
@@ -411,13 +398,5 @@ export class Trace {
     const t = new Float64Array(STATES.length);
     for (let i = 0; i < lane.ts.n; i++) t[lane.st.a[i]] += this.endOf(lane, i) - lane.ts.a[i];
     return t;
-  }
-
-  /** Rough bytes held in typed arrays. */
-  bytes() {
-    let b = 0;
-    for (const lv of this.lanes) b += lv.ts.bytes + lv.st.bytes + lv.dt.bytes + lv.wakeTs.bytes * 2;
-    for (const c of this.stateSeries.cols) b += c.bytes;
-    return b + this.switches.bytes + this.waitStart.bytes * 4;
   }
 }
