@@ -216,9 +216,9 @@ class Agent:
         if not batch.kinds:
             return
         frame = encode_frame(EVENTS, batch)
-        lost_before = batch.column(ev.DROPPED, 1) if ev.DROPPED in batch.values else []
+        lost_before = batch.column(ev.DROPPED, 1) if ev.DROPPED in batch.columns else []
         count = len(batch.kinds) - len(lost_before) + sum(lost_before)
-        first_ts = batch.values[batch.kinds[0]][0]
+        first_ts = batch.column(batch.kinds[0], 0)[0]
         for sink in self.sinks:
             if sink.lost:
                 marker = encode_frame(EVENTS, [(ev.DROPPED, first_ts, sink.lost)])

@@ -1,19 +1,22 @@
 """Live streaming to viewers over Socket.IO: session events in columnar batches, and session changes.
 
-A viewer ``subscribe``s to a session and gets what the session retains, then what comes,
+A viewer ``subscribe``s to a session (``{"session": id, "tag": n}``) and gets what the
+session retains, then what comes,
 as ``batch`` messages — at most one per viewer every `interval` seconds (20 a second) —
 each acknowledged by an ``ack`` carrying its ``seq``. A batch is columnar::
 
-    {"session": "3", "seq": 7, "first": 120000, "dropped": 0,
+    {"session": "3", "tag": 2, "seq": 7, "first": 120000, "dropped": 0,
      "kinds": [2, 2, 3, ...],                                  # the kind code of each event, in order
      "columns": {"switch": {"ts": [...], "from": [...], "to": [...]}, "block": {...}, ...}}
 
 `first` is the index (in the session) of its first event; `dropped` counts the events
 before it that this viewer will never get (they left the session's window before it read
 them). Rebuild the events by walking `kinds` and taking the next value of each column of
-that kind. A viewer with `in_flight` batches unacknowledged gets nothing more until it
-acks: what it has not read stays in the session's (bounded) window, never in a per-viewer
-buffer, so a slow viewer costs neither memory nor the traced program nor other viewers.
+that kind. `tag` is the viewer's, from its subscribe: a batch of an earlier subscription
+(one sent as the viewer subscribed again) carries the old tag, and the viewer drops it.
+A viewer with `in_flight` batches unacknowledged gets nothing more until it acks: what
+it has not read stays in the session's (bounded) window, never in a per-viewer buffer,
+so a slow viewer costs neither memory nor the traced program nor other viewers.
 
 Every client also gets ``session`` messages (a session's description) when a session
 appears, changes state or stalls, and ``sessions`` (all of them) when it connects.
@@ -39,10 +42,11 @@ BATCH, SESSION, SESSIONS = "batch", "session", "sessions"
 
 
 class _Viewer:
-    __slots__ = ("acked", "cursor", "sent", "session")
+    __slots__ = ("acked", "cursor", "sent", "session", "tag")
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, tag: int | None) -> None:
         self.session = session
+        self.tag = tag  # the viewer's name for this subscription, echoed in its batches
         self.cursor = 0  # the index of the next event to send
         self.sent = 0  # batches sent
         self.acked = 0  # the highest seq acknowledged
@@ -91,10 +95,11 @@ class Streamer:
 
     # -------------------------------------------------------------- viewers
 
-    def subscribe(self, sid: str, session: Session) -> None:
-        """From now on, `sid` gets `session`'s events: all those retained, then the new ones."""
+    def subscribe(self, sid: str, session: Session, tag: int | None = None) -> None:
+        """From now on, `sid` gets `session`'s events: all those retained, then the new ones,
+        in batches carrying `tag`."""
         with self._lock:
-            self._viewers[sid] = _Viewer(session)
+            self._viewers[sid] = _Viewer(session, tag)
 
     def unsubscribe(self, sid: str) -> None:
         with self._lock:
@@ -151,7 +156,7 @@ class Streamer:
             viewer.sent += 1
             seq = viewer.sent
         body = merge(taken) if taken else {"kinds": [], "columns": {}}
-        return {"session": viewer.session.id, "seq": seq, "first": first, "dropped": skipped, **body}
+        return {"session": viewer.session.id, "tag": viewer.tag, "seq": seq, "first": first, "dropped": skipped, **body}
 
     def close(self) -> None:
         self._stop.set()
@@ -173,7 +178,8 @@ def register(socketio: SocketIO, store: Store, streamer: Streamer, authorized: C
         session = store.get(sid) if isinstance(sid, str) else None
         if session is None:
             return {"error": f"no such session: {sid!r}"}
-        streamer.subscribe(request.sid, session)
+        tag = data.get("tag")
+        streamer.subscribe(request.sid, session, tag if type(tag) is int else None)
         return {"session": session.to_dict()}
 
     @socketio.on(UNSUBSCRIBE)

@@ -55,33 +55,28 @@ def as_dict(event: tuple) -> dict:
 
 
 class Batch(NamedTuple):
-    """Events as the recorder keeps them: the kind of each event, in order, and per kind one
-    flat list of its events' values (ts, then its fields), in order. No tuple per event: most
-    values are ints the garbage collector never looks at, and a column is a slice away."""
+    """Events as the recorder hands them out: the kind of each event, in order, and per kind
+    its columns (ts, then each field), each a list of its events' values, in order. No tuple
+    per event: most values are ints the garbage collector never looks at."""
 
     kinds: bytes  # one kind code per event, in order
-    values: dict[int, list]  # kind -> ts, field, field, ..., ts, field, ... of its events
+    columns: dict[int, list[list]]  # kind -> [ts of its events, field 0 of its events, ...]
 
     @classmethod
     def of(cls, events: list[tuple]) -> Batch:
-        values: dict[int, list] = {}
+        rows: dict[int, list[tuple]] = {}
         for ev in events:
-            values.setdefault(ev[0], []).extend(ev[1:])
-        return cls(bytes(ev[0] for ev in events), values)
+            rows.setdefault(ev[0], []).append(ev[1:])
+        columns = {kind: [list(col) for col in zip(*evs, strict=True)] for kind, evs in rows.items()}
+        return cls(bytes(ev[0] for ev in events), columns)
 
     def column(self, kind: int, index: int) -> list:
         """Values of one field (0 is ts) of every `kind` event, in order."""
-        return self.values[kind][index :: 1 + len(FIELDS[kind])]
+        return self.columns[kind][index]
 
     def events(self) -> list[tuple]:
         """The events as tuples, in order."""
-        return from_columns(
-            self.kinds,
-            {
-                kind: [vals[i :: 1 + len(FIELDS[kind])] for i in range(1 + len(FIELDS[kind]))]
-                for kind, vals in self.values.items()
-            },
-        )
+        return from_columns(self.kinds, self.columns)
 
 
 def from_columns(kinds: bytes, columns: dict[int, list]) -> list[tuple]:

@@ -42,6 +42,7 @@ const state = {
   sessions: new Map(),
   wantPid: params.get("pid") ? Number(params.get("pid")) : null,
   opened: false, // a session list came: later ones never open a session by themselves
+  tag: 0, // names our latest subscription; batches of an earlier one are dropped
 };
 const view = new View();
 view.t1 = 2e9;
@@ -96,7 +97,7 @@ socket.on("session", (s) => {
   sessionsChanged();
 });
 socket.on("batch", (batch) => {
-  if (!state.session || batch.session !== state.session.id) return;
+  if (!state.session || batch.tag !== state.tag) return; // another session's, or sent before we subscribed again
   state.trace.ingest(batch);
   socket.emit("ack", { seq: batch.seq });
   if (!state.paused) dirtyAll();
@@ -127,7 +128,8 @@ function sessionsChanged() {
 }
 
 function subscribe(id) {
-  socket.emit("subscribe", { session: id }, (reply) => {
+  state.tag++;
+  socket.emit("subscribe", { session: id, tag: state.tag }, (reply) => {
     if (reply?.error) status(reply.error, true);
   });
 }
@@ -648,6 +650,7 @@ fillHelp($("help-keys"), KEYS);
 fillLegend($("legend"));
 wireInput();
 new ResizeObserver(dirtyAll).observe($("timeline-wrap"));
+window.addEventListener("load", themeChanged); // the stylesheet's sizes, for sure by now
 if (params.get("session")) {
   state.sessions.set(params.get("session"), { id: params.get("session"), state: "?" });
   openSession(params.get("session"));

@@ -7,14 +7,14 @@ import { STATES } from "./trace.js";
 export function readTheme() {
   const css = getComputedStyle(document.documentElement);
   const v = (name) => css.getPropertyValue(name).trim();
-  const px = (name) => parseFloat(v(name));
+  const px = (name, fallback) => parseFloat(v(name)) || fallback; // the fallback if the sheet is not in yet
   return {
     bg: v("--bg"), panel: v("--panel"), fg: v("--fg"), dim: v("--dim"), line: v("--line"), accent: v("--accent"),
     states: STATES.map((s) => v(`--s-${s}`)),
     hubWait: v("--hub-wait"), hubBusy: v("--hub-busy"), mark: v("--mark"), arrow: v("--arrow"),
     select: v("--select"), saturated: v("--saturated"),
     font: v("--font"), mono: v("--mono"),
-    row: px("--row"), gutter: px("--gutter"), gauge: px("--gauge"),
+    row: px("--row", 14), gutter: px("--gutter", 180), gauge: px("--gauge", 46),
   };
 }
 

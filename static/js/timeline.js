@@ -247,7 +247,7 @@ export class Timeline {
       const pxEnd = v.t0 + (px + 1 - x0v) / k;
       const j = lastAtOrBefore(a, n, pxEnd); // the last interval starting in this pixel
       mark(this.dominant(lane, i, j, pxEnd, laneEnd), px, px + 1);
-      i = j + 1;
+      i = Math.max(i + 1, j + 1); // always forward, whatever the arithmetic did
     }
     flush();
   }

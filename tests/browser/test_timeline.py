@@ -24,9 +24,12 @@ def launch(page: Page, workload: str, **params: object) -> str:
     page.select_option("#launch-workload", workload)
     for name, value in params.items():
         page.fill(f"#launch-form [name={name}]", str(value))
+    before = page.evaluate("greenscope.state.session && greenscope.state.session.id")
     page.click("#launch-submit")
-    page.wait_for_url("**/?session=*")
-    return page.evaluate("greenscope.state.session.id")
+    page.wait_for_function(f"greenscope.state.session && greenscope.state.session.id !== {json.dumps(before)}")
+    sid = page.evaluate("greenscope.state.session.id")
+    assert page.url.endswith(f"?session={sid}")
+    return sid
 
 
 def timeline(page: Page) -> dict:
@@ -248,9 +251,11 @@ def normalise(ivs: list[tuple]) -> list[tuple]:
     return [tuple(iv) for iv in out]
 
 
-def test_downloads_help_themes_and_filters(page: Page, tmp_path: Path):
+def test_downloads_help_themes_and_filters(page: Page, server: Server):
     sid = launch(page, "pipeline", items=50)
     wait_for(page, "greenscope.state.session.state === 'ended'")
+    total = server.get(f"api/sessions/{sid}").json()["events"]
+    wait_for(page, f"greenscope.trace.events === {total}")
     with page.expect_download() as rec:
         page.click("#dl-recording")
     process, events, complete = read_recording(Path(rec.value.path()).read_bytes())

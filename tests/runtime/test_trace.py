@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
+import sys
+import threading
+from types import SimpleNamespace
 
 import pytest
 
 import runtime
 from runtime import GreenletExit
 from runtime.hubs import trampoline
-from runtime.trace.events import FIELDS, KIND_CODES, KIND_NAMES, as_dict, describe
+from runtime.trace.events import BLOCK, DROPPED, FIELDS, KIND_CODES, KIND_NAMES, SWITCH, WAKE, as_dict, describe
 from runtime.trace.recorder import Recorder
 from runtime.trace.states import Interval, check, intervals
 
@@ -197,6 +201,67 @@ def test_a_full_buffer_drops_and_counts(clock):
 def test_bad_capacity():
     with pytest.raises(ValueError, match="capacity"):
         Recorder(capacity=0)
+
+
+def record_mixed(rec: Recorder, n: int) -> list[tuple]:
+    """Call the recorder's hooks `n` times, switches among blocks and wakes; the events due."""
+    a, b = SimpleNamespace(gid=7), SimpleNamespace(gid=8)
+    due = []
+    for i in range(n):
+        if i % 3 == 2:
+            rec.blocked(a, "io_read", i, i)
+            due.append((BLOCK, i, 7, "io_read", None, i))
+        elif i % 5 == 1:
+            rec.woken(b, "fd_ready", a)
+            due.append((WAKE, i, 8, "fd_ready", 7))
+        else:
+            rec.switched(a, b)
+            due.append((SWITCH, i, 7, 8))
+    return due
+
+
+def test_a_batch_holds_the_events_in_order_by_column():
+    rec = Recorder(clock=itertools.count().__next__)  # ts: the order the hooks ran in
+    due = record_mixed(rec, 30)
+    batch = rec.take_batch()
+    assert batch.events() == due
+    assert batch.column(SWITCH, 0) == [e[1] for e in due if e[0] == SWITCH]
+    assert batch.column(BLOCK, 2) == ["io_read"] * 10
+    assert rec.take_batch().kinds == b""
+
+
+def test_taking_from_another_thread_loses_and_reorders_nothing():
+    rec = Recorder(clock=itertools.count().__next__)
+    taken: list[tuple] = []
+    done = threading.Event()
+
+    def agent() -> None:
+        while not done.is_set():
+            taken.extend(rec.take_batch().events())
+        taken.extend(rec.take_batch().events())
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # the threads take turns every few bytecodes
+    thread = threading.Thread(target=agent)
+    thread.start()
+    try:
+        due = record_mixed(rec, 200_000)
+    finally:
+        done.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert taken == due
+
+
+def test_a_full_buffer_keeps_the_first_events_and_counts_the_rest():
+    rec = Recorder(capacity=10, clock=itertools.count().__next__)
+    due = record_mixed(rec, 25)
+    batch = rec.take_batch()
+    events = batch.events()
+    assert events[:-1] == due[:10]
+    assert events[-1][0] == DROPPED and batch.column(DROPPED, 1) == [15]
+    again = record_mixed(rec, 3)
+    assert [e[0] for e in rec.take()] == [e[0] for e in again]  # room again, nothing dropped
 
 
 # ---------------------------------------------------------------- state intervals

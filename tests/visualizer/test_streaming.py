@@ -39,6 +39,21 @@ def test_a_viewer_gets_the_history_then_live_batches_in_columns(app: Flask):
     viewer.disconnect()
 
 
+def test_batches_carry_the_tag_of_the_subscription_they_belong_to(app: Flask):
+    session = app.extensions["greenscope"].store.create(source="agent")
+    session.append(sample(10))
+    viewer = app.extensions["socketio"].test_client(app)
+    viewer.emit("subscribe", {"session": session.id, "tag": 1}, callback=True)
+    first = wait_until(lambda: received(viewer, "batch"))
+    viewer.emit("subscribe", {"session": session.id, "tag": 2}, callback=True)  # again: from the start
+    again = wait_until(lambda: received(viewer, "batch"))
+    assert [b["tag"] for b in first + again] == [1, 2]
+    assert events_of(again[0]) == sample(10)
+    viewer.emit("subscribe", {"session": session.id, "tag": "x"}, callback=True)  # not an int: no tag
+    assert wait_until(lambda: received(viewer, "batch"))[0]["tag"] is None
+    viewer.disconnect()
+
+
 def test_session_changes_are_pushed_to_every_viewer(app: Flask):
     store = app.extensions["greenscope"].store
     viewers = [app.extensions["socketio"].test_client(app) for _ in range(2)]
