@@ -11,6 +11,12 @@ import { STATES, Trace } from "./trace.js";
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
+if (token) {
+  // kept in memory (and in the server's cookie), off the address bar: it may be on a projector
+  const url = new URL(location.href);
+  url.searchParams.delete("token");
+  history.replaceState(null, "", url);
+}
 
 const KEYS = [
   ["f", "follow now (the view slides with the newest events)"],
@@ -166,11 +172,14 @@ function showSession() {
   $("btn-stop").disabled = !s || !["starting", "running"].includes(s.state) || s.source === "recording";
   $("btn-play").disabled = !s || ["starting", "running"].includes(s.state);
   $("replay-seek").disabled = $("btn-play").disabled;
-  const q = token ? `?token=${encodeURIComponent(token)}` : "";
-  for (const [el, path] of [["dl-recording", "recording"], ["dl-chrome", "export"]]) {
-    const a = $(el);
-    a.setAttribute("aria-disabled", String(!s));
-    a.href = s ? `/api/sessions/${encodeURIComponent(s.id)}/${path}${path === "export" ? (q ? `${q}&` : "?") + "format=chrome" : q}` : "#";
+  const auth = token ? `token=${encodeURIComponent(token)}` : "";
+  const base = s ? `/api/sessions/${encodeURIComponent(s.id)}` : "";
+  for (const [el, href] of [
+    ["dl-recording", `${base}/recording${auth ? `?${auth}` : ""}`],
+    ["dl-chrome", `${base}/export?format=chrome${auth ? `&${auth}` : ""}`],
+  ]) {
+    $(el).setAttribute("aria-disabled", String(!s));
+    $(el).href = s ? href : "#";
   }
   $("empty").hidden = Boolean(s);
   $("session-picker").value = s ? s.id : "";

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import textwrap
@@ -283,3 +284,30 @@ def test_downloads_help_themes_and_filters(page: Page, server: Server):
         ".map(r => greenscope.trace.lanes[r].func)"
     )
     assert names and all("consumer" in n for n in names) and filtered < rows
+
+
+def test_a_server_with_a_token_works_from_the_url_it_prints(browser, tmp_path: Path):
+    try:
+        with socket.create_server(("127.0.0.2", 0)):
+            pass
+    except OSError:
+        pytest.skip("127.0.0.2 cannot be bound here")
+    server = Server("--host", "127.0.0.2", log=tmp_path / "serve.log")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(server.base)  # no token: refused
+        assert "token" in page.content()
+        page.goto(server.url)  # the URL `serve` printed, token and all
+        assert "token" not in page.url  # not left on show (a projector)
+        sid = launch(page, "pipeline", items=20)
+        wait_for(page, "greenscope.trace.events > 0")
+        with page.expect_download() as rec:
+            page.click("#dl-recording")
+        assert rec.value.suggested_filename == f"session-{sid}.gsc"
+        assert errors == []
+    finally:
+        context.close()
+        server.close()
