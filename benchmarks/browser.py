@@ -8,6 +8,8 @@ static  a real program (2,000 greenthreads in a GreenPool, 260 sleep(0) each) re
         ~10 s of continuous wheel zooms around various points, drags left/right and up/down, and +/- keys.
         Drawing work per frame is the page's own (`greenscope.stats.frames`); the real frame rate comes from an
         injected requestAnimationFrame loop.
+lanes   100,000 greenthreads (two sleep(0) each) recorded and opened the same way: load time, and the drawing
+        work while scrolling to the last lane, filtering over all of them, panning and zooming.
 live    the dashboard benchmark's paced traced program (real Recorder + Agent, 50k events/s) streaming to the
         server, the page following its session for 15 s: frames per second, JS heap (CDP Performance.getMetrics)
         sampled every second, and the events/s the page ingested.
@@ -43,7 +45,7 @@ INTERVALS_TARGET = 1_000_000
 FPS_TARGET = 30.0  # live, following 50k events/s
 HEAP_TARGET_MB = 500.0
 VIEWPORT = {"width": 1400, "height": 900}
-PHASES = ("static", "live")
+PHASES = ("static", "lanes", "live")
 PROGRAM = """\
 import sys
 
@@ -318,6 +320,43 @@ def measure_static(report: Report, browser: Browser, options: Options) -> None:
         report.add(f"             {line}")
 
 
+def measure_lanes(report: Report, browser: Browser, options: Options) -> None:
+    """100k greenthreads in one session: load time, then drawing work while scrolling, filtering and zooming."""
+    with tempfile.TemporaryDirectory(prefix="greenscope-bench-") as tmp, ExitStack() as stack:
+        recording, made_in = record_program(Path(tmp), options.many, 2)
+        server = started(stack, Server())
+        with recording.open("rb") as f:
+            sid = server.api("POST", "recordings", files={"file": (recording.name, f)})["id"]
+        session = server.api("GET", f"sessions/{sid}")
+        start = time.perf_counter()
+        page, _ = open_page(stack, browser, f"{server.base}?session={sid}")
+        page.wait_for_function(f"greenscope.trace?.events === {session['events']}", timeout=300_000, polling=50)
+        load_s = time.perf_counter() - start
+        counts = page.evaluate(COUNTS)
+        page.keyboard.press("0")
+        page.keyboard.press("h")  # every lane, ended or not
+        page.evaluate("greenscope.stats.frames.length = 0")
+        frames = interact(page, options.interact_seconds / 2, random.Random(11))
+        for keys in ("End", "Home", "PageDown", "End"):
+            page.keyboard.press(keys)
+        page.fill("#filter-text", "work")  # every lane matches: the rows are rebuilt over all of them
+        page.fill("#filter-text", "gt9999")
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        frames += page.evaluate("greenscope.stats.frames.splice(0)")
+    ordered = sorted(frames)
+    work = {"frames": len(ordered), "p50_ms": median(ordered), "p95_ms": percentile(ordered, 95)}
+    report.figures["lanes"] = {"session_events": session["events"], **counts, "load_s": load_s, "draw_work": work}
+    usable = counts["lanes"] >= options.many and work["p50_ms"] <= FRAME_TARGET_MS
+    report.add(
+        f"lanes        `greenscope record` of {options.many:,} greenthreads ({made_in:.1f} s): {session['events']:,}"
+        f" events, {counts['lanes']:,} lanes, loaded in {load_s:.1f} s"
+    )
+    report.add(
+        f"             scrolling, filtering, zooming: drawing work per frame p50 {work['p50_ms']:.1f} ms,"
+        f" p95 {work['p95_ms']:.1f} ms over {len(ordered)} frames (p50 <= {FRAME_TARGET_MS:g}: {verdict(usable)})"
+    )
+
+
 # ---------------------------------------------------------------- live: following 50k events/s
 
 
@@ -400,6 +439,7 @@ class Options:
 
     greenthreads: int = 2_000
     sleeps: int = 260
+    many: int = 100_000  # greenthreads in the "lanes" phase
     interact_seconds: float = 10.0
     live_seconds: float = 15.0
     profile: bool = False
@@ -410,7 +450,7 @@ def run(options: Options) -> dict[str, Any]:
     """Run the phases in one headless Chromium, printing as it goes; return the figures."""
     report = Report()
     report.add("browser: the timeline page in headless Chromium (1400x900) against a real `greenscope serve`")
-    phases = {"static": measure_static, "live": measure_live}
+    phases = {"static": measure_static, "lanes": measure_lanes, "live": measure_live}
     try:
         from playwright.sync_api import sync_playwright  # the test extra: `python -m benchmarks` runs without it
 
@@ -434,7 +474,7 @@ def run(options: Options) -> dict[str, Any]:
 
 
 def phase_list(text: str) -> tuple[str, ...]:
-    """Parse ``--only static,live``."""
+    """Parse ``--only static,lanes,live``."""
     wanted = tuple(name.strip() for name in text.split(",") if name.strip())
     if not wanted or set(wanted) - set(PHASES):
         raise argparse.ArgumentTypeError(f"choose from {','.join(PHASES)}")
