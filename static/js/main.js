@@ -660,6 +660,7 @@ fillLegend($("legend"));
 wireInput();
 new ResizeObserver(dirtyAll).observe($("timeline-wrap"));
 window.addEventListener("load", themeChanged); // the stylesheet's sizes, for sure by now
+showSession(); // none yet: Stop, Replay and the downloads are off
 if (params.get("session")) {
   state.sessions.set(params.get("session"), { id: params.get("session"), state: "?" });
   openSession(params.get("session"));
