@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from benchmarks.chromium import launch_chromium
-from tests.visualizer.conftest import Server, alive
+from tests.visualizer.conftest import Server
 
 
 @pytest.fixture(scope="session")
@@ -21,15 +21,6 @@ def browser() -> Iterator[Browser]:
         b = launch_chromium(p)
         yield b
         b.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    it = Server(log=tmp_path_factory.mktemp("serve") / "serve.log")
-    yield it
-    pids = [s["pid"] for s in it.get("api/sessions").json() if s["pid"]]
-    it.close()
-    assert [pid for pid in pids if alive(pid)] == []
 
 
 @pytest.fixture

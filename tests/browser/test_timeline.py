@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import textwrap
@@ -289,21 +288,15 @@ def test_downloads_help_themes_and_filters(page: Page, server: Server):
     assert names and all("consumer" in n for n in names) and filtered < rows
 
 
-def test_a_server_with_a_token_works_from_the_url_it_prints(browser, tmp_path: Path):
-    try:
-        with socket.create_server(("127.0.0.2", 0)):
-            pass
-    except OSError:
-        pytest.skip("127.0.0.2 cannot be bound here")
-    server = Server("--host", "127.0.0.2", log=tmp_path / "serve.log")
+def test_a_server_with_a_token_works_from_the_url_it_prints(browser, token_server: Server):
     context = browser.new_context()
     try:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(server.base)  # no token: refused
+        page.goto(token_server.base)  # no token: refused
         assert "token" in page.content()
-        page.goto(server.url)  # the URL `serve` printed, token and all
+        page.goto(token_server.url)  # the URL `serve` printed, token and all
         assert "token" not in page.url  # not left on show (a projector)
         sid = launch(page, "pipeline", items=20)
         wait_for(page, "greenscope.trace.events > 0")
@@ -313,4 +306,3 @@ def test_a_server_with_a_token_works_from_the_url_it_prints(browser, tmp_path: P
         assert errors == []
     finally:
         context.close()
-        server.close()

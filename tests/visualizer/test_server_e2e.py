@@ -62,15 +62,6 @@ class Viewer:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    it = Server(log=tmp_path_factory.mktemp("serve") / "serve.log")
-    yield it
-    pids = [s["pid"] for s in it.get("api/sessions").json() if s["pid"]]
-    it.close()
-    assert [pid for pid in pids if alive(pid)] == []  # every child reaped
-
-
-@pytest.fixture(scope="module")
 def viewer(server: Server) -> Iterator[Viewer]:  # one for the module: a disconnect takes a while
     it = Viewer(server.url)
     yield it
@@ -172,24 +163,15 @@ def test_greenscope_run_streams_a_program_to_the_running_dashboard(server: Serve
     assert session["source"] == "agent" and session["state"] == "ended"
 
 
-def test_another_host_needs_the_token(tmp_path: Path):
-    try:
-        with socket.create_server(("127.0.0.2", 0)):
-            pass
-    except OSError:
-        pytest.skip("127.0.0.2 cannot be bound here")
-    server = Server("--host", "127.0.0.2", log=tmp_path / "serve.log")
-    try:
-        token = server.url.split("?token=")[1]
-        assert server.get("api/sessions").status_code == 401
-        assert server.get("api/sessions", headers={"Authorization": f"Bearer {token}"}).status_code == 200
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            Viewer(server.base)
-        viewer = Viewer(server.base, auth={"token": token})
-        assert viewer.sio.connected
-        viewer.close()
-    finally:
-        server.close()
+def test_another_host_needs_the_token(token_server: Server):
+    token = token_server.url.split("?token=")[1]
+    assert token_server.get("api/sessions").status_code == 401
+    assert token_server.get("api/sessions", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        Viewer(token_server.base)
+    viewer = Viewer(token_server.base, auth={"token": token})
+    assert viewer.sio.connected
+    viewer.close()
 
 
 def test_stopping_the_server_stops_its_workloads(tmp_path: Path):
