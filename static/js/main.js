@@ -47,6 +47,7 @@ const state = {
   hoverX: null,
   sessions: new Map(),
   wantPid: params.get("pid") ? Number(params.get("pid")) : null,
+  fitPending: false, // fit the view once a loaded recording's events are all in
   opened: false, // a session list came: later ones never open a session by themselves
   tag: 0, // names our latest subscription; batches of an earlier one are dropped
 };
@@ -352,9 +353,8 @@ function frame(now) {
   view.width = Math.max(1, canvas.clientWidth - theme.gutter);
   if (dirty.gauges) {
     dirty.gauges = false;
-    const g = fitCanvas($("gauges"), gauges.height(theme));
+    $("gauges").style.height = `${gauges.height(theme)}px`; // gauges.draw sizes its backing store
     gauges.draw(theme, end);
-    void g;
   }
   if (dirty.main) {
     dirty.main = false;
@@ -393,17 +393,22 @@ function showRange() {
 
 // ------------------------------------------------------------------ details, tooltip
 
+/** Select a greenthread (or none): its lane scrolled into view, its details shown. */
 function select(lane) {
   timeline.selected = lane;
   if (lane) {
     timeline.reveal(lane, theme);
-    renderDetails($("details"), state.trace, lane, {
-      now: until(),
-      onSelectGid: (gid) => select(state.trace.byGid.get(gid) || null),
-      onClose: () => select(null),
-    });
+    showDetails(lane);
   } else $("details").hidden = true;
   dirtyAll();
+}
+
+function showDetails(lane) {
+  renderDetails($("details"), state.trace, lane, {
+    now: until(),
+    onSelectGid: (gid) => select(state.trace.byGid.get(gid) || null),
+    onClose: () => select(null),
+  });
 }
 
 function tooltipText(hit) {
@@ -489,7 +494,7 @@ setInterval(() => {
     timeline.invalidateRows();
     dirtyAll();
   }
-  if (timeline.selected && !$("details").hidden && !state.paused) select(timeline.selected);
+  if (timeline.selected && !$("details").hidden && !state.paused) showDetails(timeline.selected); // no scrolling
 }, 500);
 
 // ------------------------------------------------------------------ input

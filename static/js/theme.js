@@ -40,9 +40,8 @@ export class View {
 
 /** Size a canvas's backing store to its CSS box at the device's pixel ratio; returns its 2D context
  * scaled so that drawing is in CSS px. Resizes only when the box changed. */
-export function fitCanvas(canvas, cssHeight) {
+export function fitCanvas(canvas) {
   const dpr = window.devicePixelRatio || 1;
-  if (cssHeight !== undefined) canvas.style.height = `${cssHeight}px`;
   const w = canvas.clientWidth, h = canvas.clientHeight;
   const bw = Math.round(w * dpr), bh = Math.round(h * dpr);
   if (canvas.width !== bw || canvas.height !== bh) {
