@@ -31,11 +31,12 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.dashboard import PACED_RATE, Report, Server, child, percentile, started, verdict
+from benchmarks.dashboard import PACED_RATE, Report, Server, child, percentile, phase_list, started, verdict
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, CDPSession, Page
@@ -201,6 +202,19 @@ def record_program(directory: Path, greenthreads: int, sleeps: int) -> tuple[Pat
     return recording, time.perf_counter() - start
 
 
+def open_recording(stack: ExitStack, browser: Browser, recording: Path) -> tuple[Page, CDPSession, dict, float]:
+    """Upload `recording` to a fresh server (stopped with `stack`) and open its session in a page once all its
+    events are in: the page, its CDP session, the session's description, and the seconds the page took."""
+    server = started(stack, Server())
+    with recording.open("rb") as f:
+        sid = server.api("POST", "recordings", files={"file": (recording.name, f)})["id"]
+    session = server.api("GET", f"sessions/{sid}")
+    start = time.perf_counter()
+    page, cdp = open_page(stack, browser, f"{server.base}?session={sid}")
+    page.wait_for_function(f"greenscope.trace?.events === {session['events']}", timeout=300_000, polling=50)
+    return page, cdp, session, time.perf_counter() - start
+
+
 def interact(page: Page, seconds: float, rng: random.Random) -> list[float]:
     """Pan and zoom over the timeline for `seconds`, from a fit each round; the page's drawing ms per frame."""
     box = page.locator("#timeline").bounding_box()
@@ -255,14 +269,7 @@ def measure_static(report: Report, browser: Browser, options: Options) -> None:
     """1M state intervals in the page: load time, heap, then drawing work and frame rate while panning and zooming."""
     with tempfile.TemporaryDirectory(prefix="greenscope-bench-") as tmp, ExitStack() as stack:
         recording, made_in = record_program(Path(tmp), options.greenthreads, options.sleeps)
-        server = started(stack, Server())
-        with recording.open("rb") as f:
-            sid = server.api("POST", "recordings", files={"file": (recording.name, f)})["id"]
-        session = server.api("GET", f"sessions/{sid}")
-        start = time.perf_counter()
-        page, cdp = open_page(stack, browser, f"{server.base}?session={sid}")
-        page.wait_for_function(f"greenscope.trace?.events === {session['events']}", timeout=300_000, polling=50)
-        load_s = time.perf_counter() - start
+        page, cdp, session, load_s = open_recording(stack, browser, recording)
         counts = page.evaluate(COUNTS)
         heap_mb, buffers_mb = js_heap_mb(cdp)
         page.keyboard.press("0")
@@ -324,14 +331,7 @@ def measure_lanes(report: Report, browser: Browser, options: Options) -> None:
     """100k greenthreads in one session: load time, then drawing work while scrolling, filtering and zooming."""
     with tempfile.TemporaryDirectory(prefix="greenscope-bench-") as tmp, ExitStack() as stack:
         recording, made_in = record_program(Path(tmp), options.many, 2)
-        server = started(stack, Server())
-        with recording.open("rb") as f:
-            sid = server.api("POST", "recordings", files={"file": (recording.name, f)})["id"]
-        session = server.api("GET", f"sessions/{sid}")
-        start = time.perf_counter()
-        page, _ = open_page(stack, browser, f"{server.base}?session={sid}")
-        page.wait_for_function(f"greenscope.trace?.events === {session['events']}", timeout=300_000, polling=50)
-        load_s = time.perf_counter() - start
+        page, _, session, load_s = open_recording(stack, browser, recording)
         counts = page.evaluate(COUNTS)
         page.keyboard.press("0")
         page.keyboard.press("h")  # every lane, ended or not
@@ -473,18 +473,12 @@ def run(options: Options) -> dict[str, Any]:
     return report.figures
 
 
-def phase_list(text: str) -> tuple[str, ...]:
-    """Parse ``--only static,lanes,live``."""
-    wanted = tuple(name.strip() for name in text.split(",") if name.strip())
-    if not wanted or set(wanted) - set(PHASES):
-        raise argparse.ArgumentTypeError(f"choose from {','.join(PHASES)}")
-    return wanted
-
-
 def main(argv: list[str]) -> int:
     """The report; ``--profile`` adds where the page's time goes."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.browser", description=__doc__.split("\n")[0])
-    parser.add_argument("--only", type=phase_list, default=PHASES, help=f"comma list of {','.join(PHASES)}")
+    parser.add_argument(
+        "--only", type=partial(phase_list, phases=PHASES), default=PHASES, help=f"comma list of {','.join(PHASES)}"
+    )
     parser.add_argument("--seconds", type=float, default=15.0, help="the live phase (default 15)")
     parser.add_argument("--profile", action="store_true", help="CDP Profiler and per-part timings (slows the page)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures to PATH")
