@@ -11,13 +11,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, render_template, request
 from flask_socketio import SocketIO
 
-from visualizer import streaming
+from visualizer import ROOT, streaming
 from visualizer.agents import AgentListener
 from visualizer.api import api, error_response
 from visualizer.launcher import Launcher
@@ -37,7 +36,6 @@ DEFAULTS: dict[str, Any] = {
     "interval": 0.05,  # seconds between two batches to one viewer
 }
 TOKEN_COOKIE = "greenscope_token"
-ROOT = Path(__file__).resolve().parent.parent  # the page: templates/ and static/ live here
 _DEFAULT_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})  # served without a token
 
 

@@ -17,15 +17,13 @@ import sys
 import threading
 import time
 from collections import deque
-from pathlib import Path
 
+from visualizer import ROOT
 from visualizer.sessions import CRASHED, ENDED, FINAL, STOPPED, Session, Store
 from visualizer.workloads import workloads
 from visualizer.workloads.schema import ParamError, to_argv
 
 __all__ = ["Launcher"]
-
-_ROOT = str(Path(__file__).resolve().parent.parent)  # where `-m visualizer` is found
 
 
 class _Child:
@@ -95,7 +93,7 @@ class Launcher:
             command.append("--no-patch")
         command += [str(workload.path), *to_argv(values)]
         path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": _ROOT + (os.pathsep + path if path else "")}
+        env = {**os.environ, "PYTHONPATH": str(ROOT) + (os.pathsep + path if path else "")}
         session = self.store.create(source="launched", workload=workload.name, params=values)
         with self.store.lock:  # the child's HELLO is matched by pid: note it before the agent can claim
             try:
