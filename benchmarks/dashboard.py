@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.harness import ROOT
+
 INGEST_TARGET = 300_000  # events/s from one agent
 DELAY_TARGET_MS = 250.0  # p95, at PACED_RATE
 PACED_RATE = 50_000  # events/s

@@ -21,10 +21,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 from benchmarks.core import SCENARIOS, Scenario, Target, implements, tracing
+from benchmarks.harness import ROOT
 
 CLIENTS = 50
 """Concurrent connections the load generator keeps open."""
@@ -35,7 +35,6 @@ LINE = b"x" * 63 + b"\n"
 HTTP_REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 HTTP_BODY = b"hello"
 BACKLOG = 1024
-ROOT = Path(__file__).resolve().parent.parent
 
 for _scenario in (
     Scenario(
