@@ -1,15 +1,22 @@
 """The agent: an OS thread in the traced process that ships the recorder's events out.
 
-Every `interval` seconds it takes what the recorder holds and sends it as one EVENTS
-frame (see `runtime.trace.codec`) to its sink: a recording file, or the dashboard's
-agent listener (``host:port`` or a unix-socket path, from ``$GREENSCOPE_CONNECT``).
+Every `interval` seconds it takes what the recorder holds and sends it as EVENTS frames
+(see `runtime.trace.codec`) to its sinks: a recording file, and/or the dashboard's agent
+listener (``host:port`` or a unix-socket path, from ``$GREENSCOPE_CONNECT``), whose HELLO
+carries the secret that dashboard gave out.
 
-It never blocks the traced program: the program only appends to the recorder's
-buffer. When the dashboard is slow (more than `max_backlog` bytes unsent) or gone, the
-agent drops batches and counts them; the count goes out as a ``dropped`` event once it
-can send again, and it reconnects (saying HELLO again) every second. The dashboard
-may send COMMAND frames back; ``{"command": "stop"}`` ends the program (SIGTERM), and
-anything else is ignored.
+It never blocks the traced program: the program only appends to the recorder's buffer.
+When the dashboard is slow (more than `max_backlog` bytes unsent) or gone, the agent drops
+batches and counts them; the count goes out as a ``dropped`` event once it can send again,
+and it reconnects (saying HELLO again) every second. With nothing to say it sends an empty
+frame every `heartbeat` seconds, so the dashboard can tell silence from a dead connection.
+The dashboard may send COMMAND frames back; ``{"command": "stop"}`` ends the program
+(SIGTERM), and anything else is ignored.
+
+Nothing is lost unsaid: at exit the agent waits (at most `flush_timeout` seconds) for the
+dashboard to take what is queued, and writes what it could not send to a fallback
+recording; a recording file that cannot be written (a full disk, a size limit) is cut
+back to its last whole frame and closed. `Agent.stop` returns one line for each such loss.
 
 The agent uses the real `_socket` and `_thread`, captured when this module is imported,
 so monkey-patching afterwards cannot make it green.
@@ -20,14 +27,28 @@ from __future__ import annotations
 import _socket
 import _thread
 import os
+import select
 import signal
 import sys
 import time
+from collections import deque
 from typing import Any
 
 import runtime
 from runtime.trace import events as ev
-from runtime.trace.codec import COMMAND, END, EVENTS, HELLO, MAGIC, Decoder, FormatError, encode_frame
+from runtime.trace.codec import (
+    COMMAND,
+    END,
+    EVENTS,
+    FRAME_EVENTS,
+    HELLO,
+    MAGIC,
+    Decoder,
+    FormatError,
+    encode_frame,
+    encode_frames,
+)
+from runtime.trace.events import Batch
 from runtime.trace.recorder import Recorder
 
 __all__ = ["Agent", "FileSink", "SocketSink", "parse_address", "process_info"]
@@ -35,16 +56,23 @@ __all__ = ["Agent", "FileSink", "SocketSink", "parse_address", "process_info"]
 _start_thread = _thread.start_new_thread
 _allocate_lock = _thread.allocate_lock
 _monotonic = time.monotonic
+_select = select.select
+_MAX_ARGV = 16 << 10  # characters of argv a HELLO carries (the rest is summed up)
+_MAX_ERROR = 4 << 10  # characters of an exception's message an exit event carries
 
 
 def process_info(program: str, argv: list[str] | None = None) -> dict[str, Any]:
-    """Who is traced: what the HELLO frame says."""
-    return {
-        "pid": os.getpid(),
-        "argv": list(sys.argv if argv is None else argv),
-        "program": program,
-        "version": runtime.__version__,
-    }
+    """Who is traced: what the HELLO frame says (argv cut to `_MAX_ARGV` characters)."""
+    kept: list[str] = []
+    room = _MAX_ARGV
+    for arg in sys.argv if argv is None else argv:
+        arg = str(arg)
+        if len(arg) > room:
+            kept.append(f"... ({len(argv or sys.argv) - len(kept)} more arguments)")
+            break
+        kept.append(arg)
+        room -= len(arg)
+    return {"pid": os.getpid(), "argv": kept, "program": program[:_MAX_ARGV], "version": runtime.__version__}
 
 
 def parse_address(text: str) -> tuple[int, Any]:
@@ -59,50 +87,94 @@ def parse_address(text: str) -> tuple[int, Any]:
 
 
 class FileSink:
-    """Frames appended to a recording file, each in one write (a crash leaves whole frames)."""
+    """Frames appended to a recording file, each in one write (a crash leaves whole frames).
+    A write that fails cuts the file back to its last whole frame and ends the recording there."""
 
-    lost = 0  # a file takes everything
+    heartbeat = False
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.write(self._fd, MAGIC)
+        self.lost = 0  # events it could not write
+        self.error: str | None = None
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._size = 0
+        self._write(MAGIC)
 
-    def hello(self, frame: bytes) -> None:
-        os.write(self._fd, frame)
+    def hello(self, payload: dict) -> None:
+        self._write(encode_frame(HELLO, payload))
 
-    def send(self, frame: bytes) -> bool:
-        os.write(self._fd, frame)
+    def send(self, frame: bytes, events: int = 0) -> bool:
+        return self._write(frame)
+
+    def _write(self, data: bytes) -> bool:
+        if self._fd is None:
+            return False
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as e:
+            self.error = f"cannot write {self.path}: {e.strerror or e}"
+            try:
+                os.ftruncate(self._fd, self._size)  # back to its last whole frame
+            except OSError:
+                pass
+            os.close(self._fd)
+            self._fd = None
+            return False
+        self._size += len(data)
         return True
 
     def poll_commands(self) -> list[dict]:
         return []
 
-    def close(self) -> None:
-        os.close(self._fd)
+    def close(self, timeout: float = 0.0) -> str | None:
+        """Write END and close it; a line saying what it could not write, if anything."""
+        self._write(encode_frame(END, {"dropped": self.lost}))
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self.error:
+            return f"{self.error}; the recording stops at its last whole frame ({self.lost} events not in it)"
+        return None
 
 
 class SocketSink:
-    """Frames sent to the dashboard; non-blocking, bounded, reconnecting."""
+    """Frames sent to the dashboard; non-blocking, bounded, reconnecting. Frames are queued
+    whole, so what was not sent at exit can go, whole, to the `fallback` recording."""
 
-    def __init__(self, address: str, max_backlog: int = 8 << 20) -> None:
+    heartbeat = True
+
+    def __init__(
+        self,
+        address: str,
+        max_backlog: int = 8 << 20,
+        secret: str | None = None,
+        fallback: str | None = None,
+        sndbuf: int = 256 << 10,
+    ) -> None:
         self.family, self.address = parse_address(address)
         self.max_backlog = max_backlog
+        self.sndbuf = sndbuf  # the kernel's share of the backlog: what it holds at exit is neither sent nor saved
+        self.secret = secret
+        self.fallback = fallback
         self.lost = 0  # events not sent, to report when it can send again
         self._sock: Any = None
-        self._out = bytearray()
-        self._hello = b""
+        self._frames: deque[tuple[bytes, int]] = deque()  # (frame, events in it), the first maybe half sent
+        self._sent = 0  # bytes of the first frame sent
+        self._backlog = 0
+        self._hello: dict = {}
         self._next_try = 0.0
         self._decoder = Decoder()
 
-    def hello(self, frame: bytes) -> None:
-        self._hello = frame
+    def hello(self, payload: dict) -> None:
+        self._hello = payload
         self._connect()
 
     @property
     def backlog(self) -> int:
         """Bytes waiting to be sent (never more than `max_backlog`)."""
-        return len(self._out)
+        return self._backlog - self._sent
 
     def _connect(self) -> bool:
         if self._sock is not None:
@@ -112,6 +184,7 @@ class SocketSink:
         self._next_try = _monotonic() + 1.0
         sock = _socket.socket(self.family, _socket.SOCK_STREAM)
         try:
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDBUF, self.sndbuf)
             sock.settimeout(1.0)
             sock.connect(self.address)
             sock.setblocking(False)
@@ -119,31 +192,43 @@ class SocketSink:
             sock.close()
             return False
         self._sock = sock
-        self._out = bytearray(MAGIC + self._hello)
+        hello = {**self._hello, "auth": self.secret} if self.secret else self._hello
+        self._frames = deque([(MAGIC + encode_frame(HELLO, hello), 0)])
+        self._sent, self._backlog = 0, len(self._frames[0][0])
         self._decoder = Decoder()
         return True
 
-    def send(self, frame: bytes) -> bool:
-        """Queue `frame` and send what the socket takes now; False if it had to be dropped."""
+    def send(self, frame: bytes, events: int = 0) -> bool:
+        """Queue `frame` (holding `events`) and send what the socket takes now; False if it had to be dropped."""
         if not self._connect():
             return False
-        if len(self._out) + len(frame) > self.max_backlog:
-            self._flush()
-            if len(self._out) + len(frame) > self.max_backlog:
+        if self.backlog + len(frame) > self.max_backlog:
+            if not self._flush():
+                self._drop_connection()
+            if self._sock is None or self.backlog + len(frame) > self.max_backlog:
                 return False
-        self._out += frame
-        self._flush()
+        self._frames.append((frame, events))
+        self._backlog += len(frame)
+        if not self._flush():
+            self._drop_connection()
         return True
 
-    def _flush(self) -> None:
+    def _flush(self) -> bool:
+        """Send what the socket takes now; False if the connection broke (it is then dropped)."""
         try:
-            while self._out:
-                n = self._sock.send(self._out)
-                del self._out[:n]
+            while self._frames:
+                frame = self._frames[0][0]
+                self._sent += self._sock.send(memoryview(frame)[self._sent :])
+                if self._sent < len(frame):
+                    return True
+                self._frames.popleft()
+                self._backlog -= len(frame)
+                self._sent = 0
         except BlockingIOError:
             pass
         except OSError:
-            self._drop_connection()
+            return False
+        return True
 
     def poll_commands(self) -> list[dict]:
         if self._sock is None:
@@ -165,32 +250,90 @@ class SocketSink:
         return commands
 
     def _drop_connection(self) -> None:
+        """Forget the connection; what was queued for it is lost (and counted)."""
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+        self.lost += sum(events for _, events in self._frames)
+        self._frames.clear()
+        self._sent = self._backlog = 0
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> str | None:
+        """Send END and what is queued, waiting at most `timeout` seconds for the dashboard to take it;
+        write what it could not send to the fallback recording. A line saying what was lost, if any."""
+        if self._connect():
+            self._frames.append((encode_frame(END, {"dropped": self.lost}), self.lost))
+            self.lost = 0  # said by END, or in the fallback
+        deadline = _monotonic() + timeout
+        while self._sock is not None and self._frames and _monotonic() < deadline:
+            if not self._flush():
+                break  # the dashboard is gone: what is queued goes to the fallback
+            if self._frames:
+                _wait_writable(self._sock, min(0.05, max(deadline - _monotonic(), 0)))
+        unsent = list(self._frames)
         if self._sock is not None:
-            self._sock.setblocking(True)
-            self._sock.settimeout(1.0)
-            self._flush()
-            self._drop_connection()
+            self._sock.close()
+            self._sock = None
+        self._frames.clear()
+        events = self.lost + sum(n for _, n in unsent)  # events, and losses not reported
+        where = self._write_fallback(unsent) if any(f[4] == EVENTS and n for f, n in unsent) else None
+        if where:
+            return f"the dashboard did not take {events} events in {timeout:g} s: they are in {where}"
+        if events:
+            return f"{events} events did not reach the dashboard at {self._where()}"
+        return None
+
+    def _write_fallback(self, unsent: list[tuple[bytes, int]]) -> str | None:
+        """A recording of the unsent EVENTS frames (whole: the first was perhaps half sent), ending with an
+        END that counts the losses not reported in them."""
+        if not self.fallback:
+            return None
+        frames = [frame for frame, n in unsent if frame[4] == EVENTS and n]
+        lost = self.lost + sum(n for frame, n in unsent if frame[4] == END)
+        try:
+            with open(self.fallback, "wb") as f:
+                f.write(MAGIC + encode_frame(HELLO, self._hello))
+                for frame in frames:
+                    f.write(frame)
+                f.write(encode_frame(END, {"dropped": lost}))
+        except OSError:
+            return None
+        return self.fallback
+
+    def _where(self) -> str:
+        return self.address if isinstance(self.address, str) else f"{self.address[0]}:{self.address[1]}"
+
+
+def _wait_writable(sock: Any, timeout: float) -> None:
+    _select([], [sock], [], timeout)
 
 
 class Agent:
     """Drains `recorder` into each of `sinks` every `interval` seconds, from its own OS thread."""
 
-    def __init__(self, recorder: Recorder, sinks: list[Any], process: dict, interval: float = 0.05) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        sinks: list[Any],
+        process: dict,
+        interval: float = 0.05,
+        heartbeat: float = 5.0,
+        flush_timeout: float = 5.0,
+    ) -> None:
         self.recorder = recorder
         self.sinks = sinks
         self.process = process
         self.interval = interval
+        self.heartbeat = heartbeat
+        self.flush_timeout = flush_timeout
+        self.produced = 0  # events the recorder handed out (and counted as lost)
+        self._last_sent = _monotonic()
         self._running = False
         self._done = _allocate_lock()  # held by the thread while it runs
         self._stop = _allocate_lock()  # held until stop(): the thread's interruptible sleep
 
     def start(self) -> Agent:
-        hello = encode_frame(HELLO, {"schema": ev.describe(), "process": self.process})
+        hello = {"schema": ev.describe(), "process": self.process}
         for sink in self.sinks:
             sink.hello(hello)
         self._running = True
@@ -214,31 +357,55 @@ class Agent:
         says so (a ``dropped`` event) as soon as it can send again."""
         batch = self.recorder.take_batch()
         if not batch.kinds:
+            if _monotonic() - self._last_sent > self.heartbeat:
+                self._last_sent = _monotonic()
+                empty = encode_frame(EVENTS, Batch(b"", {}))
+                for sink in self.sinks:
+                    if sink.heartbeat and not sink.lost:
+                        sink.send(empty)
             return
-        frame = encode_frame(EVENTS, batch)
-        lost_before = batch.column(ev.DROPPED, 1) if ev.DROPPED in batch.columns else []
-        count = len(batch.kinds) - len(lost_before) + sum(lost_before)
+        self._last_sent = _monotonic()
+        if ev.EXIT in batch.columns:  # an exception's message can be any size: a frame must not be
+            errors = batch.columns[ev.EXIT][3]
+            errors[:] = [e if e is None or len(e) <= _MAX_ERROR else e[:_MAX_ERROR] + "..." for e in errors]
+        frames = encode_frames(batch)
+        counts = _counts(batch, len(frames))
+        self.produced += sum(counts)
         first_ts = batch.column(batch.kinds[0], 0)[0]
         for sink in self.sinks:
             if sink.lost:
                 marker = encode_frame(EVENTS, [(ev.DROPPED, first_ts, sink.lost)])
-                if sink.send(marker):
+                if sink.send(marker, sink.lost):
                     sink.lost = 0
-            if sink.lost or not sink.send(frame):
-                sink.lost += count
+            for frame, count in zip(frames, counts, strict=True):
+                if sink.lost or not sink.send(frame, count):
+                    sink.lost += count
 
     def _obey(self, command: dict) -> None:
         if command.get("command") == "stop":
             os.kill(os.getpid(), signal.SIGTERM)
 
-    def stop(self) -> None:
-        """Stop the thread, ship the rest, write END, close the sinks."""
+    def stop(self) -> list[str]:
+        """Stop the thread, ship the rest, write END, close the sinks; a line for each loss."""
         if not self._running:
-            return
+            return []
         self._running = False
         self._stop.release()
         self._done.acquire()
         self.ship()
+        notes = []
         for sink in self.sinks:
-            sink.send(encode_frame(END, {"dropped": sink.lost}))
-            sink.close()
+            note = sink.close(self.flush_timeout)
+            if note:
+                notes.append(note)
+        return notes
+
+
+def _counts(batch: Batch, frames: int) -> list[int]:
+    """The events each of `frames` frames of `batch` stands for (a ``dropped`` event stands for its count)."""
+    n = len(batch.kinds)
+    counts = [min(FRAME_EVENTS, n - i * FRAME_EVENTS) for i in range(frames)]
+    if ev.DROPPED in batch.columns:
+        dropped = batch.columns[ev.DROPPED][1]
+        counts[-1] += sum(dropped) - len(dropped)  # the recorder's marker comes last
+    return counts

@@ -1,4 +1,5 @@
-"""Real `greenscope serve` processes, shared by the dashboard's and the browser's tests."""
+"""Real `greenscope serve` processes, shared by the dashboard's and the browser's tests; and private
+directories for every test, so that no test (nor any process it starts) touches the user's own."""
 
 from __future__ import annotations
 
@@ -9,6 +10,17 @@ from pathlib import Path
 import pytest
 
 from tests.visualizer.conftest import Server, alive
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """``$XDG_CACHE_HOME`` (where dashboards keep sessions by default) and ``$XDG_RUNTIME_DIR`` (where
+    they say who they are) in a temporary directory, for the whole run."""
+    root = tmp_path_factory.mktemp("xdg")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(root / "cache"))
+        mp.setenv("XDG_RUNTIME_DIR", str(root / "run"))
+        yield root
 
 
 @pytest.fixture(scope="module")

@@ -1,38 +1,36 @@
-"""The REST API (``/api``): workloads, sessions, recordings. Errors are JSON: ``{"error": message, "field": ...}``."""
+"""The REST API (``/api``): workloads, sessions, recordings. Errors are JSON: ``{"error": message, "field": ...}``.
+
+Every body is bounded: a JSON body by ``max_json`` bytes and `_MAX_DEPTH` levels of
+nesting, an uploaded recording by ``max_upload`` bytes and ``max_recording_events``
+events (read as it arrives, frame by frame, into the session's window and its file on
+disk). A Chrome trace is built by one request at a time, of at most ``max_export`` events.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from runtime.trace.chrome import to_chrome
-from runtime.trace.codec import FormatError
-from visualizer.sessions import Session
+from runtime.trace.codec import LIMITS, FormatError, read_recording
+from visualizer.dashboard import ApiError, Dashboard, error_response
+from visualizer.launcher import Busy
+from visualizer.sessions import FINAL, Session
 from visualizer.workloads import workloads
 from visualizer.workloads.schema import ParamError
 
-if TYPE_CHECKING:
-    from visualizer.app import Dashboard
-
-__all__ = ["ApiError", "api"]
+__all__ = ["api"]
 
 api = Blueprint("api", __name__, url_prefix="/api")
-
-
-class ApiError(Exception):
-    """An error answered as JSON with `status`; `field` names the bad part of the request, if one is."""
-
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.field = field
-
-
-def error_response(status: int, message: str, field: str | None = None) -> tuple[Response, int]:
-    return jsonify({"error": message, "field": field}), status
+_MAX_DEPTH = 16  # levels of nesting in a JSON body
+_exporting = threading.Lock()  # one Chrome trace built at a time: each holds every event in memory
 
 
 @api.app_errorhandler(ApiError)
@@ -57,19 +55,39 @@ def _dashboard() -> Dashboard:
 def _session(sid: str) -> Session:
     session = _dashboard().store.get(sid)
     if session is None:
-        raise ApiError(404, f"no such session: {sid}")
+        raise ApiError(404, f"no such session: {sid[:100]}")
     return session
+
+
+def _json_body() -> Any:
+    """The request's JSON body, read up to ``max_json`` bytes and checked for depth."""
+    most = _dashboard().config["max_json"]
+    if (request.content_length or 0) > most:
+        raise ApiError(413, f"the body is larger than {most} bytes", "body")
+    data = request.stream.read(most + 1)
+    if len(data) > most:
+        raise ApiError(413, f"the body is larger than {most} bytes", "body")
+    try:
+        body = json.loads(data)
+    except RecursionError:
+        raise ApiError(400, f"the body is nested deeper than {_MAX_DEPTH} levels", "body") from None
+    except ValueError:
+        raise ApiError(400, "the body is not JSON", "body") from None
+    if _depth(body) > _MAX_DEPTH:
+        raise ApiError(400, f"the body is nested deeper than {_MAX_DEPTH} levels", "body")
+    return body
+
+
+def _depth(value: Any, level: int = 1) -> int:
+    if level > _MAX_DEPTH:
+        return level
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return max((_depth(v, level + 1) for v in children), default=level)
 
 
 @api.get("/workloads")
 def list_workloads() -> Response:
     return jsonify([w.to_dict() for w in workloads().values()])
-
-
-@api.get("/server")
-def server() -> Response:
-    """What `greenscope run` needs to find: where agents connect."""
-    return jsonify({"agent": _dashboard().listener.address})
 
 
 @api.get("/sessions")
@@ -79,10 +97,13 @@ def list_sessions() -> Response:
 
 @api.post("/sessions")
 def create_session() -> tuple[Response, int]:
-    body = request.get_json(silent=True)
+    body = _json_body()
     if not isinstance(body, dict):
         raise ApiError(400, 'the body must be a JSON object: {"workload": name, "params": {...}}', "body")
-    session = _dashboard().launcher.launch(body.get("workload"), body.get("params"))
+    try:
+        session = _dashboard().launcher.launch(body.get("workload"), body.get("params"))
+    except Busy as e:
+        raise ApiError(429, str(e), "workload") from None
     return jsonify(session.to_dict()), 201
 
 
@@ -92,17 +113,56 @@ def get_session(sid: str) -> Response:
 
 
 @api.delete("/sessions/<sid>")
-def stop_session(sid: str) -> Response:
+def delete_session(sid: str) -> Response:
+    """A running session is stopped (within 2 s); one that has ended is removed, with its recording."""
     session = _session(sid)
-    _dashboard().launcher.stop(session)
-    return jsonify(session.to_dict())
+    dashboard = _dashboard()
+    if session.state not in FINAL:
+        dashboard.launcher.stop(session)
+        return jsonify(session.to_dict())
+    dashboard.store.remove(session)
+    return jsonify({"id": session.id, "deleted": True})
 
 
 @api.get("/sessions/<sid>/recording")
 def recording(sid: str) -> Response:
     session = _session(sid)
-    headers = {"Content-Disposition": f'attachment; filename="session-{session.id}.gsc"'}
-    return Response(session.frames(), mimetype="application/octet-stream", headers=headers)
+    path, size = _recording(session)
+    headers = {"Content-Disposition": f'attachment; filename="session-{session.id}.gsc"', "Content-Length": str(size)}
+    return Response(_chunks(path, size), mimetype="application/octet-stream", headers=headers)
+
+
+def _recording(session: Session) -> tuple[Path, int]:
+    """Its recording, and how much of it is whole frames (the file grows a frame at a time)."""
+    writing, path = session.recording, session.path
+    if path is None or not path.exists():
+        raise ApiError(404, f"session {session.id} has no recording: {session.error or 'it was not written'}")
+    return path, writing.size if writing is not None else path.stat().st_size
+
+
+def _chunks(path: Path, size: int) -> Iterator[bytes]:
+    with _Upto(path.open("rb"), size) as f:
+        while data := f.read(1 << 20):
+            yield data
+
+
+class _Upto:
+    """A binary file read up to `size` bytes."""
+
+    def __init__(self, f: BinaryIO, size: int) -> None:
+        self._f = f
+        self._left = size
+
+    def read(self, n: int) -> bytes:
+        data = self._f.read(min(n, self._left))
+        self._left -= len(data)
+        return data
+
+    def __enter__(self) -> _Upto:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._f.close()
 
 
 @api.get("/sessions/<sid>/export")
@@ -111,19 +171,38 @@ def export(sid: str) -> Response:
     fmt = request.args.get("format", "chrome")
     if fmt != "chrome":
         raise ApiError(400, f"unknown export format {fmt!r} (there is: chrome)", "format")
-    trace = to_chrome(session.process, session.events())
+    most = _dashboard().config["max_export"]
+    if session.total > most:
+        raise ApiError(413, _too_many(session.total, most), "format")
+    path, size = _recording(session)
+    with _exporting:
+        try:
+            with _Upto(path.open("rb"), size) as f:
+                process, events, _ = read_recording(f, replace(LIMITS, events_total=most))
+        except FormatError as e:
+            raise ApiError(
+                413 if "more than" in str(e) else 500, f"cannot export session {sid}: {e}", "format"
+            ) from None
+        trace = json.dumps(to_chrome(process, events))
     headers = {"Content-Disposition": f'attachment; filename="session-{session.id}.json"'}
-    return Response(json.dumps(trace), mimetype="application/json", headers=headers)
+    return Response(trace, mimetype="application/json", headers=headers)
+
+
+def _too_many(events: int, most: int) -> str:
+    return f"{events} events: the server exports {most} at most (download the recording; `greenscope export` it)"
 
 
 @api.post("/recordings")
 def upload_recording() -> tuple[Response, int]:
-    upload = request.files.get("file")
-    data = upload.read() if upload is not None else request.get_data()
-    if not data:
-        raise ApiError(400, "no recording: send its bytes as the body, or as the form field 'file'", "file")
+    dashboard = _dashboard()
+    upload = request.files.get("file") if request.mimetype == "multipart/form-data" else None
+    stream = upload.stream if upload is not None else request.stream
+    limits = replace(LIMITS, events_total=dashboard.config["max_recording_events"])
     try:
-        session = _dashboard().store.load(data)
+        session = dashboard.store.load(stream, limits)
     except FormatError as e:
-        raise ApiError(400, f"not a readable recording: {e}", "file") from None
+        message = (
+            "no recording: send its bytes as the body, or as the form field 'file'" if "too short" in str(e) else e
+        )
+        raise ApiError(400, f"not a readable recording: {message}", "file") from None
     return jsonify(session.to_dict()), 201

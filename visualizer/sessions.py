@@ -1,69 +1,57 @@
 """Sessions: one per traced program (or loaded recording), each with a bounded window of its events.
 
-Events are kept in columns, as they travel to browsers: a `Chunk` per batch received holds
-the kind code of each event in order and, per kind present, one column per field (``ts``
-first; int64 arrays where the values are ints). When a session holds more than its window,
-its oldest events go, and the count of what went (`Session.trimmed`) is what viewers and
-recordings see in its place — loss is never silent.
+Events are kept in columns, as they arrive and as they travel to browsers: a `Chunk` per
+frame received holds the kind code of each event in order and, per kind present, one
+column per field (``ts`` first; int64 arrays where the values are ints). Every frame also
+goes, as it came, to the session's recording on disk (`visualizer.archive`): memory holds
+only the window viewers are shown. When a session holds more than its window (or the
+store needs the memory back), its oldest events leave memory, and the count of what went
+(`Session.trimmed`) is what viewers see in its place — loss is never silent, and the
+recording on disk still has them.
 
 A session's life: ``starting`` (launched, its agent has not said HELLO yet), ``running``,
 then ``ended`` (it exited cleanly), ``crashed`` (it failed, or its stream broke off) or
-``stopped`` (on request). The `Store` holds every session and tells its listeners when one
-appears or changes state.
+``stopped`` (on request).
 """
 
 from __future__ import annotations
 
-import itertools
+import bisect
 import threading
 import time
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame, read_recording
-from runtime.trace.events import DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, describe, from_columns
+from runtime.trace.codec import END, EVENTS, HELLO, LIMITS, MAGIC, FormatError, encode_frame, read_frames, slice_batch
+from runtime.trace.events import DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, Batch, from_columns
+from visualizer.archive import RecordingFile, Scan, scan
 
-__all__ = ["CRASHED", "ENDED", "FINAL", "RUNNING", "STARTING", "STOPPED", "Chunk", "Session", "Store"]
+__all__ = ["CRASHED", "DEFAULT_WINDOW", "ENDED", "FINAL", "RUNNING", "STARTING", "STOPPED", "Chunk", "Session"]
 
 STARTING, RUNNING, ENDED, CRASHED, STOPPED = "starting", "running", "ended", "crashed", "stopped"
 FINAL = frozenset({ENDED, CRASHED, STOPPED})
-DEFAULT_WINDOW = 4_000_000  # events kept per session
+DEFAULT_WINDOW = 4_000_000  # events kept in memory per session
 STALL_SECONDS = 1.0  # no event for this long, and the hub was not waiting on its poller: it is stalled
-_REPLAY_CHUNK = 65536  # events per chunk when a recording is loaded
-
-
-def _column(values: tuple, strings: dict[str, str]) -> Any:
-    """int64 if every value is an int; else a list, each string shared with its equals in `strings`
-    (decoding makes one object per value: "io_read" a million times over would cost ~60 MB)."""
-    try:
-        return array("q", values)
-    except (TypeError, OverflowError):  # None, floats, strings
-        return [strings.setdefault(v, v) if type(v) is str else v for v in values]
+_OVERHEAD = 200  # bytes a chunk costs besides its columns (objects, dict, deque slot)
 
 
 class Chunk:
     """A run of consecutive events, columnar. `first` is the index of its first event in the session."""
 
-    __slots__ = ("columns", "first", "kinds")
+    __slots__ = ("columns", "first", "kinds", "nbytes")
 
     def __init__(self, first: int, kinds: bytes, columns: dict[int, list[Any]]) -> None:
         self.first = first
         self.kinds = kinds
         self.columns = columns  # kind code -> [ts column, then one column per field]
+        self.nbytes = _OVERHEAD + len(kinds) + sum(_size(col) for cols in columns.values() for col in cols)
 
     @classmethod
-    def of(cls, first: int, events: list[tuple]) -> Chunk:
-        by_kind: dict[int, list[tuple]] = {}
-        for ev in events:
-            by_kind.setdefault(ev[0], []).append(ev)
-        strings: dict[str, str] = {}  # per chunk: it goes with the chunk
-        columns = {
-            kind: [_column(col, strings) for col in itertools.islice(zip(*evs, strict=True), 1, None)]
-            for kind, evs in by_kind.items()
-        }
-        return cls(first, bytes(ev[0] for ev in events), columns)
+    def of(cls, first: int, events: Batch | list[tuple]) -> Chunk:
+        batch = events if isinstance(events, Batch) else Batch.of(events)
+        return cls(first, batch.kinds, {kind: [_int64(col) for col in cols] for kind, cols in batch.columns.items()})
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -72,11 +60,10 @@ class Chunk:
         """The events as tuples, in order."""
         return from_columns(self.kinds, self.columns)
 
-    def tail(self, n: int) -> Chunk:
-        """The last `n` events."""
-        cut = len(self.kinds) - n
-        columns = {kind: [col[self.kinds.count(kind, 0, cut) :] for col in cols] for kind, cols in self.columns.items()}
-        return Chunk(self.first + cut, self.kinds[cut:], {k: cols for k, cols in columns.items() if len(cols[0])})
+    def slice(self, lo: int, hi: int) -> Chunk:
+        """Its events `lo` to `hi` (indices within the chunk)."""
+        part = slice_batch(Batch(self.kinds, self.columns), lo, hi)
+        return Chunk(self.first + lo, part.kinds, part.columns)
 
     def wire(self) -> dict:
         """JSON-ready: ``{"kinds": [code, ...], "columns": {kind name: {field: [value, ...]}}}``.
@@ -95,10 +82,28 @@ class Chunk:
         }
 
 
-class Session:
-    """One traced program: who it is, its state, and a bounded window of its events."""
+def _int64(column: Any) -> Any:
+    """An int64 array if every value is an int that fits; else the column as it is."""
+    if isinstance(column, array):
+        return column
+    try:
+        return array("q", column)
+    except (TypeError, OverflowError):  # None, floats, strings
+        return column
 
-    def __init__(self, sid: str, window: int, *, source: str, workload: str | None, params: dict | None) -> None:
+
+def _size(column: Any) -> int:
+    if isinstance(column, array):
+        return column.itemsize * len(column) + 64
+    return 8 * len(column) + 56  # the pointers; strings are shared (interned), numbers small
+
+
+class Session:
+    """One traced program: who it is, its state, a bounded window of its events, its recording."""
+
+    def __init__(
+        self, sid: str, window: int, *, source: str, workload: str | None = None, params: dict | None = None
+    ) -> None:
         self.id = sid
         self.source = source  # "launched" (a workload), "agent" (connected by itself) or "recording"
         self.workload = workload
@@ -106,7 +111,10 @@ class Session:
         self.window = window
         self.hello: dict | None = None  # the HELLO payload: schema and process
         self.pid: int | None = None  # the launcher's child, or what HELLO said
+        self.secret: str | None = None  # what a launched program's HELLO must carry
         self.agent: Any = None  # the agent connection streaming it now (`visualizer.agents`)
+        self.recording: RecordingFile | None = None  # its file on disk, while it is being written
+        self.path: Path | None = None  # where its recording is
         self.state = STARTING
         self.started = time.time()
         self.ended: float | None = None
@@ -114,10 +122,16 @@ class Session:
         self.error: str | None = None
         self.complete = False  # the stream said END
         self.total = 0  # events received
-        self.trimmed = 0  # oldest events dropped from the window
+        self.trimmed = 0  # oldest events no longer in memory (they are on disk)
         self.lost = 0  # events the program's agent could not send (its `dropped` events and END)
+        self.viewers = 0  # subscribed viewers (the streamer counts them)
+        self.used = time.monotonic()  # when it last got events or a viewer
+        self.nbytes = 0  # memory its chunks hold
+        self.resident = True  # its window is in memory (else: on disk only, read back for a viewer)
         self._chunks: deque[Chunk] = deque()
         self._retained = 0
+        self._offsets = array("q")  # file offset of each EVENTS frame in its recording...
+        self._firsts = array("q")  # ...and the index of its first event
         self._last_kind = 0
         self._last_at = time.monotonic()
         self._lock = threading.Lock()
@@ -133,32 +147,132 @@ class Session:
         silent = time.monotonic() - self._last_at > STALL_SECONDS
         return self.state == RUNNING and self.total > 0 and self._last_kind != HUB_WAIT and silent
 
-    def append(self, events: list[tuple]) -> None:
-        """Add a batch of events; the oldest go when the window is full."""
-        if not events:
-            return
+    # ---------------------------------------------------------------- events in
+
+    def start_recording(self, recording: RecordingFile, hello: dict) -> None:
+        """Write to `recording` from now on, starting with `hello` (schema and process)."""
+        self.hello = hello
+        self.recording = recording
+        self.path = recording.path
+        recording.write(encode_frame(HELLO, hello))
+
+    def append(self, batch: Batch, frame: bytes | None = None) -> int:
+        """Add a batch of events (and write `frame`, its EVENTS frame, or one made of it, to the
+        recording); the oldest leave memory when the window is full. Returns the change in `nbytes`."""
+        if not batch.kinds:
+            return 0
         with self._lock:
-            self.lost += sum(ev[2] for ev in events if ev[0] == DROPPED)
-            self._chunks.append(Chunk.of(self.total, events))
-            self.total += len(events)
-            self._retained += len(events)
-            self._last_kind = events[-1][0]
-            self._last_at = time.monotonic()
-            while self._retained > self.window:
-                excess = self._retained - self.window
-                oldest = self._chunks[0]
-                if len(oldest) <= excess:
-                    self._chunks.popleft()
-                    gone = len(oldest)
+            if self.recording is not None:
+                offset = self.recording.write(frame or encode_frame(EVENTS, batch))
+                if offset is None:
+                    self._recording_failed()
                 else:
-                    self._chunks[0] = oldest.tail(len(oldest) - excess)
-                    gone = excess
-                self._retained -= gone
-                self.trimmed += gone
+                    self._offsets.append(offset)
+                    self._firsts.append(self.total)
+            if DROPPED in batch.columns:
+                self.lost += sum(batch.columns[DROPPED][1])
+            self._last_kind = batch.kinds[-1]
+            self._last_at = self.used = time.monotonic()
+            before = self.nbytes
+            self._add(Chunk.of(self.total, batch))
+            self.total += len(batch.kinds)
+            return self.nbytes - before
+
+    def end(self, dropped: int) -> None:
+        """The stream's END: it says `dropped` events were lost since its last report."""
+        with self._lock:
+            self.lost += dropped
+            self.complete = True
+            if self.recording is not None and self.recording.write(encode_frame(END, {"dropped": dropped})) is None:
+                self._recording_failed()
+
+    def close_recording(self) -> None:
+        with self._lock:
+            if self.recording is not None:
+                self.recording.close()
+                self.recording = None
+
+    def _recording_failed(self) -> None:
+        self.error = self.error or f"recording stopped after {self.total} events: {self.recording.error}"
+        self.recording = None
+
+    def _add(self, chunk: Chunk) -> None:
+        self._chunks.append(chunk)
+        self._retained += len(chunk)
+        self.nbytes += chunk.nbytes
+        while self._retained > self.window:
+            excess = self._retained - self.window
+            oldest = self._chunks[0]
+            if len(oldest) <= excess:
+                self._drop_oldest()
+            else:
+                self._chunks[0] = oldest.slice(excess, len(oldest))
+                self.nbytes += self._chunks[0].nbytes - oldest.nbytes
+                self._retained -= excess
+                self.trimmed += excess
+
+    def _drop_oldest(self) -> int:
+        oldest = self._chunks.popleft()
+        self._retained -= len(oldest)
+        self.trimmed += len(oldest)
+        self.nbytes -= oldest.nbytes
+        return oldest.nbytes
+
+    # ---------------------------------------------------------------- memory
+
+    def shed(self, nbytes: int, keep: int = 1) -> int:
+        """Let go of the oldest chunks, at least `nbytes` if it can, keeping `keep` chunks; the bytes freed."""
+        freed = 0
+        with self._lock:
+            while freed < nbytes and len(self._chunks) > keep:
+                freed += self._drop_oldest()
+            if not self._chunks:
+                self.resident = False
+        return freed
+
+    def reload(self) -> None:
+        """Read its window back from its recording (after `shed` emptied memory, or after a restart)."""
+        with self._lock:
+            if self.resident or self.path is None:
+                return
+            if not self._offsets:
+                self._index(scan(self.path))
+            start = max(self.total - self.window, 0)
+            at = max(bisect.bisect_right(self._firsts, start) - 1, 0)
+            if not self._offsets:
+                self.resident = True
+                return
+            first = self._firsts[at]
+            with self.path.open("rb") as f:
+                f.seek(self._offsets[at])
+                try:
+                    for frame_type, batch, _ in read_frames(_Prefixed(MAGIC, f), LIMITS):
+                        if frame_type == EVENTS:
+                            self._add(Chunk.of(first, batch))
+                            first += len(batch.kinds)
+                except FormatError:  # cut short (a server killed as it wrote): what came before is there
+                    pass
+            self.trimmed = self.total - self._retained
+            self.resident = True
+            self.used = time.monotonic()
+
+    def _index(self, found: Scan) -> None:
+        self._offsets, self._firsts = found.offsets, found.firsts
+
+    def restore(self, found: Scan) -> None:
+        """What its recording says (after a restart): its process, events and losses, not in memory."""
+        self._index(found)
+        self.hello = found.hello
+        self.total = self.trimmed = found.total
+        self.lost = found.lost
+        self.complete = found.complete
+        self.resident = False
+
+    # ---------------------------------------------------------------- events out
 
     def since(self, index: int) -> tuple[int, list[Chunk]]:
-        """The chunks holding events from `index` on, and how many events from `index` were
-        trimmed away before them. A chunk may start before `index`, never after it."""
+        """The chunks holding events from `index` on, and how many events from `index` are not
+        in memory before them. A chunk may start before `index`, never after it."""
         with self._lock:
             oldest = self._chunks[0].first if self._chunks else self.total
             skipped = max(oldest - index, 0)
@@ -170,25 +284,8 @@ class Session:
             return list(self._chunks)
 
     def events(self) -> list[tuple]:
-        """The retained events, after a ``dropped`` event counting the trimmed ones (if any)."""
-        chunks = self.chunks()
-        events = [ev for c in chunks for ev in c.events()]
-        if self.trimmed and events:
-            events.insert(0, (DROPPED, events[0][1], self.trimmed))
-        return events
-
-    def frames(self) -> Iterator[bytes]:
-        """The session as a recording, frame by frame: MAGIC, HELLO, EVENTS..., END if it ended cleanly."""
-        yield MAGIC
-        yield encode_frame(HELLO, self.hello or {"schema": describe(), "process": {}})
-        chunks = self.chunks()
-        if self.trimmed and chunks:
-            first = chunks[0]
-            yield encode_frame(EVENTS, [(DROPPED, first.columns[first.kinds[0]][0][0], self.trimmed)])
-        for chunk in chunks:
-            yield encode_frame(EVENTS, chunk.events())
-        if self.complete:
-            yield encode_frame(END, {"dropped": self.lost})
+        """The events in memory, in order."""
+        return [ev for c in self.chunks() for ev in c.events()]
 
     def to_dict(self) -> dict[str, Any]:
         process = self.process
@@ -214,75 +311,15 @@ class Session:
         }
 
 
-class Store:
-    """Every session, by id. Listeners hear of each new session and each change of state."""
+class _Prefixed:
+    """A binary stream that reads `prefix` first, then `f` (a recording read from one of its frames on)."""
 
-    def __init__(self, window: int = DEFAULT_WINDOW) -> None:
-        if window < 1:
-            raise ValueError(f"the session window must be at least 1 event, got {window}")
-        self.window = window
-        self._sessions: dict[str, Session] = {}
-        self._ids = itertools.count(1)
-        self.lock = threading.RLock()  # held by the launcher from starting a child to noting its pid
-        self._listeners: list[Callable[[Session], None]] = []
+    def __init__(self, prefix: bytes, f: Any) -> None:
+        self._prefix = prefix
+        self._f = f
 
-    def subscribe(self, listener: Callable[[Session], None]) -> None:
-        """Call `listener(session)` (from any thread) when a session appears or changes state."""
-        self._listeners.append(listener)
-
-    def _changed(self, session: Session) -> None:
-        for listener in self._listeners:
-            listener(session)
-
-    def create(self, *, source: str, workload: str | None = None, params: dict | None = None) -> Session:
-        with self.lock:
-            session = Session(str(next(self._ids)), self.window, source=source, workload=workload, params=params)
-            self._sessions[session.id] = session
-        self._changed(session)
-        return session
-
-    def get(self, sid: str) -> Session | None:
-        return self._sessions.get(sid)
-
-    def all(self) -> list[Session]:
-        with self.lock:
-            return list(self._sessions.values())
-
-    def claim(self, hello: dict, agent: Any) -> Session:
-        """The session an agent's HELLO belongs to: the launched one with its pid that has no
-        stream yet, or the one it had before a reconnect, or else a new one."""
-        pid = hello["process"].get("pid")
-        with self.lock:
-            session = next(
-                (s for s in self._sessions.values() if s.pid == pid and s.state not in FINAL and s.agent is None),
-                None,
-            )
-            if session is None:
-                session = self.create(source="agent")
-            session.hello, session.pid, session.agent = hello, pid, agent
-        self.set_state(session, RUNNING)
-        return session
-
-    def set_state(self, session: Session, state: str, **info: Any) -> None:
-        """Move `session` to `state` (a final state is final) and record `info` (exit_code, error)."""
-        if session.state in FINAL:
-            return
-        for name, value in info.items():
-            setattr(session, name, value)
-        session.state = state
-        if state in FINAL:
-            session.ended = time.time()
-        self._changed(session)
-
-    def load(self, data: bytes) -> Session:
-        """A session replaying a recording (raises `FormatError` if it is not one)."""
-        process, events, complete = read_recording(data)
-        session = self.create(source="recording", workload=None)
-        session.hello = {"schema": describe(), "process": process}
-        for start in range(0, len(events), _REPLAY_CHUNK):
-            session.append(events[start : start + _REPLAY_CHUNK])
-        session.complete = complete
-        self.set_state(
-            session, ENDED if complete else CRASHED, error=None if complete else "the recording has no end mark"
-        )
-        return session
+    def read(self, n: int) -> bytes:
+        if self._prefix:
+            head, self._prefix = self._prefix, b""
+            return head
+        return self._f.read(n)

@@ -1,25 +1,29 @@
 """Live streaming to viewers over Socket.IO: session events in columnar batches, and session changes.
 
 A viewer ``subscribe``s to a session (``{"session": id, "tag": n}``) and gets what the
-session retains, then what comes,
-as ``batch`` messages — at most one per viewer every `interval` seconds (20 a second) —
-each acknowledged by an ``ack`` carrying its ``seq``. A batch is columnar::
+session holds in memory, then what comes, as ``batch`` messages — at most one per viewer
+every `interval` seconds (20 a second) — each acknowledged by an ``ack`` carrying its
+``seq``. A batch is columnar::
 
     {"session": "3", "tag": 2, "seq": 7, "first": 120000, "dropped": 0,
      "kinds": [2, 2, 3, ...],                                  # the kind code of each event, in order
      "columns": {"switch": {"ts": [...], "from": [...], "to": [...]}, "block": {...}, ...}}
 
 `first` is the index (in the session) of its first event; `dropped` counts the events
-before it that this viewer will never get (they left the session's window before it read
-them). Rebuild the events by walking `kinds` and taking the next value of each column of
-that kind. `tag` is the viewer's, from its subscribe: a batch of an earlier subscription
-(one sent as the viewer subscribed again) carries the old tag, and the viewer drops it.
-A viewer with `in_flight` batches unacknowledged gets nothing more until it acks: what
-it has not read stays in the session's (bounded) window, never in a per-viewer buffer,
-so a slow viewer costs neither memory nor the traced program nor other viewers.
+before it that this viewer will never get (they left memory before it read them). Rebuild
+the events by walking `kinds` and taking the next value of each column of that kind.
+`tag` is the viewer's, from its subscribe: a batch of an earlier subscription (one sent as
+the viewer subscribed again) carries the old tag, and the viewer drops it.
+
+Every viewer has a budget: at most `in_flight` batches and `max_unacked` events not yet
+acknowledged — past it, it gets nothing more until it acks, and what it has not read stays
+in the session's (bounded) window, never in a per-viewer buffer. Each pass shares
+`tick_budget` events among the viewers that can take some, in turn, so a viewer that
+never acks (or fifty) cannot take another's turn, the traced program's, or memory.
 
 Every client also gets ``session`` messages (a session's description) when a session
-appears, changes state or stalls, and ``sessions`` (all of them) when it connects.
+appears, changes state or stalls, ``removed`` (``{"id": ...}``) when one is deleted, and
+``sessions`` (all of them) when it connects.
 """
 
 from __future__ import annotations
@@ -29,20 +33,21 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import request
-from flask_socketio import SocketIO
+from flask_socketio import Namespace, SocketIO
 
-from visualizer.sessions import RUNNING, Chunk, Session, Store
+from visualizer.sessions import RUNNING, Chunk, Session
+from visualizer.store import Store
 
-__all__ = ["ACK", "BATCH", "SESSION", "SESSIONS", "SUBSCRIBE", "UNSUBSCRIBE", "Streamer"]
+__all__ = ["ACK", "BATCH", "REMOVED", "SESSION", "SESSIONS", "SUBSCRIBE", "UNSUBSCRIBE", "Streamer", "Viewers"]
 
 # the Socket.IO messages: client -> server
 SUBSCRIBE, UNSUBSCRIBE, ACK = "subscribe", "unsubscribe", "ack"
 # server -> client
-BATCH, SESSION, SESSIONS = "batch", "session", "sessions"
+BATCH, SESSION, SESSIONS, REMOVED = "batch", "session", "sessions", "removed"
 
 
 class _Viewer:
-    __slots__ = ("acked", "cursor", "sent", "session", "tag")
+    __slots__ = ("acked", "cursor", "sent", "session", "tag", "unacked")
 
     def __init__(self, session: Session, tag: int | None) -> None:
         self.session = session
@@ -50,6 +55,7 @@ class _Viewer:
         self.cursor = 0  # the index of the next event to send
         self.sent = 0  # batches sent
         self.acked = 0  # the highest seq acknowledged
+        self.unacked: dict[int, int] = {}  # seq -> events, of the batches not acknowledged
 
 
 def merge(chunks: list[Chunk]) -> dict[str, Any]:
@@ -69,7 +75,7 @@ def merge(chunks: list[Chunk]) -> dict[str, Any]:
 
 
 class Streamer:
-    """Sends each viewer its batches from one thread, every `interval` seconds."""
+    """Sends each viewer its batches from one background task, every `interval` seconds."""
 
     def __init__(
         self,
@@ -78,42 +84,63 @@ class Streamer:
         interval: float = 0.05,
         max_batch: int = 100_000,
         in_flight: int = 4,
+        max_unacked: int = 200_000,
+        tick_budget: int = 300_000,
     ) -> None:
         self.socketio = socketio
         self.store = store
         self.interval = interval
-        self.max_batch = max_batch  # events per batch (a batch holds whole chunks: at least one)
+        self.max_batch = max_batch  # events per batch
         self.in_flight = in_flight  # batches a viewer may have unacknowledged
+        self.max_unacked = max_unacked  # events a viewer may have unacknowledged
+        self.tick_budget = tick_budget  # events sent in one pass, to all viewers together
         self._viewers: dict[str, _Viewer] = {}
         self._changed: dict[str, Session] = {}
+        self._removed: list[str] = []
         self._stalled: dict[str, bool] = {}
+        self._turn = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        store.subscribe(self._session_changed)
-        self._thread = threading.Thread(target=self._loop, name="greenscope-streamer", daemon=True)
-        self._thread.start()
+        store.subscribe(self._session_changed, self._session_removed)
+        self._task = socketio.start_background_task(self._loop)
 
     # -------------------------------------------------------------- viewers
 
     def subscribe(self, sid: str, session: Session, tag: int | None = None) -> None:
-        """From now on, `sid` gets `session`'s events: all those retained, then the new ones,
+        """From now on, `sid` gets `session`'s events: all those in memory, then the new ones,
         in batches carrying `tag`."""
         with self._lock:
+            old = self._viewers.get(sid)
+            if old is not None:
+                old.session.viewers -= 1
             self._viewers[sid] = _Viewer(session, tag)
+            session.viewers += 1
+        self.store.resident(session)
 
     def unsubscribe(self, sid: str) -> None:
         with self._lock:
-            self._viewers.pop(sid, None)
+            viewer = self._viewers.pop(sid, None)
+            if viewer is not None:
+                viewer.session.viewers -= 1
 
     def ack(self, sid: str, seq: Any) -> None:
         with self._lock:
             viewer = self._viewers.get(sid)
-            if viewer is not None and isinstance(seq, int) and viewer.acked < seq <= viewer.sent:
+            if viewer is not None and type(seq) is int and viewer.acked < seq <= viewer.sent:
                 viewer.acked = seq
+                for done in [s for s in viewer.unacked if s <= seq]:
+                    del viewer.unacked[done]
 
     def _session_changed(self, session: Session) -> None:
         with self._lock:
             self._changed[session.id] = session
+
+    def _session_removed(self, session: Session) -> None:
+        with self._lock:
+            self._changed.pop(session.id, None)
+            self._removed.append(session.id)
+            for sid in [sid for sid, v in self._viewers.items() if v.session is session]:
+                del self._viewers[sid]
 
     # -------------------------------------------------------------- the loop
 
@@ -125,71 +152,103 @@ class Streamer:
         """Send what is due: session changes to everyone, then each viewer's next batch."""
         with self._lock:
             changed, self._changed = self._changed, {}
-            viewers = list(self._viewers.items())
+            removed, self._removed = self._removed, []
         for session in self.store.all():
             stalled = session.stalled
             if session.state == RUNNING and self._stalled.get(session.id, False) != stalled:
                 changed[session.id] = session
             self._stalled[session.id] = stalled
+        for sid in removed:
+            self._stalled.pop(sid, None)
+            self.socketio.emit(REMOVED, {"id": sid})
         for session in changed.values():
             self.socketio.emit(SESSION, session.to_dict())
-        for sid, viewer in viewers:
-            batch = self._next_batch(viewer)
-            if batch is not None:
-                self.socketio.emit(BATCH, batch, to=sid)
+        for sid, batch in self._batches():
+            self.socketio.emit(BATCH, batch, to=sid)
 
-    def _next_batch(self, viewer: _Viewer) -> dict | None:
+    def _batches(self) -> list[tuple[str, dict]]:
+        """This pass's batches: the budget shared among the viewers that may take events, in turn."""
         with self._lock:
-            if viewer.sent - viewer.acked >= self.in_flight:
+            viewers = list(self._viewers.items())
+            self._turn += 1
+        if not viewers:
+            return []
+        start = self._turn % len(viewers)
+        viewers = viewers[start:] + viewers[:start]
+        ready = [(sid, v) for sid, v in viewers if self._room(v) > 0 and v.cursor < v.session.total]
+        share = max(self.tick_budget // max(len(ready), 1), 1)
+        out = []
+        for sid, viewer in ready:
+            batch = self._next_batch(viewer, share)
+            if batch is not None:
+                out.append((sid, batch))
+        return out
+
+    def _room(self, viewer: _Viewer) -> int:
+        """Events `viewer` may be sent now."""
+        if viewer.sent - viewer.acked >= self.in_flight:
+            return 0
+        return min(self.max_batch, self.max_unacked - sum(viewer.unacked.values()))
+
+    def _next_batch(self, viewer: _Viewer, share: int) -> dict | None:
+        with self._lock:
+            limit = min(self._room(viewer), share)
+            if limit <= 0:
                 return None
             skipped, chunks = viewer.session.since(viewer.cursor)
+            start = viewer.cursor + skipped
             taken, count = [], 0
             for chunk in chunks:
-                if taken and count + len(chunk) > self.max_batch:
+                lo = max(start + count - chunk.first, 0)
+                hi = min(len(chunk), lo + limit - count)
+                if lo >= hi:
                     break
-                taken.append(chunk)
-                count += len(chunk)
+                taken.append(chunk if (lo, hi) == (0, len(chunk)) else chunk.slice(lo, hi))
+                count += hi - lo
             if not taken and not skipped:
                 return None
-            first = taken[0].first if taken else viewer.cursor + skipped
-            viewer.cursor = first + count
+            viewer.cursor = start + count
             viewer.sent += 1
+            viewer.unacked[viewer.sent] = count
             seq = viewer.sent
         body = merge(taken) if taken else {"kinds": [], "columns": {}}
-        return {"session": viewer.session.id, "tag": viewer.tag, "seq": seq, "first": first, "dropped": skipped, **body}
+        return {"session": viewer.session.id, "tag": viewer.tag, "seq": seq, "first": start, "dropped": skipped, **body}
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join()
+        self._task.join()
 
 
-def register(socketio: SocketIO, store: Store, streamer: Streamer, authorized: Callable[[Any], bool]) -> None:
-    """The Socket.IO handlers: connect (checks `authorized(auth)`), subscribe, unsubscribe, ack, disconnect."""
+class Viewers(Namespace):
+    """The Socket.IO handlers (namespace ``/``): connect (with the token when there is one),
+    subscribe, unsubscribe, ack, disconnect. A message without its payload, or with a payload
+    of the wrong shape, gets an error reply or nothing; it never raises."""
 
-    @socketio.on("connect")
-    def connect(auth: Any = None) -> None:
-        if not authorized(auth):
+    def __init__(self, store: Store, streamer: Streamer, authorized: Callable[[Any], bool]) -> None:
+        super().__init__("/")
+        self.store = store
+        self.streamer = streamer
+        self.authorized = authorized
+
+    def on_connect(self, auth: Any = None, *_: Any) -> None:
+        if not self.authorized(auth):
             raise ConnectionRefusedError("a valid token is required")
-        socketio.emit(SESSIONS, [s.to_dict() for s in store.all()], to=request.sid)
+        self.emit(SESSIONS, [s.to_dict() for s in self.store.all()], room=request.sid)
 
-    @socketio.on(SUBSCRIBE)
-    def subscribe(data: Any) -> dict:
+    def on_subscribe(self, data: Any = None, *_: Any) -> dict:
         sid = data.get("session") if isinstance(data, dict) else None
-        session = store.get(sid) if isinstance(sid, str) else None
+        session = self.store.get(sid) if isinstance(sid, str) else None
         if session is None:
-            return {"error": f"no such session: {sid!r}"}
+            return {"error": f"no such session: {str(sid)[:100]!r}"}
         tag = data.get("tag")
-        streamer.subscribe(request.sid, session, tag if type(tag) is int else None)
+        self.streamer.subscribe(request.sid, session, tag if type(tag) is int else None)
         return {"session": session.to_dict()}
 
-    @socketio.on(UNSUBSCRIBE)
-    def unsubscribe(data: Any = None) -> None:
-        streamer.unsubscribe(request.sid)
+    def on_unsubscribe(self, *_: Any) -> None:
+        self.streamer.unsubscribe(request.sid)
 
-    @socketio.on(ACK)
-    def ack(data: Any) -> None:
-        streamer.ack(request.sid, data.get("seq") if isinstance(data, dict) else None)
+    def on_ack(self, data: Any = None, *_: Any) -> None:
+        self.streamer.ack(request.sid, data.get("seq") if isinstance(data, dict) else None)
 
-    @socketio.on("disconnect")
-    def disconnect(*args: Any) -> None:
-        streamer.unsubscribe(request.sid)
+    def on_disconnect(self, *_: Any) -> None:
+        self.streamer.unsubscribe(request.sid)

@@ -62,10 +62,10 @@ def to_chrome(process: dict, events: list[tuple]) -> dict[str, Any]:
         elif kind == RESOURCE:
             resources[ev[2]] = f"{ev[3]} {ev[4]}"
         elif kind == POOL:
-            name = resources.get(ev[2], f"pool {ev[2]:#x}")
+            name = resources.get(ev[2], f"pool {_hex(ev[2])}")
             out.append(_counter(pid, us(ts), name, {"running": ev[4], "waiting": ev[5]}))
         elif kind == QUEUE:
-            name = resources.get(ev[2], f"queue {ev[2]:#x}")
+            name = resources.get(ev[2], f"queue {_hex(ev[2])}")
             out.append(_counter(pid, us(ts), name, {"size": ev[3], "putters": ev[5], "getters": ev[6]}))
     block_id = 0
     for gid, ivs in intervals(events).items():
@@ -81,6 +81,10 @@ def to_chrome(process: dict, events: list[tuple]) -> dict[str, Any]:
                 out.append({"ph": "b", "ts": us(iv.start), **common})
                 out.append({"ph": "e", "ts": us(iv.end), **common})
     return {"traceEvents": out, "displayTimeUnit": "ns", "otherData": {"greenscope": process}}
+
+
+def _hex(obj: int | None) -> str:
+    return f"{obj:#x}" if type(obj) is int else str(obj)
 
 
 def _slice(pid: int, tid: int, start: float, end: float, name: str, args: dict) -> dict:

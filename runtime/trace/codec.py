@@ -6,59 +6,108 @@ A stream starts with `MAGIC` (8 bytes: ``GSCOPE``, 0, the format version), then 
     type     1 byte: HELLO, EVENTS, END, COMMAND
     payload  zlib-compressed UTF-8 JSON
 
-HELLO (first): ``{"schema": events.describe(), "process": {pid, argv, program, version}}``.
-END (last, on a clean stop): ``{"dropped": n}``. COMMAND (dashboard -> agent):
-``{"command": "stop"}``. EVENTS is columnar (compressed too): a 4-byte header length, a
-JSON header ``{"n": N, "columns": [[kind, field, "i" | "j", nbytes], ...]}``, the N kind
-codes (one byte each, in event order), then the columns in header order: "i" columns
-little-endian int64 arrays, "j" columns JSON lists; each kind's columns hold its events'
-values (``ts`` first, field 0) in event order. The recorder hands its events out by
-column (`Batch`), so encoding one is a few C calls: the agent's work costs the program little.
+HELLO (first): ``{"schema": events.describe(), "process": {pid, argv, program, version}}``
+(and ``"auth"``, the secret an agent shows its dashboard). END (last, on a clean stop):
+``{"dropped": n}``. COMMAND (dashboard -> agent): ``{"command": "stop"}``. EVENTS is
+columnar (compressed too): a 4-byte header length, a JSON header ``{"n": N, "columns":
+[[kind, field, "i" | "j", nbytes], ...]}``, the N kind codes (one byte each, in event
+order), then the columns in header order: "i" columns little-endian int64 arrays, "j"
+columns JSON lists; each kind's columns hold its events' values (``ts`` first, field 0)
+in event order. The recorder hands its events out by column (`Batch`), and frames decode
+back into columns (int64 columns stay `array("q")`), so neither side builds a tuple per event.
 
-Each frame is written whole, so a program that crashes leaves every frame it wrote
-readable; a file cut inside a frame, or anything that is not such a stream, is refused
-with a `FormatError` naming the problem. See docs/protocol.md.
+Everything a reader takes is bounded by its `Limits` (bytes per frame, compressed and
+expanded, events per frame, characters per string) and checked against the schema, the
+type of every value included (`FIELD_TYPES`): what does not fit is a `FormatError` naming
+the frame and the problem, never a crash later. Each frame is written whole, so a program
+that crashes leaves every frame it wrote readable. See docs/protocol.md.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
 
-from runtime.trace.events import FIELDS, VERSION, Batch, from_columns
+from runtime.trace.events import FIELDS, KIND_NAMES, VERSION, Batch
 
 __all__ = [
+    "AGENT_LIMITS",
     "COMMAND",
     "END",
     "EVENTS",
+    "FIELD_TYPES",
     "HELLO",
+    "LIMITS",
     "MAGIC",
     "Decoder",
     "FormatError",
-    "decode_events",
+    "Limits",
+    "check_hello",
+    "decode_batch",
     "encode_frame",
+    "encode_frames",
+    "read_frames",
     "read_recording",
+    "slice_batch",
 ]
 
 FORMAT = 1
 MAGIC = b"GSCOPE\x00" + bytes([FORMAT])
 HELLO, EVENTS, END, COMMAND = 1, 2, 3, 4
 FRAME_NAMES = {HELLO: "hello", EVENTS: "events", END: "end", COMMAND: "command"}
-MAX_FRAME = 64 << 20  # bytes, compressed; a larger length field is damage, not data
-MAX_EXPANDED = 256 << 20  # bytes, once decompressed
+FRAME_EVENTS = 1 << 16  # events per frame an agent writes (it splits bigger batches)
 _HEADER = struct.Struct(">IB")
 _LITTLE = sys.byteorder == "little"
 _U64 = "L" if array("L").itemsize == 8 else "Q"  # array() converts ints to these 2-4x faster than to "q"
 _PLAIN = bytes(c for c in range(32, 128) if c not in b'"\\')  # ASCII a JSON string holds unescaped
+_NONE = type(None)
+
+_INT, _OPT_INT, _STR, _OPT_STR = frozenset({int}), frozenset({int, _NONE}), frozenset({str}), frozenset({str, _NONE})
+_NUMBER = frozenset({int, float, _NONE})
+#: field name -> the types its values may have (exactly: a bool is not an int). ``ts`` is an int.
+FIELD_TYPES: dict[str, frozenset[type]] = {
+    "ts": _INT,
+    **dict.fromkeys(("gid", "parent", "from", "to", "waker", "nready", "count", "pid"), _INT),
+    **dict.fromkeys(("running", "waiting", "putters", "getters"), _INT),
+    **dict.fromkeys(("pool", "obj", "maxsize"), _OPT_INT),
+    **dict.fromkeys(("func", "reason", "cause", "outcome", "type", "name", "program", "version"), _STR),
+    **dict.fromkeys(("site", "error"), _OPT_STR),
+    **dict.fromkeys(("timeout", "size"), _NUMBER),
+    "detail": frozenset({int, float, str, _NONE}),
+    "argv": frozenset({list}),
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a reader takes at most. Every limit is per frame but `events_total` (per stream)."""
+
+    frame: int = 64 << 20  # bytes, compressed (the length field); a larger one is damage, not data
+    expanded: int = 64 << 20  # bytes, once decompressed
+    events: int = 1 << 20  # events (the recorder's whole buffer, 1M, fits in one)
+    string: int = 1 << 16  # characters in one string value
+    control: int = 1 << 16  # bytes of a HELLO, END or COMMAND payload, once decompressed
+    events_total: int | None = None  # events in a whole stream (None: no limit)
+
+
+#: What recording files and uploads may hold.
+LIMITS = Limits(events_total=50_000_000)
+#: What a dashboard takes from an agent's connection (agents write frames of `FRAME_EVENTS`).
+AGENT_LIMITS = Limits(frame=8 << 20, expanded=16 << 20, events=4 * FRAME_EVENTS)
 
 
 class FormatError(ValueError):
-    """The bytes are not a greenscope stream, or are damaged; the message says where and how."""
+    """The bytes are not a greenscope stream, are damaged, or exceed a limit; the message says where and how."""
+
+
+# ---------------------------------------------------------------- encoding
 
 
 def encode_frame(frame_type: int, payload: Any) -> bytes:
@@ -70,6 +119,26 @@ def encode_frame(frame_type: int, payload: Any) -> bytes:
         raw = json.dumps(payload, separators=(",", ":")).encode()
     body = zlib.compress(raw, 1)  # releases the GIL: on another core, the program goes on
     return _HEADER.pack(len(body) + 1, frame_type) + body
+
+
+def encode_frames(batch: Batch, max_events: int = FRAME_EVENTS) -> list[bytes]:
+    """`batch` as EVENTS frames of at most `max_events` events each, in order."""
+    n = len(batch.kinds)
+    if n <= max_events:
+        return [encode_frame(EVENTS, batch)]
+    return [encode_frame(EVENTS, slice_batch(batch, lo, min(lo + max_events, n))) for lo in range(0, n, max_events)]
+
+
+def slice_batch(batch: Batch, lo: int, hi: int) -> Batch:
+    """Events `lo` to `hi` (exclusive) of `batch`: each kind's columns cut where its events fall."""
+    kinds = batch.kinds
+    columns = {}
+    for kind, cols in batch.columns.items():
+        start = kinds.count(kind, 0, lo)
+        end = start + kinds.count(kind, lo, hi)
+        if end > start:
+            columns[kind] = [col[start:end] for col in cols]
+    return Batch(kinds[lo:hi], columns)
 
 
 def _encode_batch(batch: Batch) -> bytes:
@@ -87,8 +156,13 @@ def _encode_batch(batch: Batch) -> bytes:
     return b"".join((struct.pack(">I", len(head)), head, batch.kinds, *blobs))
 
 
-def _int64s(values: list) -> bytes | None:
+def _int64s(values: Any) -> bytes | None:
     """`values` as little-endian int64s, or None unless they are all ints that fit."""
+    if isinstance(values, array) and values.typecode == "q":
+        packed = array("q", values)
+        if not _LITTLE:
+            packed.byteswap()
+        return packed.tobytes()
     try:
         try:
             packed, signed = array(_U64, values), False  # the fast conversion, for ints >= 0...
@@ -120,69 +194,123 @@ def _json_list(values: list) -> bytes:
     return json.dumps(values, separators=(",", ":")).encode()
 
 
-def decode_events(raw: bytes) -> list[tuple]:
-    """The event tuples of a decompressed EVENTS payload, each checked against the schema."""
+# ---------------------------------------------------------------- decoding
+
+
+def decode_batch(raw: bytes, limits: Limits = LIMITS) -> Batch:
+    """The events of a decompressed EVENTS payload, in columns, each value checked against the schema."""
     try:
         (hlen,) = struct.unpack_from(">I", raw)
+        if hlen > limits.control:
+            raise ValueError
         header = json.loads(raw[4 : 4 + hlen])
         n, columns = header["n"], header["columns"]
-    except (struct.error, ValueError, KeyError, TypeError):
+    except (struct.error, ValueError, KeyError, TypeError, RecursionError):
         raise FormatError("an events frame with a damaged header") from None
-    if not isinstance(n, int) or not isinstance(columns, list) or n < 0:
+    if type(n) is not int or not isinstance(columns, list) or n < 0:
         raise FormatError("an events frame with a damaged header")
+    if n > limits.events:
+        raise FormatError(f"an events frame of {n} events (the limit is {limits.events})")
     pos = 4 + hlen
     kinds = raw[pos : pos + n]
     pos += n
     if len(kinds) != n:
         raise FormatError("an events frame shorter than its header says")
     counts = {k: kinds.count(k) for k in set(kinds)}
-    cols: dict[int, list[list]] = {}
+    cols: dict[int, list] = {}
     for entry in columns:
         try:
             kind, field, kind_of, size = entry
         except (TypeError, ValueError):
             raise FormatError("an events frame with a damaged column list") from None
-        if not isinstance(size, int) or size < 0:
+        if type(size) is not int or size < 0:
             raise FormatError("an events frame with a damaged column list")
         blob = raw[pos : pos + size]
         pos += size
-        if len(blob) != size or kind not in counts or kind not in FIELDS or field != len(cols.get(kind, ())):
+        if type(kind) is not int or len(blob) != size or kind not in counts or kind not in FIELDS:
             raise FormatError(f"an events frame with a bad column for kind {kind!r}")
-        if kind_of == "i":
-            if size != 8 * counts[kind]:
-                raise FormatError(f"an events frame whose kind {kind} column {field} has the wrong length")
-            values = array("q")
-            values.frombytes(blob)
-            if not _LITTLE:
-                values.byteswap()
-            column = values.tolist()
-        else:
-            try:
-                column = json.loads(blob)
-            except ValueError:
-                raise FormatError(f"an events frame whose kind {kind} column {field} is not JSON") from None
-            if not isinstance(column, list) or len(column) != counts[kind]:
-                raise FormatError(f"an events frame whose kind {kind} column {field} has the wrong length")
-        cols.setdefault(kind, []).append(column)
+        if type(field) is not int or field != len(cols.get(kind, ())) or field > len(FIELDS[kind]):
+            raise FormatError(f"an events frame with a bad column for kind {kind!r}")
+        name = "ts" if field == 0 else FIELDS[kind][field - 1]
+        where = f"kind {KIND_NAMES[kind]} field {name}"
+        cols.setdefault(kind, []).append(_column(blob, kind_of, counts[kind], name, where, limits))
     if pos != len(raw):
         raise FormatError("an events frame longer than its header says")
     for kind in counts:
         if kind not in FIELDS or len(cols.get(kind, ())) != 1 + len(FIELDS[kind]):
             raise FormatError(f"an events frame with missing columns for kind {kind}")
-    return from_columns(kinds, cols)
+    return Batch(bytes(kinds), cols)
+
+
+def _column(blob: bytes, kind_of: Any, count: int, name: str, where: str, limits: Limits) -> Any:
+    allowed = FIELD_TYPES[name]
+    if kind_of == "i":
+        if int not in allowed:
+            raise FormatError(f"an events frame whose {where} holds ints, not {_names(allowed)}")
+        if len(blob) != 8 * count:
+            raise FormatError(f"an events frame whose {where} column has the wrong length")
+        values = array("q")
+        values.frombytes(blob)
+        if not _LITTLE:
+            values.byteswap()
+        return values
+    if kind_of != "j":
+        raise FormatError(f"an events frame whose {where} column has an unknown type {kind_of!r}")
+    column = _strings(blob)
+    if column is None:
+        try:
+            column = json.loads(blob)
+        except (ValueError, RecursionError):
+            raise FormatError(f"an events frame whose {where} column is not JSON") from None
+    if not isinstance(column, list) or len(column) != count:
+        raise FormatError(f"an events frame whose {where} column has the wrong length")
+    types = set(map(type, column))
+    if not types <= allowed:
+        bad = ", ".join(sorted(t.__name__ for t in types - allowed))
+        raise FormatError(f"an events frame whose {where} holds {bad} (it takes {_names(allowed)})")
+    if str in types and max(len(v) for v in column if type(v) is str) > limits.string:
+        raise FormatError(f"an events frame whose {where} holds a string over {limits.string} characters")
+    if list in types:  # argv: lists of strings
+        for value in column:
+            if not all(type(v) is str for v in value) or sum(map(len, value)) > limits.string:
+                raise FormatError(f"an events frame whose {where} is not a short list of strings")
+    return column
+
+
+def _strings(blob: bytes) -> list[str] | None:
+    """A JSON list of plain ASCII strings (the common case, and what `_json_list` writes whole),
+    split without a JSON parse, each string interned: a column names the same few things
+    ("io_read", "timer") over and over. None if the list is anything else."""
+    if not (blob.startswith(b'["') and blob.endswith(b'"]')):
+        return None
+    quotes = blob.translate(None, _PLAIN)  # what is not plain ASCII: only the quotes, if this is such a list
+    if quotes.strip(b'"'):
+        return None
+    parts = blob[2:-2].decode("ascii").split('","')
+    if len(quotes) != 2 * len(parts):  # a quote the split did not explain: not that list
+        return None
+    return list(map(sys.intern, parts))
+
+
+def _names(types: Iterable[type]) -> str:
+    return " or ".join(sorted("null" if t is _NONE else t.__name__ for t in types))
 
 
 class Decoder:
-    """Incremental: `feed` bytes as they come, get whole frames back as ``(type, payload)``."""
+    """Incremental: `feed` bytes as they come, get whole frames back as ``(type, payload)``
+    (an EVENTS payload is a `Batch`). `frame` is the last frame's bytes, as they came."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = LIMITS) -> None:
+        self.limits = limits
         self._buf = bytearray()
-        self._magic_seen = False
+        self.magic_seen = False
         self.frames = 0
+        self.events = 0  # decoded so far
+        self.frame = b""
 
     def feed(self, data: bytes) -> Iterator[tuple[int, Any]]:
         self._buf += data
-        if not self._magic_seen:
+        if not self.magic_seen:
             if len(self._buf) < len(MAGIC):
                 if not MAGIC.startswith(bytes(self._buf)):
                     raise FormatError("not a greenscope stream (bad magic bytes)")
@@ -192,37 +320,56 @@ class Decoder:
             if self._buf[7] != FORMAT:
                 raise FormatError(f"stream format {self._buf[7]} is not supported (this greenscope reads {FORMAT})")
             del self._buf[: len(MAGIC)]
-            self._magic_seen = True
+            self.magic_seen = True
         while len(self._buf) >= _HEADER.size:
-            length, frame_type = _HEADER.unpack_from(self._buf)
-            if not 1 <= length <= MAX_FRAME:
-                raise FormatError(f"frame {self.frames + 1}: impossible length {length}")
-            if frame_type not in FRAME_NAMES:
-                raise FormatError(f"frame {self.frames + 1}: unknown frame type {frame_type}")
+            length, frame_type = self.next_length()
             if len(self._buf) < 4 + length:
                 return
-            body = bytes(self._buf[4 : 4 + length])  # the type byte, then the payload
+            self.frame = bytes(self._buf[: 4 + length])
             del self._buf[: 4 + length]
             self.frames += 1
-            yield frame_type, self._payload(body)
+            yield frame_type, self._payload(frame_type, self.frame)
+
+    def next_length(self) -> tuple[int, int]:
+        """The length and type of the frame that starts the buffer (checked); call with 5 bytes buffered."""
+        length, frame_type = _HEADER.unpack_from(self._buf)
+        if not 1 <= length <= self.limits.frame:
+            raise FormatError(f"frame {self.frames + 1}: impossible length {length} (the limit is {self.limits.frame})")
+        if frame_type not in FRAME_NAMES:
+            raise FormatError(f"frame {self.frames + 1}: unknown frame type {frame_type}")
+        return length, frame_type
 
     @property
     def pending(self) -> int:
         """Bytes received that do not make a whole frame yet."""
         return len(self._buf)
 
-    def _payload(self, body: bytes) -> Any:
+    def _payload(self, frame_type: int, frame: bytes) -> Any:
         where = f"frame {self.frames}"
+        most = self.limits.expanded if frame_type == EVENTS else self.limits.control
         try:
             d = zlib.decompressobj()
-            raw = d.decompress(body[1:], MAX_EXPANDED)
+            raw = d.decompress(memoryview(frame)[5:], most)
             if d.unconsumed_tail:
-                raise FormatError(f"{where}: expands past {MAX_EXPANDED} bytes")
-            return decode_events(raw) if body[0] == EVENTS else json.loads(raw)
+                raise FormatError(f"{where}: expands past {most} bytes (the limit)")
+            if not d.eof or d.unused_data:
+                raise FormatError(f"{where}: damaged compressed data (cut short, or more after its end)")
+            if frame_type != EVENTS:
+                return json.loads(raw)
+            batch = decode_batch(raw, self.limits)
         except zlib.error as e:
             raise FormatError(f"{where}: damaged compressed data ({e})") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise FormatError(f"{where}: not JSON ({e})") from None
+        except RecursionError:
+            raise FormatError(f"{where}: JSON nested too deep") from None
+        except FormatError as e:
+            raise FormatError(f"{where}: {e}") from None
+        self.events += len(batch.kinds)
+        total = self.limits.events_total
+        if total is not None and self.events > total:
+            raise FormatError(f"{where}: more than {total} events in the stream (the limit)")
+        return batch
 
 
 def check_hello(payload: Any) -> dict:
@@ -235,29 +382,42 @@ def check_hello(payload: Any) -> dict:
     process = payload.get("process")
     if not isinstance(process, dict):
         raise FormatError("the first frame does not say which process was traced")
+    for name, value in process.items():
+        allowed = FIELD_TYPES.get(name, frozenset({str, int, _NONE}))
+        if type(value) not in allowed or (type(value) is list and not all(type(v) is str for v in value)):
+            raise FormatError(f"the first frame's process {name} is not {_names(allowed)}")
     return process
 
 
-def read_recording(data: bytes) -> tuple[dict, list[tuple], bool]:
-    """A whole recording: (process, events, complete). `complete` is False when the program
-    stopped without writing END (it crashed); the frames it wrote are all there."""
-    decoder = Decoder()
+def read_frames(stream: IO[bytes], limits: Limits = LIMITS, chunk: int = 1 << 20) -> Iterator[tuple[int, Any, bytes]]:
+    """The frames of a recording read from `stream` a chunk at a time, as ``(type, payload, the
+    frame's bytes)``; FormatError if it is cut inside a frame."""
+    decoder = Decoder(limits)
+    while data := stream.read(chunk):
+        for frame_type, payload in decoder.feed(data):
+            yield frame_type, payload, decoder.frame
+    if not decoder.magic_seen:
+        raise FormatError("not a greenscope recording (too short)")
+    if decoder.pending:
+        raise FormatError(f"truncated: the file ends inside frame {decoder.frames + 1} ({decoder.pending} bytes)")
+
+
+def read_recording(source: bytes | IO[bytes], limits: Limits = LIMITS) -> tuple[dict, list[tuple], bool]:
+    """A whole recording (its bytes, or a binary file): (process, events, complete). `complete` is
+    False when the program stopped without writing END (it crashed); the frames it wrote are all there."""
+    stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     process: dict | None = None
     events: list[tuple] = []
     complete = False
-    for frame_type, payload in decoder.feed(data):
+    for frame_type, payload, _ in read_frames(stream, limits):
         if process is None:
             if frame_type != HELLO:
                 raise FormatError("the recording does not start with a hello frame")
             process = check_hello(payload)
         elif frame_type == EVENTS:
-            events.extend(payload)
+            events += payload.events()
         elif frame_type == END:
             complete = True
-    if not decoder._magic_seen:
-        raise FormatError("not a greenscope recording (too short)")
-    if decoder.pending:
-        raise FormatError(f"truncated: the file ends inside frame {decoder.frames + 1} ({decoder.pending} bytes)")
     if process is None:
         raise FormatError("the recording holds no frame")
     return process, events, complete

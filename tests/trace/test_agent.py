@@ -1,8 +1,11 @@
-"""The agent against real listeners on 127.0.0.1: what it sends, and that it never blocks the program."""
+"""The agent against real listeners on 127.0.0.1: what it sends, that it never blocks the program, and
+that what it cannot send is said (and, at exit, saved)."""
 
 from __future__ import annotations
 
+import io
 import itertools
+import os
 import signal
 import socket
 import subprocess
@@ -15,8 +18,8 @@ import pytest
 
 import runtime
 from runtime.agent import Agent, SocketSink, parse_address, process_info
-from runtime.trace.codec import COMMAND, END, EVENTS, HELLO, MAGIC, Decoder, encode_frame
-from runtime.trace.events import DROPPED
+from runtime.trace.codec import COMMAND, END, EVENTS, FRAME_EVENTS, HELLO, MAGIC, Decoder, encode_frame, read_frames
+from runtime.trace.events import DROPPED, EXIT, SWITCH
 from runtime.trace.recorder import Recorder
 
 
@@ -25,6 +28,8 @@ class Dashboard:
 
     def __init__(self, read: bool = True) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
+        if not read:  # and take little into the kernel's buffers meanwhile
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         self.address = f"127.0.0.1:{self.sock.getsockname()[1]}"
         self.read = read
         self.connections: list[list[tuple[int, object]]] = []
@@ -50,9 +55,9 @@ class Dashboard:
         decoder = Decoder()
         try:
             while data := conn.recv(65536):
-                for frame in decoder.feed(data):
-                    frames.append(frame)
-                    if frame[0] == END:
+                for kind, payload in decoder.feed(data):
+                    frames.append((kind, payload.events() if kind == EVENTS else payload))
+                    if kind == END:
                         self.got_end.set()
         except OSError:  # closed by close()
             pass
@@ -84,28 +89,67 @@ def test_parse_address():
 def test_the_agent_says_who_it_is_then_streams_events_then_ends():
     dash = Dashboard()
     rec = Recorder().install()
-    agent = Agent(rec, [SocketSink(dash.address)], process_info("prog.py", ["prog.py", "-x"]), interval=0.01).start()
+    sink = SocketSink(dash.address, secret="s3cret")
+    agent = Agent(rec, [sink], process_info("prog.py", ["prog.py", "-x"]), interval=0.01).start()
     try:
         busy_program()
     finally:
         rec.uninstall()
-        agent.stop()
+        notes = agent.stop()
     assert dash.got_end.wait(10)
     dash.close()
+    assert notes == []
     frames = dash.connections[0]
-    assert frames[0][0] == HELLO
+    assert frames[0][0] == HELLO and frames[0][1]["auth"] == "s3cret"
     assert frames[0][1]["process"]["argv"] == ["prog.py", "-x"]
     assert frames[0][1]["schema"]["version"] == 1
     events = [e for kind, payload in frames if kind == EVENTS for e in payload]
-    assert sum(1 for e in events if e[0] == 2) >= 4000  # every switch of the busy program
+    assert sum(1 for e in events if e[0] == SWITCH) >= 4000  # every switch of the busy program
+    assert len(events) == agent.produced
     assert frames[-1] == (END, {"dropped": 0})
+
+
+def test_a_long_argv_and_a_long_error_are_cut_to_size():
+    info = process_info("prog.py", ["prog.py", *["x" * 1000] * 100])
+    assert sum(map(len, info["argv"])) < 20_000 and info["argv"][-1].endswith("more arguments)")
+    rec = Recorder(clock=itertools.count(1).__next__)
+    rec.exited(greenlet_like(5), "error", ValueError("y" * 100_000))
+    dash = Dashboard()
+    agent = Agent(rec, [SocketSink(dash.address)], info)
+    agent.start()
+    agent.stop()
+    assert dash.got_end.wait(10)
+    dash.close()
+    [error] = [e[4] for kind, payload in dash.connections[0] if kind == EVENTS for e in payload if e[0] == EXIT]
+    assert error.startswith("ValueError: yyy") and len(error) < 5000
+
+
+def greenlet_like(gid: int) -> object:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(gid=gid)
+
+
+def test_a_big_batch_goes_in_frames_the_dashboard_takes():
+    rec = Recorder(clock=itertools.count(1).__next__)
+    for _ in range(3 * FRAME_EVENTS):
+        rec.timers_fired(1)
+    dash = Dashboard()
+    agent = Agent(rec, [SocketSink(dash.address)], process_info("prog.py"))
+    agent.start()
+    agent.stop()
+    assert dash.got_end.wait(10)
+    dash.close()
+    sizes = [len(payload) for kind, payload in dash.connections[0] if kind == EVENTS]
+    assert sizes == [FRAME_EVENTS] * 3
 
 
 def test_a_dashboard_that_does_not_read_never_blocks_the_program():
     dash = Dashboard(read=False)
     rec = Recorder().install()
     sink = SocketSink(dash.address, max_backlog=4 << 10)
-    agent = Agent(rec, [sink], process_info("prog.py"), interval=0.005).start()
+    agent = Agent(rec, [sink], process_info("prog.py"), interval=0.005, flush_timeout=0.1)
+    agent.start()
     backlog = []
 
     def watch():
@@ -125,6 +169,59 @@ def test_a_dashboard_that_does_not_read_never_blocks_the_program():
     assert max(backlog) <= 4 << 10  # bounded: what does not fit is dropped and counted
 
 
+def test_at_exit_what_a_stalled_dashboard_did_not_take_goes_to_the_fallback(tmp_path: Path):
+    """Nothing lost unsaid: the dashboard's share + the fallback's + the counted losses = what was produced."""
+    dash = Dashboard(read=False)
+    rec = Recorder(capacity=50_000).install()
+    fallback = tmp_path / "unsent.gsc"
+    sink = SocketSink(dash.address, max_backlog=64 << 10, fallback=str(fallback))
+    agent = Agent(rec, [sink], process_info("prog.py"), interval=0.005, flush_timeout=0.2)
+    agent.start()
+    try:
+        while sink.backlog < 1000 or not sink.lost:  # until frames wait, and some could not even wait
+            busy_program(5000)
+    finally:
+        rec.uninstall()
+        [note] = agent.stop()
+    assert dash.connected.wait(10)
+    received, lost = drain(dash.conns[0])
+    dash.close()
+    saved, saved_lost = tally(fallback.read_bytes())
+    assert len(received) + lost + saved + saved_lost == agent.produced
+    assert f"did not take {saved + saved_lost} events in 0.2 s: they are in {fallback}" in note
+
+
+def tally(data: bytes) -> tuple[int, int]:
+    """A recording's events, and the losses it reports (its ``dropped`` events and its END)."""
+    events = lost = 0
+    for kind, payload, _ in read_frames(io.BytesIO(data)):
+        if kind == EVENTS:
+            evs = payload.events()
+            events += sum(1 for e in evs if e[0] != DROPPED)
+            lost += sum(e[2] for e in evs if e[0] == DROPPED)
+        elif kind == END:
+            lost += payload["dropped"]
+    return events, lost
+
+
+def drain(conn: socket.socket) -> tuple[list[tuple], int]:
+    """The events of the whole EVENTS frames a connection holds, and the losses it reports."""
+    decoder, events, lost = Decoder(), [], 0
+    conn.settimeout(1.0)
+    try:
+        while data := conn.recv(1 << 16):
+            for kind, payload in decoder.feed(data):
+                if kind == EVENTS:
+                    evs = payload.events()
+                    events += [e for e in evs if e[0] != DROPPED]
+                    lost += sum(e[2] for e in evs if e[0] == DROPPED)
+                elif kind == END:
+                    lost += payload["dropped"]
+    except OSError:
+        pass
+    return events, lost
+
+
 def test_losses_are_reported_once_the_dashboard_reads_again():
     rec = Recorder(clock=itertools.count(1).__next__)  # events at ts 1, 2, ...
     sink = SocketSink("127.0.0.1:1")  # nobody there: every batch is lost
@@ -135,7 +232,7 @@ def test_losses_are_reported_once_the_dashboard_reads_again():
     dash = Dashboard()
     sink.family, sink.address = parse_address(dash.address)
     sink._next_try = 0.0
-    sink.hello(encode_frame(HELLO, {"schema": {}, "process": {}}))
+    sink.hello({"schema": {}, "process": {}})
     rec.timers_fired(1)  # at ts 2
     agent.ship()
     sink.close()
@@ -149,22 +246,33 @@ def test_losses_are_reported_once_the_dashboard_reads_again():
     dash.close()
 
 
+def test_an_idle_program_says_it_is_alive():
+    dash = Dashboard()
+    rec = Recorder()
+    agent = Agent(rec, [SocketSink(dash.address)], process_info("prog.py"), interval=0.005, heartbeat=0.02)
+    agent.start()
+    try:
+        assert dash.connected.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and sum(1 for kind, p in dash.connections[0] if kind == EVENTS) < 3:
+            time.sleep(0.01)
+    finally:
+        agent.stop()
+        dash.close()
+    empty = [p for kind, p in dash.connections[0] if kind == EVENTS]
+    assert len(empty) >= 3 and all(p == [] for p in empty)
+
+
 def test_the_stop_command_ends_the_program(tmp_path: Path):
     listener = socket.create_server(("127.0.0.1", 0))
     prog = tmp_path / "forever.py"
     prog.write_text("import runtime\nwhile True:\n    runtime.sleep(0.01)\n")
+    address = f"127.0.0.1:{listener.getsockname()[1]}"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "visualizer",
-            "record",
-            "--connect",
-            f"127.0.0.1:{listener.getsockname()[1]}",
-            str(prog),
-        ],
+        [sys.executable, "-m", "visualizer", "record", "--connect", address, str(prog)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "GREENSCOPE_SECRET": "s3cret"},
     )
     conn = None
     try:
@@ -172,8 +280,10 @@ def test_the_stop_command_ends_the_program(tmp_path: Path):
         conn, _ = listener.accept()
         decoder = Decoder()
         conn.settimeout(30)
-        while not any(kind == HELLO for kind, _ in decoder.feed(conn.recv(65536))):
-            pass
+        hello = None
+        while hello is None:
+            hello = next((p for kind, p in decoder.feed(conn.recv(65536)) if kind == HELLO), None)
+        assert hello["auth"] == "s3cret"
         conn.sendall(MAGIC + encode_frame(COMMAND, {"command": "nonsense"}))  # ignored
         conn.sendall(encode_frame(COMMAND, {"command": "stop"}))
         assert proc.wait(timeout=30) == 128 + signal.SIGTERM  # unwound by SystemExit: the recording ends
@@ -192,12 +302,16 @@ def test_garbage_from_the_dashboard_only_drops_that_connection():
     agent = Agent(rec, [sink], process_info("prog.py"), interval=0.005).start()
     try:
         assert dash.connected.wait(10)
+        dash.connected.clear()
         dash.conns[0].sendall(MAGIC + b"\x00\x00\x00\x05\x09junk")  # an unknown frame type
-        busy_program()
+        deadline = time.monotonic() + 20
+        while not dash.connected.is_set() and time.monotonic() < deadline:
+            busy_program(200)  # the program goes on; the agent drops that connection, then reconnects
     finally:
         rec.uninstall()
         agent.stop()
         dash.close()
+    assert len(dash.connections) == 2
 
 
 def test_the_agent_reconnects_and_says_hello_again():

@@ -10,22 +10,54 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from flask import Flask
+from hypothesis import HealthCheck, settings
 
-from runtime.trace.events import FIELDS, KIND_CODES
+from runtime.trace.events import FIELDS, KIND_CODES, SPAWN, SWITCH, WAKE, Batch
 from visualizer.app import create_app
+from visualizer.security import CSRF_HEADER
+
+#: hypothesis settings for fuzzing a door: modest, and the same examples every run (no luck involved)
+FUZZ = settings(
+    max_examples=60, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+)
+
+PROCESS = {"pid": 42, "argv": ["prog.py"], "program": "prog.py", "version": "0.1.0"}
+
+
+def sample(n: int, start: int = 0) -> list[tuple]:
+    """n events of a few kinds, with ints, strings and None in their fields."""
+    events = []
+    for i in range(start, start + n):
+        if i % 3 == 0:
+            events.append((SWITCH, i, 0, 1 + i % 5))
+        elif i % 3 == 1:
+            events.append((WAKE, i, 1 + i % 5, "timer", 0))
+        else:
+            events.append((SPAWN, i, 100 + i, 1, "work", "prog.py:3", None))
+    return events
+
+
+def batch(n: int, start: int = 0) -> Batch:
+    """`sample(n, start)` as the codec decodes it: a `Batch`."""
+    return Batch.of(sample(n, start))
 
 
 class Server:
-    """``greenscope serve`` in a child process; `url` and `agent` from the line it prints."""
+    """``greenscope serve`` in a child process, keeping its sessions in `data` (by default a directory of
+    its own beside `log`); `url` and `agent` from the line it prints. Its `http` client says it is the
+    page's own (the ``X-Greenscope`` header)."""
 
-    def __init__(self, *args: str, log: Path) -> None:
-        self._log = log.open("wb")
+    def __init__(self, *args: str, log: Path, data: Path | None = None, env: dict | None = None) -> None:
+        self.data = data or log.parent / f"{log.stem}-data"
+        self._log = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "visualizer", "serve", "--port", "0", *args],
+            [sys.executable, "-m", "visualizer", "serve", "--port", "0", "--data-dir", str(self.data), *args],
+            env=env,
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
@@ -40,6 +72,7 @@ class Server:
         self.base = self.url.split("?")[0]
         self.http = requests.Session()
         self.http.trust_env = False
+        self.http.headers[CSRF_HEADER] = "1"
 
     def get(self, path: str, **kw) -> requests.Response:
         return self.http.get(self.base + path, timeout=10, **kw)
@@ -48,6 +81,10 @@ class Server:
         r = self.http.post(self.base + "api/sessions", json={"workload": workload, "params": params}, timeout=10)
         assert r.status_code == 201, r.text
         return r.json()
+
+    @property
+    def port(self) -> int:
+        return int(self.base.rstrip("/").rsplit(":", 1)[1])
 
     def close(self) -> None:
         if hasattr(self, "http"):
@@ -84,13 +121,23 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
+def running(pid: int) -> bool:
+    """Whether process `pid` runs (not a zombie: an orphan's reaping is init's business)."""
+    try:
+        return " Z" not in Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:3]
+    except OSError:
+        return False
+
+
 @pytest.fixture
-def make_app() -> Iterator[Callable[..., Flask]]:
-    """Build dashboard apps (closed, and their workloads reaped, after the test)."""
+def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build dashboard apps, each keeping its sessions in a directory of its own under `tmp_path` (closed,
+    and their workloads reaped, after the test)."""
     apps: list[Flask] = []
 
     def make(**config: object) -> Flask:
-        app = create_app({"interval": 0.02, **config})
+        data = tmp_path / f"data-{len(apps)}"
+        app = create_app({"interval": 0.02, "data_dir": data, **config})
         app.config["TESTING"] = True
         apps.append(app)
         return app
@@ -103,3 +150,10 @@ def make_app() -> Iterator[Callable[..., Flask]]:
 @pytest.fixture
 def app(make_app: Callable[..., Flask]) -> Flask:
     return make_app()
+
+
+def page_client(app: Flask) -> Any:
+    """Flask's test client, sending what the page sends with each request that changes something."""
+    client = app.test_client()
+    client.environ_base["HTTP_" + CSRF_HEADER.upper().replace("-", "_")] = "1"
+    return client

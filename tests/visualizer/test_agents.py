@@ -1,45 +1,59 @@
-"""The agent listener, in process, with raw sockets: good streams, bad ones, floods, commands."""
+"""The agent listener, in process, with raw sockets: good streams, bad ones, slow ones, floods, intruders, commands."""
 
 from __future__ import annotations
 
 import logging
 import socket
 import struct
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from runtime.agent import parse_address
 from runtime.trace.codec import COMMAND, END, EVENTS, HELLO, MAGIC, Decoder, encode_frame
 from runtime.trace.events import describe
-from tests.visualizer.conftest import wait_until
-from tests.visualizer.test_sessions import sample
+from tests.visualizer.conftest import sample, wait_until
 from visualizer.agents import AgentListener
-from visualizer.sessions import CRASHED, ENDED, RUNNING, Store
+from visualizer.archive import Archive
+from visualizer.sessions import CRASHED, ENDED, RUNNING
+from visualizer.store import Store
+
+KEY = "the-agent-key"
 
 
-def hello(pid: int = 7) -> bytes:
-    return encode_frame(HELLO, {"schema": describe(), "process": {"pid": pid, "argv": ["p.py"], "program": "p.py"}})
+def hello(pid: int = 7, auth: str | None = KEY) -> bytes:
+    process = {"pid": pid, "argv": ["p.py"], "program": "p.py"}
+    return encode_frame(HELLO, {"schema": describe(), "process": process, **({"auth": auth} if auth else {})})
 
 
 @pytest.fixture
-def store() -> Store:
-    return Store()
+def store(tmp_path: Path) -> Store:
+    return Store(archive=Archive(tmp_path / "data"))
+
+
+def make_listener(store: Store, **kw) -> AgentListener:
+    options = {"key": KEY, "max_rate": 1 << 20, "hello_timeout": 5, **kw}
+    return AgentListener(store, **options)
 
 
 @pytest.fixture
 def listener(store: Store) -> Iterator[AgentListener]:
-    it = AgentListener(store, max_pending=1 << 16, max_rate=1 << 20, hello_timeout=5)
+    it = make_listener(store)
     yield it
     it.close()
 
 
 @pytest.fixture
-def connect(listener: AgentListener) -> Iterator:
+def connect(listener: AgentListener) -> Iterator[Callable[..., socket.socket]]:
     socks: list[socket.socket] = []
 
-    def make() -> socket.socket:
-        host, port = listener.address.rsplit(":", 1)
-        sock = socket.create_connection((host, int(port)), timeout=10)
+    def make(address: str | None = None) -> socket.socket:
+        family, addr = parse_address(address or listener.address)
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.settimeout(10)
+        sock.connect(addr)
         socks.append(sock)
         return sock
 
@@ -63,9 +77,11 @@ def test_a_stream_makes_a_session_that_ends(store: Store, connect):
     sock.sendall(MAGIC + hello() + encode_frame(EVENTS, sample(10)))
     session = wait_until(lambda: store.all() and store.all()[0].total == 10 and store.all()[0])
     assert session.state == RUNNING and session.pid == 7 and session.to_dict()["program"] == "p.py"
+    assert "auth" not in session.hello  # the secret is not kept, nor shown, nor recorded
     sock.sendall(encode_frame(EVENTS, sample(5, 10)) + encode_frame(END, {"dropped": 3}))
     wait_until(lambda: session.state == ENDED)
     assert session.events() == sample(15) and session.lost == 3 and session.complete
+    assert KEY.encode() not in session.path.read_bytes()
 
 
 def test_a_stream_that_breaks_off_is_a_crashed_session(store: Store, connect):
@@ -85,13 +101,25 @@ def test_a_stream_that_breaks_off_is_a_crashed_session(store: Store, connect):
         (MAGIC + encode_frame(EVENTS, sample(3)), "first frame is not a hello"),
         (MAGIC + struct.pack(">IB", 50, EVENTS) + b"\x00" * 49, "damaged compressed data"),
         (MAGIC + struct.pack(">IB", 0xFFFFFFF, EVENTS), "impossible length"),
+        (MAGIC + struct.pack(">IB", 64 << 20, EVENTS), "impossible length"),  # refused before it arrives
         (MAGIC + hello() + hello(), "unexpected hello"),
         (MAGIC + hello() + encode_frame(COMMAND, {"command": "stop"}), "unexpected command"),
-        (MAGIC + struct.pack(">IB", 1 << 20, EVENTS) + b"x" * (1 << 17), "a frame larger than"),
+        (MAGIC + hello(auth=None), "no secret"),
+        (MAGIC + hello(auth="a guess"), "no secret"),
     ],
-    ids=["garbage", "not-hello-first", "damaged", "impossible-length", "second-hello", "command", "huge-frame"],
+    ids=[
+        "garbage",
+        "not-hello-first",
+        "damaged",
+        "impossible-length",
+        "huge-frame",
+        "second-hello",
+        "command",
+        "no-secret",
+        "wrong-secret",
+    ],
 )
-def test_bad_input_closes_that_connection_only(store: Store, connect, caplog, data: bytes, logged: str):
+def test_bad_input_closes_that_connection_only(store: Store, listener, connect, caplog, data: bytes, logged: str):
     caplog.set_level(logging.INFO, "visualizer.agents")
     good = connect()
     good.sendall(MAGIC + hello(1) + encode_frame(EVENTS, sample(3)))
@@ -102,26 +130,122 @@ def test_bad_input_closes_that_connection_only(store: Store, connect, caplog, da
     good.sendall(encode_frame(EVENTS, sample(3, 3)) + encode_frame(END, {"dropped": 0}))
     session = wait_until(lambda: next((s for s in store.all() if s.pid == 1 and s.state == ENDED), None))
     assert session.events() == sample(6)
+    assert listener.refused >= 1 and all(s.pid == 1 or s.state == CRASHED for s in store.all())
 
 
 def test_a_flood_closes_the_connection(store: Store, connect, caplog):
     sock = connect()
     sock.sendall(MAGIC + hello())
     frame = encode_frame(EVENTS, sample(5000))
-    with pytest.raises(OSError):  # it sends until the server hangs up
+    with pytest.raises(OSError):  # it sends until the server hangs up: ~ 2 MB at once, the limit is 1 MB/s
         for _ in range(100000):
             sock.sendall(frame)
     wait_until(lambda: "bytes in a second" in caplog.text)
     wait_until(lambda: store.all()[0].state == CRASHED)
 
 
-def test_silence_before_hello_is_a_timeout(store: Store):
-    listener = AgentListener(store, hello_timeout=0.2)
-    host, port = listener.address.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        assert closed_by_server(sock)
-    listener.close()
-    assert store.all() == []
+def test_the_whole_handshake_has_a_deadline_however_slowly_it_trickles_in(store: Store):
+    """Once: the deadline was per byte, and a connection sending 1 byte a second stayed forever."""
+    listener = make_listener(store, hello_timeout=0.5)
+    try:
+        host, port = listener.address.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            data = MAGIC + hello()
+            sent = 0
+            try:
+                while sent < len(data) - 1:  # never the last byte; every byte on time for a per-byte deadline
+                    sock.sendall(data[sent : sent + 1])
+                    sent += 1
+                    time.sleep(0.05)
+            except OSError:
+                pass
+            assert closed_by_server(sock)
+        assert sent < len(data) - 1 and store.all() == []  # closed long before the trickle would have ended
+    finally:
+        listener.close()
+
+
+def test_silence_after_hello_closes_the_connection(store: Store):
+    """Once: after HELLO there was no deadline at all."""
+    listener = make_listener(store, idle_timeout=0.3)
+    try:
+        host, port = listener.address.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(MAGIC + hello())
+            assert closed_by_server(sock)
+        wait_until(lambda: store.all() and store.all()[0].state == CRASHED)
+    finally:
+        listener.close()
+
+
+def test_a_frame_that_never_finishes_closes_the_connection(store: Store, caplog):
+    """Once: a declared 64 MiB frame, held open, kept its connection and its memory for a minute and more."""
+    listener = make_listener(store, frame_timeout=0.3, idle_timeout=30)
+    try:
+        host, port = listener.address.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(MAGIC + hello() + encode_frame(EVENTS, sample(100))[:20])
+            assert closed_by_server(sock)
+        wait_until(lambda: "a frame took longer than 0.3 s" in caplog.text)
+    finally:
+        listener.close()
+
+
+def test_a_hello_without_the_launch_secret_cannot_take_a_launched_session(store: Store, connect):
+    """Once: a HELLO with the child's pid, sent 1 ms after the launch, took its session over."""
+    launched = store.create(source="launched", workload="echo")
+    launched.pid, launched.secret = 7, "launch-secret"
+    intruder = connect()
+    intruder.sendall(MAGIC + hello(7, auth="guess"))
+    assert closed_by_server(intruder)
+    thief = connect()
+    thief.sendall(MAGIC + hello(7))  # the agent key: a session of its own, never the launched one
+    stolen = wait_until(lambda: next((s for s in store.all() if s is not launched), None))
+    assert stolen.source == "agent" and launched.state != RUNNING
+    child = connect()
+    child.sendall(MAGIC + hello(7, auth="launch-secret") + encode_frame(EVENTS, sample(3)))
+    wait_until(lambda: launched.total == 3)
+    again = connect()
+    again.sendall(MAGIC + hello(7, auth="launch-secret"))  # its secret again, while it streams: no entry
+    assert closed_by_server(again)
+    assert len(store.all()) == 2 and launched.state == RUNNING
+
+
+def test_connections_that_never_say_hello_cannot_keep_launched_programs_out(store: Store):
+    """Once: 64 slowloris connections filled every slot; a workload launched meanwhile was lost as a clean end."""
+    listener = make_listener(store, max_handshakes=4, max_connections=8)
+    socks = []
+    try:
+        host, port = listener.address.rsplit(":", 1)
+        for _ in range(4):
+            socks.append(socket.create_connection((host, int(port)), timeout=10))
+            socks[-1].sendall(MAGIC)
+        wait_until(lambda: listener._doors[0].handshaking == 4)
+        late = socket.create_connection((host, int(port)), timeout=10)  # the TCP door is full...
+        socks.append(late)
+        assert closed_by_server(late) and listener.refused == 1
+        launched = store.create(source="launched", workload="echo")
+        launched.secret = "s"
+        child = socket.socket(socket.AF_UNIX)  # ...the launched programs' door is not
+        socks.append(child)
+        child.connect(listener.launch_address)
+        child.sendall(MAGIC + hello(9, auth="s") + encode_frame(EVENTS, sample(5)))
+        wait_until(lambda: launched.total == 5)
+    finally:
+        for sock in socks:
+            sock.close()
+        listener.close()
+
+
+def test_with_a_token_the_token_opens_the_agent_door_too(store: Store):
+    listener = make_listener(store, token="tok")
+    try:
+        host, port = listener.address.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(MAGIC + hello(auth="tok") + encode_frame(END, {"dropped": 0}))
+            wait_until(lambda: store.all() and store.all()[0].state == ENDED)
+    finally:
+        listener.close()
 
 
 def test_commands_go_back_to_the_agent(store: Store, connect):

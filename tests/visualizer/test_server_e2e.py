@@ -18,8 +18,7 @@ import socketio
 from runtime.trace.codec import MAGIC, encode_frame
 from runtime.trace.events import KIND_NAMES
 from runtime.trace.states import check
-from tests.visualizer.conftest import Server, alive, events_of, wait_until
-from tests.visualizer.test_sessions import sample
+from tests.visualizer.conftest import Server, alive, events_of, sample, wait_until
 
 FINAL = ("ended", "crashed", "stopped")
 
@@ -146,9 +145,8 @@ def test_greenscope_run_streams_a_program_to_the_running_dashboard(server: Serve
             """
         )
     )
-    port = server.base.rstrip("/").rsplit(":", 1)[1]
     result = subprocess.run(
-        [sys.executable, "-m", "visualizer", "run", "--port", port, "--no-open", str(program)],
+        [sys.executable, "-m", "visualizer", "run", "--port", str(server.port), "--no-open", str(program)],
         capture_output=True,
         text=True,
         timeout=30,
@@ -169,7 +167,9 @@ def test_another_host_needs_the_token(token_server: Server):
     assert token_server.get("api/sessions", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     with pytest.raises(socketio.exceptions.ConnectionError):
         Viewer(token_server.base)
-    viewer = Viewer(token_server.base, auth={"token": token})
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        Viewer(token_server.base, auth={"token": token})  # the handshake itself needs it (header or cookie)
+    viewer = Viewer(token_server.base, headers={"Authorization": f"Bearer {token}"})
     assert viewer.sio.connected
     viewer.close()
 

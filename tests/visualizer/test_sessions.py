@@ -1,27 +1,26 @@
-"""Sessions: columnar chunks, the bounded window and its count of trimmed events, recordings, states."""
+"""Sessions and the store: columnar chunks, the bounded window, recordings on disk, the memory budget,
+sessions listed again after a restart."""
 
 from __future__ import annotations
+
+import io
+from pathlib import Path
 
 import pytest
 
 from runtime.trace.codec import FormatError, read_recording
-from runtime.trace.events import DROPPED, FIELDS, KIND_NAMES, SPAWN, SWITCH, WAKE, describe
-from visualizer.sessions import CRASHED, ENDED, RUNNING, STOPPED, Chunk, Store
+from runtime.trace.events import FIELDS, KIND_NAMES, SPAWN, SWITCH, WAKE, Batch, describe
+from tests.visualizer.conftest import PROCESS, batch, sample
+from visualizer.archive import Archive
+from visualizer.sessions import CRASHED, ENDED, RUNNING, STOPPED, Chunk
+from visualizer.store import Store
 
-PROCESS = {"pid": 42, "argv": ["prog.py"], "program": "prog.py", "version": "0.1.0"}
+HELLO = {"schema": describe(), "process": PROCESS}
 
 
-def sample(n: int, start: int = 0) -> list[tuple]:
-    """n events of a few kinds, with ints, strings and None in their fields."""
-    events = []
-    for i in range(start, start + n):
-        if i % 3 == 0:
-            events.append((SWITCH, i, 0, 1 + i % 5))
-        elif i % 3 == 1:
-            events.append((WAKE, i, 1 + i % 5, "timer", 0))
-        else:
-            events.append((SPAWN, i, 100 + i, 1, "work", "prog.py:3", None))
-    return events
+@pytest.fixture
+def archive(tmp_path: Path) -> Archive:
+    return Archive(tmp_path / "data")
 
 
 def test_a_chunk_keeps_events_in_columns_and_gives_them_back():
@@ -35,93 +34,155 @@ def test_a_chunk_keeps_events_in_columns_and_gives_them_back():
     assert list(wire["columns"]["wake"]) == ["ts", *FIELDS[WAKE]]
     assert wire["columns"]["switch"]["to"] == [e[3] for e in events if e[0] == SWITCH]
     assert wire["columns"]["spawn"]["pool"] == [None] * 10
+    assert wire == chunk.wire() and wire is not chunk.wire()  # made on demand, never kept
+    assert set(wire["columns"]) <= set(KIND_NAMES.values())
 
 
-def test_a_chunk_keeps_one_object_per_distinct_string_and_no_wire_copy():
-    events = [(WAKE, i, 1, "".join(["tim", "er"]), 0) for i in range(5)]  # five equal, distinct objects
-    chunk = Chunk.of(0, events)
-    causes = chunk.columns[WAKE][2]
-    assert causes == ["timer"] * 5 and all(c is causes[0] for c in causes)
-    assert chunk.wire() == chunk.wire() and chunk.wire() is not chunk.wire()  # made on demand, never kept
-    assert not hasattr(chunk, "__dict__")
-
-
-def test_a_chunk_tail_is_its_last_events():
+def test_a_chunk_slice_is_those_events():
     events = sample(30)
-    tail = Chunk.of(0, events).tail(11)
-    assert tail.first == 19
-    assert tail.events() == events[19:]
+    part = Chunk.of(0, events).slice(11, 19)
+    assert part.first == 11 and part.events() == events[11:19]
+    assert Chunk.of(0, events).slice(19, 30).events() == events[19:]
 
 
-def test_the_window_drops_the_oldest_events_and_counts_them():
-    store = Store(window=100)
-    session = store.create(source="agent")
+def test_the_window_keeps_the_newest_events_and_counts_the_rest():
+    session = Store(window=100).create(source="agent")
     for start in range(0, 250, 25):
-        session.append(sample(25, start))
+        session.append(batch(25, start))
     assert session.total == 250 and session.trimmed == 150
-    kept = session.events()
-    assert kept[0] == (DROPPED, 150, 150)  # the count of what went, where it went
-    assert kept[1:] == sample(100, 150)
+    assert session.events() == sample(100, 150)
     skipped, chunks = session.since(0)
     assert skipped == 150 and chunks[0].first == 150
 
 
 def test_a_batch_larger_than_the_window_is_cut_to_its_end():
     session = Store(window=10).create(source="agent")
-    session.append(sample(35))
-    assert session.trimmed == 25
-    assert session.events()[1:] == sample(10, 25)
+    session.append(batch(35))
+    assert session.trimmed == 25 and session.events() == sample(10, 25)
 
 
 def test_losses_the_agent_reports_are_counted():
     session = Store().create(source="agent")
-    session.append([(DROPPED, 5, 12), *sample(3, 6)])
-    assert session.lost == 12
+    session.append(Batch.of([(12, 5, 12), *sample(3, 6)]))
+    session.end(4)
+    assert session.lost == 16 and session.complete
 
 
-def test_a_session_is_a_readable_recording():
-    store = Store(window=50)
-    session = store.claim({"schema": describe(), "process": PROCESS}, agent=None)
-    session.append(sample(80))
-    session.complete = True
-    process, events, complete = read_recording(b"".join(session.frames()))
-    assert process == PROCESS and complete
-    assert events[0] == (DROPPED, 30, 30) and events[1:] == sample(50, 30)
+def test_a_session_is_recorded_to_disk_as_it_arrives(archive: Archive):
+    store = Store(window=50, archive=archive)
+    session = store.attach(HELLO, agent="conn")
+    for start in range(0, 80, 20):
+        store.append(session, batch(20, start))
+    process, events, complete = read_recording(session.path.read_bytes())
+    assert process == PROCESS and events == sample(80) and not complete  # all of it, not just the window
+    assert session.events() == sample(50, 30)
+    session.end(0)
+    store.set_state(session, ENDED)
+    assert read_recording(session.path.read_bytes())[2]
 
 
-def test_a_recording_loads_as_an_ended_session():
-    source = Store().create(source="agent")
-    source.hello = {"schema": describe(), "process": PROCESS}
-    source.append(sample(70000))
-    store = Store()
-    loaded = store.load(b"".join(source.frames()))  # no END: the program crashed
+def test_a_restarted_store_lists_the_sessions_again(archive: Archive):
+    store = Store(window=50, archive=archive)
+    ended = store.attach(HELLO, agent="a")
+    store.append(ended, batch(30))
+    ended.end(2)
+    store.set_state(ended, ENDED)
+    running = store.attach(HELLO, agent="b")
+    store.append(running, batch(70))  # and then the server is killed: nothing more is written
+    with running.path.open("ab") as f:
+        f.write(b"\x00\x00\x01")  # the start of a frame it was writing
+    again = Store(window=50, archive=Archive(archive.root))
+    by_id = {s.id: s for s in again.all()}
+    assert by_id[ended.id].state == ENDED and by_id[ended.id].total == 30 and by_id[ended.id].lost == 2
+    crashed = by_id[running.id]
+    assert crashed.state == CRASHED and "dashboard stopped" in crashed.error and crashed.total == 70
+    assert read_recording(crashed.path.read_bytes())[1] == sample(70)  # cut back to its whole frames
+    again.resident(crashed)
+    assert crashed.events() == sample(50, 20) and crashed.trimmed == 20
+    assert again.create(source="agent").id == str(int(running.id) + 1)  # ids go on
+
+
+def test_removing_a_session_removes_its_recording(archive: Archive):
+    store = Store(archive=archive)
+    session = store.attach(HELLO, agent="a")
+    store.append(session, batch(10))
+    store.set_state(session, ENDED)
+    removed = []
+    store.subscribe(lambda s: None, removed.append)
+    store.remove(session)
+    assert removed == [session] and store.get(session.id) is None and store.nbytes == 0
+    assert list(archive.root.iterdir()) == []
+
+
+def test_ended_sessions_nobody_watches_leave_memory_first(archive: Archive):
+    one = Chunk.of(0, batch(1000)).nbytes
+    store = Store(archive=archive, budget=6 * one + one // 2)
+    old, watched, live = (store.attach(HELLO, agent=str(i)) for i in range(3))
+    for i in range(3):
+        store.append(old, batch(1000, 1000 * i))
+    store.append(watched, batch(1000))
+    for session in (old, watched):
+        store.set_state(session, ENDED)
+    watched.viewers = 1
+    store.append(live, batch(1000))
+    store.append(live, batch(1000, 1000))
+    assert store.nbytes <= store.budget and old.resident and store.evicted == 0
+    store.append(live, batch(1000, 2000))  # past the budget: the ended session nobody watches goes
+    assert not old.resident and old.nbytes == 0 and watched.resident and live.total == live._retained
+    assert store.nbytes <= store.budget and store.nbytes == sum(s.nbytes for s in store.all())
+    store.set_state(live, ENDED)
+    store.remove(live)
+    old.viewers = 1
+    store.resident(old)  # a viewer comes: read back from disk
+    assert old.events() == sample(3000)
+
+
+def test_a_live_session_over_the_budget_keeps_its_newest_events(archive: Archive):
+    one = Chunk.of(0, batch(1000)).nbytes
+    store = Store(archive=archive, budget=3 * one)
+    session = store.attach(HELLO, agent="a")
+    for i in range(10):
+        store.append(session, batch(1000, 1000 * i))
+    assert store.nbytes <= store.budget
+    assert session.events()[-1000:] == sample(1000, 9000) and session.trimmed >= 7000
+    assert len(read_recording(session.path.read_bytes())[1]) == 10_000  # the disk has them all
+
+
+def test_a_recording_loads_as_an_ended_session(archive: Archive):
+    store = Store(archive=archive)
+    source = store.attach(HELLO, agent="a")
+    store.append(source, batch(70000))
+    loaded = store.load(io.BytesIO(source.path.read_bytes()))  # no END: the program crashed
     assert loaded.source == "recording" and loaded.state == CRASHED and loaded.process == PROCESS
-    assert loaded.events() == sample(70000)
-    assert len(loaded.chunks()) == 2
-    source.complete = True
-    assert store.load(b"".join(source.frames())).state == ENDED
+    assert loaded.events() == sample(70000) and loaded.path.read_bytes() == source.path.read_bytes()
+    source.end(0)
+    assert store.load(io.BytesIO(source.path.read_bytes())).state == ENDED
+    before = len(list(archive.root.iterdir()))
     with pytest.raises(FormatError, match="bad magic"):
-        store.load(b"not a recording")
+        store.load(io.BytesIO(b"not a recording"))
+    assert len(list(archive.root.iterdir())) == before  # nothing kept of it
 
 
-def test_a_hello_claims_the_launched_session_with_its_pid():
+def test_a_hello_with_the_launch_secret_claims_that_session_only():
     store = Store()
     seen: list[tuple[str, str]] = []
     store.subscribe(lambda s: seen.append((s.id, s.state)))
     launched = store.create(source="launched", workload="echo")
-    launched.pid = 42
-    hello = {"schema": describe(), "process": PROCESS}
-    assert store.claim(hello, agent="conn") is launched and launched.state == RUNNING
-    other = store.claim(hello, agent="conn2")  # the first still has its stream: a new session
-    assert other is not launched and other.source == "agent"
+    launched.pid, launched.secret = 42, "s3cret"
+    assert store.claim("guess", HELLO, agent="intruder") is None
+    assert store.claim("s3cret", HELLO, agent="conn") is launched and launched.state == RUNNING
+    assert store.claim("s3cret", HELLO, agent="conn2") is None  # it has its stream already
     launched.agent = None
-    assert store.claim(hello, agent="conn3") is launched  # a reconnect
+    assert store.claim("s3cret", HELLO, agent="conn3") is launched  # a reconnect
     store.set_state(launched, STOPPED, exit_code=-15)
     store.set_state(launched, ENDED)  # final is final
     assert launched.state == STOPPED and launched.exit_code == -15 and launched.ended is not None
-    assert seen[:3] == [("1", "starting"), ("1", "running"), ("2", "starting")]
+    assert store.claim("s3cret", HELLO, agent="conn4") is None
+    other = store.attach(HELLO, agent="conn5")
+    assert other is not launched and other.source == "agent" and other.pid == 42
+    assert seen[:2] == [("1", "starting"), ("1", "running")]
 
 
-def test_kind_names_in_the_wire_form_are_the_schema_names():
-    wire = Chunk.of(0, sample(3)).wire()
-    assert set(wire["columns"]) <= set(KIND_NAMES.values())
+def test_the_spawn_pool_column_stays_a_list_of_none():
+    chunk = Chunk.of(0, [(SPAWN, 1, 2, 1, "f", "p.py:1", None)])
+    assert chunk.columns[SPAWN][5] == [None]

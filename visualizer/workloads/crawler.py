@@ -3,7 +3,9 @@
 The site is served on 127.0.0.1 by `runtime.wsgi` in this same process: `pages` pages,
 each linking to `links` others, each answer after a fixed, uniform or long-tailed latency,
 and a share `errors` of them failing with 500. With `target` (allowed only when the
-dashboard runs with --allow-external-crawl) it crawls that site instead, on its host only.
+dashboard runs with --allow-external-crawl) it crawls that site instead, on its host only,
+connecting directly (no proxy) and only to public addresses: every connection, redirects
+included, is checked once made, so a name that resolves elsewhere later cannot lead it inside.
 """
 
 import random
@@ -12,8 +14,10 @@ from urllib.parse import urljoin, urlsplit
 
 import runtime as eventlet
 from runtime import wsgi
+from runtime.green import socket
+from runtime.green.http import client
 from runtime.green.urllib import error, request
-from visualizer.workloads.schema import parse
+from visualizer.workloads.schema import external, parse
 
 PARAMS = {
     "pages": {"type": "int", "default": 200, "min": 1, "max": 100000, "description": "pages to crawl"},
@@ -64,10 +68,38 @@ def fetch(url):
         return url, b""
 
 
+def connect_external(address, *args, **kwargs):
+    sock = socket.create_connection(address, *args, **kwargs)
+    peer = sock.getpeername()[0]
+    if not external(peer):
+        sock.close()
+        raise OSError(f"{address[0]} is {peer}: not an external address")
+    return sock
+
+
+def external_only(connection):
+    class External(connection):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._create_connection = connect_external
+
+    return External
+
+
+class ExternalHTTP(request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(external_only(client.HTTPConnection), req)
+
+
+class ExternalHTTPS(request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(external_only(client.HTTPSConnection), req, context=self._context)
+
+
 server = eventlet.listen(("127.0.0.1", 0))
 eventlet.spawn(wsgi.server, server, site, log_output=False)
 if args.target:
-    root, opener = args.target, request.build_opener()
+    root, opener = args.target, request.build_opener(request.ProxyHandler({}), ExternalHTTP, ExternalHTTPS)
 else:  # the local site: never through a proxy
     root, opener = f"http://127.0.0.1:{server.getsockname()[1]}/0", request.build_opener(request.ProxyHandler({}))
 

@@ -6,7 +6,9 @@
     }
 
 Types: ``int`` and ``float`` (with ``min`` and ``max``), ``choice`` (one of ``choices``), and
-``url`` (empty, or an http(s) URL: only allowed when the server allows external targets).
+``url`` (empty, or an http(s) URL: only allowed when the server allows external targets,
+and only if its host resolves to public addresses only — `external`: never loopback,
+private, link-local or unspecified, however spelled).
 The server validates what a browser sends (`validate`) and passes the values to the child
 as ``--name=value`` arguments (`to_argv`); the workload reads them back with `parse`,
 which validates them again, so a workload run by hand is checked the same way.
@@ -15,12 +17,14 @@ which validates them again, so a workload run by hand is checked the same way.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import math
+import socket
 import sys
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["ParamError", "parse", "to_argv", "validate"]
+__all__ = ["ParamError", "external", "parse", "to_argv", "validate"]
 
 _MAX_URL = 2000
 
@@ -63,13 +67,37 @@ def _check(field: str, spec: dict, value: Any, allow_external: bool) -> Any:
         if not isinstance(value, str) or len(value) > _MAX_URL:
             raise ParamError(field, f"must be a URL of at most {_MAX_URL} characters")
         if value:
-            parts = urlsplit(value)
+            try:
+                parts = urlsplit(value)
+                port = parts.port
+            except ValueError:
+                raise ParamError(field, f"must be an http or https URL, got {value!r}") from None
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ParamError(field, f"must be an http or https URL, got {value!r}")
             if not allow_external:
                 raise ParamError(field, "external targets are off (start the server with --allow-external-crawl)")
+            _check_external(field, parts.hostname, port or (443 if parts.scheme == "https" else 80))
         return value
     raise ParamError(field, f"has an unknown type {kind!r} in its schema")
+
+
+def external(address: str) -> bool:
+    """Whether the IP `address` is a public one: not loopback, private, link-local, unspecified,
+    reserved or multicast (an IPv4 address written as IPv6, ``::ffff:127.0.0.1``, is judged as IPv4)."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _check_external(field: str, host: str, port: int) -> None:
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError) as e:
+        raise ParamError(field, f"cannot resolve {host!r}: {e}") from None
+    for address in sorted(found):
+        if not external(address):
+            raise ParamError(field, f"{host!r} is {address}: not an external address (crawling it is never allowed)")
 
 
 def to_argv(values: dict[str, Any]) -> list[str]:

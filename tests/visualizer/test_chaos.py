@@ -1,0 +1,179 @@
+"""Chaos, in subprocesses: a dashboard killed mid-stream, stopped while a program exits, killed with its
+workloads running, started on a busy port. What reached it is kept, what did not is said, nothing outlives it."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from runtime.trace.codec import END, EVENTS, read_frames, read_recording
+from runtime.trace.events import DROPPED
+from tests.visualizer.conftest import Server, running, wait_until
+
+BUSY = textwrap.dedent(
+    """
+    import sys, time
+    import runtime
+
+    def work():
+        while time.monotonic() < stop:
+            runtime.sleep(0)
+
+    stop = time.monotonic() + float(sys.argv[1])
+    workers = [runtime.spawn(work) for _ in range(8)]
+    for w in workers:
+        w.wait()
+    """
+)
+
+
+@pytest.fixture
+def busy(tmp_path: Path) -> Path:
+    path = tmp_path / "busy.py"
+    path.write_text(BUSY)
+    return path
+
+
+def traced(server: Server, program: Path, seconds: float, *args: str, **kw) -> subprocess.Popen:
+    """`program` run by ``greenscope record --connect`` to `server` (and `args`), its stderr piped."""
+    command = [
+        sys.executable,
+        "-m",
+        "visualizer",
+        "record",
+        "--connect",
+        server.agent,
+        *args,
+        str(program),
+        str(seconds),
+    ]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def session_of(server: Server, pid: int) -> dict:
+    return wait_until(lambda: next((s for s in server.get("api/sessions").json() if s["pid"] == pid), None))
+
+
+def test_a_server_killed_mid_stream_keeps_every_event_that_reached_it(tmp_path: Path, busy: Path):
+    """Once: the server dying lost every session (they were in memory only)."""
+    server = Server(log=tmp_path / "serve.log")
+    program = traced(server, busy, 30.0, "-o", str(tmp_path / "all.gsc"))
+    try:
+        session = session_of(server, program.pid)
+        seen = wait_until(lambda: (n := server.get(f"api/sessions/{session['id']}").json()["events"]) > 5000 and n)
+        server.proc.kill()  # SIGKILL: no chance to save anything
+        server.proc.wait(10)
+    finally:
+        program.terminate()
+        program.wait(30)
+        program.stderr.close()
+        server.close()
+    again = Server(log=tmp_path / "serve.log", data=server.data)  # the same data directory
+    try:
+        [listed] = again.get("api/sessions").json()
+        assert listed["id"] == session["id"] and listed["state"] == "crashed" and listed["events"] >= seen
+        assert "dashboard stopped" in listed["error"]
+        _, kept, complete = read_recording(again.get(f"api/sessions/{listed['id']}/recording").content)
+        _, everything, _ = read_recording((tmp_path / "all.gsc").read_bytes())
+        assert not complete and len(kept) == listed["events"] and kept == everything[: len(kept)]
+    finally:
+        again.close()
+
+
+def tally(data: bytes) -> tuple[int, int]:
+    """A recording's events, and the losses it reports (its ``dropped`` events and its END)."""
+    events = lost = 0
+    for kind, payload, _ in read_frames(io.BytesIO(data)):
+        if kind == EVENTS:
+            evs = payload.events()
+            events += sum(1 for e in evs if e[0] != DROPPED)
+            lost += sum(e[2] for e in evs if e[0] == DROPPED)
+        elif kind == END:
+            lost += payload["dropped"]
+    return events, lost
+
+
+def test_a_dashboard_stopped_while_a_program_exits_loses_nothing_unsaid(tmp_path: Path, busy: Path):
+    """Once: 229k of 2.0M events went missing with lost=0, the session "crashed" though the program exited 0.
+    Now: what the dashboard got + what the program saved for it + what was counted lost = what it produced."""
+    server = Server(log=tmp_path / "serve.log")
+    fallback = tmp_path / "unsent.gsc"
+    flags = ["-o", str(tmp_path / "all.gsc"), "--fallback", str(fallback), "--flush-timeout", "0.5"]
+    program = traced(server, busy, 3.0, *flags)
+    try:
+        session = session_of(server, program.pid)
+        wait_until(lambda: server.get(f"api/sessions/{session['id']}").json()["events"] > 1000)
+        server.proc.send_signal(signal.SIGSTOP)
+        try:
+            assert program.wait(60) == 0  # the program's own status, whatever became of its dashboard
+            note = program.stderr.read()
+        finally:
+            server.proc.send_signal(signal.SIGCONT)
+        url = f"api/sessions/{session['id']}"
+        wait_until(lambda: server.get(url).json()["state"] != "running")
+        got = server.get(url + "/recording").content
+    finally:
+        program.stderr.close()
+        server.close()
+    assert fallback.exists(), (note, (tmp_path / "all.gsc").stat().st_size, len(got))
+    received, received_lost = tally(got)
+    saved, saved_lost = tally(fallback.read_bytes())
+    produced, produced_lost = tally((tmp_path / "all.gsc").read_bytes())
+    assert received + received_lost + saved + saved_lost == produced + produced_lost
+    assert saved > 0 and f"did not take {saved + saved_lost} events in 0.5 s: they are in {fallback}" in note
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGHUP], ids=["SIGKILL", "SIGHUP"])
+def test_no_traced_child_outlives_its_server(tmp_path: Path, signum: int):
+    """Once: traced children of a server killed by SIGKILL (20/20) or SIGHUP (10/10) ran on as orphans."""
+    server = Server(log=tmp_path / "serve.log")
+    try:
+        pids = [server.launch("saturation", duration=120.0)["pid"] for _ in range(2)]
+        for pid in pids:
+            wait_until(
+                lambda pid=pid: any(
+                    s["pid"] == pid and s["state"] == "running" for s in server.get("api/sessions").json()
+                )
+            )
+        server.proc.send_signal(signum)
+        server.proc.wait(20)
+        wait_until(lambda: not any(running(pid) for pid in pids), timeout=5, what="the children to stop")
+    finally:
+        for pid in pids:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
+        server.close()
+
+
+def test_a_demo_is_never_launched_by_a_server_that_cannot_listen(tmp_path: Path):
+    """Once: `serve --demo` on a busy port launched the demo, then failed, and left it orphaned."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        data = tmp_path / "data"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "visualizer",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data),
+                "--demo",
+                "saturation",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2 and "cannot listen" in result.stderr and result.stderr.count("\n") == 1
+    assert not [p for p in data.iterdir() if p.suffix == ".json"]  # no session: nothing was launched

@@ -1,0 +1,199 @@
+"""Sessions on disk: in the data directory, each session is an append-only recording
+(``<id>.gsc``, frames written as they arrive, each in one write) and a description
+(``<id>.json``, rewritten whole on each change of state). A server killed at any moment
+leaves every frame it wrote readable; a restarted one lists the sessions again.
+
+A write that fails (a full disk, a file-size limit) cuts the recording back to its last
+whole frame and stops it there: the file stays readable, the session says why it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import sys
+import zlib
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runtime.trace.codec import END, EVENTS, FRAME_NAMES, HELLO, LIMITS, MAGIC, FormatError, decode_batch
+from runtime.trace.events import DROPPED
+
+__all__ = ["Archive", "RecordingFile", "Scan", "default_data_dir"]
+
+log = logging.getLogger(__name__)
+_HEADER = struct.Struct(">IB")
+
+
+def default_data_dir() -> Path:
+    """The user's cache directory for greenscope: ``$XDG_CACHE_HOME/greenscope`` (``~/.cache``;
+    ``~/Library/Caches`` on macOS)."""
+    if sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "greenscope"
+
+
+class RecordingFile:
+    """One session's recording, appended a whole frame per write. After a failed write it is
+    cut back to its last whole frame and takes nothing more (`error` says why)."""
+
+    def __init__(self, path: Path, fresh: bool) -> None:
+        self.path = path
+        self.error: str | None = None
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if fresh else 0)
+        self._fd: int | None = os.open(path, flags, 0o600)
+        self.size = os.fstat(self._fd).st_size
+        if fresh:
+            self.write(MAGIC)
+
+    def write(self, data: bytes) -> int | None:
+        """Append `data` (a whole frame); the offset it starts at, or None if the file takes nothing more."""
+        if self._fd is None:
+            return None
+        start = self.size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as e:
+            self.error = f"{self.path.name}: {e.strerror or e} (the recording stops at its last whole frame)"
+            log.warning("%s", self.error)
+            try:
+                os.ftruncate(self._fd, start)
+            except OSError:
+                pass
+            self.close()
+            return None
+        self.size += len(data)
+        return start
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+@dataclass
+class Scan:
+    """What a recording file holds, read from its frames' headers: the offset and first event
+    of each EVENTS frame, the events, the loss its ``dropped`` events and END report, its HELLO."""
+
+    hello: dict | None = None
+    offsets: array = field(default_factory=lambda: array("q"))  # file offset of each EVENTS frame
+    firsts: array = field(default_factory=lambda: array("q"))  # index of its first event
+    total: int = 0
+    lost: int = 0
+    complete: bool = False
+    size: int = 0  # bytes up to the end of its last whole frame
+
+
+class Archive:
+    """The data directory: a recording and a description per session."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        probe = self.root / ".writable"
+        probe.write_bytes(b"")  # OSError now, rather than at the first session
+        probe.unlink()
+
+    def recording_path(self, sid: str) -> Path:
+        return self.root / f"{sid}.gsc"
+
+    def fallback_path(self, sid: str) -> Path:
+        """Where a launched program's agent puts what it could not send at exit."""
+        return self.root / f"{sid}.unsent.gsc"
+
+    def open(self, sid: str, fresh: bool = True) -> RecordingFile:
+        return RecordingFile(self.recording_path(sid), fresh)
+
+    def save(self, description: dict[str, Any]) -> None:
+        """Write a session's description (atomically: a crash leaves the old one or the new one)."""
+        path = self.root / f"{description['id']}.json"
+        tmp = path.with_suffix(".json.tmp")
+        try:
+            tmp.write_text(json.dumps(description))
+            os.replace(tmp, path)
+        except OSError as e:
+            log.warning("cannot save session %s: %s", description["id"], e)
+
+    def descriptions(self) -> list[dict[str, Any]]:
+        """Every saved session's description, oldest first (by id); unreadable ones are skipped."""
+        found = []
+        for path in self.root.glob("*.json"):
+            if not path.stem.isdigit():
+                continue
+            try:
+                description = json.loads(path.read_text())
+            except (OSError, ValueError):
+                log.warning("skipping %s: not a session description", path)
+                continue
+            if isinstance(description, dict) and description.get("id") == path.stem:
+                found.append(description)
+        return sorted(found, key=lambda d: int(d["id"]))
+
+    def cut(self, sid: str, size: int) -> None:
+        """Cut a recording back to `size` bytes (the end of its last whole frame)."""
+        try:
+            os.truncate(self.recording_path(sid), size)
+        except FileNotFoundError:  # it never said HELLO
+            pass
+        except OSError as e:
+            log.warning("cannot cut %s back to its whole frames: %s", self.recording_path(sid), e)
+
+    def remove(self, sid: str) -> None:
+        for path in (self.recording_path(sid), self.root / f"{sid}.json", self.fallback_path(sid)):
+            path.unlink(missing_ok=True)
+
+
+def scan(path: Path) -> Scan:
+    """Read `path`'s frame headers (and the events of frames that report a loss). Stops quietly
+    at the first damaged or cut frame: what comes before it is what the file holds."""
+    found = Scan()
+    try:
+        with path.open("rb") as f:
+            if f.read(len(MAGIC)) != MAGIC:
+                return found
+            offset = found.size = len(MAGIC)
+            while len(head := f.read(_HEADER.size)) == _HEADER.size:
+                length, frame_type = _HEADER.unpack(head)
+                if not 1 <= length <= LIMITS.frame or frame_type not in FRAME_NAMES:
+                    break
+                body = f.read(length - 1)
+                if len(body) != length - 1:
+                    break
+                _scan_frame(found, frame_type, body, offset)
+                offset += _HEADER.size + len(body)
+                found.size = offset
+    except (OSError, FormatError, zlib.error, ValueError) as e:
+        log.info("%s: read up to a bad frame (%s)", path, e)
+    return found
+
+
+def _scan_frame(found: Scan, frame_type: int, body: bytes, offset: int) -> None:
+    d = zlib.decompressobj()
+    if frame_type == EVENTS:
+        raw = d.decompress(body, 4)
+        (hlen,) = struct.unpack(">I", raw)
+        raw += d.decompress(d.unconsumed_tail, hlen)
+        header = json.loads(raw[4:])
+        n = header["n"]
+        if any(column[0] == DROPPED for column in header["columns"]):  # rare: decode it for its count
+            batch = decode_batch(zlib.decompress(body, bufsize=LIMITS.expanded))
+            found.lost += sum(batch.columns[DROPPED][1])
+        found.offsets.append(offset)
+        found.firsts.append(found.total)
+        found.total += n
+    elif frame_type == HELLO and found.hello is None:
+        found.hello = json.loads(d.decompress(body, LIMITS.control))
+    elif frame_type == END:
+        found.complete = True
+        end = json.loads(d.decompress(body, LIMITS.control))
+        dropped = end.get("dropped") if isinstance(end, dict) else None
+        found.lost += dropped if type(dropped) is int and dropped > 0 else 0

@@ -1,0 +1,56 @@
+"""The HTTP server `greenscope serve` runs: Werkzeug's threaded one, bounded.
+
+At most `MAX_CONNECTIONS` connections at once (past them, a new one is closed at once),
+and each socket times out after `TIMEOUT` seconds without progress, so connections that
+send nothing (or a byte at a time) cannot hold the server's threads for ever. Socket.IO's
+websockets are pinged every 25 s: a live one is never that quiet.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any
+
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+__all__ = ["MAX_CONNECTIONS", "TIMEOUT", "make_server"]
+
+MAX_CONNECTIONS = 256
+TIMEOUT = 60.0
+
+
+class _Handler(WSGIRequestHandler):
+    timeout = TIMEOUT  # socketserver sets it on the connection
+
+
+class _Server(ThreadedWSGIServer):
+    def __init__(self, host: str, port: int, app: Any, fd: int) -> None:
+        super().__init__(host, port, app, handler=_Handler, fd=fd)
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.refused = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.refused += 1
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
+def make_server(host: str, port: int, app: Any) -> ThreadedWSGIServer:
+    """A threaded server for `app`, bound to ``host:port`` (OSError if it cannot be: Werkzeug itself
+    would print two lines and exit)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.create_server((host, port), family=family, backlog=128) as sock:
+        return _Server(host, sock.getsockname()[1], app, sock.fileno())  # it keeps a copy of the socket
