@@ -42,6 +42,7 @@ from runtime.trace.codec import (
     EVENTS,
     FRAME_EVENTS,
     HELLO,
+    HELLO_FIELD,
     MAGIC,
     Decoder,
     FormatError,
@@ -57,7 +58,7 @@ _start_thread = _thread.start_new_thread
 _allocate_lock = _thread.allocate_lock
 _monotonic = time.monotonic
 _select = select.select
-_MAX_ARGV = 16 << 10  # characters of argv a HELLO carries (the rest is summed up)
+_MAX_ARGV = HELLO_FIELD // 2  # characters of argv a HELLO carries (the rest is summed up)
 _MAX_ERROR = 4 << 10  # characters of an exception's message an exit event carries
 
 

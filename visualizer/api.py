@@ -90,6 +90,22 @@ def list_workloads() -> Response:
     return jsonify([w.to_dict() for w in workloads().values()])
 
 
+@api.get("/server")
+def server() -> Response:
+    """The dashboard's own state: where agents connect, the memory sessions hold under their budget,
+    how often they had to leave it, and the agent connections refused (broken rules, full doors)."""
+    dashboard = _dashboard()
+    store, listener = dashboard.store, dashboard.listener
+    return jsonify(
+        {
+            "agent": listener.address,
+            "memory": {"budget": store.budget, "used": store.nbytes, "evictions": store.evicted},
+            "refused": listener.refused,
+            "sessions": len(store.all()),
+        }
+    )
+
+
 @api.get("/sessions")
 def list_sessions() -> Response:
     return jsonify([s.to_dict() for s in _dashboard().store.all()])

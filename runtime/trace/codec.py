@@ -63,6 +63,7 @@ MAGIC = b"GSCOPE\x00" + bytes([FORMAT])
 HELLO, EVENTS, END, COMMAND = 1, 2, 3, 4
 FRAME_NAMES = {HELLO: "hello", EVENTS: "events", END: "end", COMMAND: "command"}
 FRAME_EVENTS = 1 << 16  # events per frame an agent writes (it splits bigger batches)
+HELLO_FIELD = 1 << 15  # characters in a HELLO's process field (argv: all its arguments together)
 _HEADER = struct.Struct(">IB")
 _LITTLE = sys.byteorder == "little"
 _U64 = "L" if array("L").itemsize == 8 else "Q"  # array() converts ints to these 2-4x faster than to "q"
@@ -386,6 +387,9 @@ def check_hello(payload: Any) -> dict:
         allowed = FIELD_TYPES.get(name, frozenset({str, int, _NONE}))
         if type(value) not in allowed or (type(value) is list and not all(type(v) is str for v in value)):
             raise FormatError(f"the first frame's process {name} is not {_names(allowed)}")
+        size = sum(map(len, value)) if type(value) is list else len(value) if type(value) is str else 0
+        if size > HELLO_FIELD:
+            raise FormatError(f"the first frame's process {name} is longer than {HELLO_FIELD} characters")
     return process
 
 

@@ -157,6 +157,8 @@ def test_a_huge_hello_is_refused():
         ({**PROCESS, "argv": [1, 2]}, "argv is not list"),
         ({**PROCESS, "program": ["a"]}, "program is not str"),
         ({**PROCESS, "extra": {"nested": 1}}, "extra is not"),
+        ({**PROCESS, "argv": ["x" * 1000] * 40}, "argv is longer than 32768 characters"),
+        ({**PROCESS, "program": "p" * 40_000}, "program is longer than"),
     ],
 )
 def test_a_hello_with_the_wrong_types_is_refused(process, message):

@@ -165,6 +165,16 @@ def test_external_crawl_of_a_public_address_when_allowed(make_app):
     assert client.delete(f"/api/sessions/{r.json['id']}").status_code == 200
 
 
+def test_the_server_says_what_it_holds_and_what_it_refused(make_app):
+    app = make_app(memory_budget=1 << 20)
+    client = page_client(app)
+    client.post("/api/recordings", data=recording_bytes(30))
+    state = client.get("/api/server").json
+    assert state["memory"]["budget"] == 1 << 20 and 0 < state["memory"]["used"] <= 1 << 20
+    assert state["sessions"] == 1 and state["refused"] == 0
+    assert state["agent"] == app.extensions["greenscope"].listener.address
+
+
 def test_unknown_things_are_404_in_json(app: Flask):
     client = page_client(app)
     for r in (client.get("/api/sessions/99"), client.delete("/api/sessions/99"), client.get("/api/nothing")):

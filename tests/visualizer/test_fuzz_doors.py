@@ -119,6 +119,7 @@ def test_a_flood_of_connections_leaves_room_for_good_ones(door: AgentListener):
 
 ROUTES = [
     ("GET", "/api/workloads"),
+    ("GET", "/api/server"),
     ("GET", "/api/sessions"),
     ("POST", "/api/sessions"),
     ("GET", "/api/sessions/{sid}"),
