@@ -1,9 +1,11 @@
 """The dashboard's streaming under load: a real ``greenscope serve`` process, real agents, real Socket.IO viewers.
 
-    python -m benchmarks.dashboard              # the short run (also part of ``python -m benchmarks``)
-    python -m benchmarks.dashboard --soak 300   # the memory phase for 5 minutes, with the server's default window
+    python -m benchmarks.dashboard                       # the short run (also part of ``python -m benchmarks``)
+    python -m benchmarks.dashboard --long                # the soak phase for 10 minutes
+    python -m benchmarks.dashboard --memory-seconds 300  # the memory phase for 5 minutes, the server's default window
 
-Four phases, each against its own server (``python -m visualizer serve --port 0``) on 127.0.0.1:
+Five phases, each against its own server (``python -m visualizer serve --port 0``, its sessions in a temporary
+directory) on 127.0.0.1:
 
 ingest       one synthetic agent (another process) sends pre-encoded EVENTS frames of realistic events as fast as
              it can; the rate is the session's event count (read over REST) over the time it took to grow.
@@ -16,6 +18,9 @@ memory       the saturation workload at full rate, launched over REST, one ackin
 slow viewer  the paced program again, a normal viewer and one that stalls (its batch handlers block: no ack) for
              the whole run, then acks again: it must get an explicit ``dropped`` count (the phase's window is small);
              the normal viewer's delay and the program's pace must match the delay phase.
+soak         the synthetic agent at full speed for the whole phase, a steady viewer, a stalled one, and viewers
+             joining and leaving every second or two; the server's RSS sampled: flat within 10 % after warm-up, and
+             no loss unsaid (the session holds what the agent sent; each viewer's events + dropped = the session's).
 
 A report, not a test: it prints figures and PASS/MISS against the targets and exits 0. Every process it starts
 (servers, agents, the workload it launches) it stops itself, by pid.
@@ -44,7 +49,8 @@ from benchmarks.harness import ROOT
 INGEST_TARGET = 300_000  # events/s from one agent
 DELAY_TARGET_MS = 250.0  # p95, at PACED_RATE
 PACED_RATE = 50_000  # events/s
-PHASES = ("ingest", "delay", "memory", "slow")
+PHASES = ("ingest", "delay", "memory", "slow", "soak")
+LONG_SOAK = 600.0  # seconds: the soak phase with --long
 FLAT_GROWTH = 0.10  # RSS may grow this much after warm-up and still be "flat"
 FRAME_EVENTS = 10_000  # events per EVENTS frame from the synthetic agent (the real one: what 50 ms hold)
 STALL_LIMIT = 120.0  # seconds a stalled viewer waits at most, whatever happens
@@ -87,27 +93,39 @@ def synthetic_events(n: int, t0: int) -> list[tuple]:
     return events[:n]
 
 
-def flood(address: str, total: int) -> None:
-    """Be an agent that sends `total` synthetic events as fast as the socket takes them, then END."""
-    from runtime.agent import parse_address, process_info
-    from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame
+def _hello(process: dict, address: str) -> bytes:
+    """MAGIC and the HELLO of an agent of this user's dashboard at `address` (its key from its identity file)."""
+    from runtime.trace.codec import HELLO, MAGIC, encode_frame
     from runtime.trace.events import describe
+    from runtime.tracer import find_dashboard
+
+    key = (find_dashboard(agent=address) or {}).get("key")
+    return MAGIC + encode_frame(HELLO, {"schema": describe(), "process": process, "auth": key})
+
+
+def flood(address: str, total: int, seconds: float = 0.0) -> None:
+    """Be an agent that sends `total` synthetic events as fast as the socket takes them (or, with `seconds`,
+    as many as it can in that time), then END."""
+    from runtime.agent import parse_address, process_info
+    from runtime.trace.codec import END, EVENTS, encode_frame
 
     frames = [encode_frame(EVENTS, synthetic_events(FRAME_EVENTS, i * 10**9)) for i in range(16)]
     family, addr = parse_address(address)
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.connect(addr)
-        sock.sendall(MAGIC + encode_frame(HELLO, {"schema": describe(), "process": process_info("flood")}))
+        sock.sendall(_hello(process_info("flood"), address))
         start = time.perf_counter()
-        for i in range(total // FRAME_EVENTS):
-            sock.sendall(frames[i % len(frames)])
+        sent = 0
+        while (sent < total) if not seconds else (time.perf_counter() - start < seconds):
+            sock.sendall(frames[(sent // FRAME_EVENTS) % len(frames)])
+            sent += FRAME_EVENTS
         sock.sendall(encode_frame(END, {"dropped": 0}))
-        seconds = time.perf_counter() - start
+        elapsed = time.perf_counter() - start
         sock.shutdown(socket.SHUT_WR)
-        sock.settimeout(30)
+        sock.settimeout(60)
         while sock.recv(65536):  # until the server has read it all and closed
             pass
-    print(json.dumps({"sent_per_s": total / seconds}), flush=True)
+    print(json.dumps({"sent": sent, "sent_per_s": sent / elapsed}), flush=True)
 
 
 def traced(address: str, rate: float, seconds: float) -> None:
@@ -115,12 +133,14 @@ def traced(address: str, rate: float, seconds: float) -> None:
     import runtime
     from runtime.agent import Agent, SocketSink, process_info
     from runtime.trace.recorder import Recorder
+    from runtime.tracer import find_dashboard
 
     recorder = Recorder().install()
     for _ in range(1000):
         runtime.sleep(0)
     per_sleep = len(recorder.take_batch().kinds) / 1000  # events per sleep(0): 1 (the hub goes straight on)
-    agent = Agent(recorder, [SocketSink(address)], process_info("paced", sys.argv)).start()
+    key = (find_dashboard(agent=address) or {}).get("key")
+    agent = Agent(recorder, [SocketSink(address, secret=key)], process_info("paced", sys.argv)).start()
     try:
         sleeps, behind = _pace(runtime.sleep, rate / per_sleep, seconds)
     finally:
@@ -153,7 +173,8 @@ class Server:
 
     def __init__(self, *args: str) -> None:
         self._log = tempfile.TemporaryFile()
-        command = [sys.executable, "-m", "visualizer", "serve", "--port", "0", *args]
+        self._data = tempfile.TemporaryDirectory(prefix="greenscope-bench-")
+        command = [sys.executable, "-m", "visualizer", "serve", "--port", "0", "--data-dir", self._data.name, *args]
         self.proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self._log, text=True)
         ready, _, _ = select.select([self.proc.stdout], [], [], 30)
         line = self.proc.stdout.readline() if ready else ""  # type: ignore[union-attr]
@@ -167,6 +188,7 @@ class Server:
 
         self.http = requests.Session()
         self.http.trust_env = False  # 127.0.0.1 only: no proxy
+        self.http.headers["X-Greenscope"] = "1"  # what the page sends with what changes something
 
     @property
     def pid(self) -> int:
@@ -201,6 +223,7 @@ class Server:
         stop(self.proc)
         self.proc.stdout.close()  # type: ignore[union-attr]
         self._log.close()
+        self._data.cleanup()
 
 
 def stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:
@@ -474,6 +497,104 @@ def measure_slow_viewer(report: Report, seconds: float, window: int) -> None:
     )
 
 
+def caught_up(viewer: Viewer, total: int, patience: float = 15.0) -> None:
+    """Wait while `viewer` still gets events (or dropped counts) and has not had `total`."""
+    seen, since = -1, time.monotonic()
+    while (now := viewer.events + viewer.dropped) < total and time.monotonic() - since < patience:
+        if now != seen:
+            seen, since = now, time.monotonic()
+        time.sleep(0.1)
+
+
+def measure_soak(report: Report, seconds: float) -> None:
+    """(e) full-speed ingest for `seconds`, a steady viewer, a stalled one, viewers coming and going; RSS over time."""
+    rows: list[tuple[float, float, int]] = []
+    joined = 0
+    with ExitStack() as stack:
+        server = started(stack, Server())
+        agent = started(stack, child("flood", server.agent, "0", str(seconds)))
+        session = server.session_of(agent.pid)
+        sid = session["id"]
+        steady = started(stack, Viewer(server.url))
+        stalled = started(stack, Viewer(server.url, stall=True))
+        for viewer in (steady, stalled):
+            viewer.watch(sid)
+        stop = threading.Event()
+
+        def churn() -> None:  # a viewer joins, reads a little, leaves; again and again
+            nonlocal joined
+            while not stop.is_set():
+                viewer = Viewer(server.url)
+                try:
+                    viewer.watch(sid)
+                    joined += 1
+                    stop.wait(1.0)
+                finally:
+                    viewer.close()
+
+        churner = threading.Thread(target=churn, daemon=True)
+        churner.start()
+        start = time.monotonic()
+        every = max(2.0, seconds / 30)
+        while (elapsed := time.monotonic() - start) < seconds:
+            time.sleep(min(every, seconds - elapsed))
+            rows.append((time.monotonic() - start, server.rss_mb(), server.api("GET", f"sessions/{sid}")["events"]))
+        stop.set()
+        churner.join(10)
+        sent = result_of(agent, timeout=120).get("sent", -1)
+        done = wait_for(lambda: (s := server.api("GET", f"sessions/{sid}"))["complete"] and s, timeout=60) or {}
+        total = done.get("events", 0)
+        caught_up(steady, total)
+        stalled_with = stalled.arrived
+        stalled.released.set()
+        caught_up(stalled, total)
+        state = server.api("GET", "server")
+    warm = len(rows) // 3
+    warm_rss = rows[warm][1] if rows else float("nan")
+    peak_after = max((row[1] for row in rows[warm:]), default=float("nan"))
+    growth = peak_after / warm_rss - 1
+    rate = rows[-1][2] / rows[-1][0] if rows and rows[-1][0] else 0.0
+    said = {
+        "session": (total == sent, f"{total:,} events of the {sent:,} sent, lost {done.get('lost')}"),
+        "steady": (steady.events + steady.dropped == total, f"{steady.events:,} + dropped {steady.dropped:,}"),
+        "stalled": (stalled.events + stalled.dropped == total, f"{stalled.events:,} + dropped {stalled.dropped:,}"),
+    }
+    report.figures["soak"] = {
+        "seconds": seconds,
+        "rows": rows,
+        "growth": growth,
+        "events_per_s": rate,
+        "joined": joined,
+        "sent": sent,
+        "session": done,
+        "server": state,
+        "steady": {"events": steady.events, "dropped": steady.dropped},
+        "stalled": {"events": stalled.events, "dropped": stalled.dropped, "batches_while_stalled": stalled_with},
+    }
+    report.add(
+        f"soak         the synthetic agent at full speed for {seconds:g} s ({rate:,.0f} events/s), a steady viewer,"
+        f" a stalled one, {joined} viewers joining and leaving"
+    )
+    report.add(f"             {'t (s)':>7}{'RSS (MB)':>10}{'events':>15}")
+    for i, (t, rss, events) in enumerate(rows):
+        report.add(f"             {t:>7.1f}{rss:>10.1f}{events:>15,}" + ("  <- warm-up" if i == warm else ""))
+    report.add(f"             RSS at warm-up {warm_rss:.1f} MB, peak after {peak_after:.1f} MB ({growth:+.1%})")
+    memory = state.get("memory", {})
+    used, budget = memory.get("used", 0) / 2**20, memory.get("budget", 0) / 2**20
+    report.add(
+        f"             sessions' memory {used:.0f} of {budget:.0f} MB,"
+        f" {memory.get('evictions')} evictions; the stalled viewer got {stalled_with} batches, then nothing until"
+        " it acked"
+    )
+    for name, (ok, text) in said.items():
+        report.add(f"             {name}: {text}: {'all said' if ok else 'LOSS UNSAID'}")
+    flat = growth < FLAT_GROWTH
+    report.add(
+        f"             target: RSS flat after warm-up (< {FLAT_GROWTH:.0%}), no loss unsaid:"
+        f" {verdict(flat and all(ok for ok, _ in said.values()))}"
+    )
+
+
 # ---------------------------------------------------------------- entry points
 
 
@@ -484,6 +605,7 @@ class Options:
     events: int = 2_000_000
     seconds: float = 10.0
     memory_seconds: float = 30.0
+    soak_seconds: float = 30.0
     window: int | None = None  # for the memory phase; None: 500k for a short run, the server's default for a soak
     slow_window: int = 200_000
     only: tuple[str, ...] = PHASES
@@ -501,6 +623,7 @@ def run(options: Options) -> dict[str, Any]:
         "delay": lambda: measure_delay(report, options.seconds),
         "memory": lambda: measure_memory(report, options.memory_seconds, window),
         "slow": lambda: measure_slow_viewer(report, options.seconds, options.slow_window),
+        "soak": lambda: measure_soak(report, options.soak_seconds),
     }
     for name, phase in phases.items():
         if name not in options.only:
@@ -522,21 +645,30 @@ def phase_list(text: str, phases: tuple[str, ...] = PHASES) -> tuple[str, ...]:
 
 
 def main(argv: list[str]) -> int:
-    """The report (``--soak S``: the memory phase for S seconds), or a child role."""
+    """The report, or a child role."""
     if argv[:1] == ["flood"]:
-        flood(argv[1], int(argv[2]))
+        flood(argv[1], int(argv[2]), float(argv[3]) if len(argv) > 3 else 0.0)
         return 0
     if argv[:1] == ["traced"]:
         traced(argv[1], float(argv[2]), float(argv[3]))
         return 0
     parser = argparse.ArgumentParser(prog="python -m benchmarks.dashboard", description=__doc__.split("\n")[0])
-    parser.add_argument("--soak", type=float, default=30.0, metavar="S", help="memory phase seconds (default 30)")
+    parser.add_argument("--memory-seconds", type=float, default=30.0, metavar="S", help="memory phase (default 30)")
     parser.add_argument("--window", type=int, help="the memory phase's session window (events)")
     parser.add_argument("--seconds", type=float, default=10.0, help="delay and slow-viewer phases (default 10)")
+    parser.add_argument("--soak", type=float, default=30.0, metavar="S", help="soak phase seconds (default 30)")
+    parser.add_argument("--long", action="store_true", help=f"the soak phase for {LONG_SOAK / 60:g} minutes")
     parser.add_argument("--only", type=phase_list, default=PHASES, help=f"comma list of {','.join(PHASES)}")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures to PATH")
     args = parser.parse_args(argv)
-    figures = run(Options(seconds=args.seconds, memory_seconds=args.soak, window=args.window, only=args.only))
+    options = Options(
+        seconds=args.seconds,
+        memory_seconds=args.memory_seconds,
+        soak_seconds=LONG_SOAK if args.long else args.soak,
+        window=args.window,
+        only=args.only,
+    )
+    figures = run(options)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0

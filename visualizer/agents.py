@@ -245,13 +245,14 @@ class AgentConnection:
             last = now
             if allowance < 0:
                 raise _Refused(f"more than {listener.max_rate} bytes in a second")
+            whole = decoder.frames
             for frame_type, payload in decoder.feed(data):
                 self._frame(frame_type, payload, decoder.frame)
             if decoder.magic_seen and decoder.pending >= 5:
                 decoder.next_length()  # a frame too large is refused before it arrives
             if not decoder.pending:
                 frame_by = None
-            elif frame_by is None:
+            elif frame_by is None or decoder.frames != whole:  # a new frame began: its own deadline
                 frame_by = time.monotonic() + listener.frame_timeout
         if self.session is not None and not self.session.complete:
             log.info("agent %s: the stream ended without an end mark", self.peer)

@@ -191,6 +191,26 @@ def test_a_frame_that_never_finishes_closes_the_connection(store: Store, caplog)
         listener.close()
 
 
+def test_a_stream_of_frames_longer_than_the_frame_deadline_is_fine(store: Store):
+    """Each frame has the deadline, not the stream: frames cut across reads, for longer than one deadline."""
+    listener = make_listener(store, frame_timeout=0.2)
+    try:
+        host, port = listener.address.rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(MAGIC + hello())
+            frames = b"".join(encode_frame(EVENTS, sample(10, 10 * i)) for i in range(60))
+            started = time.monotonic()
+            for i in range(0, len(frames), 97):  # never a whole frame at once: one is always half here
+                sock.sendall(frames[i : i + 97])
+                time.sleep(0.01)
+            assert time.monotonic() - started > 0.2  # it did outlast one deadline
+            sock.sendall(encode_frame(END, {"dropped": 0}))
+            wait_until(lambda: store.all()[0].state == ENDED)
+        assert store.all()[0].events() == sample(600)
+    finally:
+        listener.close()
+
+
 def test_a_hello_without_the_launch_secret_cannot_take_a_launched_session(store: Store, connect):
     """Once: a HELLO with the child's pid, sent 1 ms after the launch, took its session over."""
     launched = store.create(source="launched", workload="echo")
