@@ -52,7 +52,7 @@ from runtime.trace.codec import (
 from runtime.trace.events import Batch
 from runtime.trace.recorder import Recorder
 
-__all__ = ["Agent", "FileSink", "SocketSink", "parse_address", "process_info"]
+__all__ = ["Agent", "FileSink", "FrameFile", "SocketSink", "parse_address", "process_info"]
 
 _start_thread = _thread.start_new_thread
 _allocate_lock = _thread.allocate_lock
@@ -87,56 +87,71 @@ def parse_address(text: str) -> tuple[int, Any]:
     return (_socket.AF_INET6 if ":" in host else _socket.AF_INET), (host, int(port))
 
 
+class FrameFile:
+    """A recording file that takes whole frames, each in one write (a crash leaves whole frames). A write
+    that fails (a full disk, a size limit) cuts the file back to its last whole frame and closes it;
+    `error` says why, and it takes nothing more."""
+
+    def __init__(self, path: str | os.PathLike, fresh: bool = True, mode: int = 0o644) -> None:
+        self.path = str(path)
+        self.error: str | None = None
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if fresh else os.O_APPEND)
+        self._fd: int | None = os.open(path, flags, mode)
+        self.size = os.fstat(self._fd).st_size  # bytes, all in whole frames
+        if fresh:
+            self.write(MAGIC)
+
+    def write(self, frame: bytes) -> bool:
+        """Append `frame`; False if it could not (then, or before)."""
+        if self._fd is None:
+            return False
+        try:
+            view = memoryview(frame)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as e:
+            self.error = f"cannot write {self.path}: {e.strerror or e}"
+            try:
+                os.ftruncate(self._fd, self.size)  # back to its last whole frame
+            except OSError:
+                pass
+            self.close()
+            return False
+        self.size += len(frame)
+        return True
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class FileSink:
-    """Frames appended to a recording file, each in one write (a crash leaves whole frames).
-    A write that fails cuts the file back to its last whole frame and ends the recording there."""
+    """Frames appended to a recording file (`FrameFile`): a write that fails ends the recording at its
+    last whole frame, and what came after is counted."""
 
     heartbeat = False
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.lost = 0  # events it could not write
-        self.error: str | None = None
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        self._size = 0
-        self._write(MAGIC)
+        self._file = FrameFile(path)
 
     def hello(self, payload: dict) -> None:
-        self._write(encode_frame(HELLO, payload))
+        self._file.write(encode_frame(HELLO, payload))
 
     def send(self, frame: bytes, events: int = 0) -> bool:
-        return self._write(frame)
-
-    def _write(self, data: bytes) -> bool:
-        if self._fd is None:
-            return False
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
-        except OSError as e:
-            self.error = f"cannot write {self.path}: {e.strerror or e}"
-            try:
-                os.ftruncate(self._fd, self._size)  # back to its last whole frame
-            except OSError:
-                pass
-            os.close(self._fd)
-            self._fd = None
-            return False
-        self._size += len(data)
-        return True
+        return self._file.write(frame)
 
     def poll_commands(self) -> list[dict]:
         return []
 
     def close(self, timeout: float = 0.0) -> str | None:
         """Write END and close it; a line saying what it could not write, if anything."""
-        self._write(encode_frame(END, {"dropped": self.lost}))
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-        if self.error:
-            return f"{self.error}; the recording stops at its last whole frame ({self.lost} events not in it)"
+        self._file.write(encode_frame(END, {"dropped": self.lost}))
+        self._file.close()
+        if self._file.error:
+            return f"{self._file.error}; the recording stops at its last whole frame ({self.lost} events not in it)"
         return None
 
 

@@ -4,7 +4,8 @@
 leaves every frame it wrote readable; a restarted one lists the sessions again.
 
 A write that fails (a full disk, a file-size limit) cuts the recording back to its last
-whole frame and stops it there: the file stays readable, the session says why it stopped.
+whole frame and stops it there (`runtime.agent.FrameFile`): the file stays readable, the
+session says why it stopped.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runtime.agent import FrameFile
 from runtime.trace.codec import END, EVENTS, FRAME_NAMES, HELLO, LIMITS, MAGIC, FormatError, decode_batch
 from runtime.trace.events import DROPPED
 
-__all__ = ["Archive", "RecordingFile", "Scan", "default_data_dir"]
+__all__ = ["Archive", "Scan", "default_data_dir", "scan"]
 
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct(">IB")
@@ -37,46 +39,6 @@ def default_data_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "greenscope"
-
-
-class RecordingFile:
-    """One session's recording, appended a whole frame per write. After a failed write it is
-    cut back to its last whole frame and takes nothing more (`error` says why)."""
-
-    def __init__(self, path: Path, fresh: bool) -> None:
-        self.path = path
-        self.error: str | None = None
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if fresh else 0)
-        self._fd: int | None = os.open(path, flags, 0o600)
-        self.size = os.fstat(self._fd).st_size
-        if fresh:
-            self.write(MAGIC)
-
-    def write(self, data: bytes) -> int | None:
-        """Append `data` (a whole frame); the offset it starts at, or None if the file takes nothing more."""
-        if self._fd is None:
-            return None
-        start = self.size
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
-        except OSError as e:
-            self.error = f"{self.path.name}: {e.strerror or e} (the recording stops at its last whole frame)"
-            log.warning("%s", self.error)
-            try:
-                os.ftruncate(self._fd, start)
-            except OSError:
-                pass
-            self.close()
-            return None
-        self.size += len(data)
-        return start
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
 
 
 @dataclass
@@ -110,8 +72,8 @@ class Archive:
         """Where a launched program's agent puts what it could not send at exit."""
         return self.root / f"{sid}.unsent.gsc"
 
-    def open(self, sid: str, fresh: bool = True) -> RecordingFile:
-        return RecordingFile(self.recording_path(sid), fresh)
+    def open(self, sid: str, fresh: bool = True) -> FrameFile:
+        return FrameFile(self.recording_path(sid), fresh, 0o600)
 
     def save(self, description: dict[str, Any]) -> None:
         """Write a session's description (atomically: a crash leaves the old one or the new one)."""

@@ -17,6 +17,7 @@ then ``ended`` (it exited cleanly), ``crashed`` (it failed, or its stream broke 
 from __future__ import annotations
 
 import bisect
+import logging
 import threading
 import time
 from array import array
@@ -24,11 +25,14 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from runtime.agent import FrameFile
 from runtime.trace.codec import END, EVENTS, HELLO, LIMITS, MAGIC, FormatError, encode_frame, read_frames, slice_batch
 from runtime.trace.events import DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, Batch, from_columns
-from visualizer.archive import RecordingFile, Scan, scan
+from visualizer.archive import Scan, scan
 
 __all__ = ["CRASHED", "DEFAULT_WINDOW", "ENDED", "FINAL", "RUNNING", "STARTING", "STOPPED", "Chunk", "Session"]
+
+log = logging.getLogger(__name__)
 
 STARTING, RUNNING, ENDED, CRASHED, STOPPED = "starting", "running", "ended", "crashed", "stopped"
 FINAL = frozenset({ENDED, CRASHED, STOPPED})
@@ -113,7 +117,7 @@ class Session:
         self.pid: int | None = None  # the launcher's child, or what HELLO said
         self.secret: str | None = None  # what a launched program's HELLO must carry
         self.agent: Any = None  # the agent connection streaming it now (`visualizer.agents`)
-        self.recording: RecordingFile | None = None  # its file on disk, while it is being written
+        self.recording: FrameFile | None = None  # its file on disk, while it is being written
         self.path: Path | None = None  # where its recording is
         self.state = STARTING
         self.started = time.time()
@@ -149,11 +153,11 @@ class Session:
 
     # ---------------------------------------------------------------- events in
 
-    def start_recording(self, recording: RecordingFile, hello: dict) -> None:
+    def start_recording(self, recording: FrameFile, hello: dict) -> None:
         """Write to `recording` from now on, starting with `hello` (schema and process)."""
         self.hello = hello
         self.recording = recording
-        self.path = recording.path
+        self.path = Path(recording.path)
         recording.write(encode_frame(HELLO, hello))
 
     def append(self, batch: Batch, frame: bytes | None = None) -> int:
@@ -163,12 +167,12 @@ class Session:
             return 0
         with self._lock:
             if self.recording is not None:
-                offset = self.recording.write(frame or encode_frame(EVENTS, batch))
-                if offset is None:
-                    self._recording_failed()
-                else:
+                offset = self.recording.size
+                if self.recording.write(frame or encode_frame(EVENTS, batch)):
                     self._offsets.append(offset)
                     self._firsts.append(self.total)
+                else:
+                    self._recording_failed()
             if DROPPED in batch.columns:
                 self.lost += sum(batch.columns[DROPPED][1])
             self._last_kind = batch.kinds[-1]
@@ -183,7 +187,7 @@ class Session:
         with self._lock:
             self.lost += dropped
             self.complete = True
-            if self.recording is not None and self.recording.write(encode_frame(END, {"dropped": dropped})) is None:
+            if self.recording is not None and not self.recording.write(encode_frame(END, {"dropped": dropped})):
                 self._recording_failed()
 
     def close_recording(self) -> None:
@@ -193,7 +197,8 @@ class Session:
                 self.recording = None
 
     def _recording_failed(self) -> None:
-        self.error = self.error or f"recording stopped after {self.total} events: {self.recording.error}"
+        self.error = self.error or f"recorded to disk up to event {self.total}: {self.recording.error}"
+        log.warning("session %s: %s", self.id, self.error)
         self.recording = None
 
     def _add(self, chunk: Chunk) -> None:

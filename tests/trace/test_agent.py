@@ -3,7 +3,6 @@ that what it cannot send is said (and, at exit, saved)."""
 
 from __future__ import annotations
 
-import io
 import itertools
 import os
 import signal
@@ -18,9 +17,10 @@ import pytest
 
 import runtime
 from runtime.agent import Agent, SocketSink, parse_address, process_info
-from runtime.trace.codec import COMMAND, END, EVENTS, FRAME_EVENTS, HELLO, MAGIC, Decoder, encode_frame, read_frames
+from runtime.trace.codec import COMMAND, END, EVENTS, FRAME_EVENTS, HELLO, MAGIC, Decoder, encode_frame
 from runtime.trace.events import DROPPED, EXIT, SWITCH
 from runtime.trace.recorder import Recorder
+from tests.visualizer.conftest import tally
 
 
 class Dashboard:
@@ -189,19 +189,6 @@ def test_at_exit_what_a_stalled_dashboard_did_not_take_goes_to_the_fallback(tmp_
     saved, saved_lost = tally(fallback.read_bytes())
     assert len(received) + lost + saved + saved_lost == agent.produced
     assert f"did not take {saved + saved_lost} events in 0.2 s: they are in {fallback}" in note
-
-
-def tally(data: bytes) -> tuple[int, int]:
-    """A recording's events, and the losses it reports (its ``dropped`` events and its END)."""
-    events = lost = 0
-    for kind, payload, _ in read_frames(io.BytesIO(data)):
-        if kind == EVENTS:
-            evs = payload.events()
-            events += sum(1 for e in evs if e[0] != DROPPED)
-            lost += sum(e[2] for e in evs if e[0] == DROPPED)
-        elif kind == END:
-            lost += payload["dropped"]
-    return events, lost
 
 
 def drain(conn: socket.socket) -> tuple[list[tuple], int]:

@@ -3,6 +3,7 @@ helpers to wait and to rebuild events from what viewers receive."""
 
 from __future__ import annotations
 
+import io
 import re
 import select
 import subprocess
@@ -17,7 +18,8 @@ import requests
 from flask import Flask
 from hypothesis import HealthCheck, settings
 
-from runtime.trace.events import FIELDS, KIND_CODES, SPAWN, SWITCH, WAKE, Batch
+from runtime.trace.codec import END, EVENTS, read_frames
+from runtime.trace.events import DROPPED, FIELDS, KIND_CODES, SPAWN, SWITCH, WAKE, Batch
 from visualizer.app import create_app
 from visualizer.security import CSRF_HEADER
 
@@ -42,6 +44,19 @@ def sample(n: int, start: int = 0) -> list[tuple]:
     return events
 
 
+def tally(data: bytes) -> tuple[int, int]:
+    """A recording's events (but its ``dropped`` ones), and the losses it reports (its ``dropped`` events and END)."""
+    events = lost = 0
+    for kind, payload, _ in read_frames(io.BytesIO(data)):
+        if kind == EVENTS:
+            evs = payload.events()
+            events += sum(1 for e in evs if e[0] != DROPPED)
+            lost += sum(e[2] for e in evs if e[0] == DROPPED)
+        elif kind == END:
+            lost += payload["dropped"]
+    return events, lost
+
+
 def batch(n: int, start: int = 0) -> Batch:
     """`sample(n, start)` as the codec decodes it: a `Batch`."""
     return Batch.of(sample(n, start))
@@ -52,15 +67,15 @@ class Server:
     its own beside `log`); `url` and `agent` from the line it prints. Its `http` client says it is the
     page's own (the ``X-Greenscope`` header)."""
 
-    def __init__(self, *args: str, log: Path, data: Path | None = None, env: dict | None = None) -> None:
+    def __init__(self, *args: str, log: Path, data: Path | None = None, **popen: Any) -> None:
         self.data = data or log.parent / f"{log.stem}-data"
         self._log = log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "visualizer", "serve", "--port", "0", "--data-dir", str(self.data), *args],
-            env=env,
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
+            **popen,
         )
         ready, _, _ = select.select([self.proc.stdout], [], [], 30)
         line = self.proc.stdout.readline() if ready else ""

@@ -7,6 +7,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,18 +39,13 @@ def make_listener(store: Store, **kw) -> AgentListener:
     return AgentListener(store, **options)
 
 
-@pytest.fixture
-def listener(store: Store) -> Iterator[AgentListener]:
-    it = make_listener(store)
-    yield it
-    it.close()
-
-
-@pytest.fixture
-def connect(listener: AgentListener) -> Iterator[Callable[..., socket.socket]]:
+@contextmanager
+def serving(store: Store, **kw) -> Iterator[tuple[AgentListener, Callable[..., socket.socket]]]:
+    """A listener (`make_listener`), and a function connecting to it (or to `address`): all closed after."""
+    listener = make_listener(store, **kw)
     socks: list[socket.socket] = []
 
-    def make(address: str | None = None) -> socket.socket:
+    def connect(address: str | None = None) -> socket.socket:
         family, addr = parse_address(address or listener.address)
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.settimeout(10)
@@ -57,9 +53,28 @@ def connect(listener: AgentListener) -> Iterator[Callable[..., socket.socket]]:
         socks.append(sock)
         return sock
 
-    yield make
-    for sock in socks:
-        sock.close()
+    try:
+        yield listener, connect
+    finally:
+        for sock in socks:
+            sock.close()
+        listener.close()
+
+
+@pytest.fixture
+def door(store: Store) -> Iterator[tuple[AgentListener, Callable[..., socket.socket]]]:
+    with serving(store) as it:
+        yield it
+
+
+@pytest.fixture
+def listener(door: tuple) -> AgentListener:
+    return door[0]
+
+
+@pytest.fixture
+def connect(door: tuple) -> Callable[..., socket.socket]:
+    return door[1]
 
 
 def closed_by_server(sock: socket.socket) -> bool:
@@ -146,69 +161,53 @@ def test_a_flood_closes_the_connection(store: Store, connect, caplog):
 
 def test_the_whole_handshake_has_a_deadline_however_slowly_it_trickles_in(store: Store):
     """Once: the deadline was per byte, and a connection sending 1 byte a second stayed forever."""
-    listener = make_listener(store, hello_timeout=0.5)
-    try:
-        host, port = listener.address.rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=10) as sock:
-            data = MAGIC + hello()
-            sent = 0
-            try:
-                while sent < len(data) - 1:  # never the last byte; every byte on time for a per-byte deadline
-                    sock.sendall(data[sent : sent + 1])
-                    sent += 1
-                    time.sleep(0.05)
-            except OSError:
-                pass
-            assert closed_by_server(sock)
-        assert sent < len(data) - 1 and store.all() == []  # closed long before the trickle would have ended
-    finally:
-        listener.close()
+    with serving(store, hello_timeout=0.5) as (_, connect):
+        sock = connect()
+        data = MAGIC + hello()
+        sent = 0
+        try:
+            while sent < len(data) - 1:  # never the last byte; every byte on time for a per-byte deadline
+                sock.sendall(data[sent : sent + 1])
+                sent += 1
+                time.sleep(0.05)
+        except OSError:
+            pass
+        assert closed_by_server(sock)
+    assert sent < len(data) - 1 and store.all() == []  # closed long before the trickle would have ended
 
 
 def test_silence_after_hello_closes_the_connection(store: Store):
     """Once: after HELLO there was no deadline at all."""
-    listener = make_listener(store, idle_timeout=0.3)
-    try:
-        host, port = listener.address.rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=10) as sock:
-            sock.sendall(MAGIC + hello())
-            assert closed_by_server(sock)
-        wait_until(lambda: store.all() and store.all()[0].state == CRASHED)
-    finally:
-        listener.close()
+    with serving(store, idle_timeout=0.3) as (_, connect):
+        sock = connect()
+        sock.sendall(MAGIC + hello())
+        assert closed_by_server(sock)
+    wait_until(lambda: store.all() and store.all()[0].state == CRASHED)
 
 
 def test_a_frame_that_never_finishes_closes_the_connection(store: Store, caplog):
     """Once: a declared 64 MiB frame, held open, kept its connection and its memory for a minute and more."""
-    listener = make_listener(store, frame_timeout=0.3, idle_timeout=30)
-    try:
-        host, port = listener.address.rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=10) as sock:
-            sock.sendall(MAGIC + hello() + encode_frame(EVENTS, sample(100))[:20])
-            assert closed_by_server(sock)
-        wait_until(lambda: "a frame took longer than 0.3 s" in caplog.text)
-    finally:
-        listener.close()
+    with serving(store, frame_timeout=0.3, idle_timeout=30) as (_, connect):
+        sock = connect()
+        sock.sendall(MAGIC + hello() + encode_frame(EVENTS, sample(100))[:20])
+        assert closed_by_server(sock)
+    wait_until(lambda: "a frame took longer than 0.3 s" in caplog.text)
 
 
 def test_a_stream_of_frames_longer_than_the_frame_deadline_is_fine(store: Store):
     """Each frame has the deadline, not the stream: frames cut across reads, for longer than one deadline."""
-    listener = make_listener(store, frame_timeout=0.2)
-    try:
-        host, port = listener.address.rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=10) as sock:
-            sock.sendall(MAGIC + hello())
-            frames = b"".join(encode_frame(EVENTS, sample(10, 10 * i)) for i in range(60))
-            started = time.monotonic()
-            for i in range(0, len(frames), 97):  # never a whole frame at once: one is always half here
-                sock.sendall(frames[i : i + 97])
-                time.sleep(0.01)
-            assert time.monotonic() - started > 0.2  # it did outlast one deadline
-            sock.sendall(encode_frame(END, {"dropped": 0}))
-            wait_until(lambda: store.all()[0].state == ENDED)
-        assert store.all()[0].events() == sample(600)
-    finally:
-        listener.close()
+    with serving(store, frame_timeout=0.2) as (_, connect):
+        sock = connect()
+        sock.sendall(MAGIC + hello())
+        frames = b"".join(encode_frame(EVENTS, sample(10, 10 * i)) for i in range(60))
+        started = time.monotonic()
+        for i in range(0, len(frames), 97):  # never a whole frame at once: one is always half here
+            sock.sendall(frames[i : i + 97])
+            time.sleep(0.01)
+        assert time.monotonic() - started > 0.2  # it did outlast one deadline
+        sock.sendall(encode_frame(END, {"dropped": 0}))
+        wait_until(lambda: store.all()[0].state == ENDED)
+    assert store.all()[0].events() == sample(600)
 
 
 def test_a_hello_without_the_launch_secret_cannot_take_a_launched_session(store: Store, connect):
@@ -233,39 +232,24 @@ def test_a_hello_without_the_launch_secret_cannot_take_a_launched_session(store:
 
 def test_connections_that_never_say_hello_cannot_keep_launched_programs_out(store: Store):
     """Once: 64 slowloris connections filled every slot; a workload launched meanwhile was lost as a clean end."""
-    listener = make_listener(store, max_handshakes=4, max_connections=8)
-    socks = []
-    try:
-        host, port = listener.address.rsplit(":", 1)
+    with serving(store, max_handshakes=4, max_connections=8) as (listener, connect):
         for _ in range(4):
-            socks.append(socket.create_connection((host, int(port)), timeout=10))
-            socks[-1].sendall(MAGIC)
+            connect().sendall(MAGIC)
         wait_until(lambda: listener._doors[0].handshaking == 4)
-        late = socket.create_connection((host, int(port)), timeout=10)  # the TCP door is full...
-        socks.append(late)
+        late = connect()  # the TCP door is full...
         assert closed_by_server(late) and listener.refused == 1
         launched = store.create(source="launched", workload="echo")
         launched.secret = "s"
-        child = socket.socket(socket.AF_UNIX)  # ...the launched programs' door is not
-        socks.append(child)
-        child.connect(listener.launch_address)
+        child = connect(listener.launch_address)  # ...the launched programs' door is not
         child.sendall(MAGIC + hello(9, auth="s") + encode_frame(EVENTS, sample(5)))
         wait_until(lambda: launched.total == 5)
-    finally:
-        for sock in socks:
-            sock.close()
-        listener.close()
 
 
 def test_with_a_token_the_token_opens_the_agent_door_too(store: Store):
-    listener = make_listener(store, token="tok")
-    try:
-        host, port = listener.address.rsplit(":", 1)
-        with socket.create_connection((host, int(port)), timeout=10) as sock:
-            sock.sendall(MAGIC + hello(auth="tok") + encode_frame(END, {"dropped": 0}))
-            wait_until(lambda: store.all() and store.all()[0].state == ENDED)
-    finally:
-        listener.close()
+    with serving(store, token="tok") as (_, connect):
+        sock = connect()
+        sock.sendall(MAGIC + hello(auth="tok") + encode_frame(END, {"dropped": 0}))
+        wait_until(lambda: store.all() and store.all()[0].state == ENDED)
 
 
 def test_commands_go_back_to_the_agent(store: Store, connect):

@@ -3,8 +3,8 @@ workloads running, started on a busy port. What reached it is kept, what did not
 
 from __future__ import annotations
 
-import io
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from runtime.trace.codec import END, EVENTS, read_frames, read_recording
-from runtime.trace.events import DROPPED
-from tests.visualizer.conftest import Server, running, wait_until
+from runtime.trace.codec import read_recording
+from runtime.trace.states import check
+from tests.visualizer.conftest import Server, running, tally, wait_until
 
 BUSY = textwrap.dedent(
     """
@@ -86,19 +86,6 @@ def test_a_server_killed_mid_stream_keeps_every_event_that_reached_it(tmp_path: 
         assert not complete and len(kept) == listed["events"] and kept == everything[: len(kept)]
     finally:
         again.close()
-
-
-def tally(data: bytes) -> tuple[int, int]:
-    """A recording's events, and the losses it reports (its ``dropped`` events and its END)."""
-    events = lost = 0
-    for kind, payload, _ in read_frames(io.BytesIO(data)):
-        if kind == EVENTS:
-            evs = payload.events()
-            events += sum(1 for e in evs if e[0] != DROPPED)
-            lost += sum(e[2] for e in evs if e[0] == DROPPED)
-        elif kind == END:
-            lost += payload["dropped"]
-    return events, lost
 
 
 def test_a_dashboard_stopped_while_a_program_exits_loses_nothing_unsaid(tmp_path: Path, busy: Path):
@@ -177,3 +164,50 @@ def test_a_demo_is_never_launched_by_a_server_that_cannot_listen(tmp_path: Path)
         )
     assert result.returncode == 2 and "cannot listen" in result.stderr and result.stderr.count("\n") == 1
     assert not [p for p in data.iterdir() if p.suffix == ".json"]  # no session: nothing was launched
+
+
+def test_a_full_disk_stops_a_sessions_recording_not_the_session(tmp_path: Path, busy: Path):
+    """The dashboard's own disk full (a file-size limit here): the recording stops at its last whole frame and
+    says so; the session streams on in memory."""
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    server = Server(log=tmp_path / "serve.log", preexec_fn=small_files)
+    program = traced(server, busy, 3.0)
+    try:
+        session = session_of(server, program.pid)
+        url = f"api/sessions/{session['id']}"
+        stopped = wait_until(lambda: (s := server.get(url).json())["error"] and s)
+        assert "File too large" in stopped["error"] and stopped["state"] == "running"
+        assert program.wait(60) == 0
+        done = wait_until(lambda: (s := server.get(url).json())["state"] == "ended" and s)
+        _, kept, _ = read_recording(server.get(url + "/recording").content)  # whole frames, all readable
+        assert 0 < len(kept) < done["events"] and done["complete"]
+    finally:
+        program.stderr.close()
+        server.close()
+
+
+def test_what_a_launched_workload_could_not_send_is_taken_into_its_session(tmp_path: Path):
+    """A launched workload exits while its dashboard is stopped: its agent saves the rest in the data directory,
+    and the dashboard, going on, takes it into the session, which ends complete."""
+    env = {**os.environ, "GREENSCOPE_FLUSH_TIMEOUT": "0.3"}
+    server = Server(log=tmp_path / "serve.log", env=env)
+    try:
+        session = server.launch("saturation", rate=100000.0, size=50, service=0.0005, duration=3.0)
+        url = f"api/sessions/{session['id']}"
+        wait_until(lambda: server.get(url).json()["events"] > 1000)
+        server.proc.send_signal(signal.SIGSTOP)
+        try:
+            wait_until(lambda: not running(session["pid"]), timeout=60, what="the workload's exit")
+            assert (server.data / f"{session['id']}.unsent.gsc").exists()
+        finally:
+            server.proc.send_signal(signal.SIGCONT)
+        done = wait_until(lambda: (s := server.get(url).json())["state"] != "running" and s)
+        assert done["state"] == "ended" and done["complete"] and done["error"] is None, done
+        _, events, complete = read_recording(server.get(url + "/recording").content)
+        assert complete and len(events) == done["events"] and check(events) == []
+        assert not (server.data / f"{session['id']}.unsent.gsc").exists()
+    finally:
+        server.close()
