@@ -170,7 +170,7 @@ def _run(args: argparse.Namespace) -> int:
         log = Path(tempfile.gettempdir()) / f"greenscope-serve-{args.port}.log"
         command = [sys.executable, "-m", "visualizer", "serve", "--port", str(args.port)]
         with log.open("ab") as out:  # it outlives this program: the session stays on show
-            subprocess.Popen(
+            server = subprocess.Popen(
                 command + (["--token", args.token] if args.token else []),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -178,11 +178,13 @@ def _run(args: argparse.Namespace) -> int:
                 start_new_session=True,
             )
         deadline = time.monotonic() + 20
-        while identity is None and time.monotonic() < deadline:
+        while identity is None and server.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
             identity = find_dashboard(port=args.port)
         if identity is None:
-            raise TraceError(f"the dashboard did not start (see {log})")
+            raise TraceError(
+                f"no dashboard of yours serves on port {args.port}, and none could start there (see {log})"
+            )
         print(f"greenscope: started the dashboard at {identity['url']} (its log: {log})", file=sys.stderr)
     token = identity.get("token")
     url = f"{identity['url']}?pid={os.getpid()}" + (f"&token={token}" if token else "")

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, jsonify, redirect, request
+from werkzeug.wrappers import Request
 
 __all__ = ["CSRF_HEADER", "TOKEN_COOKIE", "HostGuard", "Policy", "is_loopback", "needs_token"]
 
@@ -107,8 +109,7 @@ class Policy:
         token = request.args.get("token")
         if not self.authorized(token):
             return jsonify({"error": "a valid token is required", "field": "token"}), 401
-        rest = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
-        query = "&".join(f"{k}={v}" for k, v in rest)
+        query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "token"])
         response = redirect("/" + (f"?{query}" if query else ""), 303)
         if self.token is not None:
             response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="Strict")
@@ -129,8 +130,6 @@ class HostGuard:
         if not self.policy.host_allowed(environ.get("HTTP_HOST")):
             return _answer(start_response, "421 Misdirected Request", "this server does not serve that host", "Host")
         if environ.get("PATH_INFO", "").startswith("/socket.io"):
-            from werkzeug.wrappers import Request
-
             req = Request(environ)
             if not self.policy.authorized(self.policy.presented(req.headers, req.cookies)):
                 return _answer(start_response, "401 Unauthorized", "a valid token is required", "token")
@@ -140,8 +139,6 @@ class HostGuard:
 
 
 def _answer(start_response: Callable, status: str, message: str, field: str | None) -> list[bytes]:
-    import json
-
     body = json.dumps({"error": message, "field": field}).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]

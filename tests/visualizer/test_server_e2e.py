@@ -161,6 +161,25 @@ def test_greenscope_run_streams_a_program_to_the_running_dashboard(server: Serve
     assert session["source"] == "agent" and session["state"] == "ended"
 
 
+def test_greenscope_run_never_talks_to_whatever_answers_on_the_port(tmp_path: Path):
+    """Once: `greenscope run` sent the program's HELLO (its argv) and the token to whatever answered on the port."""
+    program = tmp_path / "prog.py"
+    program.write_text("print('ran')\n")
+    with socket.create_server(("127.0.0.1", 0)) as impostor:
+        impostor.settimeout(0.1)
+        port = impostor.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "visualizer", "run", "--port", str(port), "--no-open", str(program), "--secret-arg"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        with pytest.raises(TimeoutError):  # nobody connected to it, and nothing was sent
+            impostor.accept()
+    assert result.returncode == 2 and f"no dashboard of yours serves on port {port}, and none" in result.stderr
+    assert "ran" not in result.stdout
+
+
 def test_another_host_needs_the_token(token_server: Server):
     token = token_server.url.split("?token=")[1]
     assert token_server.get("api/sessions").status_code == 401
