@@ -217,3 +217,14 @@ def test_serve_launches_a_demo_and_refuses_an_unknown_one(tmp_path: Path):
     )
     assert bad.returncode == 2
     assert "--demo" in bad.stderr and "no such workload 'nope'" in bad.stderr
+
+
+def test_serve_refuses_a_data_directory_it_cannot_use_in_one_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "visualizer", "serve", "--port", "0", "--data-dir", "/dev/null/sessions"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "cannot keep sessions in /dev/null/sessions" in result.stderr
