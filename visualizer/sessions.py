@@ -27,7 +27,7 @@ from typing import Any
 
 from runtime.agent import FrameFile
 from runtime.trace.codec import END, EVENTS, HELLO, LIMITS, MAGIC, FormatError, encode_frame, read_frames, slice_batch
-from runtime.trace.events import DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, Batch, from_columns
+from runtime.trace.events import DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, Batch, describe, from_columns
 from visualizer.archive import Scan, scan
 
 __all__ = ["CRASHED", "DEFAULT_WINDOW", "ENDED", "FINAL", "RUNNING", "STARTING", "STOPPED", "Chunk", "Session"]
@@ -264,13 +264,19 @@ class Session:
     def _index(self, found: Scan) -> None:
         self._offsets, self._firsts = found.offsets, found.firsts
 
-    def restore(self, found: Scan) -> None:
-        """What its recording says (after a restart): its process, events and losses, not in memory."""
-        self._index(found)
-        self.hello = found.hello
-        self.total = self.trimmed = found.total
-        self.lost = found.lost
-        self.complete = found.complete
+    def restore(self, description: dict[str, Any], found: Scan | None = None) -> None:
+        """What it was (after a restart), not in memory: as its `description` says, or as its
+        recording says (`found`) if it was being written."""
+        process = description.get("process")
+        self.hello = {"schema": describe(), "process": process} if isinstance(process, dict) else None
+        if found is None:
+            self.total, self.lost = int(description.get("events") or 0), int(description.get("lost") or 0)
+            self.complete = bool(description.get("complete"))
+        else:
+            self._index(found)
+            self.hello = found.hello or self.hello
+            self.total, self.lost, self.complete = found.total, found.lost, found.complete
+        self.trimmed = self.total
         self.resident = False
 
     # ---------------------------------------------------------------- events out
@@ -291,6 +297,10 @@ class Session:
     def events(self) -> list[tuple]:
         """The events in memory, in order."""
         return [ev for c in self.chunks() for ev in c.events()]
+
+    def description(self) -> dict[str, Any]:
+        """What the data directory keeps of it besides its recording: `to_dict`, and its process."""
+        return {**self.to_dict(), "process": self.process}
 
     def to_dict(self) -> dict[str, Any]:
         process = self.process

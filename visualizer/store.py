@@ -145,7 +145,7 @@ class Store:
 
     def _save(self, session: Session) -> None:
         if self.archive is not None:
-            self.archive.save(session.to_dict())
+            self.archive.save(session.description())
 
     def remove(self, session: Session) -> None:
         """Forget `session` (it has ended): from memory and from disk."""
@@ -231,7 +231,9 @@ class Store:
         return session
 
     def _restore(self) -> int:
-        """List the sessions of the data directory; the highest id there (0 for none)."""
+        """List the sessions of the data directory; the highest id there (0 for none). A session that had
+        ended is taken at its description's word (its recording is read when a viewer comes); one that was
+        being written is read to its last whole frame, cut there, and is ``crashed``."""
         if self.archive is None:
             return 0
         last = 0
@@ -241,14 +243,16 @@ class Store:
                 setattr(session, name, description.get(name))
             session.params = session.params or {}
             session.path = self.archive.recording_path(session.id)
-            found = scan(session.path)
-            session.restore(found)
-            if session.state not in FINAL:  # it was being written: keep its whole frames
+            if session.state in FINAL:
+                session.restore(description)
+            else:
+                found = scan(session.path)
                 self.archive.cut(session.id, found.size)
+                session.restore(description, found)
                 session.state = CRASHED
                 session.ended = session.ended or time.time()
                 session.error = "the dashboard stopped while it ran"
-                self.archive.save(session.to_dict())
+                self._save(session)
             self._sessions[session.id] = session
             last = max(last, int(session.id))
         return last

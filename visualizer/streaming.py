@@ -110,12 +110,13 @@ class Streamer:
         """From now on, `sid` gets `session`'s events: all those in memory, then the new ones,
         in batches carrying `tag`."""
         with self._lock:
-            old = self._viewers.get(sid)
+            session.viewers += 1  # first: what viewers watch leaves memory last
+            old = self._viewers.pop(sid, None)
             if old is not None:
                 old.session.viewers -= 1
+        self.store.resident(session)  # perhaps read back from disk, while the others stream on
+        with self._lock:
             self._viewers[sid] = _Viewer(session, tag)
-            session.viewers += 1
-        self.store.resident(session)
 
     def unsubscribe(self, sid: str) -> None:
         with self._lock:
