@@ -510,6 +510,10 @@ BAD_REQUESTS = [
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400),
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),  # bad chunk size
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXX", 400),  # no CRLF after data
+    (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n 3\r\nabc\r\n0\r\n\r\n", 400),  # " 3"
+    (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", 400),  # bare LF
+    (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\n0\r\n\r\n", 400),  # bare LF
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400),  # NUL
     (b"POST / HTTP/1.1\r\nHost: x\r\nExpect: something\r\nContent-Length: 1\r\n\r\nx", 417),
     (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 5000 + b"\r\n\r\n", 431),
     (b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
@@ -545,10 +549,30 @@ def test_bad_requests_are_refused_and_the_server_goes_on(start_server):
     )
     assert result[-1] == "still fine"
     assert result[:-1] == [[status, "close", True] for _, status in BAD_REQUESTS]
-    assert len(calls) == 3 + 1  # the bad chunked bodies reached the application: they fail in wsgi.input
+    assert len(calls) == 6 + 1  # the bad chunked bodies reached the application: they fail in wsgi.input
     log = srv.log.getvalue()
     assert "Traceback" not in log
     assert '"GARBAGE" 400 0 ' in log and '"GET / HTTP/2.0" 505 0 ' in log
+
+
+def test_a_smuggled_request_never_reaches_the_application(start_server):
+    calls = []
+
+    def app(environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        return echo_app(environ, start_response)
+
+    srv = start_server(app)
+    result = srv.client(r"""
+        r = Raw()
+        # CL.TE: by Content-Length the second request is body; by chunked framing it is a request of its own
+        r.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 35\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n")
+        resp = r.response()
+        out([resp["status"], resp["body"], r.closed_by_server()])
+    """)
+    assert result == [400, "400 Bad Request\nboth Transfer-Encoding and Content-Length\n", True]
+    assert calls == []
 
 
 def test_application_errors(start_server):
