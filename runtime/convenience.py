@@ -43,13 +43,16 @@ def listen(
     reuse_addr: bool = True,
     reuse_port: bool | None = None,
 ) -> socket.socket:
-    """A green socket listening on `addr`; SO_REUSEADDR by default (not on Windows),
-    SO_REUSEPORT when `reuse_port` is true."""
+    """A green socket listening on `addr`; SO_REUSEADDR by default (not on Windows), and, as eventlet's,
+    SO_REUSEPORT on a TCP port given (not 0: a port the system picks is never meant to be shared) unless
+    `reuse_port` is False."""
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         if reuse_addr and sys.platform != "win32":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
+        if reuse_port is None:
+            reuse_port = family in (socket.AF_INET, socket.AF_INET6) and addr[1] != 0
+        if reuse_port and hasattr(socket, "SO_REUSEPORT"):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(addr)
         sock.listen(backlog)
@@ -109,7 +112,8 @@ def accept_into(
 
 def serve(sock: socket.socket, handle: Callable[[socket.socket, Any], Any], concurrency: int = 1000) -> None:
     """Accept connections on `sock` until it is closed, running ``handle(conn, addr)`` for each in a
-    GreenPool of `concurrency` (accepting waits while the pool is full).
+    GreenPool of `concurrency` (accepting waits while the pool is full); returning from `handle`
+    closes the connection.
 
     A handler that raises stops the server: `serve` raises that exception. A handler
     that raises `StopServe` ends `serve` quietly.
@@ -117,6 +121,12 @@ def serve(sock: socket.socket, handle: Callable[[socket.socket, Any], Any], conc
     pool = GreenPool(concurrency, name=f"serve {sock.getsockname()}")
     server = getcurrent()
     serving = True
+
+    def handle_then_close(conn: socket.socket, addr: Any) -> None:
+        try:
+            handle(conn, addr)
+        finally:
+            conn.close()
 
     def stop_on_error(gt: GreenThread) -> None:
         nonlocal serving
@@ -130,7 +140,7 @@ def serve(sock: socket.socket, handle: Callable[[socket.socket, Any], Any], conc
                 kill(server, e)
 
     try:
-        accept_into(pool, sock, handle, stop_on_error)
+        accept_into(pool, sock, handle_then_close, stop_on_error)
     except StopServe:
         return
     finally:

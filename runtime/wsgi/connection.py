@@ -35,6 +35,7 @@ class Connection:
         "idle",
         "linger",
         "request_line",
+        "resp",
         "server",
         "stream",
     )
@@ -46,6 +47,9 @@ class Connection:
         self.idle = False  # parked waiting for the first byte of a request
         self.linger = False  # close gently: the client may still be sending
         self.request_line = "-"
+        self.resp: Response | None = None
+        if server.log_output:
+            server.log.debug(f"({server.log.pid}) accepted {addr!r}")
         if isinstance(addr, tuple):
             self.client_ip, self.client_port = str(addr[0]), str(addr[1])
         else:
@@ -53,8 +57,14 @@ class Connection:
         env = server.env_base.copy()
         env["REMOTE_ADDR"] = self.client_ip
         env["REMOTE_PORT"] = self.client_port
-        env["wsgi.input"] = NoBody(self.stream)
+        env["wsgi.input"] = env["eventlet.input"] = NoBody(self.stream)
         self.env_base = env
+
+    @property
+    def switched(self) -> bool:
+        """The application switched this connection to another protocol (101, a websocket)."""
+        resp = self.resp
+        return resp is not None and resp.code == 101 and resp.headers_sent
 
     def run(self) -> None:
         """Serve requests until the connection ends; never raises (but GreenletExit)."""
@@ -78,7 +88,7 @@ class Connection:
         except OSError:
             self.stream.failed = True
         except Exception as e:  # a bug here must not end the server
-            server.log_exception(e, "wsgi server error")
+            server.log.exception(e, "wsgi server error")
         finally:
             try:
                 self.close()
@@ -134,6 +144,7 @@ class Connection:
         buf = stream.buf
         server = self.server
         limit = server.limits.max_header_bytes
+        keepalive_timeout = server.keepalive_timeout
         searched = 0
         while True:
             if buf:
@@ -152,7 +163,14 @@ class Connection:
                 return None
             self.idle = idle
             try:
-                data = stream.sock.recv(RECV_SIZE)
+                if idle and keepalive_timeout is not None:
+                    stream.sock.settimeout(keepalive_timeout)
+                    try:
+                        data = stream.sock.recv(RECV_SIZE)
+                    finally:
+                        stream.sock.settimeout(server.options.socket_timeout)
+                else:
+                    data = stream.sock.recv(RECV_SIZE)
             except TimeoutError:
                 if idle:
                     stream.failed = True
@@ -190,11 +208,20 @@ class Connection:
             return False
         self.request_line = head.request_line
         env = head.environ
-        resp = Response(stream, env["REQUEST_METHOD"] == "HEAD", head.http10, server.keepalive and head.keep_alive)
+        options = server.options
+        http10_only = server.http10_only
+        self.resp = resp = Response(
+            stream,
+            env["REQUEST_METHOD"] == "HEAD",
+            head.http10 or http10_only,
+            server.keepalive and head.keep_alive,
+            options.max_http_version,
+            options.capitalize_response_headers,
+        )
         inp = None
         if head.chunked or head.content_length:
-            inp = env["wsgi.input"] = Input(
-                stream, resp, head.content_length, head.chunked, head.expect_continue, server.limits
+            inp = env["wsgi.input"] = env["eventlet.input"] = Input(
+                stream, resp, head.content_length, head.chunked, head.expect_continue and not http10_only, server.limits
             )
         log_output = server.log_output
         if log_output:
@@ -206,9 +233,7 @@ class Connection:
                 if type(result) is list:
                     resp.write_list(result)
                 else:
-                    for data in result:
-                        if data:
-                            resp.write(data)
+                    resp.write_iter(result, options.minimum_chunk_size)
                 resp.finish()
             finally:
                 close = getattr(result, "close", None)
@@ -218,8 +243,13 @@ class Connection:
             self._app_failed(resp, inp, e)
         resp.done = True  # a write() kept by the application must not reach the next response
         if log_output:
+            seconds = time.perf_counter() - started
             sent = 0 if resp.head_only else resp.body_bytes
-            server.access(self, resp.code, sent, time.perf_counter() - started)
+            forwarded = env.get("HTTP_X_FORWARDED_FOR")
+            server.log.access(self.client_ip, self.client_port, self.request_line, resp.code, sent, seconds, forwarded)
+        if resp.code == 101:  # the connection went to another protocol: it ends with the application
+            self.linger = True
+            return False
         if inp is None:
             return resp.keep_alive and not stream.failed
         if not resp.keep_alive or stream.failed or inp.error is not None:
@@ -241,7 +271,7 @@ class Connection:
         else:
             refusal = None
         if refusal is None:
-            self.server.log_exception(exc, f"error in the application for {self.request_line!r}")
+            self.server.log.exception(exc, f"error in the application for {self.request_line!r}")
         if not resp.headers_sent:
             resp.code = 500 if refusal is None else refusal.status
             resp.body_bytes = 0
@@ -256,7 +286,7 @@ class Connection:
         if self.stream.failed:
             return
         if self.server.log_output:
-            self.server.access(self, err.status, 0, 0.0)
+            self.server.log.access(self.client_ip, self.client_port, self.request_line, err.status, 0, 0.0)
         try:
             self.stream.send(error_response(err.status, str(err)))
         except OSError:

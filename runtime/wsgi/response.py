@@ -4,12 +4,14 @@ A body whose size is known before it is sent (a list returned by the application
 gets a Content-Length; otherwise it is chunked on HTTP/1.1 and ends with the connection on HTTP/1.0.
 What the application says is checked: a Content-Length it gives is held to (excess bytes dropped, a
 short body ends the connection), header names and values are str without CR or LF, and a status
-without a body (1xx, 204, 304) gets none.
+without a body (1xx, 204, 304) gets none. As on eventlet, body chunks may be ASCII str, header names
+are capitalized (``content-type`` goes out as ``Content-Type``), and a ``101 Switching Protocols``
+hands the connection to the application (a websocket).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -22,6 +24,28 @@ _JOINED_BODY = 262144  # a list's chunks up to this size are joined and sent in 
 
 def _connection_tokens(value: str) -> set[str]:
     return {t.strip().lower() for t in value.split(",")}
+
+
+_CAPITALIZED: dict[str, str] = {}  # header name as given -> as sent; a bounded cache
+
+
+def _capitalized(name: str) -> str:
+    sent = "-".join(part.capitalize() for part in name.split("-"))
+    if len(_CAPITALIZED) < 4096:
+        _CAPITALIZED[name] = sent
+    return sent
+
+
+def _as_bytes(data: Any) -> bytes:
+    # A body chunk that is not bytes: other bytes-like objects, or ASCII str (as eventlet sends them).
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        try:
+            return data.encode("ascii")
+        except UnicodeEncodeError:
+            raise ValueError(f"a str in the response body must be ASCII (send bytes): {data[:40]!r}") from None
+    raise TypeError(f"response body must be bytes, got {type(data).__name__}")
 
 
 def error_response(status: int, reason: str = "") -> bytes:
@@ -43,6 +67,7 @@ class Response:
 
     __slots__ = (
         "body_bytes",
+        "capitalize",
         "chunked",
         "code",
         "done",
@@ -55,10 +80,21 @@ class Response:
         "size_hint",
         "status",
         "stream",
+        "version",
     )
 
-    def __init__(self, stream: Stream, head_only: bool, http10: bool, keep_alive: bool) -> None:
+    def __init__(
+        self,
+        stream: Stream,
+        head_only: bool,
+        http10: bool,
+        keep_alive: bool,
+        version: str = "HTTP/1.1",
+        capitalize: bool = True,
+    ) -> None:
         self.stream = stream
+        self.version = version  # of the status line
+        self.capitalize = capitalize
         self.head_only = head_only  # HEAD: headers only, the body is dropped
         self.http10 = http10
         self.keep_alive = keep_alive
@@ -100,12 +136,15 @@ class Response:
         # The status line and headers; decides the body's framing.
         code = self.code
         keep_alive = self.keep_alive
-        out = [f"HTTP/1.1 {self.status}\r\n"]
+        out = [f"{self.version} {self.status}\r\n"]
         length = None
         has_connection = has_date = False
+        capitalized = _CAPITALIZED if self.capitalize else None
         for name, value in self.headers:
             if type(name) is not str or type(value) is not str:
                 raise TypeError(f"header names and values must be str, got {name!r}: {value!r}")
+            if capitalized is not None:
+                name = capitalized.get(name) or _capitalized(name)
             lname = name.lower()
             if lname == "content-length":
                 value = value.strip()
@@ -157,9 +196,7 @@ class Response:
     def write(self, data: bytes) -> None:
         """PEP 3333's write(): send `data` (the headers first)."""
         if type(data) is not bytes:
-            if not isinstance(data, (bytearray, memoryview)):
-                raise TypeError(f"response body must be bytes, got {type(data).__name__}")
-            data = bytes(data)
+            data = _as_bytes(data)
         if self.status is None:
             raise AssertionError("write() before start_response()")
         if self.done:
@@ -197,12 +234,16 @@ class Response:
     def write_list(self, chunks: list[bytes]) -> None:
         """A body the application returned as a list: its size is known (Content-Length);
         a small one goes out with the headers in one send."""
-        if len(chunks) == 1 and not self.headers_sent:
-            body = chunks[0]
-            self.size_hint = len(body)
-            self.write(body)
-            return
         if not self.headers_sent:
+            if len(chunks) == 1:
+                body = chunks[0]
+                if type(body) is not bytes:
+                    body = _as_bytes(body)
+                self.size_hint = len(body)
+                self.write(body)
+                return
+            if not all(type(data) is bytes for data in chunks):
+                chunks = [data if type(data) is bytes else _as_bytes(data) for data in chunks]
             total = sum(map(len, chunks))
             self.size_hint = total
             if total <= _JOINED_BODY:
@@ -211,6 +252,29 @@ class Response:
         for data in chunks:
             if data:
                 self.write(data)
+
+    def write_iter(self, chunks: Iterable[bytes], minimum: int | None) -> None:
+        """A body the application returned as an iterable: each chunk is sent as it comes, or, with a
+        `minimum`, gathered with the next ones until they make that many bytes."""
+        if not minimum:
+            for data in chunks:
+                if data:
+                    self.write(data)
+            return
+        pending: list[bytes] = []
+        size = 0
+        for data in chunks:
+            if data:
+                if type(data) is not bytes:
+                    data = _as_bytes(data)
+                pending.append(data)
+                size += len(data)
+                if size >= minimum:
+                    self.write(b"".join(pending))
+                    pending.clear()
+                    size = 0
+        if pending:
+            self.write(b"".join(pending))
 
     def finish(self) -> None:
         """The body is complete: send the headers if not yet sent, end a chunked body."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -15,10 +13,10 @@ from runtime.greenpool import GreenPool
 from runtime.greenthread import kill
 from runtime.timeout import Timeout
 from runtime.wsgi.connection import Connection
-from runtime.wsgi.dates import log_date
+from runtime.wsgi.log import ServerLog, socket_url
 from runtime.wsgi.parse import DEFAULT_LIMITS, Limits
 
-DEFAULT_MAX_SIZE = 1000
+DEFAULT_MAX_SIZE = 1024
 DEFAULT_SOCKET_TIMEOUT = 60.0
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 #: Keys: client_ip, client_port, date_time, request_line, status_code, body_length, wall_seconds.
@@ -32,12 +30,21 @@ _KILLED_GRACE_SECONDS = 1.0  # after the shutdown timeout, how long killed conne
 class ServerOptions:
     """How `server` serves its connections (its keywords of the same names)."""
 
-    keepalive: bool = True
+    keepalive: bool | float = True
     socket_timeout: float | None = DEFAULT_SOCKET_TIMEOUT
     limits: Limits = field(default=DEFAULT_LIMITS)
     log_output: bool = True
     log_format: str = DEFAULT_LOG_FORMAT
     shutdown_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT
+    debug: bool = True
+    log_x_forwarded_for: bool = True
+    max_http_version: str = "HTTP/1.1"
+    minimum_chunk_size: int | None = None
+    capitalize_response_headers: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_http_version not in ("HTTP/1.0", "HTTP/1.1"):
+            raise ValueError(f"max_http_version must be 'HTTP/1.0' or 'HTTP/1.1', not {self.max_http_version!r}")
 
 
 class Server:
@@ -48,7 +55,7 @@ class Server:
         sock: gsocket.socket,
         app: Callable[..., Iterable[bytes]],
         options: ServerOptions,
-        log: TextIO | None,
+        log: Any,
         environ: dict[str, Any] | None,
         pool: GreenPool,
     ) -> None:
@@ -56,9 +63,12 @@ class Server:
         self.app = app
         self.options = options
         self.limits = options.limits
-        self.keepalive = options.keepalive
+        self.http10_only = options.max_http_version == "HTTP/1.0"
+        self.keepalive = bool(options.keepalive) and not self.http10_only
+        # a number as `keepalive`: how long a connection may wait for its next request
+        self.keepalive_timeout = None if isinstance(options.keepalive, bool) else float(options.keepalive)
         self.log_output = options.log_output
-        self.log = log if log is not None else sys.stderr
+        self.log = ServerLog(log, options.log_format, options.debug, options.log_x_forwarded_for)
         self.pool = pool
         self.conns: set[Connection] = set()
         self.stopping = False
@@ -81,54 +91,42 @@ class Server:
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": "https" if self.tls else "http",
             "wsgi.input_terminated": True,
-            "wsgi.errors": self.log,
+            "wsgi.errors": self.log.file,
             "wsgi.multithread": True,
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
         }
+        if self.tls:
+            env["HTTPS"] = "on"
         if environ:
             env.update(environ)
         self.env_base = env
-
-    def access(self, conn: Connection, status: int, length: int, seconds: float) -> None:
-        """Write one access log line."""
-        line = self.options.log_format % {
-            "client_ip": conn.client_ip,
-            "client_port": conn.client_port,
-            "date_time": log_date(),
-            "request_line": conn.request_line,
-            "status_code": status,
-            "body_length": length,
-            "wall_seconds": seconds,
-        }
-        self._write(line + "\n")
-
-    def log_exception(self, exc: BaseException, where: str) -> None:
-        """Write a traceback to the log."""
-        self._write(f"{where}:\n{''.join(traceback.format_exception(type(exc), exc, exc.__traceback__))}")
-
-    def _write(self, text: str) -> None:
-        try:
-            self.log.write(text)
-        except Exception:
-            pass  # a broken log must not break the server
 
     def handle(self, sock: gsocket.socket, addr: Any) -> None:
         """A pool member: serve one connection."""
         Connection(self, sock, addr).run()
 
     def serve_forever(self) -> None:
-        """Accept and serve connections until the listener is closed; then stop."""
+        """Accept and serve connections until the listener is closed (or Ctrl-C); then stop."""
+        log = self.log
+        if self.log_output:
+            log.info(f"({log.pid}) wsgi starting up on {socket_url(self.sock)}")
         try:
-            accept_into(self.pool, self.sock, self.handle, report=lambda line: self._write(line + "\n"))
+            accept_into(self.pool, self.sock, self.handle, report=log.info)
+        except KeyboardInterrupt:
+            if self.log_output:
+                log.info("wsgi exiting")
         finally:
             self._stop()
+            if self.log_output:
+                log.info(f"({log.pid}) wsgi exited, is_accepting=True")  # eventlet's words
+            self.sock.close()
 
     def _stop(self) -> None:
         # Close idle connections; give the others shutdown_timeout seconds, then kill them.
         self.stopping = True
         for conn in list(self.conns):
-            if conn.idle:
+            if conn.idle or conn.switched:  # a websocket ends when its reads do
                 conn.stop_idle()
         if not self.conns:
             return
@@ -149,40 +147,62 @@ class Server:
 def server(
     sock: gsocket.socket,
     site: Callable[..., Iterable[bytes]],
-    log: TextIO | None = None,
+    log: TextIO | Any | None = None,
     environ: dict[str, Any] | None = None,
     max_size: int | None = DEFAULT_MAX_SIZE,
-    *,
+    max_http_version: str = "HTTP/1.1",
+    protocol: None = None,
+    server_event: Any = None,
+    minimum_chunk_size: int | None = None,
+    log_x_forwarded_for: bool = True,
     custom_pool: GreenPool | None = None,
-    keepalive: bool = True,
-    socket_timeout: float | None = DEFAULT_SOCKET_TIMEOUT,
-    max_header_bytes: int = DEFAULT_LIMITS.max_header_bytes,
-    max_body_bytes: int = DEFAULT_LIMITS.max_body_bytes,
-    url_length_limit: int = DEFAULT_LIMITS.url_length_limit,
+    keepalive: bool | float = True,
     log_output: bool = True,
     log_format: str = DEFAULT_LOG_FORMAT,
+    url_length_limit: int = DEFAULT_LIMITS.url_length_limit,
+    debug: bool = True,
+    socket_timeout: float | None = DEFAULT_SOCKET_TIMEOUT,
+    capitalize_response_headers: bool = True,
+    *,
+    max_header_bytes: int = DEFAULT_LIMITS.max_header_bytes,
+    max_body_bytes: int = DEFAULT_LIMITS.max_body_bytes,
     shutdown_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT,
 ) -> None:
-    """Serve the WSGI application `site` on the listening green socket `sock`.
+    """Serve the WSGI application `site` on the listening green socket `sock` (eventlet's
+    ``wsgi.server``, its arguments in its order, and three more keywords).
 
-    Returns when `sock` is closed (or raises GreenletExit when this greenthread is killed),
-    after the connections ended: idle ones at once, those in the middle of a request within
-    `shutdown_timeout` seconds (None: no limit), after which they are killed.
+    Returns when `sock` is closed, or on Ctrl-C (KeyboardInterrupt: "wsgi exiting"), or raises
+    GreenletExit when this greenthread is killed; in each case after the connections ended: idle ones
+    at once, those in the middle of a request within `shutdown_timeout` seconds (None: no limit),
+    after which they are killed. `sock` is closed then.
 
-    - `log`: a text file for the access log and tracebacks (default ``sys.stderr``); it is
-      also ``wsgi.errors``. `log_output` False turns the access log off; `log_format` is a
-      %-format over client_ip, client_port, date_time, request_line, status_code,
-      body_length and wall_seconds.
+    - `log`: a text file for the server's lines and tracebacks (default ``sys.stderr``; it is also
+      ``wsgi.errors``), or a `logging.Logger`. `log_output` False writes no lines but tracebacks;
+      `log_format` is a %-format over client_ip, client_port, date_time, request_line, status_code,
+      body_length and wall_seconds; `debug` False leaves out the "accepted" lines;
+      `log_x_forwarded_for` puts a request's X-Forwarded-For addresses before its client_ip.
     - `environ`: extra keys for every request's environ.
     - `max_size`: connections served at once (a GreenPool); or pass `custom_pool`.
-    - `keepalive`: False closes every connection after one response.
-    - `socket_timeout`: seconds a connection may wait for the client (idle between
-      requests, or in a read or write) before it is dropped; None waits forever.
+    - `max_http_version`: "HTTP/1.0" answers every request as HTTP/1.0, and closes the connection.
+    - `protocol`: None only (eventlet's BaseHTTPRequestHandler subclasses do not apply here).
+    - `server_event`: an Event sent the `Server` once it is set up.
+    - `minimum_chunk_size`: an iterable body's chunks are gathered until they make this many bytes
+      before they are sent (None: each is sent as it comes, as PEP 3333 asks).
+    - `keepalive`: False closes every connection after one response; a number is how many seconds a
+      connection may wait for its next request.
+    - `socket_timeout`: seconds a connection may wait for the client (between requests, unless
+      `keepalive` says otherwise, or in a read or write) before it is dropped; None waits forever.
+    - `capitalize_response_headers`: header names go out as ``Content-Type`` whatever their case.
     - `max_header_bytes`: request line and headers larger than this get 431;
       `url_length_limit`: a longer request line gets 414.
     - `max_body_bytes`: a request body larger than this gets 413 (a chunked one when
       ``wsgi.input`` reaches the limit: it raises `RequestTooLarge`).
     """
+    if protocol is not None:
+        raise TypeError(
+            "wsgi.server(protocol=...) is not supported: runtime.wsgi is not built on http.server's"
+            " BaseHTTPRequestHandler; leave it out"
+        )
     options = ServerOptions(
         keepalive=keepalive,
         socket_timeout=socket_timeout,
@@ -190,6 +210,14 @@ def server(
         log_output=log_output,
         log_format=log_format,
         shutdown_timeout=shutdown_timeout,
+        debug=debug,
+        log_x_forwarded_for=log_x_forwarded_for,
+        max_http_version=max_http_version,
+        minimum_chunk_size=minimum_chunk_size,
+        capitalize_response_headers=capitalize_response_headers,
     )
     pool = custom_pool if custom_pool is not None else GreenPool(max_size or DEFAULT_MAX_SIZE)
-    Server(sock, site, options, log, environ, pool).serve_forever()
+    it = Server(sock, site, options, log, environ, pool)
+    if server_event is not None:
+        server_event.send(it)
+    it.serve_forever()
