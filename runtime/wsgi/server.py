@@ -65,8 +65,9 @@ class Server:
         self.limits = options.limits
         self.http10_only = options.max_http_version == "HTTP/1.0"
         self.keepalive = bool(options.keepalive) and not self.http10_only
-        # a number as `keepalive`: how long a connection may wait for its next request
-        self.keepalive_timeout = None if isinstance(options.keepalive, bool) else float(options.keepalive)
+        # a number as `keepalive` (not 0: no keep-alive): how long a connection may wait for its next request
+        numeric = self.keepalive and not isinstance(options.keepalive, bool)
+        self.keepalive_timeout = float(options.keepalive) if numeric else None
         self.log_output = options.log_output
         self.log = ServerLog(log, options.log_format, options.debug, options.log_x_forwarded_for)
         self.pool = pool

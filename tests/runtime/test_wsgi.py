@@ -321,8 +321,9 @@ def test_keepalive_serves_many_requests_on_one_connection(start_server):
     assert result["c1_closed"]
 
 
-def test_keepalive_off_closes_after_each_response(start_server):
-    srv = start_server(echo_app, keepalive=False)
+@pytest.mark.parametrize("keepalive", [False, 0])
+def test_keepalive_off_closes_after_each_response(start_server, keepalive):
+    srv = start_server(echo_app, keepalive=keepalive)
     result = srv.client(r"""
         r = Raw()
         r.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
