@@ -311,7 +311,7 @@ class WebSocketWSGI:
         supported_protocols: list[str] | None = None,
         origin_checker: Callable[[str | None, str | None], bool] | None = None,
         support_legacy_versions: bool = False,
-    ) -> Any:
+    ) -> WebSocketWSGI | Callable[[Callable[[WebSocket], Any]], WebSocketWSGI]:
         """eventlet's decorator with settings: ``@WebSocketWSGI.configured(supported_protocols=[...])``."""
         if support_legacy_versions:
             raise ValueError("hixie-76 websockets are not supported (RFC 6455 only)")

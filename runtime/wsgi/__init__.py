@@ -28,9 +28,13 @@ The server stops when its listening socket is closed or its greenthread is kille
 idle keep-alive connections are closed, requests in flight get `shutdown_timeout`
 seconds to finish, and then their greenthreads are killed.
 
+It behaves as eventlet's ``wsgi.server`` (its keywords, its log lines, ASCII str bodies,
+``environ['eventlet.input']``, Ctrl-C ending it quietly); the README lists where it differs.
+
 The modules, one job each: `parse` (the request head, from bytes: no I/O), `stream` (a
 connection's socket and buffer), `body` (``wsgi.input``), `response` (``start_response``
-and the framing), `connection` (the request loop), `server` (options, log, accept and stop).
+and the framing), `connection` (the request loop), `server` (options, accept and stop),
+`log` (its lines), `dates`, `errors`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from runtime.convenience import accept_into
 from runtime.event import Event
@@ -15,6 +15,9 @@ from runtime.timeout import Timeout
 from runtime.wsgi.connection import Connection
 from runtime.wsgi.log import ServerLog, socket_url
 from runtime.wsgi.parse import DEFAULT_LIMITS, Limits
+
+if TYPE_CHECKING:
+    import logging
 
 DEFAULT_MAX_SIZE = 1024
 DEFAULT_SOCKET_TIMEOUT = 60.0
@@ -55,7 +58,7 @@ class Server:
         sock: gsocket.socket,
         app: Callable[..., Iterable[bytes]],
         options: ServerOptions,
-        log: Any,
+        log: TextIO | logging.Logger | None,
         environ: dict[str, Any] | None,
         pool: GreenPool,
     ) -> None:
@@ -148,7 +151,7 @@ class Server:
 def server(
     sock: gsocket.socket,
     site: Callable[..., Iterable[bytes]],
-    log: TextIO | Any | None = None,
+    log: TextIO | logging.Logger | None = None,
     environ: dict[str, Any] | None = None,
     max_size: int | None = DEFAULT_MAX_SIZE,
     max_http_version: str = "HTTP/1.1",
