@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(PY) -m visualizer serve --open --demo crawler
 
 test: $(STAMP) lint
+	GREENSCOPE_PYTHON=$(PY) "$$(scripts/find_node.sh)" --test tests/js/
 	GREENSCOPE_CHROMIUM="$$(scripts/find_chromium.sh)" $(PY) -m pytest
 
 bench: $(STAMP)
