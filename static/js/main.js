@@ -220,6 +220,7 @@ function draw() {
   viewport.fitWhenIn(Boolean(tr && s && tr.events > 0 && tr.events >= (s.retained ?? s.events ?? 0)));
   viewport.step();
   timeline.frozen = viewport.paused || Boolean(viewport.replay);
+  timeline.liveFirst = viewport.follow && Boolean(s && isLive(s)) && timeline.hideDone;
   const end = viewport.until();
   const canvas = $("timeline");
   view.gutter = theme.gutter;

@@ -33,6 +33,7 @@ export class Timeline {
     this.filter = null; // (lane, until) => bool, or null for all
     this.sort = "creation";
     this.hideDone = true; // hide the lanes of greenthreads that ended before the view starts
+    this.liveFirst = false; // following a live session: the greenthreads still alive come first in each group
     this.collapsed = new Set(); // group keys folded
     this.held = false; // the pointer is over the rows: they hold still
     this.frozen = false; // paused or replaying: the rows hold still
@@ -74,7 +75,8 @@ export class Timeline {
   updateRows(until) {
     const tr = this.trace;
     const lanes = tr ? tr.lanes : [];
-    const key = `${lanes.length} ${this.hideDone ? this.view.t0 : ""} ${this._tick}`;
+    const ended = this.liveFirst ? tr.counts[model.DONE] : 0;
+    const key = `${lanes.length} ${this.hideDone ? this.view.t0 : ""} ${this._tick} ${ended}`;
     if (!this._stale && (this.held || this.frozen || key === this._key)) return;
     this._stale = false;
     this._key = key;
@@ -138,16 +140,19 @@ export class Timeline {
     this.scrollRow = Math.min(this.scrollRow, Math.max(0, n - 1));
   }
 
-  /** (lanes) => lanes in the chosen order at `until`. */
+  /** (lanes) => lanes in the chosen order at `until` (the live ones first, if `liveFirst`). */
   sorter(until) {
     const sort = SORTS[this.sort] ?? SORTS.creation, tr = this.trace;
     const cmp = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
-    if (sort.text) return (lanes) => lanes.sort((a, b) => cmp(sort.text(a), sort.text(b)) || a.index - b.index);
-    if (!sort.key) return (lanes) => lanes;
-    return (lanes) => {
-      const keys = new Map(lanes.map((l) => [l, sort.key(l, tr, until)]));
-      return lanes.sort((a, b) => keys.get(a) - keys.get(b) || a.index - b.index);
-    };
+    const ended = (l) => (this.liveFirst && l.exitTs !== null && l.exitTs <= until ? 1 : 0);
+    let order;
+    if (sort.text) order = (a, b) => cmp(sort.text(a), sort.text(b));
+    else if (sort.key) {
+      const keys = new Map();
+      const key = (l) => keys.get(l) ?? keys.set(l, sort.key(l, tr, until)).get(l);
+      order = (a, b) => key(a) - key(b);
+    } else order = () => 0;
+    return (lanes) => lanes.sort((a, b) => ended(a) - ended(b) || order(a, b) || a.index - b.index);
   }
 
   /** Rows that fit in the canvas below the axis. */
