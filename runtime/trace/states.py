@@ -34,12 +34,23 @@ The rules, each decided once:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 from runtime.trace.events import BLOCK, DROPPED, EXIT, SPAWN, SWITCH, WAKE, describe
 
-__all__ = ["BLOCKED_BY", "LABELS", "STATES", "WAITING", "Interval", "check", "intervals", "schema", "state_of"]
+__all__ = [
+    "BLOCKED_BY",
+    "LABELS",
+    "STATES",
+    "WAITING",
+    "Interval",
+    "Machine",
+    "check",
+    "intervals",
+    "schema",
+    "state_of",
+]
 
 RUNNING, READY, IO, QUEUE, SYNC, POOL, SLEEP, LOST, DONE = STATES = (
     "running",
@@ -103,86 +114,111 @@ class Interval(NamedTuple):
     detail: str | None
 
 
+_new = tuple.__new__  # an Interval without NamedTuple's Python-level __new__: a third of the time here
+
+
 class _Life:
     __slots__ = ("detail", "exited", "out", "pending", "since", "state")
 
-    def __init__(self, since: int, state: str, detail: str | None) -> None:
+    def __init__(self, since: int, state: str, detail: str | None, out: Any) -> None:
         self.since = since
         self.state = state
         self.detail = detail
         self.pending: tuple[str, str | None] | None = None  # what it becomes when switched out
         self.exited: str | None = None  # its outcome, once it ended
-        self.out: list[Interval] = []
+        self.out = out  # where its closed intervals go: anything with append()
 
     def move(self, ts: int, state: str, detail: str | None) -> None:
         if state == self.state and detail == self.detail:
             return
-        ts = max(ts, self.since)
-        self.out.append(Interval(self.since, ts, self.state, self.detail))
+        since = self.since
+        if ts < since:
+            ts = since
+        self.out.append(_new(Interval, (since, ts, self.state, self.detail)))
         self.since, self.state, self.detail = ts, state, detail
+
+
+class Machine:
+    """The state machine, fed events a batch at a time. Each greenthread's intervals go, as they
+    close, to ``sink(gid).append(interval)``; `open_intervals()` gives those still open."""
+
+    def __init__(self, sink: Callable[[int], Any] = lambda gid: []) -> None:
+        self.sink = sink
+        self.lives: dict[int, _Life] = {}
+        self.first: int | None = None  # the first event's ts
+        self.last = 0  # the latest ts
+
+    def life(self, gid: int) -> _Life:
+        lv = self.lives.get(gid)
+        if lv is None:  # first seen acting: running since the first event
+            lv = self.lives[gid] = _Life(self.first, RUNNING, None, self.sink(gid))  # type: ignore[arg-type]
+        return lv
+
+    def feed(self, events: Iterable[tuple]) -> None:
+        lives, life, first, last_ts = self.lives, self.life, self.first, self.last
+        for ev in events:
+            kind, ts = ev[0], ev[1]
+            if first is None:
+                first = self.first = ts
+            elif ts < first:  # nothing happens before the first event
+                ts = first
+            if kind == SWITCH:  # from -> hub -> to, either side may be the hub (0)
+                src, dst = ev[2], ev[3]
+                if src:
+                    lv = life(src)
+                    if lv.exited is not None:
+                        lv.move(ts, DONE, lv.exited)
+                    elif lv.pending is not None:
+                        lv.move(ts, *lv.pending)
+                    else:
+                        lv.move(ts, READY, "yield")
+                    lv.pending = None
+                if dst:
+                    life(dst).move(ts, RUNNING, None)
+            elif kind == BLOCK:
+                life(ev[2]).pending = (state_of(ev[3]), ev[3])
+            elif kind == WAKE:
+                lv = life(ev[2])
+                if lv.state == RUNNING:
+                    lv.pending = (READY, ev[3])
+                elif lv.state != DONE:
+                    lv.move(ts, READY, ev[3])
+            elif kind == SPAWN:
+                lv = lives.get(ev[2])
+                if lv is None:
+                    lives[ev[2]] = _Life(ts, READY, "spawn", self.sink(ev[2]))
+                else:
+                    lv.move(ts, READY, "spawn")
+                    lv.pending = lv.exited = None
+            elif kind == EXIT:
+                lv = life(ev[2])
+                lv.exited = ev[3]
+                if lv.state != RUNNING:  # ended without running on its own (killed before it started)
+                    lv.move(ts, DONE, ev[3])
+            elif kind == DROPPED:
+                for lv in lives.values():  # unknown from the last event before the loss
+                    if lv.state != DONE:
+                        lv.move(last_ts, LOST, LOST_DETAIL)
+                        lv.pending = None
+            if ts > last_ts:
+                last_ts = ts
+        self.last = last_ts
+
+    def open_intervals(self) -> dict[int, Interval]:
+        """Each greenthread's interval still open, up to the latest ts."""
+        last = self.last
+        return {gid: Interval(lv.since, max(last, lv.since), lv.state, lv.detail) for gid, lv in self.lives.items()}
 
 
 def intervals(events: Iterable[tuple]) -> dict[int, list[Interval]]:
     """Per greenthread id (the hub excluded), its state intervals in time order, up to the
     last event's ts."""
-    lives: dict[int, _Life] = {}
-    first_ts: int | None = None
-    last_ts = 0
-
-    def life(gid: int) -> _Life:
-        lv = lives.get(gid)
-        if lv is None:  # first seen acting: running since the first event
-            lv = lives[gid] = _Life(first_ts, RUNNING, None)  # type: ignore[arg-type]
-        return lv
-
-    for ev in events:
-        kind, ts = ev[0], ev[1]
-        if first_ts is None:
-            first_ts = ts
-        elif ts < first_ts:  # nothing happens before the first event
-            ts = first_ts
-        if kind == SWITCH:  # from -> hub -> to, either side may be the hub (0)
-            src, dst = ev[2], ev[3]
-            if src:
-                lv = life(src)
-                if lv.exited is not None:
-                    lv.move(ts, DONE, lv.exited)
-                elif lv.pending is not None:
-                    lv.move(ts, *lv.pending)
-                else:
-                    lv.move(ts, READY, "yield")
-                lv.pending = None
-            if dst:
-                life(dst).move(ts, RUNNING, None)
-        elif kind == BLOCK:
-            life(ev[2]).pending = (state_of(ev[3]), ev[3])
-        elif kind == WAKE:
-            lv = life(ev[2])
-            if lv.state == RUNNING:
-                lv.pending = (READY, ev[3])
-            elif lv.state != DONE:
-                lv.move(ts, READY, ev[3])
-        elif kind == SPAWN:
-            lv = lives.get(ev[2])
-            if lv is None:
-                lives[ev[2]] = _Life(ts, READY, "spawn")
-            else:
-                lv.move(ts, READY, "spawn")
-                lv.pending = lv.exited = None
-        elif kind == EXIT:
-            lv = life(ev[2])
-            lv.exited = ev[3]
-            if lv.state != RUNNING:  # ended without running on its own (killed before it started)
-                lv.move(ts, DONE, ev[3])
-        elif kind == DROPPED:
-            for lv in lives.values():  # unknown from the last event before the loss
-                if lv.state != DONE:
-                    lv.move(last_ts, LOST, LOST_DETAIL)
-                    lv.pending = None
-        last_ts = max(last_ts, ts)
-    for lv in lives.values():
-        lv.out.append(Interval(lv.since, max(last_ts, lv.since), lv.state, lv.detail))
-    return {gid: lv.out for gid, lv in lives.items()}
+    machine = Machine()
+    machine.feed(events)
+    out = {gid: lv.out for gid, lv in machine.lives.items()}
+    for gid, iv in machine.open_intervals().items():
+        out[gid].append(iv)
+    return out
 
 
 def check(events: list[tuple]) -> list[str]:
