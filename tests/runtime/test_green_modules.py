@@ -369,16 +369,8 @@ def test_stdlib_queue_imported_over_green_threading():
 # ---------------------------------------------------------------- http.client and urllib.request
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):
-        if self.path.startswith("/sleep/"):
-            real_time.sleep(float(self.path.split("/")[2]))
-        self._send(f"page {self.path}".encode())
-
-    def do_POST(self):
-        self._send(self.rfile.read(int(self.headers["Content-Length"])).upper())
+class _Replies:
+    """A request handler's quiet `_send` (mixed into stdlib and green handlers alike)."""
 
     def _send(self, body):
         self.send_response(200)
@@ -388,6 +380,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+class _Handler(_Replies, http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if self.path.startswith("/sleep/"):
+            real_time.sleep(float(self.path.split("/")[2]))
+        self._send(f"page {self.path}".encode())
+
+    def do_POST(self):
+        self._send(self.rfile.read(int(self.headers["Content-Length"])).upper())
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -517,7 +521,7 @@ def test_green_http_server_handles_requests_at_once():
 
     in_flight, most, everyone = [0], [0], runtime.Event()
 
-    class Handler(gserver.BaseHTTPRequestHandler):
+    class Handler(_Replies, gserver.BaseHTTPRequestHandler):
         def do_GET(self):
             in_flight[0] += 1
             most[0] = max(most[0], in_flight[0])
@@ -525,14 +529,7 @@ def test_green_http_server_handles_requests_at_once():
                 everyone.send()
             everyone.wait()  # only when four requests are handled at once
             in_flight[0] -= 1
-            body = self.path.encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
+            self._send(self.path.encode())
 
     server = gserver.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     assert isinstance(server, gsocketserver.ThreadingMixIn) and not isinstance(server, http.server.HTTPServer)
