@@ -98,10 +98,11 @@ def waitpid(pid: int, options: int, /) -> tuple[int, int]:
         result = _real_waitpid(pid, options | _stdlib.WNOHANG)
         if result[0]:
             return result
-        if pid > 0 and not options & _NOT_ON_PIDFD and child_exited(pid, None):
-            continue
-        _sleep(delay)
-        delay = min(delay * 2, 0.05)
+        if pid > 0 and not options & _NOT_ON_PIDFD:
+            child_exited(pid, None)
+        else:
+            _sleep(delay)
+            delay = min(delay * 2, 0.05)
 
 
 def wait() -> tuple[int, int]:

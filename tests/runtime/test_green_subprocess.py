@@ -206,3 +206,14 @@ def test_fdopen_of_a_pipe_parks_and_of_a_file_is_the_stdlib_file(tmp_path):
         assert reader.readline() == "line\n"
     with gos.fdopen(os.open(tmp_path / "f", os.O_RDWR | os.O_CREAT), "w") as f:
         assert isinstance(f.buffer.raw, io.FileIO)
+
+
+def test_child_exited_without_pidfds_polls(monkeypatch):
+    # what macOS and old kernels get: this kernel has pidfds, so take them away
+    monkeypatch.delattr(os, "pidfd_open")
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    assert gos.child_exited(child.pid, 0.05) is False
+    closer = runtime.spawn_after(0.05, child.stdin.close)
+    assert gos.child_exited(child.pid, None) is True
+    closer.wait()
+    assert child.wait() == 0
