@@ -8,7 +8,7 @@ GROUPS ?= --group test --group lint --group bench
 # the versions `make test-all` runs the suite on, each in a venv of its own (.venv/python3.X)
 PYTHONS ?= 3.10 3.11 3.12 3.13
 
-.PHONY: run test suite test-all bench lint clean
+.PHONY: run test js suite test-all bench lint clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ $(STAMP): pyproject.toml setup.py
 run: $(STAMP)
 	$(PY) -m visualizer serve --open --demo crawler
 
-test: lint suite
+test: lint js suite
+
+# the page's model tests (node --test)
+js: $(STAMP)
+	GREENSCOPE_PYTHON=$(PY) "$$(scripts/find_node.sh)" --test tests/js/
 
 # the whole suite (PYTEST_ARGS: more pytest arguments)
 suite: $(STAMP)
