@@ -23,8 +23,8 @@ export class Viewport {
     this.replay = null;
     this.paused = false;
     this.follow = !ended;
-    this.fitPending = ended;
     this.setRange(0, LIVE_SPAN);
+    this.fitPending = ended;
   }
 
   /** The latest time drawn (ns): the replay's, the paused view's, or how far the session is known. */
@@ -47,14 +47,13 @@ export class Viewport {
 
   /** Fit the whole run (an ended session, once its events are in). */
   fitWhenIn(ready) {
-    if (this.fitPending && ready) {
-      this.fitPending = false;
-      this.fit();
-    }
+    if (this.fitPending && ready) this.fit();
   }
 
+  /** Show [t0, t1] (the user chose where to look: no fit pending overrides it). */
   setRange(t0, t1) {
     const v = this.view;
+    this.fitPending = false;
     v.t0 = t0;
     v.t1 = t0 + Math.min(MAX_SPAN, Math.max(MIN_SPAN, t1 - t0));
     this.changed();

@@ -288,9 +288,9 @@ def test_downloads_help_themes_and_filters(page: Page, server: Server):
     expect(page.locator("#help")).to_be_hidden()
     theme = page.evaluate("document.documentElement.dataset.theme")
     page.keyboard.press("t")
-    assert page.evaluate("document.documentElement.dataset.theme") != theme
+    expect(page.locator("html")).not_to_have_attribute("data-theme", theme)
     page.keyboard.press("p")
-    assert page.evaluate("'projector' in document.documentElement.dataset")
+    expect(page.locator("html")).to_have_attribute("data-projector", "")
     page.keyboard.press("0")
     rows = timeline(page)["rows"]
     page.fill("#filter-text", "consumer")  # the pipeline's consumers only
