@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask, Response, render_template, request
 from flask_socketio import SocketIO
 
+from runtime.trace.states import schema
 from visualizer import ROOT, streaming
 from visualizer.agents import AgentListener
 from visualizer.api import api, error_response
@@ -120,6 +121,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/")
     def index() -> str:
-        return render_template("index.html")
+        return render_template("index.html", schema=schema())
 
     return app

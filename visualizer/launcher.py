@@ -10,7 +10,6 @@ agent's connection, then SIGTERM, then SIGKILL: all within `stop_timeout` second
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,6 @@ import threading
 import time
 from collections import deque
 
-from visualizer import ROOT
 from visualizer.sessions import CRASHED, ENDED, FINAL, STOPPED, Session, Store
 from visualizer.workloads import workloads
 from visualizer.workloads.schema import ParamError, to_argv
@@ -92,8 +90,6 @@ class Launcher:
         if not workload.monkey_patch:
             command.append("--no-patch")
         command += [str(workload.path), *to_argv(values)]
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": str(ROOT) + (os.pathsep + path if path else "")}
         session = self.store.create(source="launched", workload=workload.name, params=values)
         with self.store.lock:  # the child's HELLO is matched by pid: note it before the agent can claim
             try:
@@ -104,7 +100,6 @@ class Launcher:
                     stderr=subprocess.STDOUT,
                     text=True,
                     errors="replace",
-                    env=env,
                 )
             except OSError as e:
                 self.store.set_state(session, CRASHED, error=f"could not start: {e}")
