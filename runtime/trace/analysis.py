@@ -31,11 +31,20 @@ from typing import Any
 from runtime.trace.events import BLOCK, EXIT, POOL, QUEUE, RESOURCE, SPAWN, WAKE
 from runtime.trace.states import READY, RUNNING, STATES, WAITING, Interval, Machine
 
-__all__ = ["STALL_NS", "Analyzer", "analyse", "distribution"]
+__all__ = ["STALL_NS", "TASK_SORTS", "Analyzer", "analyse", "distribution"]
 
 STALL_NS = 20_000_000  # running this long without yielding is a stall (20 ms)
 SATURATED = 0.5  # a pool (or queue) full this share of its life is a finding
 LATENCY_NS = 10_000_000  # a p95 scheduler latency above this is a finding
+#: how the tasks (a row per greenthread) can be ordered: the most first (then by gid), or by gid
+TASK_SORTS = {
+    "blocked": lambda r: (-r["blocked"], r["gid"]),
+    "running": lambda r: (-r["running"], r["gid"]),
+    "ready": lambda r: (-r["ready"], r["gid"]),
+    "latency": lambda r: (-r["latency"]["max"], r["gid"]),
+    "wakes": lambda r: (-r["wakes"], r["gid"]),
+    "gid": lambda r: r["gid"],
+}
 
 
 def distribution(values: Iterable[int]) -> dict:
@@ -154,18 +163,22 @@ class Analyzer:
         self.slot_waited: dict[tuple[int, int], deque] = defaultdict(deque)  # (spawner, pool) -> wait starts
         self.arrivals: dict[int, list[int]] = defaultdict(list)  # pool -> when each request for a slot came
         self.stalls: list[dict] = []
+        self.wakes: dict[int, int] = defaultdict(int)
 
     def _lane(self, gid: int) -> _Lane:
         lane = self.lanes[gid] = _Lane(self, gid)
         return lane
 
     def feed(self, events: Iterable[tuple]) -> Analyzer:
-        events = events if isinstance(events, list) else list(events)
+        """Take these events (those after the range are left out: the state at its end is the one reported)."""
+        events = [ev for ev in events if ev[1] <= self.stop]
         for ev in events:
             kind, ts = ev[0], ev[1]
             if kind == BLOCK:
                 self.waiting[ev[2]] = (ts, ev[3], ev[4])
             elif kind == WAKE or kind == EXIT:
+                if kind == WAKE:
+                    self.wakes[ev[2]] += 1
                 wait = self.waiting.pop(ev[2], None)
                 if wait is not None:
                     self._waited(ev[2], *wait, ts, ev[4] if kind == WAKE else None)
@@ -201,55 +214,94 @@ class Analyzer:
 
     # ------------------------------------------------------------------ the report
 
-    def report(self) -> dict:
-        """The analysis of what was fed so far (JSON-ready)."""
+    def report(self, tasks: int = 500, sort: str = "blocked") -> dict:
+        """The analysis of what was fed so far (JSON-ready), with the first `tasks` greenthreads in the
+        order `sort` names (one of `TASK_SORTS`)."""
         m = self.machine
         if m.first is None:
-            return {"span": [0, 0], "states": {}, "pools": [], "queues": [], "functions": [], "findings": []}
+            return {
+                "span": [0, 0],
+                "states": {},
+                "pools": [],
+                "queues": [],
+                "functions": [],
+                "tasks": [],
+                "findings": [],
+            }
         start, stop = max(self.start, m.first), min(self.stop, m.last)
         stalls: list[dict] = list(self.stalls)
-        functions = self._functions(stalls)
+        open_ivs = m.open_intervals()
+        lanes = {gid: lane.with_open(open_ivs[gid], stalls) for gid, lane in self.lanes.items()}
+        for s in stalls:
+            s["func"] = self.func.get(s["gid"], "?")
+        functions = self._functions(lanes, stalls)
         pools, queues = self._pools(start, stop), self._queues(start, stop)
         states = dict.fromkeys(STATES, 0)
         for f in functions:
             for s, ns in f["states"].items():
                 states[s] += ns
-        latency = distribution(d for f in functions for d in f.pop("_latency"))
+        latency = distribution(d for lane in lanes.values() for d in lane.latency)
+        rows = sorted(self._tasks(lanes, open_ivs), key=TASK_SORTS[sort])
         return {
             "span": [start, stop],
             "states": states,
             "pools": pools,
             "queues": queues,
             "functions": functions,
+            "tasks": rows[:tasks],
+            "task_count": len(rows),
             "latency": latency,
             "stalls": stalls,
             "findings": self._findings(pools, queues, functions, stalls, latency),
         }
 
-    def _functions(self, stalls: list[dict]) -> list[dict]:
-        """Per function; `stalls` gets those of the intervals still open."""
+    def _functions(self, lanes: dict[int, _Lane], stalls: list[dict]) -> list[dict]:
+        """Per function: count, time per state and per block reason, scheduler latency, stalls."""
         funcs: dict[str, dict] = {}
-        open_ivs = self.machine.open_intervals()
-        for gid, lane in self.lanes.items():
+        for gid, lane in lanes.items():
             name = self.func.get(gid, "?")
             f = funcs.get(name)
             if f is None:
                 f = funcs[name] = {"func": name, "count": 0, "states": dict.fromkeys(STATES, 0), "reasons": {}}
-                f["_latency"] = []
+                f["_latency"] = array("q")
             f["count"] += 1
-            whole = lane.with_open(open_ivs[gid], stalls)  # and the interval still open, up to the last event
-            for s, ns in whole.states.items():
+            for s, ns in lane.states.items():
                 f["states"][s] += ns
-            for r, ns in whole.reasons.items():
+            for r, ns in lane.reasons.items():
                 f["reasons"][r] = f["reasons"].get(r, 0) + ns
-            f["_latency"] += whole.latency
-        for s in stalls:
-            s["func"] = self.func.get(s["gid"], "?")
+            f["_latency"] += lane.latency
         for f in funcs.values():
-            f["latency"] = distribution(f["_latency"])
+            f["latency"] = distribution(f.pop("_latency"))
             mine = [s for s in stalls if s["func"] == f["func"]]
             f["stalls"], f["stall_ns"] = len(mine), sum(s["ns"] for s in mine)
         return sorted(funcs.values(), key=lambda f: f["func"])
+
+    def _tasks(self, lanes: dict[int, _Lane], open_ivs: dict[int, Interval]) -> list[dict]:
+        """A row per greenthread: who, its state at the end and since when, time per kind of state, wakes,
+        scheduler latency, and what it waits for now."""
+        names = {obj: r["name"] for obj, r in self.resources.items()}
+        rows = []
+        for gid, lane in lanes.items():
+            iv, wait = open_ivs[gid], self.waiting.get(gid)
+            st = lane.states
+            dist = distribution(lane.latency)
+            rows.append(
+                {
+                    "gid": gid,
+                    "func": self.func.get(gid, "?"),
+                    "site": self.site.get(gid),
+                    "pool": names.get(self.pool_of.get(gid)),  # type: ignore[arg-type]
+                    "state": iv.state,
+                    "since": iv.start,
+                    "running": st.get(RUNNING, 0),
+                    "ready": st.get(READY, 0),
+                    "blocked": sum(ns for s, ns in st.items() if s in WAITING),
+                    "wakes": self.wakes.get(gid, 0),
+                    "latency": {"p50": dist["p50"], "max": dist["max"]},
+                    "parked": None if wait is None or iv.state not in WAITING else {"reason": wait[1], "obj": wait[2]},
+                }
+            )
+        return rows
 
     def _waits_of(self, obj: int, reason: str, stop: int) -> list[tuple[int, int, int, bool]]:
         """(gid, start, ns waited by `stop`, still waiting) of each wait for `reason` on `obj` in the range."""

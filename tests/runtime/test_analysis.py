@@ -47,6 +47,12 @@ def test_a_pool_saturated_by_spawners(rec):
     assert p["longest_wait"] == {"gid": requests[3].gid, "ns": 3 * S // 2, "at": 3 * S // 2}
     assert (p["members"], p["completions"], p["throughput"], p["hold_mean"]) == (4, 4, 1.0, S)
     assert p["arrivals"] == 2.0 and p["little"] == 2  # 4 requests in 1.5 s: 2/s x 1 s each
+    # request n sleeps 0.5n s, waits 0.5n s for a slot, then 1 s for its member; main waits 4 s for them all
+    top = [(t["gid"], t["blocked"], t["state"]) for t in a["tasks"][:5]]
+    assert top == [(1, 4 * S, "running")] + [(requests[n].gid, (n + 1) * S, "done") for n in (3, 2, 1, 0)]
+    # woken by its sleep's timer, its slot and its member; request 0 only by its member
+    # (its sleep(0) yields, and it got a slot at once)
+    assert [t["wakes"] for t in a["tasks"][1:5]] == [3, 3, 3, 1]
     finding = a["findings"][0]
     assert finding["kind"] == "pool" and finding["gid"] == requests[3].gid and finding["at"] == 3 * S // 2
     assert finding["text"].startswith("pool `servers` was full 100 % of 4 s; 3 spawners waited for a slot p95 1.5 s")
