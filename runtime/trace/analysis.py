@@ -421,7 +421,8 @@ class Analyzer:
             else:
                 held = f"{len(mine)} times, for up to {_ms(worst['ns'])} ({_ms(f['stall_ns'])} in all)"
             text = f"{who} held the hub {held}: every other greenthread waited meanwhile."
-            out.append({"kind": "stall", "impact": f["stall_ns"], "text": text, **_at(worst["gid"], worst["start"])})
+            at = _at(worst["gid"], worst["start"], ns=worst["ns"])
+            out.append({"kind": "stall", "impact": f["stall_ns"], "text": text, **at})
         for q in queues:
             pw = q["put_wait"]
             if q["full_share"] >= SATURATED and pw["count"]:

@@ -66,10 +66,10 @@ RUNNING, READY, IO, QUEUE, SYNC, POOL, SLEEP, LOST, DONE = STATES = (
 #: how each state is named to people (legend, filters, details, findings)
 LABELS = {
     RUNNING: "running",
-    READY: "ready (woken, waiting to run)",
+    READY: "ready to run",
     IO: "blocked on I/O",
     QUEUE: "blocked on a queue",
-    SYNC: "blocked on a semaphore / event / join / lock",
+    SYNC: "blocked on a lock / event / join",
     POOL: "waiting for a pool slot",
     SLEEP: "sleeping",
     LOST: "unknown (events lost)",

@@ -33,9 +33,8 @@ function what(trace, lane, i) {
 }
 
 /** Fill the details panel (#details) for greenthread `lane` of `trace` as it was at `now` (ns; default: the trace's
- * end; earlier when paused or replaying). gid buttons call `onSelectGid(gid)`; the close button (#details-close)
- * hides the panel and calls `onClose()`. */
-export function renderDetails(aside, trace, lane, { now, onSelectGid, onClose } = {}) {
+ * end; earlier when paused or replaying). gid buttons call `onSelectGid(gid)`. */
+export function renderDetails(aside, trace, lane, { now, onSelectGid } = {}) {
   now = Math.max(now ?? trace.now, lane.ts.a[0]);
   const { RUNNING, READY, DONE, states, labels } = model;
   const i = lane.at(now); // the transition in force at `now`: what came after is not shown
@@ -102,8 +101,7 @@ export function renderDetails(aside, trace, lane, { now, onSelectGid, onClose } 
   const buttons = () => [...aside.querySelectorAll("button")];
   const focused = same && aside.contains(document.activeElement) ? buttons().indexOf(document.activeElement) : -1;
 
-  aside.innerHTML = `<h3><button type="button" id="details-close" title="close" aria-label="close the details">✕</button>` +
-    `gt${esc(lane.gid)} <span class="mono">${esc(lane.func)}</span></h3>
+  aside.innerHTML = `<h3>gt${esc(lane.gid)} <span class="mono">${esc(lane.func)}</span></h3>
     <table>${about}</table>
     <h4>time per state</h4>
     <table>${perState}</table>
@@ -113,16 +111,11 @@ export function renderDetails(aside, trace, lane, { now, onSelectGid, onClose } 
     <h4>state history <span class="dim">(most recent first)</span></h4>
     <table>${head("start", "duration", "state", "detail")}${history}</table>${earlier(i + 1 - HISTORY_SHOWN)}`;
   aside.dataset.gid = lane.gid;
-  aside.hidden = false;
   aside.scrollTop = top;
   if (focused >= 0) buttons()[focused]?.focus({ preventScroll: true });
   aside.onclick = (e) => {
     const b = e.target.closest("button");
-    if (!b) return;
-    if (b.id === "details-close") {
-      aside.hidden = true;
-      onClose?.();
-    } else if (b.dataset.gid) onSelectGid?.(Number(b.dataset.gid));
+    if (b?.dataset.gid) onSelectGid?.(Number(b.dataset.gid));
   };
 }
 

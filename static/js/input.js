@@ -12,7 +12,9 @@ export const KEYS = [
   ["↑ ↓  PgUp PgDn  shift+wheel", "scroll the lanes"],
   ["Home End", "first lane / last lane"],
   ["click", "details of a greenthread (and who woke it: arrows); click a pool's row to fold it"],
-  ["Esc", "close the details; leave the filter box"],
+  ["shift + drag", "select a time range: its totals per state and per function (Insights)"],
+  ["i", "insights: what slows the program down; tasks; resources"],
+  ["Esc", "clear the range; close the panel; leave the filter box"],
   ["/", "filter lanes"],
   ["s", "sort the lanes: by creation, time blocked, state now, function"],
   ["h", "hide / show the lanes of greenthreads that ended before the view starts"],
@@ -25,8 +27,8 @@ export const KEYS = [
 
 const TYPING = 'input:not([type="range"]):not([type="checkbox"]):not([type="file"]), textarea';
 
-/** Wire the page's input to `app`: {timeline, viewport, theme(), select(lane), hover(x, y), leave(), redraw(),
- * actions: {key: () => void}} — the keys' actions, by the key. */
+/** Wire the page's input to `app`: {timeline, viewport, theme(), select(lane), selectRange(t0, t1), hover(x, y),
+ * leave(), redraw(), actions: {key: () => void}} — the keys' actions, by the key. */
 export function wireInput(app) {
   const canvas = $("timeline");
   const { timeline, viewport } = app;
@@ -37,8 +39,9 @@ export function wireInput(app) {
   canvas.addEventListener("pointerdown", (ev) => {
     canvas.setPointerCapture(ev.pointerId);
     const rect = canvas.getBoundingClientRect();
-    // what is under the pointer now (the tooltip's lane) is what a click selects
-    drag = { x: ev.clientX, y: ev.clientY, moved: false, acc: 0, hit: timeline.hit(ev.clientX - rect.left, ev.clientY - rect.top, app.theme()) };
+    // what is under the pointer now (the tooltip's lane) is what a click selects; shift-drag selects a range
+    const x = ev.clientX - rect.left, hit = timeline.hit(x, ev.clientY - rect.top, app.theme());
+    drag = { x: ev.clientX, y: ev.clientY, moved: false, acc: 0, hit, range: ev.shiftKey ? viewport.view.t(x) : null };
   });
   canvas.addEventListener("pointermove", (ev) => {
     const rect = canvas.getBoundingClientRect();
@@ -47,6 +50,12 @@ export function wireInput(app) {
     const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
     if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
     drag.moved = true;
+    if (drag.range !== null) {
+      const t = viewport.view.t(ev.clientX - canvas.getBoundingClientRect().left);
+      timeline.range = { t0: Math.min(drag.range, t), t1: Math.max(drag.range, t) }; // shown as it is dragged
+      app.redraw();
+      return;
+    }
     canvas.classList.add("dragging");
     viewport.pan(-dx);
     drag.acc += dy;
@@ -62,6 +71,7 @@ export function wireInput(app) {
     canvas.classList.remove("dragging");
     const d = drag;
     drag = null;
+    if (d && d.range !== null && d.moved) app.selectRange(timeline.range.t0, timeline.range.t1);
     if (!d || d.moved || !d.hit) return;
     if (d.hit.kind === "group") timeline.toggleGroup(d.hit.group);
     else if (d.hit.kind === "lane") app.select(d.hit.lane);

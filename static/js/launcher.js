@@ -190,6 +190,22 @@ export class Launcher {
     top.hidden = !message;
   }
 
+  /** Launch `workload` with `params` (POST /api/sessions): {ok, status, body}; `onLaunched(session)` if it started. */
+  async launch(workload, params = {}) {
+    let res;
+    try {
+      res = await this.fetchJSON("/api/sessions", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ workload, params }),
+      });
+    } catch (e) {
+      res = { ok: false, status: 0, body: { error: `could not reach the server: ${e.message}` } };
+    }
+    if (res.ok) this.onLaunched?.(res.body);
+    return res;
+  }
+
   /** Check every parameter here, then POST; a 400 goes next to the field it names, or on top. */
   async submit() {
     const w = this.chosen;
@@ -209,20 +225,13 @@ export class Launcher {
     this.busy = button.disabled = true;
     let res;
     try {
-      res = await this.fetchJSON("/api/sessions", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ workload: w.name, params }),
-      });
-    } catch (e) {
-      res = { ok: false, status: 0, body: { error: `could not reach the server: ${e.message}` } };
+      res = await this.launch(w.name, params);
     } finally {
       this.busy = button.disabled = false;
     }
     if (res.ok) {
       this.last.set(w.name, params);
       this.close();
-      this.onLaunched?.(res.body);
       return;
     }
     if (this.chosen !== w) return; // another workload shown meanwhile: its form is not the one that failed

@@ -7,9 +7,11 @@ import { Gauges } from "./gauges.js";
 import { KEYS, wireInput } from "./input.js";
 import { Launcher } from "./launcher.js";
 import { renderDetails, tooltipText } from "./details.js";
+import { Insights } from "./insights.js";
 import { fillHelp, fillLegend, fillSessionPicker } from "./panels.js";
 import { model } from "./schema.js";
 import { Stream } from "./stream.js";
+import { Side } from "./side.js";
 import { fitCanvas, readTheme } from "./theme.js";
 import { Timeline } from "./timeline.js";
 import { Trace } from "./trace.js";
@@ -122,7 +124,8 @@ function openSession(id) {
   viewport.open(page.trace, !isLive(s));
   timeline.setTrace(page.trace);
   gauges.setTrace(page.trace);
-  $("details").hidden = true;
+  if (side.tab === "details") side.hide();
+  refreshInsights(true);
   const url = new URL(location.href);
   url.searchParams.set("session", id);
   url.searchParams.delete("pid");
@@ -277,8 +280,9 @@ function select(lane) {
   timeline.selected = lane;
   if (lane) {
     timeline.reveal(lane, theme);
+    side.show("details");
     showDetails(lane);
-  } else $("details").hidden = true;
+  } else if (side.tab === "details") side.hide();
   dirtyAll();
 }
 
@@ -286,8 +290,59 @@ function showDetails(lane) {
   renderDetails($("details"), page.trace, lane, {
     now: viewport.until(),
     onSelectGid: (gid) => select(page.trace.byGid.get(gid) || null),
-    onClose: () => select(null),
   });
+}
+
+// ------------------------------------------------------------------ the analysis: insights, tasks, resources, a range
+
+const side = new Side($("side"), (tab) => {
+  if (tab && tab !== "details") refreshInsights(true);
+  dirtyAll();
+});
+
+const insights = new Insights(
+  { insights: $("insights"), tasks: $("tasks"), resources: $("resources") },
+  {
+    fetchJSON,
+    onSelectGid: (gid) => select(page.trace.byGid.get(gid) || null),
+    onFinding: showFinding,
+    onClearRange: () => selectRange(null),
+  },
+);
+
+/** Ask for the analysis again (if a panel of it is open, and the session changed since). */
+function refreshInsights(force = false) {
+  if (side.tab && side.tab !== "details") insights.refresh(page.session, page.trace, force).then(showStalls);
+}
+
+/** A finding: its greenthread selected, the moment it points at in view. */
+function showFinding(f) {
+  const tr = page.trace;
+  if (f.gid !== null && tr.byGid.has(f.gid)) {
+    timeline.selected = tr.byGid.get(f.gid);
+    timeline.reveal(timeline.selected, theme);
+  }
+  if (f.at !== null) {
+    const at = f.at - tr.base, ns = Math.max(f.ns ?? 0, tr.now / 100, 1e6);
+    viewport.setFollow(false);
+    viewport.setRange(Math.max(0, at - ns), at + 2 * ns);
+  }
+  dirtyAll();
+}
+
+/** The range shift-dragged on the timeline (page times), or none: its totals in the Insights tab. */
+function selectRange(t0, t1) {
+  timeline.range = t0 === null ? null : { t0: Math.min(t0, t1), t1: Math.max(t0, t1) };
+  if (timeline.range) side.show("insights");
+  insights.select(page.session, page.trace, timeline.range?.t0 ?? null, timeline.range?.t1 ?? null);
+  dirtyAll();
+}
+
+/** The stalls the analysis found, marked on the hub's lane and the culprit's. */
+function showStalls() {
+  const rep = insights.report, base = page.trace?.base ?? 0;
+  timeline.stalls = rep ? rep.stalls.map((x) => ({ gid: x.gid, t0: x.start - base, t1: x.start + x.ns - base })) : [];
+  dirtyAll();
 }
 
 function hover(x, y) {
@@ -358,7 +413,8 @@ setInterval(() => {
     timeline.tick(timeDependent(timeline.sort));
     dirtyAll();
   }
-  if (timeline.selected && !$("details").hidden && !viewport.paused) showDetails(timeline.selected); // no scrolling
+  if (timeline.selected && side.tab === "details" && !viewport.paused) showDetails(timeline.selected); // no scrolling
+  if (page.session && isLive(page.session)) refreshInsights();
 }, 500);
 
 function toggleTheme() {
@@ -398,7 +454,12 @@ const actions = {
   PageDown: scrollBy(rowsPage),
   Home: scrollBy(() => -timeline.nrows),
   End: scrollBy(() => timeline.nrows),
-  Escape: () => select(null),
+  Escape: () => {
+    if (timeline.range) selectRange(null);
+    else if (side.tab) side.hide();
+    select(null);
+  },
+  i: () => side.toggle("insights"),
   "/": () => $("filter-text").focus(),
   s: cycleSort,
   h: () => hideEnded(!timeline.hideDone),
@@ -422,6 +483,7 @@ function wireControls() {
   $("empty-launch").onclick = () => launcher.open();
   $("btn-stop").onclick = stopSession;
   $("btn-help").onclick = () => $("help").showModal();
+  $("btn-insights").onclick = () => side.toggle("insights");
   $("btn-theme").onclick = toggleTheme;
   $("btn-projector").onclick = toggleProjector;
   $("session-picker").onchange = (ev) => openSession(ev.target.value);
@@ -448,7 +510,7 @@ function wireControls() {
 // ------------------------------------------------------------------ start
 
 window.greenscope = {
-  page, view, viewport, timeline, gauges, stats, model,
+  page, view, viewport, timeline, gauges, stats, model, insights, side,
   get trace() { return page.trace; },
   get theme() { return theme; },
   /** Draw now, synchronously (tests read the canvas right after). */
@@ -457,18 +519,23 @@ window.greenscope = {
     draw();
   },
 };
-document.documentElement.dataset.theme = localStorage.getItem("greenscope.theme") || "dark";
-if (localStorage.getItem("greenscope.projector")) document.documentElement.dataset.projector = "";
+document.documentElement.dataset.theme = params.get("theme") || localStorage.getItem("greenscope.theme") || "dark";
+// ?presenter=WORKLOAD: a bookmark for a talk: projector mode, and that workload launched with its defaults
+const presenter = params.get("presenter");
+if (presenter || localStorage.getItem("greenscope.projector")) document.documentElement.dataset.projector = "";
 themeChanged();
 fillHelp($("help-keys"), KEYS);
 fillLegend($("legend"));
 wireControls();
-wireInput({ timeline, viewport, theme: () => theme, select, hover, leave, redraw: dirtyAll, actions });
+wireInput({ timeline, viewport, theme: () => theme, select, selectRange, hover, leave, redraw: dirtyAll, actions });
 new ResizeObserver(dirtyAll).observe($("timeline-wrap"));
 window.addEventListener("load", themeChanged); // the stylesheet's sizes, for sure by now
 showSession(); // none yet: Stop, Replay and the downloads are off
 if (params.get("session")) {
   page.sessions.set(params.get("session"), { id: params.get("session"), state: "?" });
   openSession(params.get("session"));
+} else if (presenter) {
+  page.opened = true; // the presenter's session, not the newest
+  launcher.launch(presenter).then((r) => r.ok || status(r.body?.error || `could not launch ${presenter}`, true));
 }
 dirtyAll();

@@ -28,13 +28,13 @@ export function fillHelp(table, keys) {
 
 /** Fill the footer (#legend): each state's colour, the hub's, error marks, lost events and wake arrows. */
 export function fillLegend(footer) {
-  const item = (mark, label) => `<span>${mark}${esc(label)}</span>`;
+  const item = (mark, label, extra = false) => `<span${extra ? ' class="extra"' : ""}>${mark}${esc(label)}</span>`;
   footer.innerHTML = [
     ...model.labels.map((label, s) => item(swatch(model.states[s]), label)),
-    item(swatch("hub-wait"), "hub: waiting in the poller"),
-    item(swatch("hub-busy"), "hub: running"),
-    item('<span class="mark">✕</span> ', "error / kill"),
-    item('<span class="mark">▮</span> ', "events lost here"),
-    item('<span class="arrow">→</span> ', "wake (who woke whom)"),
+    item(swatch("hub-wait"), "hub: waiting in the poller", true),
+    item(swatch("hub-busy"), "hub: running", true),
+    item('<span class="mark">✕</span> ', "error / kill", true),
+    item('<span class="mark">▮</span> ', "events lost here", true),
+    item('<span class="arrow">→</span> ', "wake (who woke whom)", true),
   ].join("");
 }

@@ -50,6 +50,8 @@ export class Timeline {
     this.height = 0;
     this.acc = new Float64Array(model.states.length);
     this.arrows = 0; // wake arrows in the last overlay
+    this.range = null; // {t0, t1}: the range selected (shift-drag)
+    this.stalls = []; // {gid, t0, t1}: the analysis's stalls, marked on the hub's lane and the culprit's
   }
 
   setTrace(trace) {
@@ -351,6 +353,12 @@ export class Timeline {
       this.drawArrows(ctx, sel, theme, until);
       ctx.restore();
     }
+    this.drawStalls(ctx, theme);
+    if (this.range) {
+      const x0 = Math.max(v.gutter, v.x(this.range.t0)), x1 = Math.min(v.gutter + v.width, v.x(this.range.t1));
+      ctx.fillStyle = theme.select;
+      if (x1 > x0) ctx.fillRect(x0, this.axis, Math.max(1, x1 - x0), h - this.axis);
+    }
     if (until < tr.now && until >= v.t0 && until <= v.t1) {
       ctx.fillStyle = theme.accent; // the replay's (or the paused view's) now
       ctx.fillRect(Math.round(v.x(until)), this.axis, 2, h - this.axis);
@@ -358,6 +366,23 @@ export class Timeline {
     if (hoverX !== null && hoverX >= v.gutter) {
       ctx.fillStyle = theme.dim;
       ctx.fillRect(Math.round(hoverX), this.axis, 1, h - this.axis);
+    }
+  }
+
+  /** The stalls: a bracket over the hub's lane and around the culprit's run, where they are in view. */
+  drawStalls(ctx, theme) {
+    const v = this.view, tr = this.trace, row = theme.row;
+    ctx.strokeStyle = theme.mark;
+    ctx.lineWidth = 2;
+    for (const s of this.stalls) {
+      const x0 = v.x(s.t0), x1 = v.x(s.t1);
+      if (x1 < v.gutter || x0 > v.gutter + v.width) continue;
+      const lane = tr.byGid.get(s.gid);
+      for (const r of [0, lane ? this.rowOf[lane.index] : -1]) { // row 0 is the hub's
+        if (r < this.scrollRow || r < 0) continue;
+        const y = this.rowY(r, theme);
+        ctx.strokeRect(Math.max(v.gutter, x0), y + 1, Math.max(2, Math.min(x1, v.gutter + v.width) - Math.max(v.gutter, x0)), row - 2);
+      }
     }
   }
 

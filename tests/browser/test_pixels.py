@@ -19,6 +19,7 @@ from playwright.sync_api import Page
 from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame, read_recording
 from runtime.trace.events import DROPPED, SPAWN, describe
 from runtime.trace.states import DONE, RUNNING, intervals
+from tests.support.pages import load, show
 from tests.support.pixels import Snapshot, mismatches, oracle, read
 from tests.support.pixels import describe as explain
 from tests.visualizer.conftest import Server
@@ -47,10 +48,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return record(tmp_path_factory.mktemp("tiny") / "tiny.gsc", "tiny.py", "100000")
 
 
-def events_of(path: Path) -> list[tuple]:
-    return read_recording(path.read_bytes())[1]
-
-
 def with_a_gap(path: Path, out: Path, start: float, stop: float) -> Path:
     """`path`'s recording with the events between `start` and `stop` (shares of its run) lost, and
     said so by a ``dropped`` event where the stream resumes: as the agent reports a full buffer."""
@@ -68,25 +65,6 @@ def with_a_gap(path: Path, out: Path, start: float, stop: float) -> Path:
     ]
     out.write_bytes(MAGIC + b"".join(frames))
     return out
-
-
-def load(page: Page, path: Path) -> list[tuple]:
-    """Load a recording in the page; its events once the page has them all."""
-    events = events_of(path)
-    page.wait_for_function("greenscope.page.opened")  # the session list came (and the newest was opened)
-    before = page.evaluate("greenscope.page.session && greenscope.page.session.id")
-    page.set_input_files("#file-input", str(path))
-    page.wait_for_function(
-        "([before, n]) => greenscope.page.session && greenscope.page.session.id !== before &&"
-        " greenscope.page.session.source === 'recording' && greenscope.trace.events >= n",
-        arg=[before, len(events)],
-        timeout=30_000,
-    )
-    return events
-
-
-def show(page: Page, t0: float, t1: float) -> None:
-    page.evaluate("([a, b]) => { greenscope.viewport.setFollow(false); greenscope.viewport.setRange(a, b); }", [t0, t1])
 
 
 def assert_true_to_the_events(page: Page, events: list[tuple], what: str) -> Snapshot:

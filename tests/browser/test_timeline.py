@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from runtime.trace.codec import read_recording
 from runtime.trace.states import intervals
+from tests.support.pages import in_menu
 from tests.visualizer.conftest import Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,6 +274,7 @@ def test_downloads_help_themes_and_filters(page: Page, server: Server):
     wait_for(page, "greenscope.page.session.state === 'ended'")
     total = server.get(f"api/sessions/{sid}").json()["events"]
     wait_for(page, f"greenscope.trace.events === {total}")
+    in_menu(page)
     with page.expect_download() as rec:
         page.click("#dl-recording")
     process, events, complete = read_recording(Path(rec.value.path()).read_bytes())
@@ -314,6 +316,7 @@ def test_a_server_with_a_token_works_from_the_url_it_prints(browser, token_serve
         assert "token" not in page.url  # not left on show (a projector)
         sid = launch(page, "pipeline", items=20)
         wait_for(page, "greenscope.trace.events > 0")
+        in_menu(page)
         with page.expect_download() as rec:
             page.click("#dl-recording")
         assert rec.value.suggested_filename == f"session-{sid}.gsc"

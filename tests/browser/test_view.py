@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from runtime.trace.events import BLOCK, RESOURCE, SPAWN
 from runtime.trace.states import WAITING, intervals
-from tests.browser.test_pixels import load, show
+from tests.support.pages import close_menu, in_menu, load, show
 from tests.visualizer.conftest import Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +94,7 @@ def test_the_sorts_order_lanes_as_the_events_say(page: Page, recordings: dict[st
         return [r for r in order[2:end] if r > 0]  # the hub, the first group's header, its lanes
 
     creation = group_of_main(rows(page))
+    in_menu(page)
     page.select_option("#sort", "blocked")
     by_blocked = group_of_main(rows(page))
     assert sorted(creation) == sorted(by_blocked)
@@ -114,6 +115,7 @@ def test_a_pool_lists_the_greenthreads_waiting_for_its_slots(page: Page, recordi
     waiters = {e[2] for e in events if e[0] == BLOCK and e[3] == "pool_slot" and e[4] == pool}
     members = {e[2] for e in events if e[0] == SPAWN and e[6] == pool}
     assert waiters and members and not waiters & members
+    in_menu(page)
     page.select_option("#filter-pool", str(pool))
     shown = [r for r in rows(page) if r > 0]
     assert set(shown) == waiters | members  # its members, and the spawner that waited for a slot
@@ -134,7 +136,9 @@ def test_rows_hold_still_under_the_pointer_and_a_click_selects_what_was_hovered(
     page.click("#launch-submit")
     page.wait_for_function("greenscope.trace && greenscope.trace.lanes.length > 60")
     page.select_option("#filter-state", str(page.evaluate("greenscope.model.states.indexOf('pool')")))
+    in_menu(page)
     page.select_option("#sort", "blocked")  # both move lanes as time passes
+    close_menu(page)
     page.wait_for_function("greenscope.timeline.nrows > 8")
     x, y = row_box(page, 5)
     page.mouse.move(x, y)
