@@ -1,22 +1,43 @@
 # greenscope: `make run`, `make test`, `make bench` work from a fresh clone.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# the dependency groups (pyproject.toml) a venv gets; pip >= 25.1 installs them
+GROUPS ?= --group test --group lint --group bench
+# the versions `make test-all` runs the suite on, each in a venv of its own (.venv/python3.X)
+PYTHONS ?= 3.10 3.11 3.12 3.13
 
-.PHONY: run test bench lint clean
+.PHONY: run test js suite test-all bench lint clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q --upgrade 'pip>=25.1'
+	$(PY) -m pip install -q -e '.[visualizer]' $(GROUPS)
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m visualizer serve --open --demo crawler
 
-test: $(STAMP) lint
-	GREENSCOPE_CHROMIUM="$$(scripts/find_chromium.sh)" $(PY) -m pytest
+test: lint js suite
+
+# the page's model tests (node --test)
+js: $(STAMP)
+	GREENSCOPE_PYTHON=$(PY) "$$(scripts/find_node.sh)" --test tests/js/
+
+# the whole suite (PYTEST_ARGS: more pytest arguments)
+suite: $(STAMP)
+	GREENSCOPE_CHROMIUM="$$(scripts/find_chromium.sh)" $(PY) -m pytest $(PYTEST_ARGS)
+
+# the suite on every version of $(PYTHONS): pythonX.Y from the PATH, else pyenv's
+test-all: lint
+	@for v in $(PYTHONS); do \
+	    py=$$(command -v python$$v); \
+	    "$$py" -c '' 2>/dev/null || py=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V | tail -n 1); \
+	    [ -n "$$py" ] || { echo "no Python $$v: install it (pyenv install $$v)" >&2; exit 1; }; \
+	    echo "== Python $$v: $$py"; \
+	    $(MAKE) --no-print-directory suite PYTHON="$$py" VENV=.venv/python$$v GROUPS="--group test" || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
@@ -26,4 +47,4 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build

@@ -3,7 +3,8 @@
     python -m benchmarks.browser              # both phases (also part of ``python -m benchmarks``)
     python -m benchmarks.browser --profile    # and where the page's time goes (CDP Profiler, then per part)
 
-static  a real program (2,000 greenthreads in a GreenPool, 260 sleep(0) each) recorded by ``greenscope record``:
+static  a real program (2,000 greenthreads in a GreenPool, each a burst of 260 sleep(0) then one long sleep: the
+        shape a renderer that skips merged intervals gets wrong) recorded by ``greenscope record``:
         >= 1M state intervals, uploaded over REST, opened at /?session=ID; once all its events are in, fit, then
         ~10 s of continuous wheel zooms around various points, drags left/right and up/down, and +/- keys.
         Drawing work per frame is the page's own (`greenscope.stats.frames`); the real frame rate comes from an
@@ -58,6 +59,7 @@ greenthreads, sleeps = int(sys.argv[1]), int(sys.argv[2])
 def work():
     for _ in range(sleeps):
         runtime.sleep(0)
+    runtime.sleep(0.2)  # a long state right after the burst
 
 
 pool = runtime.GreenPool(greenthreads)
@@ -89,8 +91,8 @@ PARTS = """() => {
     };
   };
   wrap(g.timeline, "draw", "timeline.draw (all)");
-  wrap(g.timeline, "laneSlices", "timeline.laneSlices");
-  wrap(g.timeline, "drawHub", "timeline.drawHub");
+  wrap(g.timeline, "lane", "timeline.lane (each lane's columns)");
+  wrap(g.timeline, "updateRows", "timeline.updateRows");
   wrap(g.timeline, "drawOverlay", "timeline.drawOverlay");
   wrap(g.gauges, "draw", "gauges.draw");
   wrap(g.trace, "ingest", "trace.ingest");
@@ -296,8 +298,8 @@ def measure_static(report: Report, browser: Browser, options: Options) -> None:
     }
     enough = counts["intervals"] >= INTERVALS_TARGET
     report.add(
-        f"static       `greenscope record` of {options.greenthreads:,} greenthreads x {options.sleeps} sleep(0)"
-        f" ({made_in:.1f} s): {session['events']:,} events, uploaded and opened at /?session=ID"
+        f"static       `greenscope record` of {options.greenthreads:,} greenthreads x {options.sleeps} sleep(0),"
+        f" then a 0.2 s sleep ({made_in:.1f} s): {session['events']:,} events, uploaded and opened at /?session=ID"
     )
     report.add(
         f"             loaded in {load_s:.1f} s ({counts['events'] / load_s:,.0f} events/s): {counts['lanes']:,} lanes,"

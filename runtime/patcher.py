@@ -25,6 +25,10 @@ and so on), once: a second call is a no-op for what is already patched. Per grou
   so code that picks the best selector when imported later (socketserver, subprocess) gets
   the green one.
 - ``time``: ``time.sleep``.
+- ``os``: ``os.read``, ``os.write``, ``os.waitpid``, ``os.wait`` and ``os.fdopen``
+  (`runtime.green.os`: they park on pipes and children).
+- ``subprocess``: ``subprocess.Popen`` (`runtime.green.subprocess`), and so ``run``,
+  ``call``, ``check_call``, ``check_output`` and the rest, which make one.
 - ``thread``: ``_thread`` (`runtime.green.thread`), and in ``threading`` the primitives its
   classes are built on, so ``Lock``, ``RLock``, ``Condition``, ``Event``, ``Semaphore``,
   ``Barrier``, ``Timer``, ``local`` and ``queue.Queue`` made afterwards are green, and
@@ -55,9 +59,9 @@ from collections.abc import Iterable
 from types import ModuleType
 from typing import Any, NamedTuple
 
-__all__ = ["import_patched", "is_monkey_patched", "monkey_patch", "original"]
+from runtime.green._copy import PRIVATE_ALIASES, fresh_import
 
-_MISSING: Any = object()
+__all__ = ["import_patched", "is_monkey_patched", "monkey_patch", "original"]
 
 #: the groups monkey_patch knows, in the order they are patched, and the modules of each
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -67,9 +71,11 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "selectors": ("selectors",),
     "time": ("time",),
     "thread": ("_thread", "threading", "queue"),
+    "os": ("os",),
+    "subprocess": ("subprocess",),
 }
 # eventlet's monkey_patch takes these too; there is no green version of them here
-_UNSUPPORTED = ("os", "psycopg", "MySQLdb", "builtins", "subprocess")
+_UNSUPPORTED = ("psycopg", "MySQLdb", "builtins")
 _ALIASES = {"thread": "_thread", "__builtin__": "builtins"}
 # originals still fine after patching: holding them is not worth a warning
 _HARMLESS = frozenset({"threading.current_thread", "_thread._count"})
@@ -80,14 +86,11 @@ _DEPENDS = {
     "ssl": ("select", "selectors", "socket"),
     "threading": ("_thread", "time"),
     "queue": ("_thread", "threading", "time"),
+    "subprocess": ("os", "select", "selectors", "threading", "time"),
 }
-# private names that other stdlib modules reach for, and the green name standing for them
-_PRIVATE_ALIASES = {"ssl": {"_create_stdlib_context": "_create_unverified_context"}}
-_THREAD_OK = sys.version_info < (3, 13)  # 3.13 starts threads through _thread handles
 
 _snapshots: dict[str, ModuleType] = {}  # patched module -> its namespace before patching
 _pristine: dict[str, ModuleType] = {}  # original() of a pure-Python module, made on demand
-_overlays: dict[tuple[str, str], ModuleType] = {}  # (name, green module) -> what import_patched injects
 
 
 # ---------------------------------------------------------------- monkey_patch
@@ -109,6 +112,8 @@ def monkey_patch(
     time: bool | None = None,
     thread: bool | None = None,
     ssl: bool | None = None,
+    os: bool | None = None,
+    subprocess: bool | None = None,
     **others: bool,
 ) -> None:
     """Patch the stdlib in place so that blocking calls park the greenthread.
@@ -116,15 +121,15 @@ def monkey_patch(
     With no argument, every group is patched. As with eventlet, naming a group True
     patches only the groups named True (unless ``all=True``); naming one False leaves it
     out. ``ssl`` follows ``socket`` and ``selectors`` follows ``select`` unless given.
-    ``os``, ``psycopg``, ``MySQLdb``, ``builtins`` and ``subprocess`` are accepted for
-    eventlet's sake and left unpatched (with a RuntimeWarning when True).
+    ``psycopg``, ``MySQLdb`` and ``builtins`` are accepted for eventlet's sake and left
+    unpatched (with a RuntimeWarning when True).
     """
     for name, value in others.items():
         if name not in _UNSUPPORTED:
             raise TypeError(f"monkey_patch() got an unexpected keyword argument {name!r}")
         if value:
             warnings.warn(f"monkey_patch({name}=True): there is no green {name}; left unpatched", RuntimeWarning, 2)
-    given = {"socket": socket, "select": select, "time": time, "thread": thread}
+    given = {"socket": socket, "select": select, "time": time, "thread": thread, "os": os, "subprocess": subprocess}
     default = all if all is not None else not any([*given.values(), selectors, ssl])
     want = {group: default if value is None else value for group, value in given.items()}
     want["ssl"] = want["socket"] if ssl is None else ssl
@@ -136,11 +141,6 @@ def monkey_patch(
             if ssl:
                 raise
             want["ssl"] = False
-    if want["thread"] and not _THREAD_OK:
-        if thread:
-            raise NotImplementedError("monkey_patch(thread=True) supports Python 3.10 to 3.12")
-        warnings.warn("monkey_patch(): threads are left unpatched on Python 3.13+", RuntimeWarning, 2)
-        want["thread"] = False
 
     todo = [m for group, modules in GROUPS.items() if want[group] for m in modules if m not in _snapshots]
     if not todo:
@@ -187,7 +187,7 @@ def original(name: str) -> ModuleType:
     module = _pristine.get(name)
     if module is None:
         deps = [(dep, original(dep)) for dep in _DEPENDS.get(name, ()) if dep in _snapshots]
-        module = _pristine[name] = _import_with(name, deps)
+        module = _pristine[name] = fresh_import(name, deps)
     return module
 
 
@@ -208,7 +208,7 @@ def _plan(name: str) -> _Plan:
         # context, new or old, makes green SSL sockets instead.
         sets.pop("SSLContext", None)
         sets.pop("SSLSocket", None)
-        for alias, target in _PRIVATE_ALIASES["ssl"].items():
+        for alias, target in PRIVATE_ALIASES["ssl"].items():
             if target in sets and hasattr(real, alias):
                 sets[alias] = sets[target]
         sets["create_connection"] = green_socket.create_connection  # ssl took it from socket
@@ -230,22 +230,33 @@ def _plan(name: str) -> _Plan:
     if name == "_thread":
         from runtime.green import thread as green
 
-        return _Plan(_replacing(real, green, ("_local", "_set_sentinel", "_count")))
+        return _Plan(_replacing(real, green, ("_local", "_set_sentinel", "_count", "_ThreadHandle", "_shutdown")))
     if name == "threading":
         from runtime.green import thread as green
 
-        return _Plan(
-            {
-                "_start_new_thread": green.start_new_thread,
-                "_allocate_lock": green.allocate_lock,
-                "_set_sentinel": green._set_sentinel,
-                "_CRLock": green.RLock,  # threading.RLock() makes one of these
-                "Lock": green.allocate_lock,
-                "get_ident": green.get_ident,
-                "local": green.local,
-                "current_thread": green.current_thread_function(real),
-            }
-        )
+        sets = {
+            "_allocate_lock": green.allocate_lock,
+            "_CRLock": green.RLock,  # threading.RLock() makes one of these
+            "Lock": green.allocate_lock,
+            "get_ident": green.get_ident,
+            "local": green.local,
+            "current_thread": green.current_thread_function(real),
+            # how Thread starts and is joined: up to 3.12, then from 3.13 on
+            "_start_new_thread": green.start_new_thread,
+            "_set_sentinel": green._set_sentinel,
+            "_start_joinable_thread": green.start_joinable_thread,
+            "_ThreadHandle": green._ThreadHandle,
+            "_thread_shutdown": green._shutdown,
+        }
+        return _Plan({attr: value for attr, value in sets.items() if hasattr(real, attr)})
+    if name == "os":
+        from runtime.green import os as green
+
+        return _Plan({attr: getattr(green, attr) for attr in ("read", "write", "waitpid", "wait", "fdopen")})
+    if name == "subprocess":
+        from runtime.green import subprocess as green
+
+        return _Plan({"Popen": green.Popen})
     if name == "queue":
         return _Plan({"SimpleQueue": real._PySimpleQueue} if hasattr(real, "_PySimpleQueue") else {})
     raise ValueError(f"no green version of {name!r}")
@@ -339,137 +350,41 @@ def import_patched(
     """A fresh copy of `module_name`, imported with green modules in place of the stdlib's.
 
     `additional_modules` are ``(name, module)`` pairs, `kw_additional_modules` ``name=module``
-    (``import_patched("ftplib", socket=runtime.green.socket)``); with neither, the green
-    socket, select, selectors, time, ssl, _thread and threading are used. Only
-    `module_name` (and its submodules) are executed again: what else it imports is the
-    ordinary module, imported normally if it was not yet. ``sys.modules`` is left as it
-    was (the copy is not in it); a dotted name such as ``"http.client"`` is seen as
-    ``http.client`` by the copy, at import and afterwards.
+    (``import_patched("ftplib", socket=runtime.green.socket)``); with neither, every green
+    module there is (`GREEN_MODULES`), so a module doing ``import urllib.request`` gets
+    the green one. Only `module_name` (and its submodules) are executed again: what else
+    it imports is the ordinary module, imported normally if it was not yet. ``sys.modules``
+    is left as it was (the copy is not in it); a dotted name such as ``"http.client"`` is
+    seen as ``http.client`` by the copy, at import and afterwards.
     """
     green = [*additional_modules, *kw_additional_modules.items()] or _default_green_modules()
-    injected = [(name, _injectable(name, module)) for name, module in green if name != module_name]
-    return _import_with(module_name, injected)
+    return fresh_import(module_name, green)
+
+
+#: what import_patched injects by default: stdlib module -> its green version
+GREEN_MODULES = {
+    "socket": "runtime.green.socket",
+    "ssl": "runtime.green.ssl",
+    "select": "runtime.green.select",
+    "selectors": "runtime.green.selectors",
+    "time": "runtime.green.time",
+    "_thread": "runtime.green.thread",
+    "threading": "runtime.green.threading",
+    "os": "runtime.green.os",
+    "subprocess": "runtime.green.subprocess",
+    "socketserver": "runtime.green.socketserver",
+    "http.client": "runtime.green.http.client",
+    "http.server": "runtime.green.http.server",
+    "urllib.request": "runtime.green.urllib.request",
+}
 
 
 def _default_green_modules() -> list[tuple[str, ModuleType]]:
-    from runtime.green import select, selectors, socket, time
-
-    modules: list[tuple[str, ModuleType]] = [("socket", socket), ("select", select), ("selectors", selectors)]
-    modules.append(("time", time))
-    try:
-        from runtime.green import ssl
-    except ImportError:
-        pass
-    else:
-        modules.append(("ssl", ssl))
-    if _THREAD_OK:
-        from runtime.green import thread, threading
-
-        modules += [("_thread", thread), ("threading", threading)]
+    modules = []
+    for name, green in GREEN_MODULES.items():
+        try:
+            modules.append((name, importlib.import_module(green)))
+        except ImportError:  # ssl, in a Python built without it
+            if name != "ssl":
+                raise
     return modules
-
-
-def _injectable(name: str, module: ModuleType) -> ModuleType:
-    # A green module lacks the stdlib module's private names (socket._GLOBAL_DEFAULT_TIMEOUT,
-    # ssl._create_stdlib_context...) that other stdlib modules use: inject it with them.
-    if not module.__name__.startswith("runtime.green."):
-        return module
-    key = (name, module.__name__)
-    overlay = _overlays.get(key)
-    if overlay is not None:
-        return overlay
-    try:
-        real = _snapshots.get(name) or importlib.import_module(name)
-    except ImportError:
-        return module
-    green_ns = vars(module)
-    missing = {k: v for k, v in vars(real).items() if k[:1] == "_" and k[:2] != "__" and k not in green_ns}
-    if not missing:
-        return module
-    for alias, target in _PRIVATE_ALIASES.get(name, {}).items():
-        if alias in missing and target in green_ns:
-            missing[alias] = green_ns[target]
-    overlay = _overlays[key] = ModuleType(module.__name__, module.__doc__)
-    vars(overlay).update(missing)
-    vars(overlay).update(green_ns)
-    return overlay
-
-
-def _import_with(module_name: str, injected: list[tuple[str, ModuleType]]) -> ModuleType:
-    # Execute module_name (and its submodules) again with `injected` in sys.modules; put
-    # sys.modules and the package attributes back as they were.
-    importlib.import_module(module_name)  # its other dependencies: the ordinary ones
-    for name, _ in injected:
-        if "." in name:
-            importlib.import_module(name.rpartition(".")[0])
-    modules = sys.modules
-    prefix = module_name + "."
-    saved = {n: modules[n] for n in list(modules) if n == module_name or n.startswith(prefix)}
-    attrs: list[tuple[ModuleType, str, Any]] = []  # (package, attribute, value to put back)
-    for name in [module_name] + [n for n, _ in injected if "." in n]:
-        package, _, child = name.rpartition(".")
-        if package:
-            attrs.append((modules[package], child, vars(modules[package]).get(child, _MISSING)))
-    for name in saved:
-        del modules[name]
-    for name, module in injected:
-        saved.setdefault(name, modules.get(name, _MISSING))
-        modules[name] = module
-        package, _, child = name.rpartition(".")
-        if package:
-            setattr(modules[package], child, module)  # `import http.client; http.client.X`
-    try:
-        copy = importlib.import_module(module_name)
-        fresh = [m for n, m in modules.items() if n == module_name or n.startswith(prefix)]
-    finally:
-        for name in [n for n in modules if n == module_name or n.startswith(prefix)]:
-            if name not in saved:
-                del modules[name]
-        for name, module in saved.items():
-            if module is _MISSING:
-                modules.pop(name, None)
-            else:
-                modules[name] = module
-        for package, child, value in reversed(attrs):
-            if value is _MISSING:
-                vars(package).pop(child, None)
-            else:
-                setattr(package, child, value)
-    views = _package_views(injected)
-    for module in fresh:
-        ns = vars(module)
-        for attr, value in list(ns.items()):
-            view = views.get(id(value))
-            if view is not None and isinstance(value, ModuleType):
-                ns[attr] = view
-    return copy
-
-
-def _package_views(injected: list[tuple[str, ModuleType]]) -> dict[int, ModuleType]:
-    # For an injected "http.client": a copy of the package `http` whose `client` is the
-    # green one, to stand for `http` in the fresh module (id of the real package -> view).
-    tree: dict[str, Any] = {}
-    for name, module in injected:
-        parts = name.split(".")
-        if len(parts) > 1:
-            node = tree
-            for part in parts[:-1]:
-                node = node.setdefault(part, {})
-            node[parts[-1]] = module
-
-    def view(name: str, node: dict[str, Any]) -> ModuleType:
-        real = sys.modules[name]
-        copy = ModuleType(real.__name__, real.__doc__)
-        vars(copy).update(vars(real))
-        for child, sub in node.items():
-            setattr(copy, child, view(f"{name}.{child}", sub) if isinstance(sub, dict) else sub)
-        return copy
-
-    return {id(sys.modules[top]): view(top, node) for top, node in tree.items()}
-
-
-def _adopt(namespace: dict[str, Any], module: ModuleType) -> None:
-    """Make a green module's `namespace` hold everything `module` (a patched copy) has."""
-    keep = {"__name__", "__qualname__", "__file__", "__spec__", "__loader__", "__package__", "__path__"}
-    keep |= {"__cached__", "__builtins__", "__doc__"}
-    namespace.update({k: v for k, v in vars(module).items() if k not in keep})

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, render_template
 from flask_socketio import SocketIO
 
+from runtime.trace.states import schema
 from visualizer import ROOT
 from visualizer.agents import AgentListener
 from visualizer.api import api
@@ -88,6 +89,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/")
     def index() -> str:
-        return render_template("index.html")
+        return render_template("index.html", schema=schema())
 
     return app

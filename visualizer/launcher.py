@@ -29,7 +29,6 @@ from collections import deque
 from pathlib import Path
 
 from runtime.trace.codec import END, EVENTS, LIMITS, FormatError, read_frames
-from visualizer import ROOT
 from visualizer.sessions import CRASHED, ENDED, FINAL, STOPPED, Session
 from visualizer.store import Store
 from visualizer.workloads import workloads
@@ -154,9 +153,7 @@ class Launcher:
         if not workload.monkey_patch:
             command.append("--no-patch")
         command += [str(workload.path), *to_argv(values)]
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": str(ROOT) + (os.pathsep + path if path else "")}
-        env.update(GREENSCOPE_SECRET=session.secret, GREENSCOPE_LIFELINE=str(self._lifeline))
+        env = {**os.environ, "GREENSCOPE_SECRET": session.secret, "GREENSCOPE_LIFELINE": str(self._lifeline)}
         with self.store.lock:  # noted before its HELLO can arrive
             try:
                 proc = subprocess.Popen(

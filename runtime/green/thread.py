@@ -10,8 +10,9 @@ Everything the stdlib's `_thread` has is here; these are green:
   ident in the root greenlet of an OS thread (and in its hub).
 - `_local`: greenlet-local storage (`threading.local` after patching).
 - `start_new_thread`: runs the function in a new greenthread (`spawn_n`) and returns
-  its ident; `threading.Thread` is built on it (and on `_set_sentinel`, whose lock is
-  released when that greenthread ends, which is what `Thread.join` waits for).
+  its ident. `threading.Thread` is built on it and on `_set_sentinel` (whose lock is
+  released when that greenthread ends: what `Thread.join` waits for) up to Python 3.12,
+  and on `start_joinable_thread`, `_ThreadHandle` and `_shutdown` from 3.13 on.
 
 Green locks coordinate the greenthreads of one OS thread: do not share one with another
 OS thread (a contended acquire there would park on that thread's hub).
@@ -43,6 +44,7 @@ del _name, _value
 _real_get_ident = _stdlib.get_ident
 _real_count = _stdlib._count
 _TIMEOUT_MAX = _stdlib.TIMEOUT_MAX
+_real_shutdown = getattr(_stdlib, "_shutdown", None)  # Python 3.13+
 
 
 def _check_timeout(blocking: bool, timeout: float | None) -> float | None:
@@ -225,15 +227,15 @@ def start_new_thread(function: Callable[..., Any], args: tuple, kwargs: dict | N
         raise TypeError("2nd arg must be a tuple")
     if kwargs is not None and not isinstance(kwargs, dict):
         raise TypeError("optional 3rd arg must be a dictionary")
-    return gid_of(spawn_n(_run, function, args, kwargs or {}))
+    return gid_of(spawn_n(_run, function, args, kwargs or {}, None))
 
 
 start_new = start_new_thread
 
 
-def _run(function: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+def _run(function: Callable[..., Any], args: tuple, kwargs: dict, handle: _ThreadHandle | None) -> None:
     me = getcurrent()
-    _running[me] = []
+    _running[me] = [] if handle is None else [handle._done]
     try:
         function(*args, **kwargs)
     except SystemExit:
@@ -241,6 +243,9 @@ def _run(function: Callable[..., Any], args: tuple, kwargs: dict) -> None:
     except Exception as e:
         get_hub().report_error(f"thread started by {function!r}", e)
     finally:
+        if handle is not None:
+            handle._ended = True
+            _non_daemon.discard(handle)
         for lock in _running.pop(me):
             if lock.locked():
                 lock.release()
@@ -253,6 +258,62 @@ def _set_sentinel() -> Lock:
     if locks is not None:
         locks.append(lock)
     return lock
+
+
+class _ThreadHandle:
+    """A green thread's handle (what ``threading.Thread`` joins from Python 3.13 on).
+
+    `join` parks until the thread's greenthread has ended, or `timeout` seconds.
+    """
+
+    __slots__ = ("__weakref__", "_done", "_ended", "ident")
+
+    def __init__(self) -> None:
+        self.ident: int | None = None
+        self._ended = False
+        self._done = Lock()  # held while the thread runs
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the thread to end (at most `timeout` seconds)."""
+        if self.ident is None:
+            raise RuntimeError("thread not started")
+        if not self._ended and self._done.acquire(True, -1 if timeout is None else max(timeout, 0)):
+            self._done.release()
+
+    def is_done(self) -> bool:
+        """True once the thread has ended."""
+        return self._ended
+
+    def _set_done(self) -> None:
+        self._ended = True
+        if self._done.locked():
+            self._done.release()
+
+
+_non_daemon: set[_ThreadHandle] = set()  # what `_shutdown` waits for
+
+
+def start_joinable_thread(
+    function: Callable[[], Any], handle: _ThreadHandle | None = None, daemon: bool = True
+) -> _ThreadHandle:
+    """Run ``function()`` in a new greenthread; return its handle (`handle` if given)."""
+    if handle is None:
+        handle = _ThreadHandle()
+    elif handle.ident is not None:
+        raise RuntimeError("thread already started")
+    handle._done.acquire()
+    if not daemon:
+        _non_daemon.add(handle)
+    handle.ident = gid_of(spawn_n(_run, function, (), {}, handle))
+    return handle
+
+
+def _shutdown() -> None:
+    """Wait for the non-daemon threads: the green ones, then the OS threads."""
+    while _non_daemon:
+        _non_daemon.pop().join()
+    if _real_shutdown is not None:
+        _real_shutdown()
 
 
 def _count() -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.trace.events import EXIT, HUB_WAIT, HUB_WAKE, POOL, QUEUE, RESOURCE, SPAWN, SWITCH, WAKE
-from runtime.trace.states import BLOCKED, RUNNING, intervals
+from runtime.trace.states import RUNNING, WAITING, intervals
 
 __all__ = ["to_chrome"]
 
@@ -75,7 +75,7 @@ def to_chrome(process: dict, events: list[tuple]) -> dict[str, Any]:
         for iv in ivs:
             if iv.state == RUNNING:
                 out.append(_slice(pid, gid, us(iv.start), us(iv.end), names.get(gid, "run"), {}))
-            elif iv.state == BLOCKED:
+            elif iv.state in WAITING:
                 block_id += 1
                 common = {"cat": "blocked", "name": iv.detail or "blocked", "pid": pid, "tid": gid, "id": block_id}
                 out.append({"ph": "b", "ts": us(iv.start), **common})

@@ -1,31 +1,110 @@
 """From events to per-greenthread state intervals: what the timeline draws.
 
+This module owns the state semantics. The page (`static/js/trace.js`) runs the same
+machine on the table `schema()` gives it, and a golden corpus (`tests/corpus/states/`)
+holds both to the same intervals (pytest here, ``node --test`` there).
+
 `intervals(events)` is a pure function, shared by the dashboard, the exporter and the
 tests. Each greenthread's life becomes back-to-back intervals ``(start, end, state,
-detail)``:
+detail)`` in one of `STATES`:
 
-- ``running``: between the hub's switch into it and its switch back;
-- ``ready``: spawned, or woken (or yielded), and not yet switched into — the scheduler
-  latency; `detail` is the wake's cause (``spawn`` for a new greenthread);
-- ``blocked``: parked; `detail` is the reason (``io_read``, ``queue_get``, ``sleep``, ...);
-- ``done``: after it ended (a zero-length interval at the end; `detail` the outcome).
+- ``running``: from the hub's switch into it to its switch back;
+- ``ready``: spawned, woken or yielded, not yet switched into (the scheduler latency);
+  `detail` is the wake's cause (``spawn`` for a new greenthread, ``yield``);
+- ``io``, ``queue``, ``sync``, ``pool``, ``sleep``: parked, by the block's reason
+  (`BLOCKED_BY`; any other reason is ``sync``); `detail` is the reason;
+- ``lost``: events were lost (a ``dropped`` event): what it did from the last event
+  before the loss until its next event is unknown; `detail` is ``events lost``;
+- ``done``: after it ended, to the end of the events; `detail` the outcome.
 
-A greenthread seen first doing something (the main one, or any after a gap) is taken to
-have been running since the start of the events. `check(events)` tests the invariants
-the timeline relies on and returns the violations it finds.
+The rules, each decided once:
+
+- A transition closes the open interval at its ts, kept even when zero-length (that
+  state did happen); a transition to the same state and detail changes nothing.
+- Time never goes back within a lane: a transition older than the lane's open interval
+  (events from two OS threads interleave) happens at that interval's start; nothing
+  happens before the first event.
+- A greenthread first seen acting (the main one) has been running since the first event.
+- A spawn of a gid already known starts its life afresh at the spawn, on the same lane;
+  what came before stays.
+- A block takes effect when the hub switches away from the greenthread; a wake that
+  comes before that switch (it blocked and was woken at once) makes it ready then.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
-from runtime.trace.events import BLOCK, DROPPED, EXIT, SPAWN, SWITCH, WAKE
+from runtime.trace.events import BLOCK, DROPPED, EXIT, SPAWN, SWITCH, WAKE, describe
 
-__all__ = ["Interval", "check", "intervals"]
+__all__ = [
+    "BLOCKED_BY",
+    "LABELS",
+    "STATES",
+    "WAITING",
+    "Interval",
+    "Machine",
+    "check",
+    "intervals",
+    "schema",
+    "state_of",
+]
 
-RUNNING, READY, BLOCKED, DONE = "running", "ready", "blocked", "done"
+RUNNING, READY, IO, QUEUE, SYNC, POOL, SLEEP, LOST, DONE = STATES = (
+    "running",
+    "ready",
+    "io",
+    "queue",
+    "sync",
+    "pool",
+    "sleep",
+    "lost",
+    "done",
+)
+#: how each state is named to people (legend, filters, details, findings)
+LABELS = {
+    RUNNING: "running",
+    READY: "ready to run",
+    IO: "blocked on I/O",
+    QUEUE: "blocked on a queue",
+    SYNC: "blocked on a lock / event / join",
+    POOL: "waiting for a pool slot",
+    SLEEP: "sleeping",
+    LOST: "unknown (events lost)",
+    DONE: "done",
+}
+#: block reason -> state; a reason not listed is SYNC
+BLOCKED_BY = {
+    "io_read": IO,
+    "io_write": IO,
+    "thread": IO,  # an OS thread does the blocking call for it (name resolution, tpool)
+    "queue_get": QUEUE,
+    "queue_put": QUEUE,
+    "pool_slot": POOL,
+    "sleep": SLEEP,
+}
+#: the states of a parked greenthread
+WAITING = frozenset((IO, QUEUE, SYNC, POOL, SLEEP))
+LOST_DETAIL = "events lost"
+
+
+def state_of(reason: str) -> str:
+    """The state a greenthread blocked for `reason` is in."""
+    return BLOCKED_BY.get(reason, SYNC)
+
+
+def schema() -> dict:
+    """The event schema and this module's state table, as the page receives it."""
+    return {
+        **describe(),
+        "states": list(STATES),
+        "labels": [LABELS[s] for s in STATES],
+        "blocked_by": dict(BLOCKED_BY),
+        "blocked_otherwise": SYNC,
+        "lost_detail": LOST_DETAIL,
+    }
 
 
 class Interval(NamedTuple):
@@ -35,75 +114,111 @@ class Interval(NamedTuple):
     detail: str | None
 
 
+_new = tuple.__new__  # an Interval without NamedTuple's Python-level __new__: a third of the time here
+
+
 class _Life:
     __slots__ = ("detail", "exited", "out", "pending", "since", "state")
 
-    def __init__(self, since: int, state: str, detail: str | None) -> None:
+    def __init__(self, since: int, state: str, detail: str | None, out: Any) -> None:
         self.since = since
         self.state = state
         self.detail = detail
         self.pending: tuple[str, str | None] | None = None  # what it becomes when switched out
-        self.exited: str | None = None
-        self.out: list[Interval] = []
+        self.exited: str | None = None  # its outcome, once it ended
+        self.out = out  # where its closed intervals go: anything with append()
 
     def move(self, ts: int, state: str, detail: str | None) -> None:
-        if ts > self.since or self.state != state:
-            self.out.append(Interval(self.since, ts, self.state, self.detail))
+        if state == self.state and detail == self.detail:
+            return
+        since = self.since
+        if ts < since:
+            ts = since
+        self.out.append(_new(Interval, (since, ts, self.state, self.detail)))
         self.since, self.state, self.detail = ts, state, detail
 
 
-def intervals(events: Iterable[tuple]) -> dict[int, list[Interval]]:
-    """Per greenthread id (the hub excluded), its state intervals in time order."""
-    lives: dict[int, _Life] = {}
-    first_ts: int | None = None
-    last_ts = 0
+class Machine:
+    """The state machine, fed events a batch at a time. Each greenthread's intervals go, as they
+    close, to ``sink(gid).append(interval)``; `open_intervals()` gives those still open."""
 
-    def life(gid: int, ts: int) -> _Life:
-        lv = lives.get(gid)
-        if lv is None:  # first seen acting: running since the beginning
-            lv = lives[gid] = _Life(first_ts if first_ts is not None else ts, RUNNING, None)
+    def __init__(self, sink: Callable[[int], Any] = lambda gid: []) -> None:
+        self.sink = sink
+        self.lives: dict[int, _Life] = {}
+        self.first: int | None = None  # the first event's ts
+        self.last = 0  # the latest ts
+
+    def life(self, gid: int) -> _Life:
+        lv = self.lives.get(gid)
+        if lv is None:  # first seen acting: running since the first event
+            lv = self.lives[gid] = _Life(self.first, RUNNING, None, self.sink(gid))  # type: ignore[arg-type]
         return lv
 
-    for ev in events:
-        kind, ts = ev[0], ev[1]
-        if first_ts is None:
-            first_ts = ts
-        last_ts = ts
-        if kind == SWITCH:  # from -> hub -> to, either side may be the hub (0)
-            src, dst = ev[2], ev[3]
-            if src:
-                lv = life(src, ts)
-                if lv.exited is not None:
-                    lv.move(ts, DONE, lv.exited)
-                elif lv.pending is not None:
-                    lv.move(ts, *lv.pending)
+    def feed(self, events: Iterable[tuple]) -> None:
+        lives, life, first, last_ts = self.lives, self.life, self.first, self.last
+        for ev in events:
+            kind, ts = ev[0], ev[1]
+            if first is None:
+                first = self.first = ts
+            elif ts < first:  # nothing happens before the first event
+                ts = first
+            if kind == SWITCH:  # from -> hub -> to, either side may be the hub (0)
+                src, dst = ev[2], ev[3]
+                if src:
+                    lv = life(src)
+                    if lv.exited is not None:
+                        lv.move(ts, DONE, lv.exited)
+                    elif lv.pending is not None:
+                        lv.move(ts, *lv.pending)
+                    else:
+                        lv.move(ts, READY, "yield")
+                    lv.pending = None
+                if dst:
+                    life(dst).move(ts, RUNNING, None)
+            elif kind == BLOCK:
+                life(ev[2]).pending = (state_of(ev[3]), ev[3])
+            elif kind == WAKE:
+                lv = life(ev[2])
+                if lv.state == RUNNING:
+                    lv.pending = (READY, ev[3])
+                elif lv.state != DONE:
+                    lv.move(ts, READY, ev[3])
+            elif kind == SPAWN:
+                lv = lives.get(ev[2])
+                if lv is None:
+                    lives[ev[2]] = _Life(ts, READY, "spawn", self.sink(ev[2]))
                 else:
-                    lv.move(ts, READY, "yield")
-                lv.pending = None
-            if dst:
-                life(dst, ts).move(ts, RUNNING, None)
-        elif kind == BLOCK:
-            life(ev[2], ts).pending = (BLOCKED, ev[3])
-        elif kind == WAKE:
-            lv = life(ev[2], ts)
-            if lv.state == RUNNING:  # woken before its switch out (it blocked and was woken at once)
-                lv.pending = (READY, ev[3])
-            elif lv.state != DONE:
-                lv.move(ts, READY, ev[3])
-        elif kind == SPAWN:
-            lives[ev[2]] = _Life(ts, READY, "spawn")
-        elif kind == EXIT:
-            lv = life(ev[2], ts)
-            lv.exited = ev[3]
-            if lv.state != RUNNING:  # ended without running on its own (killed before start, run inline)
-                lv.move(ts, DONE, ev[3])
-        elif kind == DROPPED:
-            for lv in lives.values():  # what happened in the gap is unknown: cut every interval here
-                if lv.state != DONE:
-                    lv.move(ts, lv.state, lv.detail)
-    for lv in lives.values():
-        lv.move(last_ts, lv.state, lv.detail)
-    return {gid: lv.out for gid, lv in lives.items()}
+                    lv.move(ts, READY, "spawn")
+                    lv.pending = lv.exited = None
+            elif kind == EXIT:
+                lv = life(ev[2])
+                lv.exited = ev[3]
+                if lv.state != RUNNING:  # ended without running on its own (killed before it started)
+                    lv.move(ts, DONE, ev[3])
+            elif kind == DROPPED:
+                for lv in lives.values():  # unknown from the last event before the loss
+                    if lv.state != DONE:
+                        lv.move(last_ts, LOST, LOST_DETAIL)
+                        lv.pending = None
+            if ts > last_ts:
+                last_ts = ts
+        self.last = last_ts
+
+    def open_intervals(self) -> dict[int, Interval]:
+        """Each greenthread's interval still open, up to the latest ts."""
+        last = self.last
+        return {gid: Interval(lv.since, max(last, lv.since), lv.state, lv.detail) for gid, lv in self.lives.items()}
+
+
+def intervals(events: Iterable[tuple]) -> dict[int, list[Interval]]:
+    """Per greenthread id (the hub excluded), its state intervals in time order, up to the
+    last event's ts."""
+    machine = Machine()
+    machine.feed(events)
+    out = {gid: lv.out for gid, lv in machine.lives.items()}
+    for gid, iv in machine.open_intervals().items():
+        out[gid].append(iv)
+    return out
 
 
 def check(events: list[tuple]) -> list[str]:
@@ -142,6 +257,6 @@ def check(events: list[tuple]) -> list[str]:
     last = {iv_gid: ivs[-1] for iv_gid, ivs in per_gid.items() if ivs}
     for gid, ev in parked.items():
         end = last.get(gid)
-        if end is None or end.state != BLOCKED:
+        if end is None or end.state not in WAITING:
             problems.append(f"gt{gid} blocked at {ev[1]} and was never woken, but is not blocked at the end")
     return problems

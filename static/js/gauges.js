@@ -6,7 +6,8 @@
 // (fold), switches and hub waits are counted per bin of a few px by binary search (binned).
 // Scratch arrays are typed and reused: nothing is allocated per pixel.
 
-import { STATES, DONE, RUNNING, IO, QUEUE, POOL } from "./trace.js";
+import { model } from "./schema.js";
+import { lastAtOrBefore } from "./trace.js";
 import { fitCanvas } from "./theme.js";
 import { count, duration, shortName } from "./format.js";
 
@@ -14,15 +15,8 @@ const CAP = 12; // pools (and queues) drawn at most; the others are counted in "
 const EXACT = 8; // a pixel column spanning at most this many rows is folded exactly, a busier one sampled
 const SAMPLES = 4; // samples per busy pixel column (8 cost ~50% more for 1M rows, for little gain)
 
-/** Last index i in [lo, hi) with a[i] <= t (or < t if strict), else lo - 1. */
-function search(a, lo, hi, t, strict) {
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (strict ? a[mid] < t : a[mid] <= t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - 1;
-}
+const { DONE, RUNNING } = model;
+const [IO, QUEUE, POOL] = ["io", "queue", "pool"].map((s) => model.states.indexOf(s));
 
 /** A rate or a count, short: 950, 12.5k, 3.2M. */
 function si(v) {
@@ -266,8 +260,8 @@ export class Gauges {
     let i = -1; // the row in force at the column's start
     for (let k = span.k0; k < span.k1; k++) {
       const a = this.ta(k, span), b = this.tb(k, span);
-      i = search(ts, Math.max(i, 0), rows, a, false);
-      const j = search(ts, Math.max(i, 0), rows, b, true); // the last row starting inside [a, b)
+      i = lastAtOrBefore(ts, rows, a, Math.max(i, 0));
+      const j = lastAtOrBefore(ts, rows, b, Math.max(i, 0), true); // the last row starting inside [a, b)
       acc.fill(0, 0, 8);
       acc.fill(-Infinity, 8); // no row: no peak (a line lifts its pen there)
       let saturated = 0;
@@ -286,7 +280,7 @@ export class Gauges {
       } else {
         let r = i;
         for (let q = 0; q < SAMPLES; q++) {
-          r = search(ts, Math.max(r, 0), j + 1, a + ((q + 0.5) * (b - a)) / SAMPLES, false);
+          r = lastAtOrBefore(ts, j + 1, a + ((q + 0.5) * (b - a)) / SAMPLES, Math.max(r, 0));
           if (r < 0) continue;
           for (let c = 0; c < n; c++) {
             const val = cols[c0 + c].a[r];
@@ -477,9 +471,9 @@ export class Gauges {
     if (s.kind === "states") {
       const series = tr.stateSeries, r = series.at(t);
       const lines = [`greenthreads ${at}`];
-      for (let c = 0; c < STATES.length; c++) {
+      for (let c = 0; c < model.states.length; c++) {
         const val = r < 0 ? 0 : series.cols[c].a[r];
-        if (val) lines.push(`  ${STATES[c].padEnd(8)}${count(val).padStart(8)}`);
+        if (val) lines.push(`  ${model.states[c].padEnd(8)}${count(val).padStart(8)}`);
       }
       return lines.join("\n");
     }

@@ -1,12 +1,22 @@
-// The page: sessions, the live stream, controls, and one redraw per animation frame behind dirty flags.
+// The page's wiring: sessions in, the stream into a Trace, the controls, and one redraw per animation
+// frame behind dirty flags.
 
-import { io } from "../vendor/socket.io/socket.io.esm.min.js";
-import { duration, count } from "./format.js";
+import { fillPools, fillChoices, readFilter, timeDependent } from "./filters.js";
+import { count, duration } from "./format.js";
 import { Gauges } from "./gauges.js";
-import { fillHelp, fillLegend, fillSessionPicker, Launcher, renderDetails } from "./panels.js";
-import { fitCanvas, readTheme, View } from "./theme.js";
+import { KEYS, wireInput } from "./input.js";
+import { Launcher } from "./launcher.js";
+import { renderDetails, tooltipText } from "./details.js";
+import { Insights } from "./insights.js";
+import { fillHelp, fillLegend, fillSessionPicker } from "./panels.js";
+import { model } from "./schema.js";
+import { Stream } from "./stream.js";
+import { Side } from "./side.js";
+import { fitCanvas, readTheme } from "./theme.js";
 import { Timeline } from "./timeline.js";
-import { STATES, Trace } from "./trace.js";
+import { Trace } from "./trace.js";
+import { View } from "./view.js";
+import { Viewport } from "./viewport.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -18,51 +28,21 @@ if (token) {
   history.replaceState(null, "", url);
 }
 
-const KEYS = [
-  ["f", "follow now (the view slides with the newest events)"],
-  ["space", "pause / resume the view (events keep arriving)"],
-  ["+  −  or wheel", "zoom in / out (around the pointer with the wheel)"],
-  ["0", "zoom to fit"],
-  ["← →  or drag", "pan in time"],
-  ["↑ ↓  PgUp PgDn  shift+wheel", "scroll the lanes"],
-  ["Home End", "first lane / last lane"],
-  ["click", "details of a greenthread (and who woke it: arrows); click a pool's row to fold it"],
-  ["Esc", "close the details"],
-  ["/", "filter lanes"],
-  ["h", "hide / show the lanes of greenthreads that ended before the view starts"],
-  ["r", "replay the session from its start (ended sessions and recordings)"],
-  ["l", "launch a workload"],
-  ["t", "light / dark theme"],
-  ["p", "projector mode: large type, thick lanes"],
-  ["?", "this help"],
-];
-
-const state = {
+const page = {
   session: null, // the session dict open now
   trace: null,
-  follow: true,
-  paused: false, // the view is frozen at `frozenAt`
-  frozenAt: 0,
-  replay: null, // {t, playing, last} while replaying
-  hoverX: null,
+  hover: null, // {x, y} of the pointer over the timeline
   sessions: new Map(),
   wantPid: params.get("pid") ? Number(params.get("pid")) : null,
-  fitPending: false, // fit the view once a loaded recording's events are all in
   opened: false, // a session list came: later ones never open a session by themselves
-  tag: 0, // names our latest subscription; batches of an earlier one are dropped
 };
 const view = new View();
-view.t1 = 2e9;
-let theme = null;
-const timeline = new Timeline($("timeline"), $("overlay"), view);
-const gauges = new Gauges($("gauges"), view);
 const dirty = { main: true, gauges: true, overlay: true };
+const viewport = new Viewport(view, () => dirtyAll());
+const timeline = new Timeline(view);
+const gauges = new Gauges($("gauges"), view);
+let theme = readTheme();
 const stats = { frames: [], draws: 0 }; // ms of drawing work per frame (for benchmarks)
-window.greenscope = {
-  state, view, timeline, gauges, stats,
-  get trace() { return state.trace; },
-  get theme() { return theme; },
-};
 
 // ------------------------------------------------------------------ server
 
@@ -89,82 +69,74 @@ function status(text, error = false) {
   el.classList.toggle("error", error);
 }
 
-const socket = io({ auth: token ? { token } : {}, transports: ["websocket", "polling"] });
-socket.on("connect_error", (e) => status(`not connected: ${e.message}`, true));
-socket.on("connect", () => {
-  status("");
-  if (state.session) openSession(state.session.id); // afresh: the server sends its history again
-});
-socket.on("sessions", (list) => {
-  state.sessions = new Map(list.map((s) => [s.id, s]));
-  sessionsChanged();
-});
-socket.on("session", (s) => {
-  state.sessions.set(s.id, s);
-  sessionsChanged();
-});
-socket.on("batch", (batch) => {
-  if (!state.session || batch.tag !== state.tag) return; // another session's, or sent before we subscribed again
-  state.trace.ingest(batch);
-  socket.emit("ack", { seq: batch.seq });
-  if (!state.paused) dirtyAll();
+const stream = new Stream(token, {
+  onStatus: status,
+  onConnect: () => page.session && stream.subscribe(page.session.id),
+  onSessions: (list) => {
+    page.sessions = new Map(list.map((s) => [s.id, s]));
+    sessionsChanged();
+  },
+  onSession: (s) => {
+    page.sessions.set(s.id, s);
+    sessionsChanged();
+  },
+  onBatch: (batch) => {
+    page.trace.ingest(batch);
+    if (!viewport.paused) dirtyAll();
+  },
 });
 
 function sessionsChanged() {
-  const list = [...state.sessions.values()];
-  fillSessionPicker($("session-picker"), list, state.session?.id);
-  if (!state.session && state.wantPid === null && !state.opened && list.length) {
+  const list = [...page.sessions.values()];
+  fillSessionPicker($("session-picker"), list, page.session?.id);
+  if (!page.session && page.wantPid === null && !page.opened && list.length) {
     // the page opened with no session named: show the newest (the demo `make run` launched, say)
     openSession(list.reduce((a, b) => (Number(b.id) > Number(a.id) ? b : a)).id);
   }
-  state.opened = true;
-  if (state.wantPid !== null) {
-    const s = list.find((x) => x.pid === state.wantPid);
+  page.opened = true;
+  if (page.wantPid !== null) {
+    const s = list.find((x) => x.pid === page.wantPid);
     if (s) {
-      state.wantPid = null;
+      page.wantPid = null;
       openSession(s.id);
     }
   }
-  if (state.session) {
-    const s = state.sessions.get(state.session.id);
+  if (page.session) {
+    const s = page.sessions.get(page.session.id);
     if (s) {
-      state.session = s;
+      if (page.session.state === "?" && !isLive(s)) {
+        viewport.open(page.trace, true); // opened by its URL: an ended one, fitted
+      }
+      page.session = s;
       showSession();
     }
   }
 }
 
-function subscribe(id) {
-  state.tag++;
-  socket.emit("subscribe", { session: id, tag: state.tag }, (reply) => {
-    if (reply?.error) status(reply.error, true);
-  });
-}
+const isLive = (s) => ["starting", "running", "?"].includes(s.state) && s.source !== "recording";
 
-/** Open a session: a fresh Trace, fed from its first retained event. */
+/** Open a session: a fresh Trace, fed from its first retained event; live ones followed, ended ones fitted. */
 function openSession(id) {
   if (!id) return;
-  const s = state.sessions.get(id) || { id, state: "?" };
-  if (state.session) socket.emit("unsubscribe", {});
-  state.session = s;
-  state.trace = new Trace();
-  state.follow = true;
-  state.paused = false;
-  state.replay = null;
-  timeline.setTrace(state.trace);
-  gauges.setTrace(state.trace);
-  $("details").hidden = true;
+  const s = page.sessions.get(id) || { id, state: "?" };
+  page.session = s;
+  page.trace = new Trace(model);
+  viewport.open(page.trace, !isLive(s));
+  timeline.setTrace(page.trace);
+  gauges.setTrace(page.trace);
+  if (side.tab === "details") side.hide();
+  refreshInsights(true);
   const url = new URL(location.href);
   url.searchParams.set("session", id);
   url.searchParams.delete("pid");
   history.replaceState(null, "", url);
-  if (socket.connected) subscribe(id); // else on connect
+  stream.subscribe(id);
   showSession();
   dirtyAll();
 }
 
 function showSession() {
-  const s = state.session;
+  const s = page.session;
   const pill = $("session-state");
   pill.textContent = s ? (s.stalled ? "stalled" : s.state) : "";
   pill.dataset.state = s ? s.state : "";
@@ -191,15 +163,15 @@ function showSession() {
 const launcher = new Launcher($("launcher"), $("launcher-body"), {
   fetchJSON,
   onLaunched: (s) => {
-    state.sessions.set(s.id, s);
+    page.sessions.set(s.id, s);
     sessionsChanged();
     openSession(s.id);
   },
 });
 
 async function stopSession() {
-  if (!state.session) return;
-  const r = await fetchJSON(`/api/sessions/${encodeURIComponent(state.session.id)}`, { method: "DELETE" });
+  if (!page.session) return;
+  const r = await fetchJSON(`/api/sessions/${encodeURIComponent(page.session.id)}`, { method: "DELETE" });
   if (!r.ok) status(r.body?.error || `stop failed (${r.status})`, true);
 }
 
@@ -213,115 +185,17 @@ async function loadRecording(file) {
     return;
   }
   status(`${file.name}: ${count(r.body.events)} events`);
-  state.sessions.set(r.body.id, r.body);
+  page.sessions.set(r.body.id, r.body);
   sessionsChanged();
   openSession(r.body.id);
-  state.follow = false;
-  state.fitPending = true; // fit once its events are in
 }
 
-// ------------------------------------------------------------------ view
-
-function until() {
-  const tr = state.trace;
-  if (!tr) return 0;
-  if (state.replay) return state.replay.t;
-  if (state.paused) return state.frozenAt;
-  return tr.end;
-}
+// ------------------------------------------------------------------ drawing, once per frame
 
 function dirtyAll() {
   dirty.main = dirty.gauges = dirty.overlay = true;
   schedule();
 }
-
-function setRange(t0, t1) {
-  const span = Math.max(1e3, t1 - t0); // 1 µs at the most zoomed in
-  view.t0 = t0;
-  view.t1 = t0 + span;
-  dirtyAll();
-}
-
-function zoom(factor, atX) {
-  const x = atX ?? view.gutter + view.width / 2;
-  const t = view.t(x);
-  const span = Math.min(Math.max((view.t1 - view.t0) * factor, 1e3), 1e13);
-  if (state.follow && atX === undefined) setRange(view.t1 - span, view.t1);
-  else setRange(t - ((x - view.gutter) / view.width) * span, t - ((x - view.gutter) / view.width) * span + span);
-}
-
-function pan(px) {
-  setFollow(false);
-  const dt = px * view.scale;
-  setRange(view.t0 + dt, view.t1 + dt);
-}
-
-function fit() {
-  setFollow(false);
-  setRange(0, Math.max(until(), 1e6));
-}
-
-function setFollow(on) {
-  state.follow = on;
-  if (on && state.paused) setPaused(false);
-  $("btn-follow").setAttribute("aria-pressed", String(on));
-  dirtyAll();
-}
-
-function setPaused(on) {
-  if (on) {
-    state.frozenAt = until();
-    state.follow = false;
-  } else state.follow = true;
-  state.paused = on;
-  $("btn-pause").setAttribute("aria-pressed", String(on));
-  $("btn-pause").textContent = on ? "Resume" : "Pause";
-  $("btn-follow").setAttribute("aria-pressed", String(state.follow));
-  dirtyAll();
-}
-
-// ------------------------------------------------------------------ replay
-
-function toggleReplay() {
-  if (!state.trace || $("btn-play").disabled) return;
-  const r = state.replay;
-  if (r && r.playing) {
-    r.playing = false;
-  } else if (r) {
-    r.playing = true;
-    r.last = performance.now();
-    if (r.t >= state.trace.end) r.t = 0;
-  } else {
-    state.replay = { t: 0, playing: true, last: performance.now() };
-    state.paused = false;
-    setFollow(true);
-  }
-  $("btn-play").textContent = state.replay.playing ? "❚❚ Pause replay" : "▶ Replay";
-  dirtyAll();
-}
-
-function replayStep(now) {
-  const r = state.replay;
-  if (!r || !r.playing) return;
-  r.t += Math.max(0, now - r.last) * 1e6 * Number($("replay-speed").value);
-  r.last = now;
-  if (r.t >= state.trace.end) {
-    r.t = state.trace.end;
-    r.playing = false;
-    $("btn-play").textContent = "▶ Replay";
-  }
-  $("replay-seek").value = String(Math.round((1000 * r.t) / Math.max(1, state.trace.end)));
-  dirtyAll();
-}
-
-function seek(frac) {
-  if (!state.trace) return;
-  if (!state.replay) state.replay = { t: 0, playing: false, last: performance.now() };
-  state.replay.t = frac * state.trace.end;
-  dirtyAll();
-}
-
-// ------------------------------------------------------------------ drawing, once per frame
 
 let scheduled = false;
 function schedule() {
@@ -333,21 +207,24 @@ function schedule() {
 
 function frame(now) {
   scheduled = false;
-  replayStep(now);
+  const playing = viewport.replayStep(now);
+  if (!playing && viewport.replay) showReplay();
+  draw();
+  if (playing) {
+    showReplay();
+    schedule();
+  }
+}
+
+/** Draw what is dirty, now. */
+function draw() {
   const t0 = performance.now();
-  if (!theme) theme = readTheme();
-  const tr = state.trace;
-  const end = until();
-  if (state.follow && tr) {
-    const span = view.t1 - view.t0;
-    view.t1 = Math.max(end, span * 0.02);
-    view.t0 = view.t1 - span;
-  }
-  if (state.fitPending && tr && tr.end > 0 && state.session?.events && tr.events >= state.session.retained) {
-    state.fitPending = false;
-    view.t0 = 0;
-    view.t1 = Math.max(tr.end, 1e6);
-  }
+  const tr = page.trace, s = page.session;
+  viewport.fitWhenIn(Boolean(tr && s && tr.events > 0 && tr.events >= (s.retained ?? s.events ?? 0)));
+  viewport.step();
+  timeline.frozen = viewport.paused || Boolean(viewport.replay);
+  timeline.liveFirst = viewport.follow && Boolean(s && isLive(s)) && timeline.hideDone;
+  const end = viewport.until();
   const canvas = $("timeline");
   view.gutter = theme.gutter;
   view.width = Math.max(1, canvas.clientWidth - theme.gutter);
@@ -361,21 +238,20 @@ function frame(now) {
     const { ctx, w, h } = fitCanvas(canvas);
     timeline.draw(ctx, w, h, theme, end);
     showRange();
+    showControls();
   }
   if (dirty.overlay) {
     dirty.overlay = false;
     const { ctx, w, h } = fitCanvas($("overlay"));
-    timeline.drawOverlay(ctx, w, h, theme, state.hoverX, end);
+    timeline.drawOverlay(ctx, w, h, theme, page.hover?.x ?? null, end);
   }
-  const spent = performance.now() - t0;
-  stats.frames.push(spent);
+  stats.frames.push(performance.now() - t0);
   if (stats.frames.length > 600) stats.frames.splice(0, 300);
   stats.draws++;
-  if (state.replay?.playing) schedule();
 }
 
 function showRange() {
-  const tr = state.trace;
+  const tr = page.trace;
   const el = $("view-range");
   const c = $("timeline").dataset;
   c.t0 = String(view.t0);
@@ -391,6 +267,12 @@ function showRange() {
   el.textContent = `${duration(view.t0)} – ${duration(view.t1)} · ${count(tr.lanes.length)} greenthreads · ${count(tr.events)} events${dropped}`;
 }
 
+function showReplay() {
+  const r = viewport.replay;
+  $("btn-play").textContent = r?.playing ? "❚❚ Pause replay" : "▶ Replay";
+  if (r) $("replay-seek").value = String(Math.round((1000 * r.t) / Math.max(1, page.trace.now)));
+}
+
 // ------------------------------------------------------------------ details, tooltip
 
 /** Select a greenthread (or none): its lane scrolled into view, its details shown. */
@@ -398,72 +280,99 @@ function select(lane) {
   timeline.selected = lane;
   if (lane) {
     timeline.reveal(lane, theme);
+    side.show("details");
     showDetails(lane);
-  } else $("details").hidden = true;
+  } else if (side.tab === "details") side.hide();
   dirtyAll();
 }
 
 function showDetails(lane) {
-  renderDetails($("details"), state.trace, lane, {
-    now: until(),
-    onSelectGid: (gid) => select(state.trace.byGid.get(gid) || null),
-    onClose: () => select(null),
+  renderDetails($("details"), page.trace, lane, {
+    now: viewport.until(),
+    onSelectGid: (gid) => select(page.trace.byGid.get(gid) || null),
   });
 }
 
-function tooltipText(hit) {
-  const tr = state.trace;
-  if (hit.kind === "hub") {
-    if (hit.wait < 0) return `hub: running\n${duration(hit.t)}`;
-    const s = tr.waitStart.a[hit.wait], e = tr.waitEnd.a[hit.wait];
-    return `hub: waiting in the poller\nfrom ${duration(s)} for ${duration(e - s)}\n${tr.waitReady.a[hit.wait]} fds ready after`;
-  }
-  if (hit.kind === "group") return `${hit.group.label}: ${hit.group.count} greenthreads (click to fold)`;
-  const lane = hit.lane;
-  const head = `gt${lane.gid} ${lane.func}`;
-  if (hit.index < 0) return `${head}\n${lane.site || ""}`;
-  const s = lane.ts.a[hit.index], e = tr.endOf(lane, hit.index);
-  const st = STATES[lane.st.a[hit.index]], det = tr.detail(lane.dt.a[hit.index]);
-  return `${head}\n${st}${det ? ` (${det})` : ""}\nat ${duration(s)} for ${duration(e - s)}`;
+// ------------------------------------------------------------------ the analysis: insights, tasks, resources, a range
+
+const side = new Side($("side"), (tab) => {
+  if (tab && tab !== "details") refreshInsights(true);
+  dirtyAll();
+});
+
+const insights = new Insights(
+  { insights: $("insights"), tasks: $("tasks"), resources: $("resources") },
+  {
+    fetchJSON,
+    onSelectGid: (gid) => select(page.trace.byGid.get(gid) || null),
+    onFinding: showFinding,
+    onClearRange: () => selectRange(null),
+  },
+);
+
+/** Ask for the analysis again (if a panel of it is open, and the session changed since). */
+function refreshInsights(force = false) {
+  if (side.tab && side.tab !== "details") insights.refresh(page.session, page.trace, force).then(showStalls);
 }
 
-function hover(ev) {
-  const rect = $("timeline").getBoundingClientRect();
-  const x = ev.clientX - rect.left, y = ev.clientY - rect.top;
-  state.hoverX = x;
+/** A finding: its greenthread selected, the moment it points at in view. */
+function showFinding(f) {
+  const tr = page.trace;
+  if (f.gid !== null && tr.byGid.has(f.gid)) {
+    timeline.selected = tr.byGid.get(f.gid);
+    timeline.reveal(timeline.selected, theme);
+  }
+  if (f.at !== null) {
+    const at = f.at - tr.base, ns = Math.max(f.ns ?? 0, tr.now / 100, 1e6);
+    viewport.setFollow(false);
+    viewport.setRange(Math.max(0, at - ns), at + 2 * ns);
+  }
+  dirtyAll();
+}
+
+/** The range shift-dragged on the timeline (page times), or none: its totals in the Insights tab. */
+function selectRange(t0, t1) {
+  timeline.range = t0 === null ? null : { t0: Math.min(t0, t1), t1: Math.max(t0, t1) };
+  if (timeline.range) side.show("insights");
+  insights.select(page.session, page.trace, timeline.range?.t0 ?? null, timeline.range?.t1 ?? null);
+  dirtyAll();
+}
+
+/** The stalls the analysis found, marked on the hub's lane and the culprit's. */
+function showStalls() {
+  const rep = insights.report, base = page.trace?.base ?? 0;
+  timeline.stalls = rep ? rep.stalls.map((x) => ({ gid: x.gid, t0: x.start - base, t1: x.start + x.ns - base })) : [];
+  dirtyAll();
+}
+
+function hover(x, y) {
+  page.hover = { x, y };
   dirty.overlay = true;
   schedule();
   const tip = $("tooltip");
-  const hit = theme && timeline.hit(x, y, theme);
-  if (!hit || (hit.kind !== "group" && x < view.gutter && hit.kind !== "lane")) {
+  const hit = timeline.hit(x, y, theme);
+  if (!hit || (!hit.inPlot && hit.kind !== "group" && hit.kind !== "lane")) {
     tip.hidden = true;
     return;
   }
-  tip.textContent = tooltipText(hit);
+  tip.textContent = tooltipText(timeline, hit, viewport.until());
   tip.hidden = false;
+  const rect = $("timeline").getBoundingClientRect();
   tip.style.left = `${Math.min(x + 14, rect.width - tip.offsetWidth - 4)}px`;
   tip.style.top = `${Math.min(y + 14, rect.height - tip.offsetHeight - 4)}px`;
 }
 
-// ------------------------------------------------------------------ filters
+function leave() {
+  page.hover = null;
+  $("tooltip").hidden = true;
+  dirtyAll(); // the rows may move again
+}
+
+// ------------------------------------------------------------------ filters, sort, controls
 
 function applyFilters() {
-  const text = $("filter-text").value.trim().toLowerCase();
-  const st = $("filter-state").value;
-  const pool = $("filter-pool").value;
-  const tr = state.trace;
-  if (!text && !st && !pool) timeline.filter = null;
-  else {
-    const want = st === "" ? -1 : Number(st);
-    timeline.filter = (lane) =>
-      (!pool || String(lane.pool) === pool) &&
-      (want < 0 || lane.state === want) &&
-      (!text ||
-        `gt${lane.gid}`.startsWith(text) ||
-        String(lane.func).toLowerCase().includes(text) ||
-        String(lane.site || "").toLowerCase().includes(text) ||
-        (tr.resources.get(lane.pool)?.name || "").toLowerCase().includes(text));
-  }
+  timeline.filter = readFilter(page.trace);
+  timeline.sort = $("sort").value;
   timeline.scrollRow = 0;
   timeline.invalidateRows();
   dirtyAll();
@@ -476,164 +385,37 @@ function hideEnded(on) {
   dirtyAll();
 }
 
-function fillPools() {
-  const sel = $("filter-pool");
-  const tr = state.trace;
-  if (!tr) return;
-  const pools = [...tr.resources.values()].filter((r) => r.type === "pool");
-  if (sel.options.length === pools.length + 1) return;
-  const keep = sel.value;
-  sel.replaceChildren(new Option("any pool", ""), ...pools.map((p) => new Option(p.name, String(p.obj))));
-  sel.value = keep;
+function cycleSort() {
+  const sel = $("sort");
+  sel.selectedIndex = (sel.selectedIndex + 1) % sel.options.length;
+  applyFilters();
 }
 
-// a state filter depends on time: the rows are rebuilt twice a second
+/** The Follow and Pause buttons as the viewport is (at each redraw). */
+function showControls() {
+  const pause = $("btn-pause"), label = viewport.paused ? "Resume" : "Pause";
+  if (pause.textContent !== label) pause.textContent = label;
+  pause.setAttribute("aria-pressed", String(viewport.paused));
+  $("btn-follow").setAttribute("aria-pressed", String(viewport.follow));
+}
+
+function toggleReplay() {
+  if (!page.trace || $("btn-play").disabled) return;
+  viewport.toggleReplay(Number($("replay-speed").value));
+  showReplay();
+  schedule();
+}
+
+// the rows that depend on time (a state filter, a sort by state or time blocked) move twice a second
 setInterval(() => {
-  fillPools();
-  if ($("filter-state").value && !state.paused) {
-    timeline.invalidateRows();
+  fillPools(page.trace);
+  if (!viewport.paused) {
+    timeline.tick(timeDependent(timeline.sort));
     dirtyAll();
   }
-  if (timeline.selected && !$("details").hidden && !state.paused) showDetails(timeline.selected); // no scrolling
+  if (timeline.selected && side.tab === "details" && !viewport.paused) showDetails(timeline.selected); // no scrolling
+  if (page.session && isLive(page.session)) refreshInsights();
 }, 500);
-
-// ------------------------------------------------------------------ input
-
-function wireInput() {
-  const canvas = $("timeline");
-  let drag = null;
-  canvas.addEventListener("pointerdown", (ev) => {
-    canvas.setPointerCapture(ev.pointerId);
-    drag = { x: ev.clientX, y: ev.clientY, moved: false, acc: 0 };
-  });
-  canvas.addEventListener("pointermove", (ev) => {
-    hover(ev);
-    if (!drag) return;
-    const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
-    if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
-    drag.moved = true;
-    canvas.classList.add("dragging");
-    pan(-dx);
-    drag.acc += dy;
-    const rows = Math.trunc(drag.acc / theme.row);
-    if (rows) {
-      timeline.scrollBy(-rows, theme);
-      drag.acc -= rows * theme.row;
-    }
-    drag.x = ev.clientX;
-    drag.y = ev.clientY;
-  });
-  canvas.addEventListener("pointerup", (ev) => {
-    canvas.classList.remove("dragging");
-    const d = drag;
-    drag = null;
-    if (!d || d.moved) return;
-    const rect = canvas.getBoundingClientRect();
-    const hit = timeline.hit(ev.clientX - rect.left, ev.clientY - rect.top, theme);
-    if (hit?.kind === "group") {
-      timeline.toggleGroup(hit.group);
-      dirtyAll();
-    } else if (hit?.kind === "lane") select(hit.lane);
-  });
-  canvas.addEventListener("pointerleave", () => {
-    state.hoverX = null;
-    $("tooltip").hidden = true;
-    dirty.overlay = true;
-    schedule();
-  });
-  canvas.addEventListener(
-    "wheel",
-    (ev) => {
-      ev.preventDefault();
-      if (ev.shiftKey) {
-        timeline.scrollBy(Math.sign(ev.deltaY || ev.deltaX) * 3, theme);
-        dirtyAll();
-        return;
-      }
-      const rect = canvas.getBoundingClientRect();
-      const x = ev.clientX - rect.left;
-      if (Math.abs(ev.deltaX) > Math.abs(ev.deltaY)) pan(ev.deltaX);
-      else zoom(Math.exp(ev.deltaY * 0.002), state.follow ? undefined : Math.max(x, view.gutter));
-    },
-    { passive: false },
-  );
-  const gcanvas = $("gauges");
-  gcanvas.addEventListener("pointermove", (ev) => {
-    const rect = gcanvas.getBoundingClientRect();
-    const text = gauges.hit(ev.clientX - rect.left, ev.clientY - rect.top);
-    gcanvas.title = text || "";
-  });
-
-  $("btn-follow").onclick = () => setFollow(!state.follow);
-  $("btn-pause").onclick = () => setPaused(!state.paused);
-  $("btn-zoom-in").onclick = () => zoom(0.5);
-  $("btn-zoom-out").onclick = () => zoom(2);
-  $("btn-fit").onclick = fit;
-  $("btn-play").onclick = toggleReplay;
-  $("replay-seek").oninput = (ev) => seek(Number(ev.target.value) / 1000);
-  $("btn-launch").onclick = () => launcher.open();
-  $("btn-stop").onclick = stopSession;
-  $("btn-help").onclick = () => $("help").showModal();
-  $("btn-theme").onclick = toggleTheme;
-  $("btn-projector").onclick = toggleProjector;
-  $("session-picker").onchange = (ev) => openSession(ev.target.value);
-  $("file-input").onchange = (ev) => ev.target.files[0] && loadRecording(ev.target.files[0]);
-  for (const id of ["filter-text", "filter-state", "filter-pool"]) $(id).addEventListener("input", applyFilters);
-  $("filter-done").onchange = (ev) => hideEnded(ev.target.checked);
-  const fs = $("filter-state");
-  STATES.forEach((s, i) => fs.append(new Option(`${s} now`, String(i))));
-
-  document.addEventListener("dragover", (ev) => {
-    ev.preventDefault();
-    $("drop-hint").hidden = false;
-  });
-  document.addEventListener("dragleave", (ev) => {
-    if (!ev.relatedTarget) $("drop-hint").hidden = true;
-  });
-  document.addEventListener("drop", (ev) => {
-    ev.preventDefault();
-    $("drop-hint").hidden = true;
-    const file = ev.dataTransfer?.files?.[0];
-    if (file) loadRecording(file);
-  });
-  document.addEventListener("keydown", onKey);
-  window.addEventListener("resize", dirtyAll);
-}
-
-function onKey(ev) {
-  if (ev.target.closest("dialog") || (ev.target.closest("input, select, textarea") && ev.key !== "Escape")) return;
-  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-  const rowsPage = timeline.visibleRows(theme) - 1;
-  const actions = {
-    f: () => setFollow(!state.follow),
-    " ": () => setPaused(!state.paused),
-    "+": () => zoom(0.5),
-    "=": () => zoom(0.5),
-    "-": () => zoom(2),
-    0: fit,
-    ArrowLeft: () => pan(-view.width / 5),
-    ArrowRight: () => pan(view.width / 5),
-    ArrowUp: () => timeline.scrollBy(-1, theme),
-    ArrowDown: () => timeline.scrollBy(1, theme),
-    PageUp: () => timeline.scrollBy(-rowsPage, theme),
-    PageDown: () => timeline.scrollBy(rowsPage, theme),
-    Home: () => timeline.scrollBy(-timeline.nrows, theme),
-    End: () => timeline.scrollBy(timeline.nrows, theme),
-    Escape: () => select(null),
-    "/": () => $("filter-text").focus(),
-    h: () => hideEnded(!timeline.hideDone),
-    r: toggleReplay,
-    l: () => launcher.open(),
-    t: toggleTheme,
-    p: toggleProjector,
-    "?": () => $("help").showModal(),
-  };
-  const act = actions[ev.key];
-  if (!act) return;
-  ev.preventDefault();
-  act();
-  dirtyAll();
-}
 
 function toggleTheme() {
   const root = document.documentElement;
@@ -655,19 +437,105 @@ function themeChanged() {
   dirtyAll();
 }
 
+const scrollBy = (rows) => () => timeline.scrollBy(rows(), theme);
+const rowsPage = () => timeline.visibleRows(theme) - 1;
+const actions = {
+  f: () => viewport.setFollow(!viewport.follow),
+  " ": () => viewport.setPaused(!viewport.paused),
+  "+": () => viewport.zoom(0.5),
+  "=": () => viewport.zoom(0.5),
+  "-": () => viewport.zoom(2),
+  0: () => viewport.fit(),
+  ArrowLeft: () => viewport.pan(-view.width / 5),
+  ArrowRight: () => viewport.pan(view.width / 5),
+  ArrowUp: scrollBy(() => -1),
+  ArrowDown: scrollBy(() => 1),
+  PageUp: scrollBy(() => -rowsPage()),
+  PageDown: scrollBy(rowsPage),
+  Home: scrollBy(() => -timeline.nrows),
+  End: scrollBy(() => timeline.nrows),
+  Escape: () => {
+    if (timeline.range) selectRange(null);
+    else if (side.tab) side.hide();
+    select(null);
+  },
+  i: () => side.toggle("insights"),
+  "/": () => $("filter-text").focus(),
+  s: cycleSort,
+  h: () => hideEnded(!timeline.hideDone),
+  r: toggleReplay,
+  l: () => launcher.open(),
+  t: toggleTheme,
+  p: toggleProjector,
+  "?": () => $("help").showModal(),
+};
+
+function wireControls() {
+  $("btn-follow").onclick = () => viewport.setFollow(!viewport.follow);
+  $("btn-pause").onclick = () => viewport.setPaused(!viewport.paused);
+  $("btn-zoom-in").onclick = () => viewport.zoom(0.5);
+  $("btn-zoom-out").onclick = () => viewport.zoom(2);
+  $("btn-fit").onclick = () => viewport.fit();
+  $("btn-play").onclick = toggleReplay;
+  $("replay-speed").onchange = () => viewport.replay && (viewport.replay.speed = Number($("replay-speed").value));
+  $("replay-seek").oninput = (ev) => page.trace && viewport.seek(Number(ev.target.value) / 1000);
+  $("btn-launch").onclick = () => launcher.open();
+  $("empty-launch").onclick = () => launcher.open();
+  $("btn-stop").onclick = stopSession;
+  $("btn-help").onclick = () => $("help").showModal();
+  $("btn-insights").onclick = () => side.toggle("insights");
+  $("btn-theme").onclick = toggleTheme;
+  $("btn-projector").onclick = toggleProjector;
+  $("session-picker").onchange = (ev) => openSession(ev.target.value);
+  $("file-input").onchange = (ev) => ev.target.files[0] && loadRecording(ev.target.files[0]);
+  for (const id of ["filter-text", "filter-state", "filter-pool", "sort"]) $(id).addEventListener("input", applyFilters);
+  $("filter-done").onchange = (ev) => hideEnded(ev.target.checked);
+  fillChoices();
+  document.addEventListener("dragover", (ev) => {
+    ev.preventDefault();
+    $("drop-hint").hidden = false;
+  });
+  document.addEventListener("dragleave", (ev) => {
+    if (!ev.relatedTarget) $("drop-hint").hidden = true;
+  });
+  document.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    $("drop-hint").hidden = true;
+    const file = ev.dataTransfer?.files?.[0];
+    if (file) loadRecording(file);
+  });
+  window.addEventListener("resize", dirtyAll);
+}
+
 // ------------------------------------------------------------------ start
 
-document.documentElement.dataset.theme = localStorage.getItem("greenscope.theme") || "dark";
-if (localStorage.getItem("greenscope.projector")) document.documentElement.dataset.projector = "";
-theme = readTheme();
+window.greenscope = {
+  page, view, viewport, timeline, gauges, stats, model, insights, side,
+  get trace() { return page.trace; },
+  get theme() { return theme; },
+  /** Draw now, synchronously (tests read the canvas right after). */
+  drawNow() {
+    dirtyAll();
+    draw();
+  },
+};
+document.documentElement.dataset.theme = params.get("theme") || localStorage.getItem("greenscope.theme") || "dark";
+// ?presenter=WORKLOAD: a bookmark for a talk: projector mode, and that workload launched with its defaults
+const presenter = params.get("presenter");
+if (presenter || localStorage.getItem("greenscope.projector")) document.documentElement.dataset.projector = "";
+themeChanged();
 fillHelp($("help-keys"), KEYS);
 fillLegend($("legend"));
-wireInput();
+wireControls();
+wireInput({ timeline, viewport, theme: () => theme, select, selectRange, hover, leave, redraw: dirtyAll, actions });
 new ResizeObserver(dirtyAll).observe($("timeline-wrap"));
 window.addEventListener("load", themeChanged); // the stylesheet's sizes, for sure by now
 showSession(); // none yet: Stop, Replay and the downloads are off
 if (params.get("session")) {
-  state.sessions.set(params.get("session"), { id: params.get("session"), state: "?" });
+  page.sessions.set(params.get("session"), { id: params.get("session"), state: "?" });
   openSession(params.get("session"));
+} else if (presenter) {
+  page.opened = true; // the presenter's session, not the newest
+  launcher.launch(presenter).then((r) => r.ok || status(r.body?.error || `could not launch ${presenter}`, true));
 }
 dirtyAll();

@@ -1,7 +1,6 @@
-// The canvas's colours and sizes, read from the stylesheet's variables (once per theme change),
-// and the view: which time range maps to which pixels, shared by the timeline and the gauges.
+// The canvas's colours and sizes, read from the stylesheet's variables (once per theme change).
 
-import { STATES } from "./trace.js";
+import { model } from "./schema.js";
 
 /** Colours and sizes from CSS variables on <html> (see static/css/greenscope.css). */
 export function readTheme() {
@@ -10,32 +9,12 @@ export function readTheme() {
   const px = (name, fallback) => parseFloat(v(name)) || fallback; // the fallback if the sheet is not in yet
   return {
     bg: v("--bg"), panel: v("--panel"), fg: v("--fg"), dim: v("--dim"), line: v("--line"), accent: v("--accent"),
-    states: STATES.map((s) => v(`--s-${s}`)),
+    states: model.states.map((s) => v(`--s-${s}`)),
     hubWait: v("--hub-wait"), hubBusy: v("--hub-busy"), mark: v("--mark"), arrow: v("--arrow"),
     select: v("--select"), saturated: v("--saturated"),
     font: v("--font"), mono: v("--mono"),
-    row: px("--row", 14), gutter: px("--gutter", 180), gauge: px("--gauge", 46),
+    row: px("--row", 14), gutter: Math.round(px("--gutter", 180)), gauge: px("--gauge", 46),
   };
-}
-
-/** The visible time range [t0, t1] (ns since the session's start) over `width` px right of `gutter`. */
-export class View {
-  constructor() {
-    this.t0 = 0;
-    this.t1 = 1e9;
-    this.gutter = 180;
-    this.width = 1;
-  }
-  x(t) {
-    return this.gutter + ((t - this.t0) * this.width) / (this.t1 - this.t0);
-  }
-  t(x) {
-    return this.t0 + ((x - this.gutter) * (this.t1 - this.t0)) / this.width;
-  }
-  /** ns per pixel. */
-  get scale() {
-    return (this.t1 - this.t0) / this.width;
-  }
 }
 
 /** Size a canvas's backing store to its CSS box at the device's pixel ratio; returns its 2D context

@@ -1,36 +1,57 @@
 // The timeline canvas: a time axis, the hub's lane, then one lane per greenthread grouped by pool.
 //
-// Only the rows in view are drawn (100k lanes cost what 40 do); a lane's transitions are
-// found by binary search; intervals narrower than a pixel are merged into one mark per
-// pixel, coloured by the state that held most of that pixel (sampled when a pixel holds
-// many). One Path2D per state per frame: a fill per colour, not per slice. The overlay
-// canvas (hover line, selection, wake arrows) is redrawn on its own, so hovering never
-// redraws the lanes.
+// Each lane shows, in each pixel column, the state that held most of that column's time
+// (columns.js): a long state is never lost among short ones, and the same data draws the same
+// at every zoom. Only the rows in view are drawn (100k lanes cost what 40 do); one Path2D per
+// state per frame. The overlay canvas (hover line, selection, wake arrows, the replay cursor)
+// is redrawn on its own, so hovering never redraws the lanes.
+//
+// The rows hold still: they are rebuilt when lanes come or go, the filter, sort or grouping
+// changes — but not while the view is paused or replaying, nor while the pointer is over them.
 
-import { DONE, lastAtOrBefore, RUNNING, STATES } from "./trace.js";
+import { columnRuns } from "./columns.js";
 import { shortName, tickLabel, ticks } from "./format.js";
+import { model } from "./schema.js";
+import { HUB_WAITING, lastAtOrBefore } from "./trace.js";
 
-const HUB_ROW = -1; // row codes: >= 0 a lane's index; HUB_ROW; <= -2 a group header: -(group index) - 2
-const SAMPLES = 16; // at most this many intervals looked at to colour one merged pixel
+const HUB_ROW = -1; // row codes: >= 0 a lane's index; HUB_ROW; <= -2 a header: group g is -2 - 2g, its waiters -3 - 2g
+const ARROWS = 120; // wake arrows drawn at most; past FADE, they fade
+const FADE = 30;
+
+/** Sorts of the lanes within a group: key(lane, trace, until) ascending, then creation. */
+export const SORTS = {
+  creation: { label: "by creation", key: null },
+  blocked: { label: "by time blocked", key: (lane, tr, t) => -tr.waitedBy(lane, t) },
+  state: { label: "by state now", key: (lane, tr, t) => lane.st.a[Math.max(0, lane.at(t))] },
+  function: { label: "by function", key: null, text: (lane) => String(lane.func).toLowerCase() },
+};
 
 export class Timeline {
-  constructor(canvas, overlay, view) {
-    this.canvas = canvas;
-    this.overlay = overlay;
+  constructor(view) {
     this.view = view;
     this.trace = null;
-    this.filter = null; // (lane) => bool, or null for all
+    this.filter = null; // (lane, until) => bool, or null for all
+    this.sort = "creation";
     this.hideDone = true; // hide the lanes of greenthreads that ended before the view starts
+    this.liveFirst = false; // following a live session: the greenthreads still alive come first in each group
     this.collapsed = new Set(); // group keys folded
+    this.held = false; // the pointer is over the rows: they hold still
+    this.frozen = false; // paused or replaying: the rows hold still
     this.scrollRow = 0; // first row shown
     this.selected = null; // a Lane
     this.rows = new Int32Array(0);
     this.nrows = 0;
-    this.rowOf = new Int32Array(0); // lane index -> row (-1: hidden)
-    this.groups = []; // {key, label, count}
-    this._rowsFor = null; // what the rows were built for (lanes, and the view's start)
+    this.rowOf = new Int32Array(0); // lane index -> its row (-1: hidden)
+    this.groups = []; // {key, label, count, waiting}
+    this._key = null; // what the rows were built for
+    this._stale = true; // an explicit change: rebuild even if held
+    this._tick = 0; // bumped twice a second when the rows depend on time (sort or state filter)
     this.axis = 22;
     this.height = 0;
+    this.acc = new Float64Array(model.states.length);
+    this.arrows = 0; // wake arrows in the last overlay
+    this.range = null; // {t0, t1}: the range selected (shift-drag)
+    this.stalls = []; // {gid, t0, t1}: the analysis's stalls, marked on the hub's lane and the culprit's
   }
 
   setTrace(trace) {
@@ -40,57 +61,100 @@ export class Timeline {
     this.invalidateRows();
   }
 
+  /** Rebuild the rows at the next draw, even if they hold still (the user changed what they show). */
   invalidateRows() {
-    this._rowsFor = null;
+    this._stale = true;
+  }
+
+  /** Time passed: rows that depend on it (a sort by state or time blocked, a state filter) may move. */
+  tick(timeDependent) {
+    if (timeDependent) this._tick++;
   }
 
   // ------------------------------------------------------------ rows
 
-  /** Rebuild the row list when lanes were added or the filter or grouping changed. */
-  updateRows() {
+  /** Rebuild the row list for the view at `until` if what it depends on changed and the rows may move. */
+  updateRows(until) {
     const tr = this.trace;
     const lanes = tr ? tr.lanes : [];
-    const t0 = this.view.t0;
-    const key = this.hideDone ? `${lanes.length} ${t0}` : `${lanes.length}`;
-    if (this._rowsFor === key) return;
-    this._rowsFor = key;
+    const ended = this.liveFirst ? tr.counts[model.DONE] : 0;
+    const key = `${lanes.length} ${this.hideDone ? this.view.t0 : ""} ${this._tick} ${ended}`;
+    if (!this._stale && (this.held || this.frozen || key === this._key)) return;
+    this._stale = false;
+    this._key = key;
+    const t0 = this.view.t0, hide = this.hideDone;
+    const shown = (lane) =>
+      lane.ts.a[0] <= until &&
+      !(hide && lane.exitTs !== null && lane.exitTs < t0) &&
+      (!this.filter || this.filter(lane, until));
     const byKey = new Map();
-    const groups = [];
-    const members = [];
-    const hide = this.hideDone;
+    const groups = [], members = [];
     for (const lane of lanes) {
-      if ((hide && lane.exitTs !== null && lane.exitTs < t0) || (this.filter && !this.filter(lane))) continue;
-      const key = lane.pool ?? "main";
-      let g = byKey.get(key);
+      if (!shown(lane)) continue;
+      const gkey = lane.pool ?? "main";
+      let g = byKey.get(gkey);
       if (g === undefined) {
         g = groups.length;
-        byKey.set(key, g);
+        byKey.set(gkey, g);
         const res = lane.pool == null ? null : tr.resources.get(lane.pool);
         const name = lane.pool == null ? "not in a pool" : res ? shortName(res.name) : `pool ${lane.pool}`;
-        groups.push({ key, label: name, count: 0 });
+        groups.push({ key: gkey, label: name, count: 0, waiting: [] });
         members.push([]);
       }
       groups[g].count++;
-      members[g].push(lane.index);
+      members[g].push(lane);
     }
+    // the spawners waiting for a slot of a pool are listed with it too
+    for (const lane of lanes) {
+      if (!lane.slotWaits || !shown(lane)) continue;
+      for (const [pool, since] of lane.slotWaits) {
+        const g = byKey.get(pool);
+        if (g !== undefined && since <= until && lane.pool !== pool) groups[g].waiting.push(lane);
+      }
+    }
+    const order = this.sorter(until);
     // the pool-less group (main and its children) first, then pools in order of appearance
-    const order = groups.map((_, i) => i).sort((a, b) => (groups[a].key === "main" ? -1 : groups[b].key === "main" ? 1 : a - b));
-    const rows = new Int32Array(1 + groups.length + lanes.length);
+    const gorder = groups.map((_, i) => i).sort((a, b) => (groups[a].key === "main" ? -1 : groups[b].key === "main" ? 1 : a - b));
+    const total = 1 + 2 * groups.length + lanes.length + groups.reduce((n, g) => n + g.waiting.length, 0);
+    const rows = new Int32Array(total);
     const rowOf = new Int32Array(lanes.length).fill(-1);
     let n = 0;
     rows[n++] = HUB_ROW;
-    for (const g of order) {
-      rows[n++] = -g - 2;
+    for (const g of gorder) {
+      rows[n++] = -2 - 2 * g;
       if (this.collapsed.has(groups[g].key)) continue;
-      for (const li of members[g]) {
-        rowOf[li] = n;
-        rows[n++] = li;
+      for (const lane of order(members[g])) {
+        rowOf[lane.index] = n;
+        rows[n++] = lane.index;
+      }
+      if (groups[g].waiting.length) {
+        rows[n++] = -3 - 2 * g;
+        for (const lane of order(groups[g].waiting)) {
+          if (rowOf[lane.index] < 0) rowOf[lane.index] = n;
+          rows[n++] = lane.index;
+        }
       }
     }
     this.groups = groups;
     this.rows = rows;
     this.nrows = n;
     this.rowOf = rowOf;
+    this.scrollRow = Math.min(this.scrollRow, Math.max(0, n - 1));
+  }
+
+  /** (lanes) => lanes in the chosen order at `until` (the live ones first, if `liveFirst`). */
+  sorter(until) {
+    const sort = SORTS[this.sort] ?? SORTS.creation, tr = this.trace;
+    const cmp = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+    const ended = (l) => (this.liveFirst && l.exitTs !== null && l.exitTs <= until ? 1 : 0);
+    let order;
+    if (sort.text) order = (a, b) => cmp(sort.text(a), sort.text(b));
+    else if (sort.key) {
+      const keys = new Map();
+      const key = (l) => keys.get(l) ?? keys.set(l, sort.key(l, tr, until)).get(l);
+      order = (a, b) => key(a) - key(b);
+    } else order = () => 0;
+    return (lanes) => lanes.sort((a, b) => ended(a) - ended(b) || order(a, b) || a.index - b.index);
   }
 
   /** Rows that fit in the canvas below the axis. */
@@ -105,9 +169,8 @@ export class Timeline {
 
   /** Scroll so that `lane` is in view. */
   reveal(lane, theme) {
-    this.updateRows();
     const r = this.rowOf[lane.index];
-    if (r < 0) return;
+    if (r === undefined || r < 0) return;
     const vis = this.visibleRows(theme);
     if (r < this.scrollRow || r >= this.scrollRow + vis) this.scrollRow = Math.max(0, r - (vis >> 1));
   }
@@ -118,19 +181,21 @@ export class Timeline {
 
   // ------------------------------------------------------------ drawing
 
-  /** Draw the axis and the rows in view; `until` (ns): nothing is drawn past it. */
+  /** Draw the axis and the rows in view; nothing past `until` (ns). */
   draw(ctx, w, h, theme, until) {
     this.height = h;
     this.axis = Math.round(theme.row * 1.6);
-    this.updateRows();
+    this.updateRows(until);
     const v = this.view, tr = this.trace;
     ctx.fillStyle = theme.bg;
     ctx.fillRect(0, 0, w, h);
+    if (!tr) return; // no session: the page says what to do instead
     this.drawAxis(ctx, w, h, theme);
-    if (!tr) return;
+    const end = Math.min(until, tr.now);
     const row = theme.row, bar = Math.max(2, row - 3);
-    const paths = STATES.map(() => new Path2D());
-    const thin = new Path2D(); // done: a thin line
+    const paths = model.states.map(() => new Path2D());
+    const thin = model.states.map(() => new Path2D());
+    const hub = [new Path2D(), new Path2D()];
     const marks = [];
     const last = Math.min(this.nrows, this.scrollRow + this.visibleRows(theme) + 1);
     ctx.font = `${Math.round(row * 0.78)}px ${theme.mono.split(" ").slice(1).join(" ") || "monospace"}`;
@@ -138,12 +203,14 @@ export class Timeline {
     for (let r = this.scrollRow; r < last; r++) {
       const code = this.rows[r];
       const y = this.rowY(r, theme);
-      if (code === HUB_ROW) this.drawHub(ctx, y, bar, theme, until);
-      else if (code <= -2) this.drawGroup(ctx, w, y, row, theme, this.groups[-code - 2]);
+      if (code === HUB_ROW) {
+        this.label(ctx, y + row / 2, "hub", theme, false);
+        this.lane(tr.hubTs, tr.hubSt, end, y + 1, bar, row, (s) => (s === HUB_WAITING ? hub[1] : null), (s) => hub[s]);
+      } else if (code <= -2) this.drawHeader(ctx, w, y, row, theme, code);
       else {
         const lane = tr.lanes[code];
-        this.laneSlices(lane, y + 1, bar, until, paths, thin);
-        if (lane.outcome && lane.outcome !== "ok" && lane.exitTs <= until) marks.push([lane.exitTs, y + row / 2]);
+        this.lane(lane.ts, lane.st, end, y + 1, bar, row, (s) => (s === model.DONE ? null : paths[s]), (s) => thin[s]);
+        if (lane.outcome && lane.outcome !== "ok" && lane.exitTs <= end) marks.push([lane.exitTs, y + row / 2]);
         this.label(ctx, y + row / 2, `gt${lane.gid} ${lane.func}`, theme, lane === this.selected);
       }
     }
@@ -151,19 +218,29 @@ export class Timeline {
     ctx.beginPath();
     ctx.rect(v.gutter, this.axis, v.width, h - this.axis);
     ctx.clip();
-    for (let s = 0; s < STATES.length; s++) {
+    for (let s = 0; s < paths.length; s++) {
       ctx.fillStyle = theme.states[s];
       ctx.fill(paths[s]);
+      ctx.fill(thin[s]);
     }
-    ctx.fillStyle = theme.states[DONE];
-    ctx.fill(thin);
+    ctx.fillStyle = theme.hubWait;
+    ctx.fill(hub[1]);
+    ctx.fillStyle = theme.hubBusy;
+    ctx.fill(hub[0]);
+    this.drawTimers(ctx, theme, end, last);
     this.drawMarks(ctx, marks, row, theme);
-    this.drawGaps(ctx, h, theme);
     ctx.restore();
-    if (until < tr.end && until >= v.t0 && until <= v.t1) {
-      ctx.fillStyle = theme.accent;
-      ctx.fillRect(Math.round(v.x(until)), this.axis, 2, h - this.axis);
-    }
+    this.drawGaps(ctx, theme);
+  }
+
+  /** One lane's columns (columns.js) as rects: a full bar where `bar(state)` gives a path, else a thin line. */
+  lane(ts, st, end, y, barH, row, bar, thin) {
+    const v = this.view, mid = y - 1 + Math.floor(row / 2);
+    columnRuns(ts.a, st.a, ts.n, end, v.t0, v.t1, v.width, this.acc, (c0, c1, s) => {
+      const p = bar(s);
+      if (p) p.rect(v.gutter + c0, y, c1 - c0, barH);
+      else thin(s).rect(v.gutter + c0, mid - 1, c1 - c0, 3);
+    });
   }
 
   drawAxis(ctx, w, h, theme) {
@@ -197,108 +274,36 @@ export class Timeline {
     ctx.restore();
   }
 
-  drawGroup(ctx, w, y, row, theme, group) {
+  /** A group's header row, or the header of the spawners waiting for a slot of its pool. */
+  drawHeader(ctx, w, y, row, theme, code) {
+    const { group, waiters } = this.header(code);
     ctx.fillStyle = theme.panel;
     ctx.fillRect(0, y, w, row);
     ctx.fillStyle = theme.dim;
-    const folded = this.collapsed.has(group.key);
-    ctx.fillText(`${folded ? "▸" : "▾"} ${group.label} (${group.count})`, 2, y + row / 2);
+    const text = waiters
+      ? `   waiting for a slot of ${group.label} (${group.waiting.length})`
+      : `${this.collapsed.has(group.key) ? "▸" : "▾"} ${group.label} (${group.count})`;
+    ctx.fillText(text, 2, y + row / 2);
   }
 
-  /** A lane's intervals from t0 to min(t1, until) into the per-state paths; touching marks of one
-   * state become one rect (a dense lane is a few long runs, not a rect per pixel). */
-  laneSlices(lane, y, bar, until, paths, thin) {
-    const v = this.view, tr = this.trace;
-    const a = lane.ts.a, st = lane.st.a, n = lane.ts.n;
-    const k = v.width / (v.t1 - v.t0), x0v = v.gutter, left = v.gutter, right = v.gutter + v.width;
-    const tEnd = Math.min(v.t1, until);
-    const laneEnd = Math.min(tr.end, until);
-    let run = -1, rx0 = 0, rx1 = 0; // the run of one state being drawn
-    const flush = () => {
-      if (run === DONE) thin.rect(rx0, y + bar / 2 - 1, Math.max(1, rx1 - rx0), 2);
-      else if (run >= 0) paths[run].rect(rx0, y, Math.max(1, rx1 - rx0), bar);
-    };
-    const mark = (state, xs, xe) => {
-      if (state === run && xs <= rx1 + 0.01) rx1 = Math.max(rx1, xe);
-      else {
-        flush();
-        run = state;
-        rx0 = xs;
-        rx1 = Math.max(xe, xs + 1);
-      }
-    };
-    let i = Math.max(0, lastAtOrBefore(a, n, v.t0));
-    while (i < n) {
-      const s = a[i];
-      if (s > tEnd) break;
-      const e = i + 1 < n ? Math.min(a[i + 1], laneEnd) : laneEnd;
-      if (e < v.t0 || e <= s) {
-        i++;
-        continue;
-      }
-      const xs = Math.max(left, x0v + (s - v.t0) * k), xe = Math.min(right, x0v + (e - v.t0) * k);
-      if (xe - xs >= 1 || i + 1 >= n || a[i + 1] >= v.t0 + (Math.floor(xs) + 1 - x0v) / k) {
-        mark(st[i], xs, xe); // wide enough, or alone in its pixel
-        i++;
-        continue;
-      }
-      // several intervals share this pixel: one mark, the colour of the state that held most of it
-      const px = Math.floor(xs);
-      const pxEnd = v.t0 + (px + 1 - x0v) / k;
-      const j = lastAtOrBefore(a, n, pxEnd); // the last interval starting in this pixel
-      mark(this.dominant(lane, i, j, pxEnd, laneEnd), px, px + 1);
-      i = Math.max(i + 1, j + 1); // always forward, whatever the arithmetic did
-    }
-    flush();
+  header(code) {
+    const k = -code - 2;
+    return { group: this.groups[k >> 1], waiters: (k & 1) === 1 };
   }
 
-  /** The state that held most time among intervals i..j (sampled when there are many). */
-  dominant(lane, i, j, pxEnd, laneEnd) {
-    const a = lane.ts.a, st = lane.st.a, n = lane.ts.n;
-    const acc = this._acc || (this._acc = new Float64Array(STATES.length));
-    acc.fill(0);
-    const stride = Math.max(1, Math.floor((j - i + 1) / SAMPLES));
-    for (let m = i; m <= j; m += stride) {
-      const e = m + 1 < n ? Math.min(a[m + 1], pxEnd, laneEnd) : Math.min(pxEnd, laneEnd);
-      acc[st[m]] += Math.max(e - a[m], 1e-3);
-    }
-    let best = RUNNING;
-    for (let s = 0; s < acc.length; s++) if (acc[s] > acc[best]) best = s;
-    return best;
-  }
-
-  drawHub(ctx, y, bar, theme, until) {
-    const v = this.view, tr = this.trace;
-    const row = theme.row;
-    this.label(ctx, y + row / 2, "hub", theme, false);
+  /** Timer passes on the hub's lane: ticks along its top, one per pixel column at most. */
+  drawTimers(ctx, theme, end, last) {
+    const hubRow = this.scrollRow === 0 && last > 0 && this.rows[0] === HUB_ROW;
+    if (!hubRow) return;
+    const v = this.view, tr = this.trace, y = this.rowY(0, theme), hgt = Math.max(2, Math.floor(theme.row / 4));
     const k = v.width / (v.t1 - v.t0);
-    const tEnd = Math.min(v.t1, until);
-    // running between waits: a thin busy line under the waits
-    const x0 = Math.max(v.gutter, v.x(0)), x1 = Math.min(v.gutter + v.width, v.x(Math.min(tr.end, until)));
-    if (x1 > x0) {
-      ctx.fillStyle = theme.hubBusy;
-      ctx.fillRect(x0, y + bar / 2, x1 - x0, 2);
-    }
-    ctx.fillStyle = theme.hubWait;
-    const ws = tr.waitStart.a, we = tr.waitEnd.a, n = tr.waitStart.n;
-    let i = Math.max(0, lastAtOrBefore(ws, n, v.t0));
-    while (i < n && ws[i] <= tEnd) {
-      const end = i === n - 1 && tr._waiting ? tr.end : we[i];
-      const xs = Math.max(v.gutter, v.gutter + (ws[i] - v.t0) * k);
-      const xe = Math.min(v.gutter + v.width, v.gutter + (Math.min(end, until) - v.t0) * k);
-      if (xe > v.gutter) ctx.fillRect(xs, y + 1, Math.max(1, xe - xs), bar);
-      // skip the waits that start within the same pixel
-      const next = lastAtOrBefore(ws, n, v.t0 + (Math.floor(xs) + 1 - v.gutter) / k);
-      i = Math.max(i + 1, next + 1);
-    }
-    // timer passes: ticks along the top, one per pixel at most
     ctx.fillStyle = theme.hubBusy;
-    const ts = tr.timerTs.a, tn = tr.timerTs.n;
-    let j = Math.max(0, lastAtOrBefore(ts, tn, v.t0));
-    while (j < tn && ts[j] <= tEnd) {
-      const x = v.gutter + (ts[j] - v.t0) * k;
-      if (x >= v.gutter) ctx.fillRect(x, y, 1, Math.max(3, bar / 3));
-      j = Math.max(j + 1, lastAtOrBefore(ts, tn, v.t0 + (Math.floor(x) + 1 - v.gutter) / k) + 1);
+    const ts = tr.timerTs.a, n = tr.timerTs.n;
+    let j = Math.max(0, lastAtOrBefore(ts, n, v.t0));
+    while (j < n && ts[j] <= Math.min(v.t1, end)) {
+      const c = Math.floor((ts[j] - v.t0) * k);
+      if (c >= 0) ctx.fillRect(v.gutter + c, y, 1, hgt);
+      j = Math.max(j + 1, lastAtOrBefore(ts, n, v.t0 + (c + 1) / k) + 1);
     }
   }
 
@@ -318,16 +323,17 @@ export class Timeline {
     ctx.stroke();
   }
 
-  drawGaps(ctx, h, theme) {
+  /** Where events were lost: a mark on the axis (the lanes show the unknown state from there). */
+  drawGaps(ctx, theme) {
     const v = this.view, g = this.trace.gaps;
     ctx.fillStyle = theme.mark;
     for (let i = 0; i < g.n; i++) {
-      const x = v.x(g.a[i]);
-      if (x >= v.gutter && x <= v.gutter + v.width) ctx.fillRect(x, this.axis, 1, h - this.axis);
+      const x = Math.round(v.x(g.a[i]));
+      if (x >= v.gutter && x <= v.gutter + v.width) ctx.fillRect(x - 1, 0, 3, this.axis - 1);
     }
   }
 
-  // ------------------------------------------------------------ overlay: hover, selection, arrows
+  // ------------------------------------------------------------ overlay: hover, selection, arrows, cursor
 
   drawOverlay(ctx, w, h, theme, hoverX, until) {
     ctx.clearRect(0, 0, w, h);
@@ -347,37 +353,69 @@ export class Timeline {
       this.drawArrows(ctx, sel, theme, until);
       ctx.restore();
     }
+    this.drawStalls(ctx, theme);
+    if (this.range) {
+      const x0 = Math.max(v.gutter, v.x(this.range.t0)), x1 = Math.min(v.gutter + v.width, v.x(this.range.t1));
+      ctx.fillStyle = theme.select;
+      if (x1 > x0) ctx.fillRect(x0, this.axis, Math.max(1, x1 - x0), h - this.axis);
+    }
+    if (until < tr.now && until >= v.t0 && until <= v.t1) {
+      ctx.fillStyle = theme.accent; // the replay's (or the paused view's) now
+      ctx.fillRect(Math.round(v.x(until)), this.axis, 2, h - this.axis);
+    }
     if (hoverX !== null && hoverX >= v.gutter) {
       ctx.fillStyle = theme.dim;
       ctx.fillRect(Math.round(hoverX), this.axis, 1, h - this.axis);
     }
   }
 
-  /** Arrows from each waker (at the wake) to the run the wake caused, for `lane`, in view. */
+  /** The stalls: a bracket over the hub's lane and around the culprit's run, where they are in view. */
+  drawStalls(ctx, theme) {
+    const v = this.view, tr = this.trace, row = theme.row;
+    ctx.strokeStyle = theme.mark;
+    ctx.lineWidth = 2;
+    for (const s of this.stalls) {
+      const x0 = v.x(s.t0), x1 = v.x(s.t1);
+      if (x1 < v.gutter || x0 > v.gutter + v.width) continue;
+      const lane = tr.byGid.get(s.gid);
+      for (const r of [0, lane ? this.rowOf[lane.index] : -1]) { // row 0 is the hub's
+        if (r < this.scrollRow || r < 0) continue;
+        const y = this.rowY(r, theme);
+        ctx.strokeRect(Math.max(v.gutter, x0), y + 1, Math.max(2, Math.min(x1, v.gutter + v.width) - Math.max(v.gutter, x0)), row - 2);
+      }
+    }
+  }
+
+  /** Arrows from each waker (at the wake) to the run the wake caused, for `lane`, in the visible range only;
+   * a waker whose row is out of view gets a short stub from the side it is on. Capped, and faded when many. */
   drawArrows(ctx, lane, theme, until) {
     const v = this.view, tr = this.trace, row = theme.row;
     const to = this.rowOf[lane.index];
     if (to < 0) return;
+    const top = this.axis, bottom = this.axis + this.visibleRows(theme) * row;
     const yTo = this.rowY(to, theme) + row / 2;
-    const wt = lane.wakeTs.a, wn = lane.wakeTs.n;
-    let i = Math.max(0, lastAtOrBefore(wt, wn, v.t0));
-    let lastX = -1, drawn = 0;
+    const wt = lane.wakeTs.a, wn = lane.wakeTs.n, tEnd = Math.min(v.t1, until);
+    const first = Math.max(0, lastAtOrBefore(wt, wn, v.t0, 0, true) + 1);
+    const lastW = lastAtOrBefore(wt, wn, tEnd);
+    const count = Math.max(0, lastW - first + 1);
+    this.arrows = 0;
+    if (!count) return;
+    ctx.globalAlpha = count > FADE ? Math.max(0.3, FADE / count) : 1;
     ctx.strokeStyle = theme.arrow;
     ctx.fillStyle = theme.arrow;
     ctx.lineWidth = Math.max(1, row / 10);
-    for (; i < wn && wt[i] <= Math.min(v.t1, until) && drawn < 400; i++) {
+    // at most ARROWS, spread evenly over the range (not the first ones), and one per few pixels
+    const stride = Math.max(1, Math.ceil(count / ARROWS));
+    let lastX = -Infinity, drawn = 0;
+    for (let i = first; i <= lastW; i += stride) {
       const x = v.x(wt[i]);
-      if (x - lastX < 3) continue; // one arrow per few pixels
+      if (x - lastX < 4) continue;
       lastX = x;
       const by = lane.wakeBy.a[i];
-      let from;
-      if (by === 0) from = 0;
-      else {
-        const wl = tr.byGid.get(by);
-        from = wl ? this.rowOf[wl.index] : -1;
-      }
+      const from = by === 0 ? 0 : by > 0 && tr.byGid.has(by) ? this.rowOf[tr.byGid.get(by).index] : -1;
       if (from < 0) continue;
-      const yFrom = this.rowY(from, theme) + row / 2;
+      let yFrom = this.rowY(from, theme) + row / 2;
+      if (yFrom < top || yFrom > bottom) yFrom = yTo + (yFrom < top ? -2 : 2) * row; // off screen: a stub
       const x2 = v.x(this.runAfter(lane, wt[i]));
       ctx.beginPath();
       ctx.moveTo(x, yFrom);
@@ -391,34 +429,46 @@ export class Timeline {
       ctx.fill();
       drawn++;
     }
+    this.arrows = drawn; // for the tests
+    ctx.globalAlpha = 1;
   }
 
   /** When `lane` started running after a wake at t (or t if it had not yet). */
   runAfter(lane, t) {
     const a = lane.ts.a, st = lane.st.a, n = lane.ts.n;
     for (let i = Math.max(0, lastAtOrBefore(a, n, t)), m = 0; i < n && m < 8; i++, m++) {
-      if (st[i] === RUNNING && a[i] >= t) return a[i];
+      if (st[i] === model.RUNNING && a[i] >= t) return a[i];
     }
     return t;
   }
 
   // ------------------------------------------------------------ hit-testing
 
-  /** What is at CSS px (x, y): {kind: "hub"|"group"|"lane", lane, group, index (transition), t} or null. */
+  /** What is at CSS px (x, y): {kind: "hub"|"group"|"waiters"|"lane", lane, group, t, c0, c1} or null;
+   * [c0, c1) is the time of the pixel column under x. */
   hit(x, y, theme) {
     if (!this.trace || y < this.axis) return null;
     const r = this.scrollRow + Math.floor((y - this.axis) / theme.row);
     if (r >= this.nrows) return null;
     const code = this.rows[r];
-    const t = this.view.t(x);
-    if (code === HUB_ROW) {
-      const tr = this.trace, i = lastAtOrBefore(tr.waitStart.a, tr.waitStart.n, t);
-      const waiting = i >= 0 && t <= tr.waitEnd.a[i];
-      return { kind: "hub", t, wait: waiting ? i : -1 };
+    const v = this.view, w = (v.t1 - v.t0) / v.width, c = Math.floor(x - v.gutter);
+    const at = { t: v.t(x), c0: v.t0 + c * w, c1: v.t0 + (c + 1) * w, inPlot: x >= v.gutter };
+    if (code === HUB_ROW) return { kind: "hub", ...at };
+    if (code <= -2) {
+      const { group, waiters } = this.header(code);
+      return { kind: waiters ? "waiters" : "group", group, ...at };
     }
-    if (code <= -2) return { kind: "group", group: this.groups[-code - 2], t };
-    const lane = this.trace.lanes[code];
-    return { kind: "lane", lane, t, index: x >= this.view.gutter ? lane.at(t) : -1 };
+    return { kind: "lane", lane: this.trace.lanes[code], ...at };
+  }
+
+  /** The state a lane (or the hub, `lane` null) shows over [c0, c1), and how many transitions fall in it. */
+  columnState(lane, c0, c1, until) {
+    const tr = this.trace;
+    const ts = lane ? lane.ts : tr.hubTs, st = lane ? lane.st : tr.hubSt;
+    let state = -1;
+    columnRuns(ts.a, st.a, ts.n, Math.min(until, tr.now), c0, c1, 1, this.acc, (a, b, s) => (state = s));
+    const changes = lastAtOrBefore(ts.a, ts.n, c1, 0, true) - lastAtOrBefore(ts.a, ts.n, c0);
+    return { state, changes };
   }
 
   toggleGroup(group) {

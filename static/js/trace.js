@@ -1,36 +1,54 @@
-// The browser's model of one session: events in, columnar state out.
+// The browser's model of one session: events in, columnar state out. No DOM: Node runs it too.
 //
 // `Trace.ingest(batch)` takes the server's columnar batches (see visualizer/streaming.py)
 // and keeps, in growable typed arrays (never an object per event):
-//   - per greenthread (a `Lane`): its state transitions (ts, state, detail) — interval i
-//     runs from ts[i] to ts[i+1], the last one to `trace.end` — and the wakes it got;
-//   - the hub: its poller waits (start, end, fds ready) and timer passes;
+//   - per greenthread (a `Lane`): its state transitions (ts, state, detail, info) — interval
+//     i runs from ts[i] to ts[i+1], the last one to the trace's end — and the wakes it got;
+//   - the hub: its transitions between busy and waiting in its poller, and its timer passes;
 //   - gauges as step series: greenthreads by state, each pool and queue, switch times.
-// The state machine is `runtime/trace/states.py`'s, ported line for line
-// (tests/browser checks both give the same intervals on the same recording).
+// The state semantics are runtime/trace/states.py's: its rules, and its state table and event
+// kinds, which reach the page as the schema (`Model`), never as constants copied here. The golden
+// corpus in tests/corpus/states holds both to the same intervals (pytest and `node --test`).
 // Times are nanoseconds since the session's first event, as doubles.
 
-export const STATES = ["running", "ready", "io", "queue", "sync", "pool", "sleep", "done"];
-export const [RUNNING, READY, IO, QUEUE, SYNC, POOL, SLEEP, DONE] = STATES.keys();
-export const STATE_LABELS = [
-  "running",
-  "ready (woken, waiting to run)",
-  "blocked on I/O",
-  "blocked on a queue",
-  "blocked on a semaphore / event / join",
-  "waiting for a pool slot",
-  "sleeping",
-  "done",
-];
-const BLOCK_STATE = {
-  io_read: IO, io_write: IO, queue_get: QUEUE, queue_put: QUEUE, pool_slot: POOL, sleep: SLEEP,
+/** The event kinds, the states and the reason → state table, from `runtime.trace.states.schema()`. */
+export class Model {
+  constructor(schema) {
+    this.schema = schema;
+    this.states = schema.states;
+    this.labels = schema.labels;
+    const index = (name) => {
+      const i = schema.states.indexOf(name);
+      if (i < 0) throw new Error(`the schema has no state ${name}`);
+      return i;
+    };
+    this.RUNNING = index("running");
+    this.READY = index("ready");
+    this.DONE = index("done");
+    this.LOST = index("lost");
+    this.blockedBy = new Map(Object.entries(schema.blocked_by).map(([reason, s]) => [reason, index(s)]));
+    this.blockedOtherwise = index(schema.blocked_otherwise);
+    this.lostDetail = schema.lost_detail;
+    this.waiting = new Uint8Array(this.states.length); // 1 for the states of a parked greenthread
+    for (const s of [...this.blockedBy.values(), this.blockedOtherwise]) this.waiting[s] = 1;
+    // wire kind code -> [name, fields]; the page works on its own codes (K), mapped by name
+    this.kinds = new Map(Object.entries(schema.kinds).map(([code, [name, fields]]) => [Number(code), { name, fields }]));
+    this.local = new Uint8Array(256);
+    for (const [code, { name }] of this.kinds) this.local[code] = K[name] ?? 0;
+  }
+  stateOf(reason) {
+    return this.blockedBy.get(reason) ?? this.blockedOtherwise;
+  }
+}
+
+/** The page's own kind codes. */
+const K = {
+  spawn: 1, switch: 2, block: 3, wake: 4, exit: 5, hub_wait: 6, hub_wake: 7, timers: 8, resource: 9, pool: 10,
+  queue: 11, dropped: 12, process: 13,
 };
 
-// kind codes (runtime/trace/events.py, VERSION 1)
-const SPAWN = 1, SWITCH = 2, BLOCK = 3, WAKE = 4, EXIT = 5, HUB_WAIT = 6, HUB_WAKE = 7, TIMERS = 8,
-  RESOURCE = 9, POOL_EV = 10, QUEUE_EV = 11, DROPPED = 12, PROCESS = 13;
-const KIND_NAMES = [null, "spawn", "switch", "block", "wake", "exit", "hub_wait", "hub_wake", "timers",
-  "resource", "pool", "queue", "dropped", "process"];
+/** The hub's two states. */
+export const HUB_BUSY = 0, HUB_WAITING = 1;
 
 /** A growable column of numbers in a typed array. */
 export class Column {
@@ -47,14 +65,16 @@ export class Column {
     b.set(this.a);
     this.a = b;
   }
+  last() {
+    return this.a[this.n - 1];
+  }
 }
 
-/** Index of the last element of sorted `a[0..n)` that is <= t (-1 if none). */
-export function lastAtOrBefore(a, n, t) {
-  let lo = 0, hi = n;
+/** Index of the last element of sorted `a[lo..hi)` that is <= t (< t if `strict`), else lo - 1. */
+export function lastAtOrBefore(a, hi, t, lo = 0, strict = false) {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (a[mid] <= t) lo = mid + 1;
+    if (strict ? a[mid] < t : a[mid] <= t) lo = mid + 1;
     else hi = mid;
   }
   return lo - 1;
@@ -90,31 +110,32 @@ export class Lane {
     this.exitTs = null;
     this.outcome = null; // ok | error | killed
     this.error = null; // "Type: message"
+    this.slotWaits = null; // pool obj -> ts it first waited for a slot of it (a spawner of that pool)
     this.ts = new Column(Float64Array, 8);
     this.st = new Column(Uint8Array, 8);
-    this.dt = new Column(Uint16Array, 8);
+    this.dt = new Column(Uint32Array, 8); // detail: the cause, reason or outcome (a string code)
+    this.info = new Column(Uint32Array, 8); // a block's fd or timeout (a string code), else 0
     this.wakeTs = new Column(Float64Array, 4);
     this.wakeBy = new Column(Int32Array, 4);
-    this.wakeCause = new Column(Uint16Array, 4);
+    this.wakeCause = new Column(Uint32Array, 4);
     // the state machine (states.py's _Life)
     this.state = state;
     this.detail = detail;
-    this.pending = -1; // state it takes when switched out, or -1
+    this.pending = -1; // the state it takes when switched out, or -1
     this.pendingDetail = 0;
+    this.pendingInfo = 0;
     this.exited = 0; // outcome code once exited
-    this.push(since, state, detail);
+    this.push(since, state, detail, 0);
   }
-  push(ts, state, detail) {
-    const n = this.ts.n;
-    if (n && this.ts.a[n - 1] === ts) {
-      // a zero-length interval: the newer state wins
-      this.st.a[n - 1] = state;
-      this.dt.a[n - 1] = detail;
-    } else {
-      this.ts.push(ts);
-      this.st.push(state);
-      this.dt.push(detail);
-    }
+  push(ts, state, detail, info) {
+    this.ts.push(ts);
+    this.st.push(state);
+    this.dt.push(detail);
+    this.info.push(info);
+  }
+  /** The start of the open interval. */
+  get since() {
+    return this.ts.a[this.ts.n - 1];
   }
   /** The index of the transition in force at `t` (-1: before the first). */
   at(t) {
@@ -131,8 +152,8 @@ export class Series {
   }
   push(ts, values) {
     const n = this.ts.n;
-    if (n && this.ts.a[n - 1] === ts) {
-      // same instant: the newer values win
+    if (n && this.ts.a[n - 1] >= ts) {
+      // same instant (or older: never back in time): the newer values win
       for (let i = 0; i < values.length; i++) this.cols[i].a[n - 1] = values[i];
       return;
     }
@@ -146,9 +167,10 @@ export class Series {
 }
 
 export class Trace {
-  constructor() {
+  constructor(model) {
+    this.model = model;
     this.base = null; // ns of the first event (the origin of every time here)
-    this.end = 0; // ts of the latest event
+    this.end = 0; // ts of the latest event: how far the session is known
     this.events = 0; // events ingested
     this.dropped = 0; // events lost (reported by the stream or a `dropped` event)
     this.process = null; // {pid, argv, program, version}
@@ -156,9 +178,13 @@ export class Trace {
     this.lanes = []; // Lane, in order of appearance
     this.byGid = new Map(); // gid -> Lane
     this.resources = new Map(); // obj -> {obj, type, name, size, series}
-    this.counts = new Int32Array(STATES.length); // greenthreads per state, now
-    this.stateSeries = new Series(STATES);
+    this.counts = new Int32Array(model.states.length); // greenthreads per state, now
+    this.stateSeries = new Series(model.states);
     this.switches = new Column(Float64Array, 1024); // ts of every switch
+    this.hubTs = new Column(Float64Array, 256); // the hub's transitions: busy <-> waiting in its poller
+    this.hubSt = new Column(Uint8Array, 256);
+    this.hubTs.push(0); // busy from the first event
+    this.hubSt.push(HUB_BUSY);
     this.waitStart = new Column(Float64Array, 256); // the hub's poller waits
     this.waitEnd = new Column(Float64Array, 256);
     this.waitReady = new Column(Int32Array, 256);
@@ -175,51 +201,57 @@ export class Trace {
 
   /** Take one server batch ({kinds, columns: {kind name: {field: [...]}}, dropped}). */
   ingest(batch) {
-    const kinds = batch.kinds, cols = batch.columns;
-    this.dropped += batch.dropped || 0;
+    const kinds = batch.kinds, cols = batch.columns, m = this.model;
     if (!kinds.length) return;
     if (this.base === null) this.base = this.firstTs(kinds, cols);
     const base = this.base;
-    if (batch.dropped) this.gaps.push(this.firstTs(kinds, cols) - base); // the viewer lost events here
-    const pos = new Int32Array(KIND_NAMES.length);
-    const col = (k, f) => (cols[KIND_NAMES[k]] || {})[f] || [];
-    const sw = { ts: col(SWITCH, "ts"), from: col(SWITCH, "from"), to: col(SWITCH, "to") };
+    if (batch.dropped) this.lost(this.end, batch.dropped); // this viewer missed events before this batch
+    const pos = new Int32Array(256);
+    const empty = {};
+    const sw = cols.switch || empty, swTs = sw.ts, swFrom = sw.from, swTo = sw.to;
     for (let i = 0; i < kinds.length; i++) {
-      const k = kinds[i];
-      const j = pos[k]++;
-      if (k === SWITCH) {
-        this.switched(sw.ts[j] - base, sw.from[j], sw.to[j]);
+      const code = kinds[i];
+      const j = pos[code]++;
+      const k = m.local[code];
+      if (k === K.switch) {
+        this.switched(Math.max(0, swTs[j] - base), swFrom[j], swTo[j]);
         continue;
       }
-      const c = cols[KIND_NAMES[k]];
+      const c = k ? cols[m.kinds.get(code).name] : undefined;
       if (!c) continue; // a kind this page does not know: skipped
-      const ts = c.ts[j] - base;
-      if (ts > this.end) this.end = ts;
+      const ts = Math.max(0, c.ts[j] - base);
       switch (k) {
-        case SPAWN: this.spawn(ts, c.gid[j], c.parent[j], c.func[j], c.site[j], c.pool[j]); break;
-        case BLOCK: this.block(ts, c.gid[j], c.reason[j], c.obj[j], c.detail[j]); break;
-        case WAKE: this.wake(ts, c.gid[j], c.cause[j], c.waker[j]); break;
-        case EXIT: this.exit(ts, c.gid[j], c.outcome[j], c.error[j]); break;
-        case HUB_WAIT: this.hubWait(ts); break;
-        case HUB_WAKE: this.hubWake(ts, c.nready[j]); break;
-        case TIMERS: this.timerTs.push(ts); this.timerCount.push(c.count[j]); break;
-        case RESOURCE: this.resource(ts, c.obj[j], c.type[j], c.name[j], c.size[j]); break;
-        case POOL_EV: this.poolState(ts, c.obj[j], c.size[j], c.running[j], c.waiting[j]); break;
-        case QUEUE_EV: this.queueState(ts, c.obj[j], c.size[j], c.maxsize[j], c.putters[j], c.getters[j]); break;
-        case DROPPED: this.dropped += c.count[j]; this.gaps.push(ts); break;
-        case PROCESS:
+        case K.spawn: this.spawn(ts, c.gid[j], c.parent[j], c.func[j], c.site[j], c.pool[j]); break;
+        case K.block: this.block(ts, c.gid[j], c.reason[j], c.obj[j], c.detail[j]); break;
+        case K.wake: this.wake(ts, c.gid[j], c.cause[j], c.waker[j]); break;
+        case K.exit: this.exit(ts, c.gid[j], c.outcome[j], c.error[j]); break;
+        case K.hub_wait: this.hubWait(ts); break;
+        case K.hub_wake: this.hubWake(ts, c.nready[j]); break;
+        case K.timers: this.timerTs.push(ts); this.timerCount.push(c.count[j]); break;
+        case K.resource: this.resource(ts, c.obj[j], c.type[j], c.name[j], c.size[j]); break;
+        case K.pool: this.poolState(ts, c.obj[j], c.size[j], c.running[j], c.waiting[j]); break;
+        case K.queue: this.queueState(ts, c.obj[j], c.size[j], c.maxsize[j], c.putters[j], c.getters[j]); break;
+        case K.dropped: this.lost(this.end, c.count[j]); break;
+        case K.process:
           this.process = { pid: c.pid[j], argv: c.argv[j], program: c.program[j], version: c.version[j] };
           break;
       }
+      if (ts > this.end) this.end = ts;
     }
     this.events += kinds.length;
     this.version++;
   }
 
+  /** How far the session is known (ns): open intervals are drawn up to here. */
+  get now() {
+    return this.end;
+  }
+
   /** The ts of a batch's first event (of a kind this page knows). */
   firstTs(kinds, cols) {
-    for (const k of kinds) {
-      const c = cols[KIND_NAMES[k]];
+    const m = this.model;
+    for (const code of kinds) {
+      const c = m.local[code] && cols[m.kinds.get(code).name];
       if (c) return c.ts[0];
     }
     return 0;
@@ -227,7 +259,7 @@ export class Trace {
 
   lane(gid) {
     let lv = this.byGid.get(gid);
-    if (lv === undefined) lv = this.newLane(gid, 0, RUNNING, 0); // first seen acting: running since the start
+    if (lv === undefined) lv = this.newLane(gid, 0, this.model.RUNNING, 0); // first seen acting: running since the start
     return lv;
   }
 
@@ -240,46 +272,47 @@ export class Trace {
     return lv;
   }
 
-  move(lv, ts, state, detail) {
-    if (lv.state !== state) {
-      this.counts[lv.state]--;
-      this.counts[state]++;
-      lv.state = state;
-      lv.detail = detail;
-      lv.push(ts, state, detail);
-      this.sample(ts);
-    } else if (lv.detail !== detail) {
-      lv.detail = detail;
-      lv.push(ts, state, detail);
-    }
+  /** states.py's `_Life.move`: close the open interval at ts (never before its start), open (state, detail). */
+  move(lv, ts, state, detail, info = 0) {
+    if (lv.state === state && lv.detail === detail) return;
+    if (ts < lv.since) ts = lv.since;
+    this.counts[lv.state]--;
+    this.counts[state]++;
+    lv.state = state;
+    lv.detail = detail;
+    lv.push(ts, state, detail, info);
+    this.sample(ts);
   }
 
   sample(ts) {
     this.stateSeries.push(ts, this.counts);
   }
 
-  blockedState(reason) {
-    const s = BLOCK_STATE[reason];
-    return s === undefined ? SYNC : s;
-  }
-
   switched(ts, src, dst) {
+    const m = this.model;
     if (ts > this.end) this.end = ts;
-    this.switches.push(ts);
+    this.switches.push(Math.max(ts, this.switches.n ? this.switches.last() : 0));
     if (src) {
       const lv = this.lane(src);
-      if (lv.exited) this.move(lv, ts, DONE, lv.exited);
-      else if (lv.pending >= 0) this.move(lv, ts, lv.pending, lv.pendingDetail);
-      else this.move(lv, ts, READY, this.strings.code("yield"));
+      if (lv.exited) this.move(lv, ts, m.DONE, lv.exited);
+      else if (lv.pending >= 0) this.move(lv, ts, lv.pending, lv.pendingDetail, lv.pendingInfo);
+      else this.move(lv, ts, m.READY, this.strings.code("yield"));
       lv.pending = -1;
     }
-    if (dst) this.move(this.lane(dst), ts, RUNNING, 0);
+    if (dst) this.move(this.lane(dst), ts, m.RUNNING, 0);
   }
 
   spawn(ts, gid, parent, func, site, pool) {
-    const old = this.byGid.get(gid);
-    if (old) this.counts[old.state]--; // a gid seen before its spawn (a gap): start afresh
-    const lv = this.newLane(gid, ts, READY, this.strings.code("spawn"));
+    let lv = this.byGid.get(gid);
+    const spawned = this.strings.code("spawn");
+    if (lv === undefined) lv = this.newLane(gid, ts, this.model.READY, spawned);
+    else {
+      // a gid known already (seen acting before its spawn): its life starts afresh, on the same lane
+      this.move(lv, ts, this.model.READY, spawned);
+      lv.pending = -1;
+      lv.exited = 0;
+      lv.exitTs = lv.outcome = lv.error = null;
+    }
     lv.parent = parent;
     lv.func = func;
     lv.site = site;
@@ -289,20 +322,26 @@ export class Trace {
 
   block(ts, gid, reason, obj, detail) {
     const lv = this.lane(gid);
-    lv.pending = this.blockedState(reason);
-    lv.pendingDetail = this.strings.code(detail === null || detail === undefined ? reason : `${reason} ${detail}`);
+    lv.pending = this.model.stateOf(reason);
+    lv.pendingDetail = this.strings.code(reason);
+    lv.pendingInfo = detail === null || detail === undefined ? 0 : this.strings.code(String(detail));
+    if (reason === "pool_slot" && obj !== null && obj !== undefined) {
+      lv.slotWaits ??= new Map();
+      if (!lv.slotWaits.has(obj)) lv.slotWaits.set(obj, ts);
+    }
   }
 
   wake(ts, gid, cause, waker) {
-    const lv = this.lane(gid);
+    const lv = this.lane(gid), m = this.model;
     const c = this.strings.code(cause);
-    lv.wakeTs.push(ts);
+    lv.wakeTs.push(Math.max(ts, lv.wakeTs.n ? lv.wakeTs.last() : 0));
     lv.wakeBy.push(waker === null || waker === undefined ? -1 : waker);
     lv.wakeCause.push(c);
-    if (lv.state === RUNNING) {
-      lv.pending = READY;
+    if (lv.state === m.RUNNING) {
+      lv.pending = m.READY;
       lv.pendingDetail = c;
-    } else if (lv.state !== DONE) this.move(lv, ts, READY, c);
+      lv.pendingInfo = 0;
+    } else if (lv.state !== m.DONE) this.move(lv, ts, m.READY, c);
   }
 
   exit(ts, gid, outcome, error) {
@@ -312,26 +351,47 @@ export class Trace {
     lv.outcome = outcome;
     lv.error = error;
     if (outcome !== "ok") this.marks.push(lv);
-    if (lv.state !== RUNNING) this.move(lv, ts, DONE, lv.exited);
+    if (lv.state !== this.model.RUNNING) this.move(lv, ts, this.model.DONE, lv.exited);
+  }
+
+  /** `count` events were lost after `from` (ns): every greenthread not done is in an unknown state from then. */
+  lost(from, count) {
+    const m = this.model, detail = this.strings.code(m.lostDetail);
+    this.dropped += count;
+    this.gaps.push(from);
+    for (const lv of this.lanes) {
+      if (lv.state === m.DONE) continue;
+      this.move(lv, from, m.LOST, detail);
+      lv.pending = -1;
+    }
   }
 
   hubWait(ts) {
     if (this._waiting) return;
     this._waiting = true;
     const n = this.waitStart.n;
+    if (n) ts = Math.max(ts, this.waitEnd.a[n - 1]);
     const cum = n ? this.waitCum.a[n - 1] + (this.waitEnd.a[n - 1] - this.waitStart.a[n - 1]) : 0;
     this.waitStart.push(ts);
     this.waitEnd.push(ts);
     this.waitReady.push(0);
     this.waitCum.push(cum);
+    this.hubMove(ts, HUB_WAITING);
   }
 
   hubWake(ts, nready) {
     if (!this._waiting) return;
     this._waiting = false;
     const n = this.waitStart.n;
+    ts = Math.max(ts, this.waitStart.a[n - 1]);
     this.waitEnd.a[n - 1] = ts;
     this.waitReady.a[n - 1] = nready;
+    this.hubMove(ts, HUB_BUSY);
+  }
+
+  hubMove(ts, state) {
+    this.hubTs.push(Math.max(ts, this.hubTs.last()));
+    this.hubSt.push(state);
   }
 
   resource(ts, obj, type, name, size) {
@@ -372,12 +432,20 @@ export class Trace {
   /** Switches in [t0, t1). */
   switchesIn(t0, t1) {
     const a = this.switches.a, n = this.switches.n;
-    return lastAtOrBefore(a, n, t1 - 1e-9) - lastAtOrBefore(a, n, t0 - 1e-9);
+    return lastAtOrBefore(a, n, t1, 0, true) - lastAtOrBefore(a, n, t0, 0, true);
   }
 
   /** The end of transition `i` of `lane` (the next one's start, or the trace's end). */
   endOf(lane, i) {
     return i + 1 < lane.ts.n ? lane.ts.a[i + 1] : Math.max(this.end, lane.ts.a[i]);
+  }
+
+  /** Time `lane` spent parked up to `t`. */
+  waitedBy(lane, t) {
+    const a = lane.ts.a, st = lane.st.a, waiting = this.model.waiting, last = lane.at(t);
+    let sum = 0;
+    for (let i = 0; i <= last; i++) if (waiting[st[i]]) sum += (i < last ? a[i + 1] : t) - a[i];
+    return sum;
   }
 
   detail(code) {
@@ -388,14 +456,14 @@ export class Trace {
   intervals(lane) {
     const out = [];
     for (let i = 0; i < lane.ts.n; i++) {
-      out.push([lane.ts.a[i], this.endOf(lane, i), STATES[lane.st.a[i]], this.detail(lane.dt.a[i])]);
+      out.push([lane.ts.a[i], this.endOf(lane, i), this.model.states[lane.st.a[i]], this.detail(lane.dt.a[i])]);
     }
     return out;
   }
 
   /** Totals of a lane: ns spent per state. */
   totals(lane) {
-    const t = new Float64Array(STATES.length);
+    const t = new Float64Array(this.model.states.length);
     for (let i = 0; i < lane.ts.n; i++) t[lane.st.a[i]] += this.endOf(lane, i) - lane.ts.a[i];
     return t;
   }

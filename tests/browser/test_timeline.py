@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from runtime.trace.codec import read_recording
 from runtime.trace.states import intervals
+from tests.support.pages import in_menu
 from tests.visualizer.conftest import Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,10 +25,10 @@ def launch(page: Page, workload: str, **params: object) -> str:
     page.select_option("#launch-workload", workload)
     for name, value in params.items():
         page.fill(f"#launch-form [name={name}]", str(value))
-    before = page.evaluate("greenscope.state.session && greenscope.state.session.id")
+    before = page.evaluate("greenscope.page.session && greenscope.page.session.id")
     page.click("#launch-submit")
-    page.wait_for_function(f"greenscope.state.session && greenscope.state.session.id !== {json.dumps(before)}")
-    sid = page.evaluate("greenscope.state.session.id")
+    page.wait_for_function(f"greenscope.page.session && greenscope.page.session.id !== {json.dumps(before)}")
+    sid = page.evaluate("greenscope.page.session.id")
     assert page.url.endswith(f"?session={sid}")
     return sid
 
@@ -50,7 +51,9 @@ def test_launch_the_crawler_and_watch_lanes_grow_live(page: Page, tmp_path: Path
     wait_for(page, f"document.querySelector('#timeline').dataset.lanes > {before['lanes'] + 20}")
     after = timeline(page)
     assert after["events"] > before["events"]
-    assert after["t1"] > before["t1"]  # following: the view slid with now
+    # a live session is shown from its start until it outgrows the view: nothing in negative time
+    assert before["t0"] == after["t0"] == 0
+    assert page.evaluate("greenscope.viewport.until() <= greenscope.view.t1 && greenscope.viewport.follow")
     expect(page.locator("#session-state")).to_have_text("running")
     page.screenshot(path=tmp_path / "crawler.png")
 
@@ -98,22 +101,34 @@ def test_clicking_a_lane_shows_its_spawn_site(page: Page):
     expect(page.locator("#tooltip")).to_contain_text(f"gt{gid} fetch")
 
 
-def test_pause_freezes_the_view_while_events_keep_arriving(page: Page):
-    launch(page, "saturation", duration=5)
+def rows(page: Page) -> list[int]:
+    """The timeline's rows as drawn now: lane gids, -1 the hub, other negatives headers."""
+    page.evaluate("greenscope.drawNow()")
+    return page.evaluate(
+        "(() => { const t = greenscope.timeline; return Array.from(t.rows.slice(0, t.nrows), "
+        "r => r >= 0 ? greenscope.trace.lanes[r].gid : r); })()"
+    )
+
+
+def test_pause_freezes_the_view_and_its_lanes_while_events_keep_arriving(page: Page):
+    launch(page, "saturation", duration=5, rate=100)
     wait_for(page, "document.querySelector('#timeline').dataset.events > 200")
     page.click("#btn-pause")
-    frozen = timeline(page)
-    n = frozen["events"]
-    wait_for(page, f"greenscope.trace.events > {n + 500}")
+    frozen, frozen_rows = timeline(page), rows(page)
+    until = page.evaluate("greenscope.viewport.until()")
+    lanes = page.evaluate("greenscope.trace.lanes.length")
+    wait_for(page, f"greenscope.trace.lanes.length > {lanes + 20}")  # new greenthreads came meanwhile
     now = timeline(page)
     assert (now["t0"], now["t1"]) == (frozen["t0"], frozen["t1"])
-    page.click("#btn-pause")  # resume: following again
-    wait_for(page, f"document.querySelector('#timeline').dataset.t1 > {frozen['t1']}")
+    assert rows(page) == frozen_rows  # no row appeared or moved
+    page.keyboard.press("Space")  # resume (the button clicked let go of the focus): following again
+    wait_for(page, f"greenscope.viewport.until() > {until} && greenscope.viewport.follow")
+    assert len(rows(page)) > len(frozen_rows)
 
 
 def test_zoom_and_pan_change_the_visible_range(page: Page):
     launch(page, "pipeline", items=200)
-    wait_for(page, "greenscope.state.session.state === 'ended' && greenscope.trace.events > 100")
+    wait_for(page, "greenscope.page.session.state === 'ended' && greenscope.trace.events > 100")
     page.click("#btn-fit")
     fit = timeline(page)
     box = page.locator("#timeline").bounding_box()
@@ -170,7 +185,7 @@ def record(tmp_path: Path) -> Path:
 def test_a_recording_loads_replays_and_shows_the_same_intervals_as_python(page: Page, tmp_path: Path):
     path = record(tmp_path)
     page.set_input_files("#file-input", str(path))
-    wait_for(page, "greenscope.state.session && greenscope.state.session.source === 'recording'")
+    wait_for(page, "greenscope.page.session && greenscope.page.session.source === 'recording'")
     _, events = read_recording(path.read_bytes())[:2]
     wait_for(page, f"greenscope.trace.events >= {len(events)}")
     # the browser's intervals are the Python model's (runtime/trace/states.py), state by state
@@ -187,13 +202,13 @@ def test_a_recording_loads_replays_and_shows_the_same_intervals_as_python(page: 
     expect(page.locator("#btn-play")).to_be_enabled()
     page.select_option("#replay-speed", "0.1")  # ~100 ms of program: a second of replay
     page.click("#btn-play")
-    first = page.evaluate("greenscope.state.replay.t")
-    wait_for(page, f"greenscope.state.replay.t > {first}")
-    assert page.evaluate("greenscope.state.replay.playing")
+    first = page.evaluate("greenscope.viewport.replay.t")
+    wait_for(page, f"greenscope.viewport.replay.t > {first}")
+    assert page.evaluate("greenscope.viewport.replay.playing")
     page.click("#btn-play")  # pause the replay, then seek to the middle
     page.fill("#replay-seek", "500")
     page.dispatch_event("#replay-seek", "input")
-    assert page.evaluate("greenscope.state.replay.t / greenscope.trace.end") == pytest.approx(0.5, abs=0.01)
+    assert page.evaluate("greenscope.viewport.replay.t / greenscope.trace.end") == pytest.approx(0.5, abs=0.01)
 
 
 def test_a_dropped_recording_loads_and_a_bad_one_is_refused(page: Page, tmp_path: Path):
@@ -208,7 +223,7 @@ def test_a_dropped_recording_loads_and_a_bad_one_is_refused(page: Page, tmp_path
     expect(page.locator("#status")).to_contain_text("not a readable recording")
     expect(page.locator("#status")).to_have_class("error")
     page.evaluate(drop, [path.name, list(path.read_bytes())])
-    wait_for(page, "greenscope.state.session && greenscope.state.session.source === 'recording'")
+    wait_for(page, "greenscope.page.session && greenscope.page.session.source === 'recording'")
     wait_for(page, "greenscope.trace.marks.length > 0")  # worker 3's ValueError, marked on its lane
 
 
@@ -256,9 +271,10 @@ def normalise(ivs: list[tuple]) -> list[tuple]:
 
 def test_downloads_help_themes_and_filters(page: Page, server: Server):
     sid = launch(page, "pipeline", items=50)
-    wait_for(page, "greenscope.state.session.state === 'ended'")
+    wait_for(page, "greenscope.page.session.state === 'ended'")
     total = server.get(f"api/sessions/{sid}").json()["events"]
     wait_for(page, f"greenscope.trace.events === {total}")
+    in_menu(page)
     with page.expect_download() as rec:
         page.click("#dl-recording")
     process, events, complete = read_recording(Path(rec.value.path()).read_bytes())
@@ -274,9 +290,9 @@ def test_downloads_help_themes_and_filters(page: Page, server: Server):
     expect(page.locator("#help")).to_be_hidden()
     theme = page.evaluate("document.documentElement.dataset.theme")
     page.keyboard.press("t")
-    assert page.evaluate("document.documentElement.dataset.theme") != theme
+    expect(page.locator("html")).not_to_have_attribute("data-theme", theme)
     page.keyboard.press("p")
-    assert page.evaluate("'projector' in document.documentElement.dataset")
+    expect(page.locator("html")).to_have_attribute("data-projector", "")
     page.keyboard.press("0")
     rows = timeline(page)["rows"]
     page.fill("#filter-text", "consumer")  # the pipeline's consumers only
@@ -300,6 +316,7 @@ def test_a_server_with_a_token_works_from_the_url_it_prints(browser, token_serve
         assert "token" not in page.url  # not left on show (a projector)
         sid = launch(page, "pipeline", items=20)
         wait_for(page, "greenscope.trace.events > 0")
+        in_menu(page)
         with page.expect_download() as rec:
             page.click("#dl-recording")
         assert rec.value.suggested_filename == f"session-{sid}.gsc"

@@ -369,16 +369,8 @@ def test_stdlib_queue_imported_over_green_threading():
 # ---------------------------------------------------------------- http.client and urllib.request
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):
-        if self.path.startswith("/sleep/"):
-            real_time.sleep(float(self.path.split("/")[2]))
-        self._send(f"page {self.path}".encode())
-
-    def do_POST(self):
-        self._send(self.rfile.read(int(self.headers["Content-Length"])).upper())
+class _Replies:
+    """A request handler's quiet `_send` (mixed into stdlib and green handlers alike)."""
 
     def _send(self, body):
         self.send_response(200)
@@ -388,6 +380,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+class _Handler(_Replies, http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if self.path.startswith("/sleep/"):
+            real_time.sleep(float(self.path.split("/")[2]))
+        self._send(f"page {self.path}".encode())
+
+    def do_POST(self):
+        self._send(self.rfile.read(int(self.headers["Content-Length"])).upper())
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -463,7 +467,9 @@ def test_import_patched_injects_and_restores():
     default = import_patched("socketserver")  # the default green modules
     assert default.selectors.DefaultSelector is selectors.SelectSelector
     assert default.threading.Thread is gthreading.Thread
-    assert dict(sys.modules) == before
+    added = {name for name in sys.modules if name not in before}
+    assert all(name.startswith("runtime.green.") for name in added), added  # only green modules were imported
+    assert all(sys.modules[name] is module for name, module in before.items())
 
 
 def test_import_patched_dotted_name_and_parent_attribute():
@@ -504,3 +510,50 @@ def test_https_urlopen_over_green_ssl(tmp_path):
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+# ---------------------------------------------------------------- http.server and socketserver
+
+
+def test_green_http_server_handles_requests_at_once():
+    from runtime.green import socketserver as gsocketserver
+    from runtime.green.http import server as gserver
+
+    in_flight, most, everyone = [0], [0], runtime.Event()
+
+    class Handler(_Replies, gserver.BaseHTTPRequestHandler):
+        def do_GET(self):
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            if in_flight[0] == 4:
+                everyone.send()
+            everyone.wait()  # only when four requests are handled at once
+            in_flight[0] -= 1
+            self._send(self.path.encode())
+
+    server = gserver.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    assert isinstance(server, gsocketserver.ThreadingMixIn) and not isinstance(server, http.server.HTTPServer)
+    serving = runtime.spawn(server.serve_forever, 0.05)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    fetches = [runtime.spawn(lambda i=i: grequest.urlopen(f"{url}/{i}").read()) for i in range(4)]
+    assert [f.wait() for f in fetches] == [b"/0", b"/1", b"/2", b"/3"]
+    assert most[0] == 4
+    server.shutdown()
+    server.server_close()
+    serving.wait()
+
+
+def test_import_patched_makes_the_modules_own_imports_green(tmp_path, monkeypatch):
+    from runtime.green import os as gos
+    from runtime.green import subprocess as gsubprocess
+
+    (tmp_path / "uses_stdlib.py").write_text(
+        "import os\nimport subprocess\nimport urllib.request\nfrom http.client import HTTPConnection\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    copy = import_patched("uses_stdlib")
+    assert copy.urllib.request.urlopen is grequest.urlopen  # `import urllib.request` gave the green one
+    assert copy.HTTPConnection is gclient.HTTPConnection
+    assert copy.subprocess is gsubprocess and copy.os.waitpid is gos.waitpid
+    assert urllib.request.urlopen is not grequest.urlopen and sys.modules["urllib.request"] is urllib.request
+    del sys.modules["uses_stdlib"]

@@ -128,12 +128,12 @@ def test_unsupported_eventlet_groups_warn(hub):
         from runtime import patcher
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            patcher.monkey_patch(os=True, time=True)
-            patcher.monkey_patch(os=False, psycopg=False)
+            patcher.monkey_patch(builtins=True, time=True)
+            patcher.monkey_patch(builtins=False, psycopg=False)
         print([str(w.message) for w in caught])
         """,
     )
-    assert "monkey_patch(os=True)" in out and out.count("monkey_patch(") == 1
+    assert "monkey_patch(builtins=True)" in out and out.count("monkey_patch(") == 1
 
 
 def test_warns_about_names_imported_before_patching(hub, tmp_path):
@@ -253,6 +253,38 @@ def test_non_daemon_green_threads_are_waited_for_at_exit(hub):
         """,
     )
     assert out == "main done\nnon-daemon done\n"
+
+
+CHILD_BARRIER = """
+import os, sys, time, pathlib
+where = pathlib.Path(sys.argv[1])
+(where / str(os.getpid())).touch()
+deadline = time.monotonic() + 30
+while len(list(where.iterdir())) < 5 and time.monotonic() < deadline:
+    time.sleep(0.005)
+sys.exit(len(list(where.iterdir())) != 5)
+"""
+
+
+def test_subprocess_and_os_are_green_after_patching(hub, tmp_path):
+    # five subprocess.run in five greenthreads: each child ends only once all five have started
+    (tmp_path / "child.py").write_text(CHILD_BARRIER)
+    (tmp_path / "children").mkdir()
+    out = run(
+        hub,
+        f"""
+        import runtime; runtime.monkey_patch()
+        import os, subprocess, sys
+        from runtime import patcher
+        from runtime.green import os as gos, subprocess as gsubprocess
+        assert subprocess.Popen is gsubprocess.Popen and os.waitpid is gos.waitpid and os.read is gos.read
+        assert patcher.is_monkey_patched("subprocess") and patcher.is_monkey_patched("os")
+        assert patcher.original("os").read is not gos.read
+        command = [sys.executable, {str(tmp_path / "child.py")!r}, {str(tmp_path / "children")!r}]
+        print([gt.wait() for gt in [runtime.spawn(lambda: subprocess.run(command).returncode) for _ in range(5)]])
+        """,
+    )
+    assert out == "[0, 0, 0, 0, 0]\n"
 
 
 def test_stdlib_http_server_and_client_in_one_patched_process(hub):

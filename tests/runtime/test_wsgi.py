@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -255,11 +258,14 @@ def test_get_and_post_with_content_length(start_server):
     assert post["CONTENT_LENGTH"] == "11"
     assert "HTTP_CONTENT_TYPE" not in post
 
+    # eventlet's lines: starting up, each connection accepted, then an access line per request
     lines = srv.log.getvalue().splitlines()
-    assert len(lines) == 2
-    assert lines[0].startswith("127.0.0.1 - - [")
-    assert '"GET /a%20b/caf%C3%A9?x=1&y=%20 HTTP/1.1" 200 29 ' in lines[0]
-    assert '"POST /submit HTTP/1.1" 200 41 ' in lines[1]
+    assert len(lines) == 4
+    assert lines[0] == f"({os.getpid()}) wsgi starting up on http://127.0.0.1:{srv.port}"
+    assert lines[1] == f"({os.getpid()}) accepted ('127.0.0.1', {result['port']})"
+    assert lines[2].startswith("127.0.0.1 - - [")
+    assert '"GET /a%20b/caf%C3%A9?x=1&y=%20 HTTP/1.1" 200 29 ' in lines[2]
+    assert '"POST /submit HTTP/1.1" 200 41 ' in lines[3]
 
 
 def test_access_log_can_be_switched_off(start_server):
@@ -315,8 +321,9 @@ def test_keepalive_serves_many_requests_on_one_connection(start_server):
     assert result["c1_closed"]
 
 
-def test_keepalive_off_closes_after_each_response(start_server):
-    srv = start_server(echo_app, keepalive=False)
+@pytest.mark.parametrize("keepalive", [False, 0])
+def test_keepalive_off_closes_after_each_response(start_server, keepalive):
+    srv = start_server(echo_app, keepalive=keepalive)
     result = srv.client(r"""
         r = Raw()
         r.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -510,6 +517,10 @@ BAD_REQUESTS = [
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400),
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),  # bad chunk size
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXX", 400),  # no CRLF after data
+    (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n 3\r\nabc\r\n0\r\n\r\n", 400),  # " 3"
+    (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", 400),  # bare LF
+    (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\n0\r\n\r\n", 400),  # bare LF
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400),  # NUL
     (b"POST / HTTP/1.1\r\nHost: x\r\nExpect: something\r\nContent-Length: 1\r\n\r\nx", 417),
     (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 5000 + b"\r\n\r\n", 431),
     (b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
@@ -545,10 +556,30 @@ def test_bad_requests_are_refused_and_the_server_goes_on(start_server):
     )
     assert result[-1] == "still fine"
     assert result[:-1] == [[status, "close", True] for _, status in BAD_REQUESTS]
-    assert len(calls) == 3 + 1  # the bad chunked bodies reached the application: they fail in wsgi.input
+    assert len(calls) == 6 + 1  # the bad chunked bodies reached the application: they fail in wsgi.input
     log = srv.log.getvalue()
     assert "Traceback" not in log
     assert '"GARBAGE" 400 0 ' in log and '"GET / HTTP/2.0" 505 0 ' in log
+
+
+def test_a_smuggled_request_never_reaches_the_application(start_server):
+    calls = []
+
+    def app(environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        return echo_app(environ, start_response)
+
+    srv = start_server(app)
+    result = srv.client(r"""
+        r = Raw()
+        # CL.TE: by Content-Length the second request is body; by chunked framing it is a request of its own
+        r.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 35\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n")
+        resp = r.response()
+        out([resp["status"], resp["body"], r.closed_by_server()])
+    """)
+    assert result == [400, "400 Bad Request\nboth Transfer-Encoding and Content-Length\n", True]
+    assert calls == []
 
 
 def test_application_errors(start_server):
@@ -587,9 +618,12 @@ def test_application_errors(start_server):
         if path == "/twice":
             start_response("200 OK", [])
             start_response("200 OK", [])
-        if path == "/str":
+        if path == "/int":
             start_response("200 OK", [])
-            return ["not bytes"]
+            return [42]
+        if path == "/unicode":  # str chunks must be ASCII, as on eventlet
+            start_response("200 OK", [])
+            return ["caf\xe9"]
         if path == "/badheader":
             start_response("200 OK", [("X-Bad", "a\r\nInjected: yes")])
             return [b"x"]
@@ -599,7 +633,18 @@ def test_application_errors(start_server):
         return [b"fine"]
 
     srv = start_server(app)
-    paths = ["/before", "/after", "/exc_info", "/exc_info_late", "/twice", "/str", "/badheader", "/nostart", "/ok"]
+    paths = [
+        "/before",
+        "/after",
+        "/exc_info",
+        "/exc_info_late",
+        "/twice",
+        "/int",
+        "/unicode",
+        "/badheader",
+        "/nostart",
+        "/ok",
+    ]
     result = srv.client(
         r"""
         got = {}
@@ -620,14 +665,15 @@ def test_application_errors(start_server):
     assert result["/after"] == [200, "partial", False, True]  # no last chunk: the client sees the failure
     assert result["/exc_info"] == [503, "sorry", True, False]
     assert result["/exc_info_late"] == [200, "sent", False, True]
-    for path in ["/twice", "/str", "/badheader", "/nostart"]:
+    for path in ["/twice", "/int", "/unicode", "/badheader", "/nostart"]:
         assert result[path] == error, path
     assert result["/ok"] == [200, "fine", True, False]
     assert closed == ["failing"]
     log = srv.log.getvalue()
-    for message in ["boom-before", "boom-after", "too-late", "called a second time", "must be bytes", "CR or LF"]:
+    for message in ["boom-before", "boom-after", "too-late", "called a second time", "must be bytes", "must be ASCII"]:
         assert message in log
-    assert log.count("Traceback") == 7  # all but /exc_info, which handled its error
+    assert "CR or LF" in log
+    assert log.count("Traceback") == 8  # all but /exc_info, which handled its error
 
 
 def test_response_framing_from_the_application_is_enforced(start_server):
@@ -694,7 +740,8 @@ def test_idle_client_is_dropped_after_the_socket_timeout(start_server):
     assert eof == ""
     assert dropped_after <= waited + 0.1
     assert result["stalled"] == 408 and result["stalled_closed"]
-    assert len(srv.log.getvalue().splitlines()) == 2  # the served request and the 408; the idle one: nothing
+    access = [line for line in srv.log.getvalue().splitlines() if line.startswith("127.0.0.1 - - ")]
+    assert len(access) == 2  # the served request and the 408; the idle one: nothing
 
 
 def test_a_client_reset_mid_request_ends_only_its_own_handler(start_server):
@@ -961,3 +1008,230 @@ def test_killing_the_server_and_the_shutdown_timeout(start_server):
         srv.thread.wait()
     assert client.wait() is None  # closed without an answer
     assert not never.ready()
+
+
+# ---------------------------------------------------------------- as eventlet's wsgi.server
+
+
+def test_str_body_chunks_are_sent_as_on_eventlet(start_server):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        path = environ["PATH_INFO"]
+        if path == "/one":
+            return ["Hello, World!\r\n"]  # eventlet's examples/wsgi.py
+        if path == "/list":
+            return ["Hello, ", "World!\r\n"]
+        if path == "/mixed":
+            return [b"bytes ", "and str"]
+        return iter(["gener", "ated"])
+
+    srv = start_server(app)
+    result = srv.client("""
+        c = http_conn()
+        got = {}
+        for path in ["/one", "/list", "/mixed", "/gen"]:
+            c.request("GET", path)
+            r = c.getresponse()
+            got[path] = [r.status, r.getheader("Content-Length"), r.read().decode()]
+        out(got)
+    """)
+    assert result == {
+        "/one": [200, "15", "Hello, World!\r\n"],
+        "/list": [200, "15", "Hello, World!\r\n"],
+        "/mixed": [200, "13", "bytes and str"],
+        "/gen": [200, None, "generated"],
+    }
+
+
+ACCESS_LINE = (
+    r"(?P<client>\S+) - - \[\d\d/\w{3}/\d{4} \d\d:\d\d:\d\d\] "
+    r'"(?P<request>[^"]*)" (?P<status>\d+) (?P<length>\d+) \d+\.\d{6}'
+)
+
+
+def test_the_log_says_what_eventlets_says(start_server):
+    srv = start_server(echo_app)
+    port = srv.client("""
+        c = http_conn()
+        c.request("POST", "/a", body=b"four", headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.1"})
+        c.getresponse().read()
+        out(c.sock.getsockname()[1])
+    """)
+    srv.stop()
+    pid = os.getpid()
+    lines = srv.log.getvalue().splitlines()
+    assert lines[0] == f"({pid}) wsgi starting up on http://127.0.0.1:{srv.port}"
+    assert lines[1] == f"({pid}) accepted ('127.0.0.1', {port})"
+    access = re.fullmatch(ACCESS_LINE, lines[2])
+    assert access is not None, lines[2]
+    assert access.group("client", "request", "status", "length") == (
+        "203.0.113.9,198.51.100.1,127.0.0.1",  # log_x_forwarded_for: the forwarded addresses first
+        "POST /a HTTP/1.1",
+        "200",
+        "4",
+    )
+    assert lines[3:] == [f"({pid}) wsgi exited, is_accepting=True"]
+    assert srv.listener.fileno() == -1  # closed by the server, as eventlet's does
+
+
+def test_debug_and_log_x_forwarded_for_can_be_switched_off(start_server):
+    srv = start_server(echo_app, debug=False, log_x_forwarded_for=False)
+    srv.client("""
+        c = http_conn()
+        c.request("GET", "/", headers={"X-Forwarded-For": "203.0.113.9"})
+        out(c.getresponse().status)
+    """)
+    lines = srv.log.getvalue().splitlines()
+    assert not any(" accepted " in line for line in lines)
+    assert [re.fullmatch(ACCESS_LINE, line).group("client") for line in lines[1:]] == ["127.0.0.1"]
+
+
+def test_a_logger_as_the_log(start_server):
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append((record.levelname, record.getMessage().splitlines()[0]))
+
+    logger = logging.getLogger("test_wsgi.server")
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    handler = Keep()
+    logger.addHandler(handler)
+    errors = []
+
+    def app(environ, start_response):
+        errors.append(environ["wsgi.errors"])
+        if environ["PATH_INFO"] == "/fail":
+            raise RuntimeError("boom")
+        return echo_app(environ, start_response)
+
+    try:
+        srv = start_server(app, log=logger)
+        srv.client("""
+            c = http_conn()
+            for path in ["/", "/fail"]:
+                c.request("GET", path)
+                c.getresponse().read()
+                c = http_conn()
+            out(None)
+        """)
+        srv.stop()
+    finally:
+        logger.removeHandler(handler)
+    pid = os.getpid()
+    assert [(level, message.split(" - - ")[0]) for level, message in records] == [
+        ("INFO", f"({pid}) wsgi starting up on http://127.0.0.1:{srv.port}"),
+        ("DEBUG", records[1][1]),
+        ("INFO", "127.0.0.1"),
+        ("DEBUG", records[3][1]),
+        ("ERROR", "error in the application for 'GET /fail HTTP/1.1':"),
+        ("INFO", "127.0.0.1"),
+        ("INFO", f"({pid}) wsgi exited, is_accepting=True"),
+    ]
+    assert " accepted ('127.0.0.1', " in records[1][1] and " accepted ('127.0.0.1', " in records[3][1]
+    assert errors == [sys.stderr, sys.stderr]  # wsgi.errors: a file, never the logger
+
+
+def test_max_http_version_answers_as_http10(start_server):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter([b"first,", b"second"])
+
+    srv = start_server(app, max_http_version="HTTP/1.0")
+    result = srv.client(r"""
+        r = Raw()
+        r.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        out(r.f.read().decode())  # to the end: the server closes
+    """)
+    head, _, body = result.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    assert lines[0] == "HTTP/1.0 200 OK"
+    assert "Connection: close" in lines and not any(line.startswith("Transfer-Encoding") for line in lines)
+    assert body == "first,second"  # ended by the close
+
+
+def test_server_event_gets_the_server(start_server):
+    event = runtime.Event()
+    srv = start_server(echo_app, server_event=event)
+    it = event.wait()
+    assert it.sock is srv.listener and it.app is echo_app
+    assert it.options.keepalive is True
+
+
+def test_the_protocol_keyword_is_refused_with_a_reason():
+    listener = runtime.listen(("127.0.0.1", 0))
+    with listener, pytest.raises(TypeError, match="BaseHTTPRequestHandler"):
+        wsgi.server(listener, echo_app, protocol=object)
+
+
+def test_minimum_chunk_size_gathers_small_chunks(start_server):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter([b"x" * 100] * 10)
+
+    srv = start_server(app, minimum_chunk_size=450)
+    result = srv.client(r"""
+        r = Raw()
+        r.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        out(r.f.read().decode())
+    """)
+    body = result.partition("\r\n\r\n")[2]
+    assert body == "1f4\r\n" + "x" * 500 + "\r\n" + "1f4\r\n" + "x" * 500 + "\r\n0\r\n\r\n"
+
+
+def test_response_header_names_are_capitalized_unless_told_not_to(start_server):
+    def app(environ, start_response):
+        start_response("200 OK", [("content-TYPE", "text/plain"), ("x-api-key", "k")])
+        return [b"ok"]
+
+    script = r"""
+        r = Raw()
+        r.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        out(r.f.read().decode().split("\r\n")[1:3])
+    """
+    assert start_server(app).client(script) == ["Content-Type: text/plain", "X-Api-Key: k"]
+    assert start_server(app, capitalize_response_headers=False).client(script) == [
+        "content-TYPE: text/plain",
+        "x-api-key: k",
+    ]
+
+
+def test_a_number_as_keepalive_is_how_long_a_connection_may_idle(start_server):
+    srv = start_server(echo_app, keepalive=0.2, socket_timeout=None)
+    result = srv.client("""
+        c = http_conn(timeout=20)
+        c.request("GET", "/")
+        status = c.getresponse().status
+        out([status, c.sock.recv(1).decode()])  # "" once the server closes the idle connection
+    """)
+    assert result == [200, ""]
+
+
+def test_ctrl_c_ends_the_server_normally(start_server):
+    srv = start_server(echo_app)
+    runtime.sleep(0)  # the server is in accept
+    srv.thread.kill(KeyboardInterrupt)
+    assert srv.thread.wait() is None
+    assert "\nwsgi exiting\n" in srv.log.getvalue()
+    assert srv.listener.fileno() == -1
+
+
+def test_eventlet_input_is_wsgi_input_and_gives_the_socket(start_server):
+    seen = []
+
+    def app(environ, start_response):
+        inp = environ["eventlet.input"]
+        seen.append([inp is environ["wsgi.input"], inp.get_socket().getpeername()[1]])
+        return echo_app(environ, start_response)
+
+    srv = start_server(app)
+    port = srv.client("""
+        c = http_conn()
+        c.request("GET", "/")
+        c.getresponse().read()
+        c.request("POST", "/", body=b"body")
+        c.getresponse().read()
+        out(c.sock.getsockname()[1])
+    """)
+    assert seen == [[True, port], [True, port]]

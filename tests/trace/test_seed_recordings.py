@@ -10,7 +10,7 @@ from pathlib import Path
 
 from runtime.trace.codec import read_recording
 from runtime.trace.events import KIND_NAMES
-from runtime.trace.states import check, intervals
+from runtime.trace.states import WAITING, check, intervals
 from tests.runtime.test_seed_crawler import CRAWLER, SERVER
 from tests.runtime.test_seed_examples import ECHO_SERVER, FETCH, SLOW_HTTP
 
@@ -57,7 +57,7 @@ def test_the_crawler_recording_keeps_the_invariants(tmp_path: Path):
         stop(server)
     assert check(events) == []
     assert spawned_funcs(events).count("fetch") == 20
-    blocked_on = {iv.detail for ivs in intervals(events).values() for iv in ivs if iv.state == "blocked"}
+    blocked_on = {iv.detail for ivs in intervals(events).values() for iv in ivs if iv.state in WAITING}
     assert {"io_read", "join"} <= blocked_on
 
 

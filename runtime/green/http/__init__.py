@@ -1,5 +1,5 @@
-"""A green `http` package: the stdlib's `http` (HTTPStatus...), with a green `client`
-(``from runtime.green.http import client``)."""
+"""A green `http` package: the stdlib's `http` (HTTPStatus...), with a green `client` and `server`
+(``from runtime.green.http import client, server``)."""
 
 from __future__ import annotations
 

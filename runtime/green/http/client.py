@@ -4,7 +4,7 @@ Connections park the greenthread while they connect, send and wait for the respo
 HTTPS goes through `runtime.green.ssl` (give ``HTTPSConnection`` a context made by
 ``runtime.green.ssl``, or none).
 
-This is a copy of the stdlib module (`runtime.patcher.import_patched`): its classes and
+This is a copy of the stdlib module (`runtime.green._copy.fresh_import`): its classes and
 exceptions are not ``http.client``'s.
 """
 
@@ -13,6 +13,9 @@ from __future__ import annotations
 from runtime.green import socket as _green_socket
 from runtime.green import ssl as _green_ssl
 from runtime.green import time as _green_time
-from runtime.patcher import _adopt, import_patched
+from runtime.green._copy import adopt, fresh_import
 
-_adopt(globals(), import_patched("http.client", ("socket", _green_socket), ("ssl", _green_ssl), ("time", _green_time)))
+adopt(
+    globals(),
+    fresh_import("http.client", [("socket", _green_socket), ("ssl", _green_ssl), ("time", _green_time)]),
+)

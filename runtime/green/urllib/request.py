@@ -5,8 +5,8 @@ many fetches run at once. https goes through `runtime.green.ssl` (pass a ``conte
 made by ``runtime.green.ssl``, or none). ``ftp:`` URLs go through the stdlib's ftplib and
 block.
 
-This is a copy of the stdlib module (`runtime.patcher.import_patched`): its classes are not
-``urllib.request``'s; its errors are ``urllib.error``'s.
+This is a copy of the stdlib module (`runtime.green._copy.fresh_import`): its classes are
+not ``urllib.request``'s; its errors are ``urllib.error``'s.
 """
 
 from __future__ import annotations
@@ -14,16 +14,13 @@ from __future__ import annotations
 from runtime.green import socket as _green_socket
 from runtime.green import ssl as _green_ssl
 from runtime.green import time as _green_time
+from runtime.green._copy import adopt, fresh_import
 from runtime.green.http import client as _green_client
-from runtime.patcher import _adopt, import_patched
 
-_adopt(
+adopt(
     globals(),
-    import_patched(
+    fresh_import(
         "urllib.request",
-        ("http.client", _green_client),
-        ("socket", _green_socket),
-        ("ssl", _green_ssl),
-        ("time", _green_time),
+        [("http.client", _green_client), ("socket", _green_socket), ("ssl", _green_ssl), ("time", _green_time)],
     ),
 )

@@ -1,0 +1,44 @@
+// trace.js against the golden corpus (tests/corpus/states): the same intervals as runtime/trace/states.py,
+// whether the events come in one batch or split into two at any point.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { Model, Trace } from "../../static/js/trace.js";
+import { corpus, intervalsOf, pythonSchema, wireBatch } from "./support.mjs";
+
+const schema = pythonSchema();
+const model = new Model(schema);
+
+for (const c of corpus()) {
+  test(`${c.name}: ${c.about}`, () => {
+    const whole = new Trace(model);
+    whole.ingest(wireBatch(schema, c.events));
+    assert.deepEqual(intervalsOf(whole), c.intervals);
+    for (let cut = 1; cut < c.events.length; cut++) {
+      const split = new Trace(model);
+      split.ingest(wireBatch(schema, c.events.slice(0, cut)));
+      split.ingest(wireBatch(schema, c.events.slice(cut)));
+      assert.deepEqual(intervalsOf(split), c.intervals, `split before event ${cut}`);
+    }
+  });
+}
+
+test("the model is the schema's: states, labels and every reason from Python", () => {
+  assert.deepEqual(model.states, schema.states);
+  assert.equal(model.stateOf("io_read"), schema.states.indexOf("io"));
+  assert.equal(model.stateOf("never heard of"), schema.states.indexOf(schema.blocked_otherwise));
+});
+
+test("a viewer's own loss (a batch that says it dropped events) makes every live lane unknown from the last event", () => {
+  const tr = new Trace(model);
+  tr.ingest(wireBatch(schema, [["spawn", 1000, 2, 1, "f", "p.py:1", null], ["switch", 1010, 0, 2]]));
+  tr.ingest(wireBatch(schema, [["switch", 1500, 2, 0]], { dropped: 7 }));
+  assert.equal(tr.dropped, 7);
+  assert.deepEqual(intervalsOf(tr)[2], [
+    [1000, 1010, "ready", "spawn"],
+    [1010, 1010, "running", null],
+    [1010, 1500, "lost", "events lost"],
+    [1500, 1500, "ready", "yield"],
+  ]);
+});
