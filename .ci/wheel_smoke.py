@@ -48,7 +48,8 @@ def run(*command: str | Path, cwd: Path) -> str:
 
 def fetch(url: str, data: dict | None = None) -> tuple[int, bytes]:
     body = None if data is None else json.dumps(data).encode()
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"} if body else {})
+    headers = {"Content-Type": "application/json", "X-Greenscope": "1"} if body else {}  # the page's header
+    request = urllib.request.Request(url, body, headers)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=30) as response:
         return response.status, response.read()

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from runtime.trace.analysis import TASK_SORTS
 from runtime.trace.chrome import to_chrome
 from runtime.trace.codec import LIMITS, FormatError, read_recording
 from visualizer.dashboard import ApiError, Dashboard, error_response
@@ -137,6 +138,7 @@ def delete_session(sid: str) -> Response:
         dashboard.launcher.stop(session)
         return jsonify(session.to_dict())
     dashboard.store.remove(session)
+    dashboard.analyses.forget(session.id)
     return jsonify({"id": session.id, "deleted": True})
 
 
@@ -179,6 +181,42 @@ class _Upto:
 
     def __exit__(self, *_: object) -> None:
         self._f.close()
+
+
+@api.get("/sessions/<sid>/analysis")
+def analysis(sid: str) -> Response:
+    """The analysis of the session (runtime/trace/analysis.py): of its whole run, or with ``start`` and
+    ``stop`` (ns, the events' clock) of that range; ``tasks`` rows per greenthread (0 to 5000) in the order
+    ``sort`` names."""
+    session = _session(sid)
+    args = request.args
+    sort = args.get("sort", "blocked")
+    if sort not in TASK_SORTS:
+        raise ApiError(400, f"sort must be one of {', '.join(TASK_SORTS)}", "sort")
+    tasks = _int_arg("tasks", 500, 0, 5000)
+    start, stop = _int_arg("start", None, 0, 2**63), _int_arg("stop", None, 0, 2**63)
+    if start is not None and stop is not None and stop < start:
+        raise ApiError(400, "stop is before start", "stop")
+    path, size = _recording(session)
+    try:
+        report = _dashboard().analyses.report(session.id, path, size, start=start, stop=stop, tasks=tasks, sort=sort)
+    except FormatError as e:
+        raise ApiError(500, f"cannot analyse session {sid}: {e}") from None
+    return jsonify(report)
+
+
+def _int_arg(name: str, default: int | None, lo: int, hi: int) -> int | None:
+    """Query argument `name` as an integer in [lo, hi], or `default` if absent."""
+    text = request.args.get(name)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ApiError(400, f"{name} must be an integer", name) from None
+    if not lo <= value <= hi:
+        raise ApiError(400, f"{name} must be between {lo} and {hi}", name)
+    return value
 
 
 @api.get("/sessions/<sid>/export")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Response, jsonify, request
 
 from visualizer.agents import AgentListener
+from visualizer.analyses import Analyses
 from visualizer.launcher import Launcher
 from visualizer.security import Policy
 from visualizer.store import Store
@@ -31,7 +32,7 @@ def error_response(status: int, message: str, field: str | None = None) -> tuple
 
 @dataclass
 class Dashboard:
-    """The parts of a dashboard: its settings, sessions, agent listener, launcher, streamer and rules."""
+    """The parts of a dashboard: its settings, sessions, agent listener, launcher, streamer, rules and analyses."""
 
     config: dict[str, Any]
     store: Store
@@ -39,6 +40,7 @@ class Dashboard:
     launcher: Launcher
     streamer: Streamer
     policy: Policy
+    analyses: Analyses = field(default_factory=Analyses)
 
     def socket_authorized(self, auth: Any = None) -> bool:
         """Whether a Socket.IO connect carries the token: as its `auth` (``{"token": ...}``), its

@@ -112,12 +112,15 @@ export class Insights {
     const rep = r.report;
     const states = model.states
       .map((s, i) => (rep.states[s] ? `<tr data-state="${esc(s)}"><td>${swatch(s)}${esc(model.labels[i])}</td>` +
-        `<td class="num">${duration(rep.states[s])}</td></tr>` : ""))
+        `<td class="num" data-ns="${rep.states[s]}">${duration(rep.states[s])}</td></tr>` : ""))
       .join("");
     const funcs = rep.functions
-      .map((f) => `<tr data-func="${esc(f.func)}"><td class="mono">${esc(f.func)}</td><td class="num">${count(f.count)}</td>` +
-        `<td class="num">${duration(f.states.running)}</td>` +
-        `<td class="num">${duration(Object.values(f.reasons).reduce((x, y) => x + y, 0))}</td></tr>`)
+      .map((f) => {
+        const blocked = Object.values(f.reasons).reduce((x, y) => x + y, 0);
+        return `<tr data-func="${esc(f.func)}"><td class="mono">${esc(f.func)}</td><td class="num">${count(f.count)}</td>` +
+          `<td class="num" data-ns="${f.states.running}">${duration(f.states.running)}</td>` +
+          `<td class="num" data-ns="${blocked}">${duration(blocked)}</td></tr>`;
+      })
       .join("");
     return `${head}<table id="range-states">${states}</table>
       <table id="range-functions"><tr class="dim"><th>function</th><th>n</th><th>running</th><th>blocked</th></tr>${funcs}</table>`;

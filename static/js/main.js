@@ -19,14 +19,7 @@ import { View } from "./view.js";
 import { Viewport } from "./viewport.js";
 
 const $ = (id) => document.getElementById(id);
-const params = new URLSearchParams(location.search);
-const token = params.get("token");
-if (token) {
-  // kept in memory (and in the server's cookie), off the address bar: it may be on a projector
-  const url = new URL(location.href);
-  url.searchParams.delete("token");
-  history.replaceState(null, "", url);
-}
+const params = new URLSearchParams(location.search); // a token, if any, is in the server's cookie: never here
 
 const page = {
   session: null, // the session dict open now
@@ -46,9 +39,11 @@ const stats = { frames: [], draws: 0 }; // ms of drawing work per frame (for ben
 
 // ------------------------------------------------------------------ server
 
+/** A request to the dashboard: {ok, status, body}. Requests that change something say they come from the page
+ * (X-Greenscope): with the same-origin check, no other page can make them. */
 async function fetchJSON(url, options = {}) {
   const headers = { ...(options.headers || {}) };
-  if (token) headers.Authorization = `Bearer ${token}`;
+  if (options.method && options.method !== "GET") headers["X-Greenscope"] = "1";
   try {
     const r = await fetch(url, { ...options, headers });
     let body = null;
@@ -69,7 +64,7 @@ function status(text, error = false) {
   el.classList.toggle("error", error);
 }
 
-const stream = new Stream(token, {
+const stream = new Stream({
   onStatus: status,
   onConnect: () => page.session && stream.subscribe(page.session.id),
   onSessions: (list) => {
@@ -78,6 +73,11 @@ const stream = new Stream(token, {
   },
   onSession: (s) => {
     page.sessions.set(s.id, s);
+    sessionsChanged();
+  },
+  onRemoved: (id) => {
+    page.sessions.delete(id);
+    if (page.session?.id === id) closeSession();
     sessionsChanged();
   },
   onBatch: (batch) => {
@@ -142,14 +142,16 @@ function showSession() {
   pill.dataset.state = s ? s.state : "";
   pill.dataset.stalled = String(Boolean(s?.stalled));
   pill.title = s?.error || "";
-  $("btn-stop").disabled = !s || !["starting", "running"].includes(s.state) || s.source === "recording";
+  if (s?.error) status(s.error, true); // whatever the state: an ended session may have lost events on the way
+  const live = Boolean(s) && ["starting", "running"].includes(s.state) && s.source !== "recording";
+  $("btn-stop").disabled = !live;
+  $("btn-delete").disabled = !s || live;
   $("btn-play").disabled = !s || ["starting", "running"].includes(s.state);
   $("replay-seek").disabled = $("btn-play").disabled;
-  const auth = token ? `token=${encodeURIComponent(token)}` : "";
   const base = s ? `/api/sessions/${encodeURIComponent(s.id)}` : "";
   for (const [el, href] of [
-    ["dl-recording", `${base}/recording${auth ? `?${auth}` : ""}`],
-    ["dl-chrome", `${base}/export?format=chrome${auth ? `&${auth}` : ""}`],
+    ["dl-recording", `${base}/recording`],
+    ["dl-chrome", `${base}/export?format=chrome`],
   ]) {
     $(el).setAttribute("aria-disabled", String(!s));
     $(el).href = s ? href : "#";
@@ -169,10 +171,24 @@ const launcher = new Launcher($("launcher"), $("launcher-body"), {
   },
 });
 
+/** Stop a live session's program, or delete an ended session and its recording (DELETE does what fits). */
 async function stopSession() {
   if (!page.session) return;
   const r = await fetchJSON(`/api/sessions/${encodeURIComponent(page.session.id)}`, { method: "DELETE" });
-  if (!r.ok) status(r.body?.error || `stop failed (${r.status})`, true);
+  if (!r.ok) status(r.body?.error || `failed (${r.status})`, true);
+}
+
+/** No session open: the page says what to do. */
+function closeSession() {
+  page.session = page.trace = viewport.trace = null;
+  timeline.setTrace(null);
+  gauges.setTrace(null);
+  if (side.tab) side.hide();
+  const url = new URL(location.href);
+  url.searchParams.delete("session");
+  history.replaceState(null, "", url);
+  showSession();
+  dirtyAll();
 }
 
 async function loadRecording(file) {
@@ -482,6 +498,7 @@ function wireControls() {
   $("btn-launch").onclick = () => launcher.open();
   $("empty-launch").onclick = () => launcher.open();
   $("btn-stop").onclick = stopSession;
+  $("btn-delete").onclick = stopSession;
   $("btn-help").onclick = () => $("help").showModal();
   $("btn-insights").onclick = () => side.toggle("insights");
   $("btn-theme").onclick = toggleTheme;

@@ -4,12 +4,13 @@
 import { io } from "../vendor/socket.io/socket.io.esm.min.js";
 
 export class Stream {
-  /** Handlers: onSessions(list), onSession(s), onBatch(batch), onStatus(text, error), onConnect(). */
-  constructor(token, handlers) {
+  /** Handlers: onSessions(list), onSession(s), onRemoved(id), onBatch(batch), onStatus(text, error), onConnect().
+   * A token, if the server wants one, is in its cookie. */
+  constructor(handlers) {
     this.h = handlers;
     this.session = null; // the id subscribed to
     this.tag = 0; // names our latest subscription: batches of an earlier one are dropped
-    this.socket = io({ auth: token ? { token } : {}, transports: ["websocket", "polling"] });
+    this.socket = io({ transports: ["websocket", "polling"] });
     const s = this.socket;
     s.on("connect_error", (e) => this.h.onStatus(`not connected: ${e.message}`, true));
     s.on("connect", () => {
@@ -18,6 +19,7 @@ export class Stream {
     });
     s.on("sessions", (list) => this.h.onSessions(list));
     s.on("session", (session) => this.h.onSession(session));
+    s.on("removed", (m) => m && this.h.onRemoved(String(m.id)));
     s.on("batch", (batch) => {
       if (batch.tag !== this.tag || this.session === null) return; // another session's, or sent before we subscribed again
       this.h.onBatch(batch);

@@ -1,0 +1,83 @@
+"""The Insights, Tasks and Resources tabs and range selection, on real workloads: the page shows what the
+analysis (runtime/trace/analysis.py) says, and a click on a finding takes you to its culprit."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from runtime.trace.analysis import analyse
+from runtime.trace.codec import read_recording
+from tests.visualizer.conftest import Server
+
+
+def ended(page: Page, server: Server, workload: str, **params: object) -> str:
+    """Launch `workload`, open it, wait until it ended and the page has all its events; its session id."""
+    sid = server.launch(workload, **params)["id"]
+    page.goto(f"{server.base}?session={sid}")
+    page.wait_for_function(
+        "greenscope.page.session && greenscope.page.session.state === 'ended' &&"
+        " greenscope.trace && greenscope.trace.events >= greenscope.page.session.events",
+        timeout=60_000,
+    )
+    return sid
+
+
+def test_a_saturated_pool_is_named_and_its_longest_waiter_selected(page: Page, server: Server):
+    sid = ended(page, server, "saturation", size=2, rate=100, duration=1.5)
+    page.keyboard.press("i")
+    finding = page.locator("#findings .finding[data-kind=pool]").first
+    expect(finding).to_contain_text("pool `servers` was full")
+    report = server.get(f"api/sessions/{sid}/analysis").json()
+    longest = next(p for p in report["pools"] if p["name"] == "servers")["longest_wait"]
+    finding.click()
+    page.wait_for_function(f"greenscope.timeline.selected && greenscope.timeline.selected.gid === {longest['gid']}")
+    at = longest["at"] - page.evaluate("greenscope.trace.base")
+    view = page.evaluate("[greenscope.view.t0, greenscope.view.t1]")
+    assert view[0] <= at <= view[1]  # the moment it began to wait is in view
+
+
+def test_a_greenthread_that_blocks_the_hub_is_found(page: Page, server: Server):
+    ended(page, server, "blocker", stalls=2, block=0.1, every=0.05)
+    page.keyboard.press("i")
+    expect(page.locator("#findings .finding[data-kind=stall]")).to_contain_text("`blocker` held the hub 2 times")
+
+
+def test_the_tasks_table_sorts_as_the_server_does(page: Page, server: Server):
+    sid = ended(page, server, "pipeline", items=100)
+    page.keyboard.press("i")
+    page.click("#side-tabs [data-tab=tasks]")
+    expect(page.locator("#tasks-table tr[data-gid]").first).to_be_visible()
+    page.click("#tasks-table button.sort[data-sort=wakes]")
+    expect(page.locator("#tasks-table button.sort[data-sort=wakes]")).to_have_attribute("aria-pressed", "true")
+    want = [t["gid"] for t in server.get(f"api/sessions/{sid}/analysis?tasks=200&sort=wakes").json()["tasks"]]
+    shown = page.eval_on_selector_all("#tasks-table tr[data-gid]", "rows => rows.map(r => Number(r.dataset.gid))")
+    assert shown == want
+    wakes = page.eval_on_selector_all("#tasks-table tr[data-gid] td:nth-child(8)", "tds => tds.map(c => c.textContent)")
+    counts = [int(w.replace("\u2009", "")) for w in wakes]
+    assert counts == sorted(counts, reverse=True) and counts[0] > 0
+
+
+def test_a_selected_range_shows_the_analysis_totals_for_it(page: Page, server: Server):
+    sid = ended(page, server, "pipeline", items=100)
+    page.keyboard.press("0")
+    box = page.locator("#timeline").bounding_box()
+    gutter = page.evaluate("greenscope.view.gutter")
+    x0, x1, y = box["x"] + gutter + 100, box["x"] + gutter + 400, box["y"] + 60
+    page.keyboard.down("Shift")
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    page.mouse.move(x1, y, steps=8)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    expect(page.locator("#range-states")).to_be_visible()
+    t0, t1, base = page.evaluate("[greenscope.timeline.range.t0, greenscope.timeline.range.t1, greenscope.trace.base]")
+    events = read_recording(server.get(f"api/sessions/{sid}/recording").content)[1]
+    want = analyse(events, round(t0 + base), round(t1 + base))
+    shown = page.eval_on_selector_all(
+        "#range-states tr[data-state]", "rows => rows.map(r => [r.dataset.state, Number(r.cells[1].dataset.ns)])"
+    )
+    assert shown and dict(shown) == {s: ns for s, ns in want["states"].items() if ns}
+    funcs = page.eval_on_selector_all(
+        "#range-functions tr[data-func]", "rows => rows.map(r => [r.dataset.func, Number(r.cells[2].dataset.ns)])"
+    )
+    assert dict(funcs) == {f["func"]: f["states"]["running"] for f in want["functions"]}
