@@ -58,7 +58,7 @@ class GreenPool:
 
     def waiting(self) -> int:
         """How many spawners wait for a slot."""
-        return len(self._slot_waiters)
+        return self._slot_waiters.waiting
 
     def spawn(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:
         """Run ``func(*args, **kwargs)`` in the pool, waiting for a slot if it is full."""
@@ -85,7 +85,7 @@ class GreenPool:
 
     def _member_exited(self, g: _Green) -> None:
         self.coroutines_running.discard(g)
-        if self._slot_waiters._live and self.free() > 0:
+        if self._slot_waiters.waiting and self.free() > 0:
             self._reserved += 1
             self._slot_waiters.unpark_one(None, Cause.EXIT)
         elif not self.coroutines_running and not self._reserved:
@@ -97,7 +97,7 @@ class GreenPool:
     def resize(self, new_size: int) -> None:
         """Change the size: growing lets waiting spawners in at once; shrinking kills nobody."""
         self.size = check_count(new_size, "GreenPool size")
-        while self._slot_waiters._live and self.free() > 0:
+        while self._slot_waiters.waiting and self.free() > 0:
             self._reserved += 1
             self._slot_waiters.unpark_one(None, Cause.RESIZE)
         h = hooks.resource_changed

@@ -42,13 +42,13 @@ class Semaphore:
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} {self.name!r} at {id(self):#x}"
-            f" counter={self.counter} waiters={len(self._waiters)}>"
+            f" counter={self.counter} waiters={self._waiters.waiting}>"
         )
 
     @property
     def balance(self) -> int:
         """Permits available minus greenthreads waiting."""
-        return self.counter - len(self._waiters)
+        return self.counter - self._waiters.waiting
 
     def locked(self) -> bool:
         """True if an acquire would wait."""
@@ -126,7 +126,7 @@ class CappedSemaphore:
     @property
     def balance(self) -> int:
         """The counter, minus waiting acquirers, plus waiting releasers."""
-        return self._lower.balance + len(self._upper._waiters)
+        return self._lower.balance + self._upper._waiters.waiting
 
     def locked(self) -> bool:
         return self._lower.locked()

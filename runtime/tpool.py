@@ -32,17 +32,17 @@ _slots: weakref.WeakKeyDictionary[Hub, Semaphore] = weakref.WeakKeyDictionary()
 
 
 class _Call:
-    """The container the waiting greenthread parks in (it holds at most its waiter)."""
+    """The `WaitContainer` the waiting greenthread parks in (it holds at most its waiter)."""
 
     __slots__ = ("waiter",)
 
     def __init__(self) -> None:
         self.waiter: Waiter | None = None
 
-    def _add(self, w: Waiter) -> None:
-        self.waiter = w
+    def add(self, waiter: Waiter) -> None:
+        self.waiter = waiter
 
-    def _discard(self, w: Waiter) -> None:
+    def discard(self, waiter: Waiter) -> None:
         self.waiter = None
 
 

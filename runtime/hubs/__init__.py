@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runtime.hubs.clock import TestClock
-from runtime.hubs.hub import TIMED_OUT, Deadlock, Hub, IOClosed, Timer
+from runtime.hubs.hub import TIMED_OUT, Deadlock, Hub, IOClosed, Timer, WaitContainer, Waiter
 from runtime.hubs.poller import make_poller, poller_names
 
 __all__ = [
@@ -22,6 +22,8 @@ __all__ = [
     "IOClosed",
     "TestClock",
     "Timer",
+    "WaitContainer",
+    "Waiter",
     "drop_hub",
     "existing_hub",
     "get_hub",

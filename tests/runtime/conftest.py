@@ -51,7 +51,7 @@ class Recorder(Instrument):
     def blocked(self, glet, reason, obj, detail):
         self.log.append(("blocked", gid_of(glet), reason, detail))
 
-    def woken(self, glet, cause, waker):
+    def woken(self, glet, cause, waker, obj):
         self.log.append(("woken", gid_of(glet), cause, gid_of(waker)))
 
     def exited(self, glet, outcome, exc):

@@ -10,8 +10,9 @@ import pytest
 
 import runtime
 from runtime import hubs
-from runtime.hubs import Deadlock, IOClosed, TestClock, get_hub, trampoline
+from runtime.hubs import TIMED_OUT, Deadlock, IOClosed, TestClock, Waiter, get_hub, trampoline
 from runtime.hubs.poller import make_poller
+from runtime.instrument import Reason
 
 
 def test_one_hub_per_thread_created_lazily(hub):
@@ -157,6 +158,38 @@ def test_a_deadlock_does_not_fire_while_a_timer_can_still_wake_main(clock):
 
 
 # ---------------------------------------------------------------- fd waits
+
+
+class OneSlot:
+    """A WaitContainer for one waiter, that notes what the hub tells it."""
+
+    def __init__(self) -> None:
+        self.waiter: Waiter | None = None
+        self.log: list[str] = []
+
+    def add(self, waiter: Waiter) -> None:
+        self.waiter = waiter
+        self.log.append("add")
+
+    def discard(self, waiter: Waiter) -> None:
+        assert waiter is self.waiter
+        self.waiter = None
+        self.log.append("discard")
+
+
+def test_a_wait_container_is_told_when_its_waiter_parks_and_leaves(clock, hub):
+    slot = OneSlot()
+    gt = runtime.spawn(hub.park, slot, Reason.EVENT, slot, 5)
+    runtime.sleep(0)
+    assert slot.log == ["add"] and slot.waiter.container is slot
+    hub.wake(slot.waiter, "value")  # woken by its owner
+    assert gt.wait() == "value" and slot.log == ["add", "discard"]
+    gt = runtime.spawn(hub.park, slot, Reason.EVENT, slot, 5)
+    assert gt.wait() is TIMED_OUT and clock() == 5  # or by its timeout
+    gt = runtime.spawn(hub.park, slot, Reason.EVENT, slot)
+    runtime.sleep(0)
+    gt.kill()  # or by a kill
+    assert slot.log == ["add", "discard"] * 3 and slot.waiter is None
 
 
 @pytest.fixture
