@@ -15,10 +15,11 @@ Design rules (the kernel stays small):
   woken (it got its item, its permit, its event) is raised at its next blocking call,
   so an operation either completed or raised, never both: nothing is lost.
 
-The loop, in plain words:
-    1. run every greenthread that was ready when the pass began (FIFO);
-    2. fire the due timers;
-    3. wait on the poller until the next deadline (not at all if something is ready).
+The loop, in plain words (the hub enters it at 1: whoever switched to it first was
+running, as if in step 3 of a pass):
+    1. fire the due timers;
+    2. wait on the poller until the next deadline (not at all if something is ready);
+    3. run every greenthread that was ready when this step began (FIFO).
 """
 
 from __future__ import annotations
@@ -625,7 +626,38 @@ class Hub:
         ready = self._ready
         popleft = ready.popleft  # bound once: the loop below is the hottest code here
         while True:
-            # 1. run what was ready when this pass began; later arrivals wait a pass
+            # 1. fire due timers
+            timers = self._timers
+            if timers and timers[0][0] <= self.clock():
+                self._report_back(back)
+                back = self.greenlet
+                self._fire_timers()
+                timers = self._timers
+            # 2. wait for fds until the next deadline; with something ready, poll without
+            # waiting, and only if an fd (or another OS thread) could wake someone: else it
+            # would be a wasted system call
+            deadline = None
+            if ready:
+                timeout: float | None = 0.0
+                wait = self._fd_waiters or self._external or self._threadsafe
+            elif len(timers) > self._cancelled:
+                while not timers[0][2].active:  # drop cancelled timers at the front
+                    heapq.heappop(timers)
+                    self._cancelled -= 1
+                deadline = timers[0][0]
+                timeout = max(0.0, deadline - self.clock())
+                wait = True
+            else:
+                timeout = None
+                wait = self._fd_waiters or self._external or self._threadsafe
+                if not wait:
+                    self._report_back(back)
+                    back = self._nothing_can_happen()
+            if wait:
+                self._report_back(back)
+                back = self.greenlet
+                self._poll(timeout, deadline)
+            # 3. run what was ready when this step began; later arrivals wait a pass
             n = len(ready)
             while n:
                 n -= 1
@@ -642,34 +674,6 @@ class Hub:
                 else:
                     glet.throw(w.exc)
                 back = glet
-            # 2. fire due timers
-            timers = self._timers
-            if timers and timers[0][0] <= self.clock():
-                self._report_back(back)
-                back = self.greenlet
-                self._fire_timers()
-                timers = self._timers
-            # 3. wait for fds until the next deadline
-            deadline = None
-            if ready:
-                if not self._fd_waiters and not self._external and not self._threadsafe:
-                    continue  # no fd can wake anyone: polling would be a wasted system call
-                timeout: float | None = 0.0
-            elif len(timers) > self._cancelled:
-                while not timers[0][2].active:  # drop cancelled timers at the front
-                    heapq.heappop(timers)
-                    self._cancelled -= 1
-                deadline = timers[0][0]
-                timeout = max(0.0, deadline - self.clock())
-            elif self._fd_waiters or self._external or self._threadsafe:
-                timeout = None
-            else:
-                self._report_back(back)
-                back = self._nothing_can_happen()
-                continue
-            self._report_back(back)
-            back = self.greenlet
-            self._poll(timeout, deadline)
 
     def _report_back(self, back: Any) -> None:
         # The hub keeps control for a while (timers, the poller): report the switch back now.

@@ -98,6 +98,16 @@ def test_cancelled_timer_never_fires(clock, hub):
     assert fired == []
 
 
+def test_sleep0_lets_due_timers_fire_first(clock, hub):
+    fired = []
+    hub.call_later(0, fired.append, "first")
+    runtime.sleep(0)  # the first switch to this hub
+    assert fired == ["first"]
+    hub.call_later(0, fired.append, "second")
+    runtime.sleep(0)  # the hub running already
+    assert fired == ["first", "second"]
+
+
 def test_many_cancelled_timeouts_do_not_grow_the_heap(clock, hub):
     ev = runtime.Event()
     for _ in range(5000):
