@@ -2,7 +2,8 @@
 
 ``get_hub()`` returns this thread's hub, creating it on first use with the poller named
 by ``$GREENSCOPE_HUB`` (epoll on Linux, else selectors) and the monotonic clock.
-``use_hub(poller=..., clock=...)`` replaces it, e.g. with a `TestClock` in tests.
+``use_hub(poller=..., clock=...)`` replaces it, e.g. with a `TestClock` in tests;
+``use_hub('poll')`` takes eventlet's hub names too (see `runtime.hubs.poller`).
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ def existing_hub() -> Hub | None:
 
 
 def use_hub(poller: str | None = None, clock: Callable[[], float] | None = None) -> Hub:
-    """Give this thread a new hub with `poller` (a name) and `clock`; return it.
+    """Give this thread a new hub with `poller` and `clock`; return it.
+
+    `poller` is a name from `poller_names()` or one of eventlet's (``epolls``, ``poll``,
+    ``selects``, ``kqueue``); None: ``$GREENSCOPE_HUB``, else the platform's best.
 
     The previous hub must be idle (nothing ready, no timers, no fd waiters): greenthreads
     parked on it would never run again. It is closed.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import selectors
 import socket
 import threading
 
@@ -10,7 +11,7 @@ import pytest
 
 import runtime
 from runtime import hubs
-from runtime.hubs import TIMED_OUT, Deadlock, IOClosed, TestClock, Waiter, get_hub, trampoline
+from runtime.hubs import TIMED_OUT, Deadlock, IOClosed, TestClock, Waiter, get_hub, poller_names, trampoline
 from runtime.hubs.poller import make_poller
 from runtime.instrument import Reason
 
@@ -42,6 +43,31 @@ def test_poller_comes_from_environment(monkeypatch, hub):
     p = make_poller()
     assert p.name == "selectors"
     p.close()
+
+
+def test_selector_names_pick_their_selector():
+    for name, cls in [("poll", selectors.PollSelector), ("select", selectors.SelectSelector)]:
+        p = make_poller(name)
+        assert (p.name, type(p._sel)) == (name, cls)
+        p.close()
+
+
+def test_eventlets_hub_names_are_taken(hub):
+    names = {"poll": "poll", "selects": "select"} | ({"epolls": "epoll"} if "epoll" in poller_names() else {})
+    for eventlet_name, ours in names.items():
+        p = make_poller(eventlet_name)
+        assert p.name == ours
+        p.close()
+    assert hubs.use_hub("selects").poller.name == "select"
+    a, b = socket.socketpair()
+    with a, b:
+        reader = runtime.spawn(trampoline, a, read=True)
+        runtime.sleep(0)
+        b.send(b"x")
+        reader.wait()
+        get_hub().notify_close(a.fileno())
+    with pytest.raises(ValueError, match="unknown or unavailable poller 'asyncio'"):
+        hubs.use_hub("asyncio")
 
 
 def test_spawned_greenthreads_run_in_spawn_order_when_the_spawner_yields():
@@ -214,6 +240,7 @@ def pair():
             s.close()
 
 
+@pytest.mark.every_poller
 def test_wait_read_wakes_when_data_arrives(pair, recorder):
     a, b = pair
     got = []
@@ -231,11 +258,13 @@ def test_wait_read_wakes_when_data_arrives(pair, recorder):
     assert ("woken", gt.gid, "fd_ready", 0) in recorder.log
 
 
+@pytest.mark.every_poller
 def test_wait_write_on_a_writable_socket_returns(pair):
     a, _ = pair
     trampoline(a, write=True)
 
 
+@pytest.mark.every_poller
 def test_fd_wait_timeout(pair, clock):
     a, _ = pair
     assert get_hub().wait_fd(a.fileno(), False, timeout=2.5) is False
@@ -254,6 +283,7 @@ def test_trampoline_needs_exactly_one_direction(pair):
         trampoline(a, read=True, write=True)
 
 
+@pytest.mark.every_poller
 def test_closing_an_fd_wakes_its_waiters_with_a_clear_error(pair):
     a, _ = pair
     errors = []
@@ -272,6 +302,7 @@ def test_closing_an_fd_wakes_its_waiters_with_a_clear_error(pair):
     assert errors[0].errno == 9  # EBADF
 
 
+@pytest.mark.every_poller
 def test_two_readers_on_one_fd_get_a_clear_error(pair):
     a, b = pair
     gt = runtime.spawn(trampoline, a, read=True)
@@ -282,6 +313,7 @@ def test_two_readers_on_one_fd_get_a_clear_error(pair):
     gt.wait()
 
 
+@pytest.mark.every_poller
 def test_reader_and_writer_on_one_fd_both_wake(pair):
     a, b = pair
     r = runtime.spawn(trampoline, a, read=True)
@@ -292,6 +324,7 @@ def test_reader_and_writer_on_one_fd_both_wake(pair):
     w.wait()
 
 
+@pytest.mark.every_poller
 def test_an_idle_readable_fd_does_not_make_the_hub_spin(pair, clock, recorder):
     a, b = pair
     b.send(b"unread")
@@ -302,6 +335,7 @@ def test_an_idle_readable_fd_does_not_make_the_hub_spin(pair, clock, recorder):
     assert waits <= 3, recorder.log[-20:]
 
 
+@pytest.mark.every_poller
 def test_an_fd_number_reused_after_notify_close_is_watched_again(hub):
     for _ in range(3):  # the same fd numbers come back each round
         r, w = os.pipe()
