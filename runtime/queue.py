@@ -20,6 +20,7 @@ from typing import Any
 
 from runtime.hubs.hub import TIMED_OUT
 from runtime.instrument import Cause, Reason, hooks
+from runtime.semaphore import whole_number
 from runtime.site import creation_site
 from runtime.waitqueue import WaitQueue
 
@@ -29,8 +30,7 @@ __all__ = ["Empty", "Full", "LifoQueue", "LightQueue", "PriorityQueue", "Queue"]
 def _maxsize(value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"maxsize must be an int or None, got {type(value).__name__} {value!r}")
+    value = whole_number(value, "maxsize")
     return None if value < 0 else value
 
 

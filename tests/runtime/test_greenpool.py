@@ -16,10 +16,17 @@ def test_bad_sizes_fail_at_construction():
         GreenPool(-1)
     with pytest.raises(TypeError, match="GreenPool size must be an int, got str"):
         GreenPool("10")
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match=r"GreenPool size must be a whole number, got 2\.5"):
         GreenPile(2.5)
     with pytest.raises(ValueError):
         GreenPool(3).resize(-2)
+
+
+def test_a_size_may_be_a_float_with_a_whole_value():
+    pool = GreenPool(1e3)
+    assert pool.size == 1000 and type(pool.size) is int
+    pool.resize(2.0)
+    assert pool.free() == 2
 
 
 def test_name_defaults_to_the_creation_site():

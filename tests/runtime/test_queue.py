@@ -21,7 +21,7 @@ def test_empty_and_full_are_the_stdlib_exceptions():
 
 
 def test_bad_maxsize_and_timeout():
-    with pytest.raises(TypeError, match="maxsize must be an int or None, got str"):
+    with pytest.raises(TypeError, match="maxsize must be an int, got str"):
         Queue("3")
     with pytest.raises(ValueError, match="timeout must be >= 0"):
         Queue().get(timeout=-1)
