@@ -25,6 +25,7 @@ running, as if in step 3 of a pass):
 from __future__ import annotations
 
 import errno
+import functools
 import heapq
 import itertools
 import os
@@ -204,6 +205,11 @@ def cancel_pending(glet: Any, exc: BaseException) -> None:
         w.pending = None
 
 
+def _call_if_alive(glet: Any, call: Callable[[], Any]) -> None:
+    if not glet.dead:
+        call()
+
+
 def _root_of(glet: Any) -> Any:
     while glet.parent is not None:
         glet = glet.parent
@@ -225,8 +231,9 @@ class Hub:
     - `expect_threadsafe` / `call_threadsafe` / `threadsafe_done`: work handed in from
       other OS threads.
 
-    Conveniences, built on those: `call_later`, `raise_in_main`; and the hub's own
-    state: `pending_timers`, `is_idle`, `report_error`, `close`.
+    Conveniences, built on those: `call_later`, `schedule_call_global` /
+    `schedule_call_local` (eventlet's names), `raise_in_main`; and the hub's own state:
+    `pending_timers`, `is_idle`, `report_error`, `close`.
     """
 
     def __init__(self, poller: Poller | None = None, clock: Callable[[], float] | None = None) -> None:
@@ -414,6 +421,16 @@ class Hub:
         t = Timer(self, deadline, callback, args)
         heapq.heappush(self._timers, (deadline, next(self._seq), t))
         return t
+
+    def schedule_call_global(self, seconds: float, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Timer:
+        """eventlet's name for `call_later` (keyword arguments too). The callback runs in
+        the hub: it must not block, nor switch into a greenthread (make it ready instead)."""
+        return self.call_later(seconds, functools.partial(callback, *args, **kwargs))
+
+    def schedule_call_local(self, seconds: float, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Timer:
+        """Like `schedule_call_global`, but the call is skipped if the greenthread that
+        scheduled it has ended by then."""
+        return self.call_later(seconds, _call_if_alive, getcurrent(), functools.partial(callback, *args, **kwargs))
 
     def pending_timers(self) -> int:
         """How many timers are set and not yet fired or cancelled."""

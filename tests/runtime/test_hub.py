@@ -134,6 +134,20 @@ def test_sleep0_lets_due_timers_fire_first(clock, hub):
     assert fired == ["first", "second"]
 
 
+def test_schedule_call_global_and_local(clock, hub):
+    calls = []
+
+    def spawner():
+        hub.schedule_call_local(1, calls.append, "spawner's local")  # skipped: the spawner has ended
+        hub.schedule_call_global(1, lambda tag, *, to: calls.append((tag, to)), "global", to="x")
+
+    runtime.spawn(spawner).wait()
+    hub.schedule_call_local(2, calls.append, "main's local")  # main is alive at t=2
+    hub.schedule_call_global(2, calls.append, "cancelled").cancel()
+    runtime.sleep(3)
+    assert calls == [("global", "x"), "main's local"]
+
+
 def test_many_cancelled_timeouts_do_not_grow_the_heap(clock, hub):
     ev = runtime.Event()
     for _ in range(5000):
