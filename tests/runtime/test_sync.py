@@ -237,11 +237,8 @@ def test_capped_semaphore_balance_is_eventlets():
     acquirers = [runtime.spawn(sem.acquire) for _ in range(3)]
     runtime.sleep(0)
     assert sem.balance == -8
-    for _ in range(3):
-        sem.release()
-    for a in acquirers:
-        a.wait()
-    assert sem.balance == -2
+    assert [sem.release() for _ in acquirers] == [True] * 3  # each hands its permit over
+    assert [a.wait() for a in acquirers] == [True] * 3 and sem.balance == -2
     sem = CappedSemaphore(2, 2)
     releasers = [runtime.spawn(sem.release) for _ in range(2)]
     runtime.sleep(0)
