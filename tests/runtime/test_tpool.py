@@ -15,8 +15,9 @@ from runtime.tpool import Proxy, execute
 
 @pytest.fixture(autouse=True)
 def default_threads() -> Iterator[None]:
+    before = tpool.MAX_THREADS
     yield
-    tpool.set_num_threads(16)
+    tpool.set_num_threads(before)
 
 
 def test_execute_runs_in_another_thread_and_hands_back_the_outcome():
