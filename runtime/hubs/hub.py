@@ -653,27 +653,20 @@ class Hub:
             # 2. wait for fds until the next deadline; with something ready, poll without
             # waiting, and only if an fd (or another OS thread) could wake someone: else it
             # would be a wasted system call
-            deadline = None
             if ready:
-                timeout: float | None = 0.0
-                wait = self._fd_waiters or self._external or self._threadsafe
+                if self._fd_waiters or self._external or self._threadsafe:
+                    back = self._poll(back, 0.0, None)
             elif len(timers) > self._cancelled:
                 while not timers[0][2].active:  # drop cancelled timers at the front
                     heapq.heappop(timers)
                     self._cancelled -= 1
                 deadline = timers[0][0]
-                timeout = max(0.0, deadline - self.clock())
-                wait = True
+                back = self._poll(back, max(0.0, deadline - self.clock()), deadline)
+            elif self._fd_waiters or self._external or self._threadsafe:
+                back = self._poll(back, None, None)
             else:
-                timeout = None
-                wait = self._fd_waiters or self._external or self._threadsafe
-                if not wait:
-                    self._report_back(back)
-                    back = self._nothing_can_happen()
-            if wait:
                 self._report_back(back)
-                back = self.greenlet
-                self._poll(timeout, deadline)
+                back = self._nothing_can_happen()
             # 3. run what was ready when this step began; later arrivals wait a pass
             n = len(ready)
             while n:
@@ -699,7 +692,10 @@ class Hub:
             if h is not None:
                 h(back, self.greenlet)
 
-    def _poll(self, timeout: float | None, deadline: float | None) -> None:
+    def _poll(self, back: Any, timeout: float | None, deadline: float | None) -> Any:
+        # Report the switch back to the hub, wait on the poller, wake whoever an fd is
+        # ready for; return the hub's greenlet (the new `back`).
+        self._report_back(back)
         poller = self.poller
         h = hooks.before_io_wait
         if h is not None:
@@ -720,6 +716,7 @@ class Hub:
             h(len(events))
         if events:
             self._dispatch(events)
+        return self.greenlet
 
     def _nothing_can_happen(self) -> Any:
         # Nothing is ready, no timer is set, no fd is watched: nothing will ever run
