@@ -35,7 +35,7 @@ class Event:
     def __repr__(self) -> str:
         state = "fresh" if self._value is _NOT_SENT else ("exception" if self._exc else "sent")
         name = f" {self.name!r}" if self.name else ""
-        return f"<Event{name} at {id(self):#x} {state} waiters={len(self._waiters)}>"
+        return f"<Event{name} at {id(self):#x} {state} waiters={self._waiters.waiting}>"
 
     def ready(self) -> bool:
         """True once a value or an exception was sent."""

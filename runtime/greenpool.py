@@ -58,7 +58,7 @@ class GreenPool:
 
     def waiting(self) -> int:
         """How many spawners wait for a slot."""
-        return len(self._slot_waiters)
+        return self._slot_waiters.waiting
 
     def spawn(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:
         """Run ``func(*args, **kwargs)`` in the pool, waiting for a slot if it is full."""
@@ -85,7 +85,7 @@ class GreenPool:
 
     def _member_exited(self, g: _Green) -> None:
         self.coroutines_running.discard(g)
-        if self._slot_waiters._live and self.free() > 0:
+        if self._slot_waiters.waiting and self.free() > 0:
             self._reserved += 1
             self._slot_waiters.unpark_one(None, Cause.EXIT)
         elif not self.coroutines_running and not self._reserved:
@@ -97,7 +97,7 @@ class GreenPool:
     def resize(self, new_size: int) -> None:
         """Change the size: growing lets waiting spawners in at once; shrinking kills nobody."""
         self.size = check_count(new_size, "GreenPool size")
-        while self._slot_waiters._live and self.free() > 0:
+        while self._slot_waiters.waiting and self.free() > 0:
             self._reserved += 1
             self._slot_waiters.unpark_one(None, Cause.RESIZE)
         h = hooks.resource_changed
@@ -113,8 +113,8 @@ class GreenPool:
 
     def imap(self, function: Callable[..., Any] | None, *iterables: Iterable[Any]) -> Iterator[Any]:
         """``function(*args)`` for args zipped from `iterables`, run concurrently up to the pool's
-        size; results in input order. Input is read lazily, a pool's worth ahead; a call
-        that raised raises at its position."""
+        size; results in input order. Input is read lazily, a pool's worth ahead. A call
+        that raised raises at its position, and iterating on goes on with the next."""
         return self._map(function, zip(*iterables, strict=False))  # shortest wins, as in map()
 
     def starmap(self, function: Callable[..., Any] | None, iterable: Iterable[tuple]) -> Iterator[Any]:
@@ -124,26 +124,34 @@ class GreenPool:
     def _map(self, function: Callable[..., Any] | None, arg_tuples: Iterable[tuple]) -> Iterator[Any]:
         func = _as_tuple if function is None else function
         check_callable(func, "imap")
-        return self._results(func, iter(arg_tuples))
+        return _Results(self, func, iter(arg_tuples))
 
-    def _results(self, func: Callable[..., Any], arg_tuples: Iterator[tuple]) -> Iterator[Any]:
-        pending: deque[GreenThread] = deque()
-        more = True
-        while True:
-            # top up while the pool has room, keeping at most a pool's worth of results
-            # unconsumed; with nothing in flight, wait for room
-            while more and (
-                not pending
-                or (len(pending) < self.size and self.size - len(self.coroutines_running) - self._reserved > 0)
-            ):
-                args = next(arg_tuples, _END)
-                if args is _END:
-                    more = False
-                else:
-                    pending.append(self.spawn(func, *args))
-            if not pending:
-                return
-            yield pending.popleft().wait()
+
+class _Results:
+    """The iterator `GreenPool.imap` returns: an error raised by one call does not end it."""
+
+    def __init__(self, pool: GreenPool, func: Callable[..., Any], arg_tuples: Iterator[tuple]) -> None:
+        self.pool = pool
+        self.func = func
+        self.arg_tuples: Iterator[tuple] | None = arg_tuples  # None once exhausted
+        self.pending: deque[GreenThread] = deque()
+
+    def __iter__(self) -> _Results:
+        return self
+
+    def __next__(self) -> Any:
+        pool, pending = self.pool, self.pending
+        # top up while the pool has room, keeping at most a pool's worth of results
+        # unconsumed; with nothing in flight, wait for room
+        while self.arg_tuples is not None and (not pending or (len(pending) < pool.size and pool.free() > 0)):
+            args = next(self.arg_tuples, _END)
+            if args is _END:
+                self.arg_tuples = None
+            else:
+                pending.append(pool.spawn(self.func, *args))
+        if not pending:
+            raise StopIteration
+        return pending.popleft().wait()
 
 
 _END: Any = object()
@@ -156,19 +164,18 @@ def _as_tuple(*args: Any) -> tuple:
 class GreenPile:
     """Spawn into a pool; iterate to get the results in spawn order.
 
-    Iteration ends once every spawned result was taken (and at least one was spawned);
-    a call that raised raises at its position.
+    Iteration ends when every result spawned so far was taken (at once if nothing was
+    spawned), so iterate in the greenthread that spawns; a call that raised raises at
+    its position, and iterating on goes on with the next.
     """
 
     def __init__(self, size_or_pool: int | GreenPool = 1000) -> None:
         self.pool = size_or_pool if isinstance(size_or_pool, GreenPool) else GreenPool(size_or_pool)
         self.waiters: LightQueue = LightQueue()
-        self.used = False
         self.counter = 0  # spawned and not yet taken
 
     def spawn(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run ``func(*args, **kwargs)`` in the pool (waiting for a slot if it is full)."""
-        self.used = True
         self.counter += 1
         try:
             gt = self.pool.spawn(func, *args, **kwargs)
@@ -182,7 +189,7 @@ class GreenPile:
 
     def next(self) -> Any:
         """The next result in spawn order (waiting for it); StopIteration when all were taken."""
-        if self.counter == 0 and self.used:
+        if self.counter == 0:
             raise StopIteration
         gt = self.waiters.get()
         self.counter -= 1

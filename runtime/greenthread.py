@@ -100,7 +100,7 @@ class GreenThread(_Green):
     Create it with `spawn`, not directly.
     """
 
-    __slots__ = ("_done", "_exc", "_joiners", "_links", "_result", "_start_timer")
+    __slots__ = ("_done", "_due", "_exc", "_joiners", "_links", "_result", "_start_timer")
 
     def __init__(self, parent: greenlet.greenlet) -> None:
         _Green.__init__(self, parent)
@@ -109,7 +109,8 @@ class GreenThread(_Green):
         self._exc: BaseException | None = None
         self._joiners: WaitQueue | None = None
         self._links: list[tuple[Callable[..., Any], tuple, dict]] | None = None
-        self._start_timer: Any = None
+        self._start_timer: Any = None  # spawn_after's, until its delay is up
+        self._due = False  # spawn_after's delay is up
 
     def _exit(self, outcome: str, exc: BaseException | None, result: Any) -> None:
         self._done = True
@@ -168,8 +169,12 @@ class GreenThread(_Green):
         kill(self, *throw_args)
 
     def cancel(self, *throw_args: Any) -> None:
-        """Kill this greenthread only if it has not started yet."""
-        if not self:
+        """Kill this greenthread only if it has not started yet; else do nothing.
+
+        A `spawn_after` greenthread has started once its delay is up, though it may not
+        have run yet (eventlet switches into it at that moment; here it is then ready).
+        """
+        if not self and not self._due:
             kill(self, *throw_args)
 
     # eventlet's name for the end of a greenthread's life
@@ -226,6 +231,7 @@ def _spawn_later(seconds: float, local: bool, func: Callable[..., Any], args: tu
 
 def _start_later(hub: Any, g: GreenThread, owner: Any, args: tuple, kwargs: dict) -> None:
     g._start_timer = None
+    g._due = True
     if owner is not None and owner.dead:  # spawn_after_local: its spawner is gone
         hub.interrupt(g, GreenletExit(), Cause.KILL)
     else:

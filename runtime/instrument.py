@@ -1,35 +1,11 @@
 """The instrument hooks: how the runtime reports what it schedules.
 
-An instrument subclasses `Instrument` and overrides the hooks it wants; only those are
-registered. Every call site reads one attribute of `hooks` and calls it only when it is
-not None, so with no instrument installed a hook costs one attribute load and one test.
+An instrument subclasses `Instrument` and overrides the hooks it wants (each is
+documented on its method); only those are registered. Every call site reads one
+attribute of `hooks` and calls it only when it is not None, so with no instrument
+installed a hook costs one attribute load and one test.
 
 An instrument that raises is removed (and the error logged): it never takes the hub down.
-
-What the hooks say, and when:
-
-- ``spawned(glet, parent)``: a greenthread was created (it is ready to start).
-- ``switched(prev, nxt)``: the hub switched from `prev` — the greenlet that gave it control
-  back — to `nxt`. `prev` is the hub's own greenlet (gid 0) when the hub had control
-  already (it fired timers or polled since), `nxt` is it when the hub keeps control (to
-  fire timers or poll). When the hub goes straight from one greenthread to the next, one
-  call reports both. A
-  greenthread switched out without ``blocked`` or ``exited`` in between yielded: it is
-  ready again.
-- ``blocked(glet, reason, obj, detail)``: `glet` parks; `reason` is one of `Reason`, `obj`
-  what it waits on, `detail` the fd or the timeout (seconds), or None.
-- ``woken(glet, cause, waker)``: a parked `glet` was made ready; `cause` is one of `Cause`,
-  `waker` the greenlet that woke it (the hub's greenlet for fds and timers).
-- ``exited(glet, outcome, exc)``: `glet` ended; `outcome` is ``"ok"``, ``"error"`` or
-  ``"killed"``, `exc` the exception that ended it, or None.
-- ``before_io_wait(timeout)`` / ``after_io_wait(nready)``: the hub waits on its poller
-  (timeout in seconds, None for no limit) and comes back with `nready` fds ready.
-- ``timers_fired(n)``: the hub fired `n` (> 0) due timers in one pass.
-- ``resource_created(obj)``: a pool, queue, semaphore or event came to exist; it has
-  ``resource_kind`` and ``name`` attributes.
-- ``resource_changed(obj)``: such an object's size or contents changed (a queue's items, a
-  pool's running members or size). Its waiters change exactly at the ``blocked`` and
-  ``woken`` calls whose `obj` it is.
 """
 
 from __future__ import annotations
@@ -99,34 +75,49 @@ class Instrument:
     guarded = True
 
     def spawned(self, glet: Any, parent: Any) -> None:
-        pass
+        """A greenthread `glet` was created by `parent`; it is ready to start."""
 
     def switched(self, prev: Any, nxt: Any) -> None:
-        pass
+        """The hub switched from `prev` to `nxt`.
+
+        `prev` is the greenlet that gave the hub control back, or the hub's own greenlet
+        (gid 0) when the hub had control already (it fired timers or polled since); `nxt`
+        is the hub's greenlet when the hub keeps control (to fire timers or poll). When
+        the hub goes straight from one greenthread to the next, one call reports both.
+        A greenthread switched out with no ``blocked`` or ``exited`` in between yielded:
+        it is ready again.
+        """
 
     def blocked(self, glet: Any, reason: str, obj: Any, detail: Any) -> None:
-        pass
+        """`glet` parks: `reason` is one of `Reason`, `obj` what it waits on (or None),
+        `detail` the fd or the timeout in seconds (or None)."""
 
-    def woken(self, glet: Any, cause: str, waker: Any) -> None:
-        pass
+    def woken(self, glet: Any, cause: str, waker: Any, obj: Any) -> None:
+        """`glet` was made ready: `cause` is one of `Cause`, `waker` the greenlet that woke
+        it (the hub's for fds and timers), `obj` what it waited on (as ``blocked`` said;
+        None for one that had not started)."""
 
     def exited(self, glet: Any, outcome: str, exc: BaseException | None) -> None:
-        pass
+        """`glet` ended: `outcome` is ``"ok"``, ``"error"`` or ``"killed"``; `exc` the
+        exception that ended it, or None."""
 
     def before_io_wait(self, timeout: float | None) -> None:
-        pass
+        """The hub waits on its poller for at most `timeout` seconds (None: no limit)."""
 
     def after_io_wait(self, nready: int) -> None:
-        pass
+        """The hub's poller wait returned with `nready` fds ready."""
 
     def timers_fired(self, n: int) -> None:
-        pass
+        """The hub fired `n` (> 0) due timers in one pass."""
 
     def resource_created(self, obj: Any) -> None:
-        pass
+        """A pool, queue, semaphore or event came to exist; it has ``resource_kind`` and
+        ``name`` attributes."""
 
     def resource_changed(self, obj: Any) -> None:
-        pass
+        """Such an object's size or contents changed (a queue's items, a pool's running
+        members or size). Its waiters change exactly at the ``blocked`` and ``woken``
+        calls whose `obj` it is."""
 
 
 HOOK_NAMES: tuple[str, ...] = tuple(

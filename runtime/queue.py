@@ -20,6 +20,7 @@ from typing import Any
 
 from runtime.hubs.hub import TIMED_OUT
 from runtime.instrument import Cause, Reason, hooks
+from runtime.semaphore import whole_number
 from runtime.site import creation_site
 from runtime.waitqueue import WaitQueue
 
@@ -29,8 +30,7 @@ __all__ = ["Empty", "Full", "LifoQueue", "LightQueue", "PriorityQueue", "Queue"]
 def _maxsize(value: Any) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"maxsize must be an int or None, got {type(value).__name__} {value!r}")
+    value = whole_number(value, "maxsize")
     return None if value < 0 else value
 
 
@@ -64,7 +64,7 @@ class LightQueue:
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} {self.name!r} at {id(self):#x} size={len(self.queue)}"
-            f" maxsize={self.maxsize} putters={len(self._putters)} getters={len(self._getters)}>"
+            f" maxsize={self.maxsize} putters={self._putters.waiting} getters={self._getters.waiting}>"
         )
 
     def __len__(self) -> int:
@@ -83,11 +83,11 @@ class LightQueue:
 
     def putting(self) -> int:
         """How many greenthreads wait to put."""
-        return len(self._putters)
+        return self._putters.waiting
 
     def getting(self) -> int:
         """How many greenthreads wait to get."""
-        return len(self._getters)
+        return self._getters.waiting
 
     def resize(self, size: int | None) -> None:
         """Change `maxsize`; growing takes the waiting putters' items in at once."""
@@ -102,8 +102,8 @@ class LightQueue:
 
         Raises `Full` if it could not.
         """
-        # _live, not len(): this is the hot path, and a getter waits only on an empty queue
-        if self._getters._live:
+        # a getter waits only on an empty queue
+        if self._getters.waiting:
             self.unfinished_tasks += 1
             self._getters.unpark_one(item, Cause.PUT)
         elif self.maxsize is None or len(self.queue) < self.maxsize:
@@ -131,9 +131,9 @@ class LightQueue:
         """
         if self.queue:
             item = self._get()
-            if self._putters._live:
+            if self._putters.waiting:
                 self._take_from_putters(Cause.GET)
-        elif self._putters._live:  # a channel: take it from the putter's hands
+        elif self._putters.waiting:  # a channel: take it from the putter's hands
             self.unfinished_tasks += 1
             item = self._putters.unpark_one(None, Cause.GET).data  # type: ignore[union-attr]
         elif not block:
@@ -156,7 +156,7 @@ class LightQueue:
     def _take_from_putters(self, cause: str) -> None:
         # Move waiting putters' items in while there is room, oldest putter first.
         putters = self._putters
-        while putters._live and (self.maxsize is None or len(self.queue) < self.maxsize):
+        while putters.waiting and (self.maxsize is None or len(self.queue) < self.maxsize):
             self.unfinished_tasks += 1
             self._put(putters.unpark_one(None, cause).data)  # type: ignore[union-attr]
 

@@ -17,32 +17,27 @@ __all__ = ["TIMED_OUT", "WaitQueue"]
 
 
 class WaitQueue:
-    """A FIFO of parked greenthreads.
+    """A FIFO of parked greenthreads; a `WaitContainer` for `Hub.park`.
 
+    `waiting` is how many greenthreads wait (an attribute: the hot paths test it).
     A waiter that leaves early (timeout, kill) is only marked; it is skipped when it
     reaches the front, and the deque is rebuilt when such leftovers outnumber the
     live waiters, so polling with timeouts cannot grow it.
     """
 
-    __slots__ = ("_live", "_waiters")
+    __slots__ = ("_waiters", "waiting")
 
     def __init__(self) -> None:
         self._waiters: deque[Waiter] = deque()
-        self._live = 0
-
-    def __len__(self) -> int:
-        return self._live
-
-    def __bool__(self) -> bool:
-        return self._live > 0
+        self.waiting = 0
 
     def __repr__(self) -> str:
-        return f"<WaitQueue waiting={self._live}>"
+        return f"<WaitQueue waiting={self.waiting}>"
 
     def park(self, reason: str, obj: Any, timeout: float | None = None, data: Any = None) -> Any:
         """Park the current greenthread here; return what it was unparked with, or TIMED_OUT.
 
-        `data` rides on the waiter, for whoever unparks it (see `first`).
+        `data` rides on the waiter, for whoever unparks it (`unpark_one` returns the waiter).
         """
         return get_hub().park(self, reason, obj, timeout, None, data)
 
@@ -51,7 +46,7 @@ class WaitQueue:
         waiters = self._waiters
         while waiters:
             w = waiters.popleft()
-            if w.queue is self:
+            if w.container is self:
                 get_hub().wake(w, value, cause)
                 return w
         return None
@@ -64,24 +59,17 @@ class WaitQueue:
         if waiters:
             hub = get_hub()
             for w in waiters:
-                if w.queue is self:
+                if w.container is self:
                     hub.wake(w, value, cause, exc)
                     n += 1
         return n
 
-    def first(self) -> Waiter | None:
-        """The longest-waiting live waiter, or None."""
-        waiters = self._waiters
-        while waiters and waiters[0].queue is not self:
-            waiters.popleft()
-        return waiters[0] if waiters else None
+    # the WaitContainer side, called by the hub
+    def add(self, waiter: Waiter) -> None:
+        self._waiters.append(waiter)
+        self.waiting += 1
 
-    # the container protocol of Hub.park
-    def _add(self, w: Waiter) -> None:
-        self._waiters.append(w)
-        self._live += 1
-
-    def _discard(self, w: Waiter) -> None:
-        self._live -= 1
-        if len(self._waiters) > 2 * self._live + 32:
-            self._waiters = deque(x for x in self._waiters if x.queue is self)
+    def discard(self, waiter: Waiter) -> None:
+        self.waiting -= 1
+        if len(self._waiters) > 2 * self.waiting + 32:
+            self._waiters = deque(x for x in self._waiters if x.container is self)

@@ -2,7 +2,8 @@
 
 ``get_hub()`` returns this thread's hub, creating it on first use with the poller named
 by ``$GREENSCOPE_HUB`` (epoll on Linux, else selectors) and the monotonic clock.
-``use_hub(poller=..., clock=...)`` replaces it, e.g. with a `TestClock` in tests.
+``use_hub(poller=..., clock=...)`` replaces it, e.g. with a `TestClock` in tests;
+``use_hub('poll')`` takes eventlet's hub names too (see `runtime.hubs.poller`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runtime.hubs.clock import TestClock
-from runtime.hubs.hub import TIMED_OUT, Deadlock, Hub, IOClosed, Timer
+from runtime.hubs.hub import TIMED_OUT, Deadlock, Hub, IOClosed, Timer, WaitContainer, Waiter
 from runtime.hubs.poller import make_poller, poller_names
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "IOClosed",
     "TestClock",
     "Timer",
+    "WaitContainer",
+    "Waiter",
     "drop_hub",
     "existing_hub",
     "get_hub",
@@ -48,7 +51,10 @@ def existing_hub() -> Hub | None:
 
 
 def use_hub(poller: str | None = None, clock: Callable[[], float] | None = None) -> Hub:
-    """Give this thread a new hub with `poller` (a name) and `clock`; return it.
+    """Give this thread a new hub with `poller` and `clock`; return it.
+
+    `poller` is a name from `poller_names()` or one of eventlet's (``epolls``, ``poll``,
+    ``selects``, ``kqueue``); None: ``$GREENSCOPE_HUB``, else the platform's best.
 
     The previous hub must be idle (nothing ready, no timers, no fd waiters): greenthreads
     parked on it would never run again. It is closed.

@@ -7,21 +7,25 @@ Design rules (the kernel stays small):
   Timers and fds never switch into a greenthread themselves: they make it ready.
 - Every block and wake goes through `park` and `_resume`: the one place where the
   ``blocked`` and ``woken`` hooks are called, so every wait has a reason and a waker.
+- A parked greenthread's `Waiter` sits in a `WaitContainer` (a wait queue, an fd's
+  watch, a call in an OS thread): the one protocol between the kernel and what waits.
 - A greenthread has at most one `Waiter` in flight (stored on it as ``_gs_waiter``), so it
   can never be resumed twice for one park.
 - A wake is never taken back. A kill or a timeout that arrives after a greenthread was
   woken (it got its item, its permit, its event) is raised at its next blocking call,
   so an operation either completed or raised, never both: nothing is lost.
 
-The loop, in plain words:
-    1. run every greenthread that was ready when the pass began (FIFO);
-    2. fire the due timers;
-    3. wait on the poller until the next deadline (not at all if something is ready).
+The loop, in plain words (the hub enters it at 1: whoever switched to it first was
+running, as if in step 3 of a pass):
+    1. fire the due timers;
+    2. wait on the poller until the next deadline (not at all if something is ready);
+    3. run every greenthread that was ready when this step began (FIFO).
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import heapq
 import itertools
 import os
@@ -30,7 +34,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import greenlet
 
@@ -38,7 +42,7 @@ from runtime.hubs.clock import TestClock
 from runtime.hubs.poller import READ, WRITE, Poller, make_poller
 from runtime.instrument import Cause, Reason, hooks
 
-__all__ = ["TIMED_OUT", "Deadlock", "Hub", "IOClosed", "Timer", "Waiter"]
+__all__ = ["TIMED_OUT", "Deadlock", "Hub", "IOClosed", "Timer", "WaitContainer", "Waiter"]
 
 getcurrent = greenlet.getcurrent
 
@@ -69,14 +73,14 @@ class IOClosed(OSError):
 class Waiter:
     """One park of one greenthread: where it waits, and what it resumes with."""
 
-    __slots__ = ("data", "exc", "glet", "obj", "pending", "queue", "reason", "state", "timer", "value")
+    __slots__ = ("container", "data", "exc", "glet", "obj", "pending", "reason", "state", "timer", "value")
 
     def __init__(self, glet: Any, state: int, value: Any = None) -> None:
         self.glet = glet
         self.state = state
         self.value = value
         self.exc: BaseException | None = None
-        self.queue: Any = None  # a container with _add(w) / _discard(w), while PARKED
+        self.container: WaitContainer | None = None  # where it waits, while PARKED
         self.timer: Timer | None = None
         self.reason: str | None = None
         self.obj: Any = None
@@ -86,6 +90,21 @@ class Waiter:
     def __repr__(self) -> str:
         state = ("parked", "scheduled", "done")[self.state]
         return f"<Waiter {state} {self.reason} on {self.obj!r} for {self.glet!r}>"
+
+
+class WaitContainer(Protocol):
+    """Where a parked greenthread's `Waiter` is kept: what `Hub.park` is given.
+
+    The hub calls `add` when the greenthread parks and `discard` when it leaves, however
+    it leaves (woken by the container's owner, timed out, killed, its fd closed). While
+    it is parked, ``waiter.container`` is the container; after `discard`, None.
+    """
+
+    def add(self, waiter: Waiter) -> None:
+        """`waiter` parks here."""
+
+    def discard(self, waiter: Waiter) -> None:
+        """`waiter` leaves: forget it."""
 
 
 class Timer:
@@ -114,7 +133,8 @@ class Timer:
 
 
 class _FdWatch:
-    """The greenthreads waiting on one fd (one reader, one writer) and what the poller watches."""
+    """The greenthreads waiting on one fd (one reader, one writer) and what the poller watches;
+    the `WaitContainer` of `Hub.wait_fd` (the waiter's reason says which side it takes)."""
 
     __slots__ = ("fd", "hub", "mask", "reader", "writer")
 
@@ -125,17 +145,17 @@ class _FdWatch:
         self.writer: Waiter | None = None
         self.mask = 0  # what the poller is registered for
 
-    def _add(self, w: Waiter) -> None:
-        if w.reason == Reason.IO_READ:
-            self.reader = w
+    def add(self, waiter: Waiter) -> None:
+        if waiter.reason == Reason.IO_READ:
+            self.reader = waiter
         else:
-            self.writer = w
+            self.writer = waiter
         self.hub._fd_waiters += 1
 
-    def _discard(self, w: Waiter) -> None:
-        if self.reader is w:
+    def discard(self, waiter: Waiter) -> None:
+        if self.reader is waiter:
             self.reader = None
-        elif self.writer is w:
+        elif self.writer is waiter:
             self.writer = None
         else:
             return
@@ -143,7 +163,7 @@ class _FdWatch:
 
 
 class _FdGroup:
-    """One greenthread waiting on several fds at once (green select): the container of its waiter."""
+    """One greenthread waiting on several fds at once (green select): the `WaitContainer` of its waiter."""
 
     __slots__ = ("hub", "slots")
 
@@ -151,19 +171,19 @@ class _FdGroup:
         self.hub = hub
         self.slots = slots  # (watch, write)
 
-    def _add(self, w: Waiter) -> None:
+    def add(self, waiter: Waiter) -> None:
         for watch, write in self.slots:
             if write:
-                watch.writer = w
+                watch.writer = waiter
             else:
-                watch.reader = w
+                watch.reader = waiter
         self.hub._fd_waiters += 1
 
-    def _discard(self, w: Waiter) -> None:
+    def discard(self, waiter: Waiter) -> None:
         for watch, write in self.slots:
-            if write and watch.writer is w:
+            if write and watch.writer is waiter:
                 watch.writer = None
-            elif not write and watch.reader is w:
+            elif not write and watch.reader is waiter:
                 watch.reader = None
         self.hub._fd_waiters -= 1
 
@@ -185,6 +205,11 @@ def cancel_pending(glet: Any, exc: BaseException) -> None:
         w.pending = None
 
 
+def _call_if_alive(glet: Any, call: Callable[[], Any]) -> None:
+    if not glet.dead:
+        call()
+
+
 def _root_of(glet: Any) -> Any:
     while glet.parent is not None:
         glet = glet.parent
@@ -192,11 +217,28 @@ def _root_of(glet: Any) -> Any:
 
 
 class Hub:
-    """The scheduler of one OS thread. Use `runtime.hubs.get_hub()` to get it."""
+    """The scheduler of one OS thread. Use `runtime.hubs.get_hub()` to get it.
+
+    The kernel's doors, the only ways into the scheduler (no guard rails: the caller
+    keeps the rules above):
+
+    - `start`: make a new greenlet ready to run a function;
+    - `yield_now`: go to the back of the ready queue;
+    - `park` / `wake`: block the current greenthread in a `WaitContainer`; make a parked
+      one ready with a value or an exception;
+    - `interrupt`: make a greenthread raise as soon as possible, whatever it waits for;
+    - `call_at`: a timer; `wait_fd` / `wait_fds` / `notify_close`: fd readiness;
+    - `expect_threadsafe` / `call_threadsafe` / `threadsafe_done`: work handed in from
+      other OS threads.
+
+    Conveniences, built on those: `call_later`, `schedule_call_global` /
+    `schedule_call_local` (eventlet's names), `raise_in_main`; and the hub's own state:
+    `pending_timers`, `is_idle`, `report_error`, `close`.
+    """
 
     def __init__(self, poller: Poller | None = None, clock: Callable[[], float] | None = None) -> None:
         self.clock: Callable[[], float] = clock if clock is not None else time.monotonic
-        self._jumping: TestClock | None = clock if isinstance(clock, TestClock) else None
+        self._virtual_clock: TestClock | None = clock if isinstance(clock, TestClock) else None
         self.poller: Poller = poller if poller is not None else make_poller()
         #: Print the traceback of an exception that escapes a greenthread (once).
         self.report_exceptions = True
@@ -253,7 +295,7 @@ class Hub:
 
     def park(
         self,
-        queue: Any,
+        container: WaitContainer | None,
         reason: str,
         obj: Any,
         timeout: float | None = None,
@@ -262,8 +304,9 @@ class Hub:
     ) -> Any:
         """Block the current greenthread until it is woken; return what it was woken with.
 
-        `queue` (or None) gets the waiter through ``queue._add(w)`` and loses it through
-        ``queue._discard(w)`` if something else (a timeout, a kill) wakes it first.
+        Its `Waiter` goes into `container` (None: only a timeout or an interrupt can end
+        the wait). `reason` (a `Reason`) and `obj` (what it waits on) are what the
+        ``blocked`` and ``woken`` hooks report; `detail` too (default: the timeout).
         `data` rides on the waiter for whoever wakes it. Returns `TIMED_OUT` when
         `timeout` seconds passed first.
         """
@@ -277,9 +320,9 @@ class Hub:
         w.reason = reason
         w.obj = obj
         w.data = data
-        if queue is not None:
-            w.queue = queue
-            queue._add(w)
+        if container is not None:
+            w.container = container
+            container.add(w)
         if timeout is not None:
             w.timer = self.call_later(timeout, self._expire, w)
         h = hooks.blocked
@@ -304,7 +347,7 @@ class Hub:
         return True
 
     def _resume(self, w: Waiter, value: Any, exc: BaseException | None, cause: str, front: bool = False) -> None:
-        # `w` is out of its queue already; the one place a parked greenthread becomes ready.
+        # `w` is out of its container already; the one place a parked greenthread becomes ready.
         t = w.timer
         if t is not None:
             w.timer = None
@@ -318,13 +361,13 @@ class Hub:
             self._ready.append(w)
         h = hooks.woken
         if h is not None:
-            h(w.glet, cause, getcurrent())
+            h(w.glet, cause, getcurrent(), w.obj)
 
     def _withdraw(self, w: Waiter) -> None:
-        q = w.queue
-        if q is not None:
-            w.queue = None
-            q._discard(w)
+        c = w.container
+        if c is not None:
+            w.container = None
+            c.discard(w)
 
     def _expire(self, w: Waiter) -> None:
         if w.state == PARKED:
@@ -335,7 +378,7 @@ class Hub:
     def interrupt(self, glet: Any, exc: BaseException, cause: str = Cause.KILL) -> None:
         """Make `glet` raise `exc` as soon as possible.
 
-        A parked greenthread leaves its queue and goes to the front of the ready queue to
+        A parked greenthread leaves its container and goes to the front of the ready queue to
         raise `exc`; one that never started starts only to raise it; one that yielded
         raises it instead of resuming. One already woken keeps what it was woken with and
         raises `exc` at its next blocking call (a kill replaces a pending timeout there).
@@ -353,7 +396,7 @@ class Hub:
             self._ready.appendleft(w)
             h = hooks.woken
             if h is not None:
-                h(glet, cause, getcurrent())
+                h(glet, cause, getcurrent(), None)
         elif w is None or w.state == DONE:
             raise RuntimeError(f"{glet!r} is not scheduled by this hub")
         elif w.state == PARKED:
@@ -378,6 +421,16 @@ class Hub:
         t = Timer(self, deadline, callback, args)
         heapq.heappush(self._timers, (deadline, next(self._seq), t))
         return t
+
+    def schedule_call_global(self, seconds: float, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Timer:
+        """eventlet's name for `call_later` (keyword arguments too). The callback runs in
+        the hub: it must not block, nor switch into a greenthread (make it ready instead)."""
+        return self.call_later(seconds, functools.partial(callback, *args, **kwargs))
+
+    def schedule_call_local(self, seconds: float, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Timer:
+        """Like `schedule_call_global`, but the call is skipped if the greenthread that
+        scheduled it has ended by then."""
+        return self.call_later(seconds, _call_if_alive, getcurrent(), functools.partial(callback, *args, **kwargs))
 
     def pending_timers(self) -> int:
         """How many timers are set and not yet fired or cancelled."""
@@ -569,13 +622,6 @@ class Hub:
 
     # ------------------------------------------------------------------ the loop
 
-    def switch(self) -> Any:
-        """Give control to the hub (from a greenthread that arranged to be resumed)."""
-        cur = getcurrent()
-        if cur is self.greenlet:
-            raise RuntimeError("the hub cannot switch to itself")
-        return self.greenlet.switch()
-
     def _run(self) -> None:
         back: Any = self._root  # the first switch into the hub came from the root greenlet
         while True:
@@ -597,7 +643,31 @@ class Hub:
         ready = self._ready
         popleft = ready.popleft  # bound once: the loop below is the hottest code here
         while True:
-            # 1. run what was ready when this pass began; later arrivals wait a pass
+            # 1. fire due timers
+            timers = self._timers
+            if timers and timers[0][0] <= self.clock():
+                self._report_back(back)
+                back = self.greenlet
+                self._fire_timers()
+                timers = self._timers
+            # 2. wait for fds until the next deadline; with something ready, poll without
+            # waiting, and only if an fd (or another OS thread) could wake someone: else it
+            # would be a wasted system call
+            if ready:
+                if self._fd_waiters or self._external or self._threadsafe:
+                    back = self._poll(back, 0.0, None)
+            elif len(timers) > self._cancelled:
+                while not timers[0][2].active:  # drop cancelled timers at the front
+                    heapq.heappop(timers)
+                    self._cancelled -= 1
+                deadline = timers[0][0]
+                back = self._poll(back, max(0.0, deadline - self.clock()), deadline)
+            elif self._fd_waiters or self._external or self._threadsafe:
+                back = self._poll(back, None, None)
+            else:
+                self._report_back(back)
+                back = self._nothing_can_happen()
+            # 3. run what was ready when this step began; later arrivals wait a pass
             n = len(ready)
             while n:
                 n -= 1
@@ -614,34 +684,6 @@ class Hub:
                 else:
                     glet.throw(w.exc)
                 back = glet
-            # 2. fire due timers
-            timers = self._timers
-            if timers and timers[0][0] <= self.clock():
-                self._report_back(back)
-                back = self.greenlet
-                self._fire_timers()
-                timers = self._timers
-            # 3. wait for fds until the next deadline
-            deadline = None
-            if ready:
-                if not self._fd_waiters and not self._external and not self._threadsafe:
-                    continue  # no fd can wake anyone: polling would be a wasted system call
-                timeout: float | None = 0.0
-            elif len(timers) > self._cancelled:
-                while not timers[0][2].active:  # drop cancelled timers at the front
-                    heapq.heappop(timers)
-                    self._cancelled -= 1
-                deadline = timers[0][0]
-                timeout = max(0.0, deadline - self.clock())
-            elif self._fd_waiters or self._external or self._threadsafe:
-                timeout = None
-            else:
-                self._report_back(back)
-                back = self._nothing_can_happen()
-                continue
-            self._report_back(back)
-            back = self.greenlet
-            self._poll(timeout, deadline)
 
     def _report_back(self, back: Any) -> None:
         # The hub keeps control for a while (timers, the poller): report the switch back now.
@@ -650,20 +692,23 @@ class Hub:
             if h is not None:
                 h(back, self.greenlet)
 
-    def _poll(self, timeout: float | None, deadline: float | None) -> None:
+    def _poll(self, back: Any, timeout: float | None, deadline: float | None) -> Any:
+        # Report the switch back to the hub, wait on the poller, wake whoever an fd is
+        # ready for; return the hub's greenlet (the new `back`).
+        self._report_back(back)
         poller = self.poller
         h = hooks.before_io_wait
         if h is not None:
             h(timeout)
-        jumping = self._jumping
-        if jumping is not None and jumping.autojump and timeout != 0:
+        virtual = self._virtual_clock
+        if virtual is not None and virtual.autojump and timeout != 0:
             # virtual time: look at the fds, and if none is ready jump to the deadline
             events = poller.wait(0)
             if not events:
                 if deadline is None:
                     events = poller.wait(None)
                 else:
-                    jumping.advance_to(deadline)
+                    virtual.advance_to(deadline)
         else:
             events = poller.wait(timeout)
         h = hooks.after_io_wait
@@ -671,6 +716,7 @@ class Hub:
             h(len(events))
         if events:
             self._dispatch(events)
+        return self.greenlet
 
     def _nothing_can_happen(self) -> Any:
         # Nothing is ready, no timer is set, no fd is watched: nothing will ever run

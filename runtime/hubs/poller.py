@@ -2,7 +2,10 @@
 
 A poller is told which of READ and WRITE to watch per fd and returns the fds that are
 ready. `EpollPoller` on Linux; `SelectorPoller` (the `selectors` module) everywhere else,
-so the runtime also runs on macOS. `GREENSCOPE_HUB=epoll|selectors` picks one.
+so the runtime also runs on macOS and the BSDs. By name (`make_poller`,
+``$GREENSCOPE_HUB``): ``epoll``; ``selectors``, the module's best selector (epoll on
+Linux, kqueue on macOS); ``poll``, ``select``, ``kqueue``, ``devpoll`` for that
+selector; and eventlet's hub names ``epolls`` and ``selects``.
 Errors and hang-ups are reported as both READ and WRITE, so whoever waits wakes up and
 finds the error when it retries its call.
 """
@@ -32,7 +35,19 @@ class Poller(Protocol):
 
 # Taken now: monkey_patch may put green versions in their place later, and the hub must
 # never wait through its own greenthreads.
-_DefaultSelector = selectors.DefaultSelector
+_SELECTORS: dict[str, type[selectors.BaseSelector]] = {
+    name: getattr(selectors, cls)
+    for name, cls in [
+        ("selectors", "DefaultSelector"),
+        ("poll", "PollSelector"),
+        ("select", "SelectSelector"),
+        ("kqueue", "KqueueSelector"),
+        ("devpoll", "DevpollSelector"),
+    ]
+    if hasattr(selectors, cls)
+}
+
+_EVENTLET_NAMES = {"epolls": "epoll", "selects": "select"}
 
 if hasattr(select, "epoll"):
     _epoll = select.epoll
@@ -84,12 +99,12 @@ _TO_SEL = (0, selectors.EVENT_READ, selectors.EVENT_WRITE, selectors.EVENT_READ 
 
 
 class SelectorPoller:
-    """The `selectors` module's best selector: kqueue on macOS, epoll/poll elsewhere."""
+    """A selector of the `selectors` module, by its name in `poller_names()`
+    (``selectors``: the module's best, kqueue on macOS, epoll on Linux)."""
 
-    name = "selectors"
-
-    def __init__(self) -> None:
-        self._sel = _DefaultSelector()
+    def __init__(self, name: str = "selectors") -> None:
+        self.name = name
+        self._sel = _SELECTORS[name]()
 
     def register(self, fd: int, mask: int) -> None:
         self._sel.register(fd, _TO_SEL[mask])
@@ -113,16 +128,17 @@ class SelectorPoller:
 
 def poller_names() -> list[str]:
     """The pollers this platform has, the default first."""
-    return (["epoll"] if EpollPoller is not None else []) + ["selectors"]
+    return (["epoll"] if EpollPoller is not None else []) + list(_SELECTORS)
 
 
 def make_poller(name: str | None = None) -> Poller:
     """A new poller: `name`, else ``$GREENSCOPE_HUB``, else the platform's best."""
     name = name or os.environ.get("GREENSCOPE_HUB") or poller_names()[0]
+    name = _EVENTLET_NAMES.get(name, name)
     if name == "epoll" and EpollPoller is not None:
         return EpollPoller()
-    if name == "selectors":
-        return SelectorPoller()
+    if name in _SELECTORS:
+        return SelectorPoller(name)
     raise ValueError(
         f"unknown or unavailable poller {name!r} (GREENSCOPE_HUB); this platform has: " + ", ".join(poller_names())
     )

@@ -173,16 +173,15 @@ class Recorder(Instrument):
             else:
                 drop()
 
-        def woken(glet: Any, cause: str, waker: Any) -> None:
+        def woken(glet: Any, cause: str, waker: Any, obj: Any = None) -> None:
             if len(kinds) < cap:
                 try:
                     wake_put((now(), glet.gid, cause, waker.gid))
                 except AttributeError:
                     wake_put((now(), gid_of(glet), cause, gid_of(waker)))
                 mark(WAKE)
-                w = getattr(glet, "_gs_waiter", None)
-                if w is not None and hasattr(w.obj, "resource_kind"):
-                    resource_state(w.obj)
+                if obj is not None and hasattr(obj, "resource_kind"):
+                    resource_state(obj)
             else:
                 drop()
 

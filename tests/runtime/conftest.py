@@ -1,4 +1,9 @@
-"""Every runtime test runs once per poller on a fresh hub, and fails if it leaks work."""
+"""Every runtime test runs on a fresh hub, and fails if it leaks work.
+
+Each runs twice: on the platform's poller (epoll on Linux) and on the portable path, the
+`selectors` module's PollSelector. Tests marked ``every_poller`` (the fd waits) also run
+on its SelectSelector.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,21 @@ from runtime.greenthread import gid_of
 from runtime.hubs import Hub, TestClock, poller_names
 from runtime.instrument import Instrument, add_instrument, instruments, remove_instrument
 
+PORTABLE = "poll"  # on every Unix; the platform's default (epoll, kqueue) is the other pass
+POLLERS = [poller_names()[0], PORTABLE]
 
-@pytest.fixture(params=poller_names(), autouse=True)
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "every_poller: run on SelectSelector too (for the tests of fd waits)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "hub" in metafunc.fixturenames:
+        extra = ["select"] if metafunc.definition.get_closest_marker("every_poller") else []
+        metafunc.parametrize("hub", POLLERS + extra, indirect=True)
+
+
+@pytest.fixture(autouse=True)
 def hub(request: pytest.FixtureRequest) -> Iterator[Hub]:
     """A new hub for this thread; with the `clock` fixture, on a TestClock (autojump)."""
     hubs.drop_hub()
@@ -51,7 +69,7 @@ class Recorder(Instrument):
     def blocked(self, glet, reason, obj, detail):
         self.log.append(("blocked", gid_of(glet), reason, detail))
 
-    def woken(self, glet, cause, waker):
+    def woken(self, glet, cause, waker, obj):
         self.log.append(("woken", gid_of(glet), cause, gid_of(waker)))
 
     def exited(self, glet, outcome, exc):

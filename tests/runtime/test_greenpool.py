@@ -16,10 +16,17 @@ def test_bad_sizes_fail_at_construction():
         GreenPool(-1)
     with pytest.raises(TypeError, match="GreenPool size must be an int, got str"):
         GreenPool("10")
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match=r"GreenPool size must be a whole number, got 2\.5"):
         GreenPile(2.5)
     with pytest.raises(ValueError):
         GreenPool(3).resize(-2)
+
+
+def test_a_size_may_be_a_float_with_a_whole_value():
+    pool = GreenPool(1e3)
+    assert pool.size == 1000 and type(pool.size) is int
+    pool.resize(2.0)
+    assert pool.free() == 2
 
 
 def test_name_defaults_to_the_creation_site():
@@ -175,7 +182,6 @@ def test_imap_reads_its_input_lazily():
     results = pool.imap(lambda x: x * 2, numbers())
     assert [next(results) for _ in range(5)] == [0, 2, 4, 6, 8]
     assert len(taken) <= 5 + 3  # at most a pool's worth ahead of what was consumed
-    results.close()
     pool.waitall()
 
 
@@ -192,6 +198,27 @@ def test_imap_reraises_a_workers_error_at_its_position(capsys):
     with pytest.raises(ZeroDivisionError):
         next(results)
     pool.waitall()
+
+
+def test_imap_goes_on_after_a_workers_error(capsys):
+    runtime.debug.hub_exceptions(False)
+
+    def work(i):
+        if i in (1, 7):
+            raise RuntimeError(i)
+        return i
+
+    results = GreenPool(4).imap(work, range(10))
+    out = []
+    while True:  # as eventlet's crawler does: catch a failed fetch, go on with the rest
+        try:
+            out.append(next(results))
+        except StopIteration:
+            break
+        except RuntimeError:
+            out.append("r")
+    assert out == [0, "r", 2, 3, 4, 5, 6, "r", 8, 9]
+    assert next(results, "end") == "end"
 
 
 def test_imap_with_a_non_callable_fails_at_the_call():
@@ -211,7 +238,7 @@ def test_pile_results_in_spawn_order(clock):
     pile = GreenPile(10)
     for delay in (3, 1, 2):
         pile.spawn(lambda d: runtime.sleep(d) or d, delay)
-    assert pile.used and pile.counter == 3
+    assert pile.counter == 3
     assert list(pile) == [3, 1, 2]
     assert pile.counter == 0
     assert clock() == 3
@@ -241,10 +268,20 @@ def test_pile_on_a_shared_pool_waits_for_slots(clock):
     assert clock() == 3
 
 
-def test_an_unused_pile_waits_for_a_spawn_from_elsewhere():
-    pile = GreenPile()
-    runtime.spawn_after(0, pile.spawn, lambda: "late")
-    assert next(pile) == "late"
+def test_a_pile_with_nothing_spawned_is_empty(clock):
+    assert list(GreenPile(4)) == []
+    busy = runtime.spawn(runtime.sleep, 10)  # something else is alive: still nothing to wait for
+    assert list(GreenPile(4)) == []
+    assert clock() == 0
+    busy.wait()
+
+
+def test_a_pile_ends_when_what_was_spawned_was_taken_and_goes_on_after_more_spawns():
+    pile = GreenPile(2)
+    pile.spawn(lambda: 1)
+    assert list(pile) == [1]
+    pile.spawn(lambda: 2)
+    assert list(pile) == [2]
 
 
 def test_killing_a_pool_member_frees_its_slot():

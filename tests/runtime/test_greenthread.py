@@ -157,6 +157,18 @@ def test_cancel_only_kills_one_that_has_not_started():
         fresh.wait()
 
 
+def test_cancel_of_a_spawn_after_whose_delay_is_up_does_nothing(clock):
+    # eventlet starts it when its delay is up; here it is ready then, and counts as started
+    gt = runtime.spawn_after(0, lambda: "ran")
+    runtime.sleep(0)  # the first switch to the hub: the due timer fires before main resumes
+    gt.cancel()
+    assert gt.wait() == "ran"
+    gt = runtime.spawn_after(0, lambda: "ran again")
+    runtime.sleep(0)  # the hub running already
+    gt.cancel()
+    assert gt.wait() == "ran again"
+
+
 def test_a_greenthread_cannot_wait_for_itself():
     def selfish():
         return runtime.getcurrent().wait()

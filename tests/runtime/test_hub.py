@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import selectors
 import socket
 import threading
 
@@ -10,8 +11,9 @@ import pytest
 
 import runtime
 from runtime import hubs
-from runtime.hubs import Deadlock, IOClosed, TestClock, get_hub, trampoline
+from runtime.hubs import TIMED_OUT, Deadlock, IOClosed, TestClock, Waiter, get_hub, poller_names, trampoline
 from runtime.hubs.poller import make_poller
+from runtime.instrument import Reason
 
 
 def test_one_hub_per_thread_created_lazily(hub):
@@ -41,6 +43,31 @@ def test_poller_comes_from_environment(monkeypatch, hub):
     p = make_poller()
     assert p.name == "selectors"
     p.close()
+
+
+def test_selector_names_pick_their_selector():
+    for name, cls in [("poll", selectors.PollSelector), ("select", selectors.SelectSelector)]:
+        p = make_poller(name)
+        assert (p.name, type(p._sel)) == (name, cls)
+        p.close()
+
+
+def test_eventlets_hub_names_are_taken(hub):
+    names = {"poll": "poll", "selects": "select"} | ({"epolls": "epoll"} if "epoll" in poller_names() else {})
+    for eventlet_name, ours in names.items():
+        p = make_poller(eventlet_name)
+        assert p.name == ours
+        p.close()
+    assert hubs.use_hub("selects").poller.name == "select"
+    a, b = socket.socketpair()
+    with a, b:
+        reader = runtime.spawn(trampoline, a, read=True)
+        runtime.sleep(0)
+        b.send(b"x")
+        reader.wait()
+        get_hub().notify_close(a.fileno())
+    with pytest.raises(ValueError, match="unknown or unavailable poller 'asyncio'"):
+        hubs.use_hub("asyncio")
 
 
 def test_spawned_greenthreads_run_in_spawn_order_when_the_spawner_yields():
@@ -95,6 +122,30 @@ def test_cancelled_timer_never_fires(clock, hub):
     assert not t.pending and hub.pending_timers() == 0
     runtime.sleep(2)
     assert fired == []
+
+
+def test_sleep0_lets_due_timers_fire_first(clock, hub):
+    fired = []
+    hub.call_later(0, fired.append, "first")
+    runtime.sleep(0)  # the first switch to this hub
+    assert fired == ["first"]
+    hub.call_later(0, fired.append, "second")
+    runtime.sleep(0)  # the hub running already
+    assert fired == ["first", "second"]
+
+
+def test_schedule_call_global_and_local(clock, hub):
+    calls = []
+
+    def spawner():
+        hub.schedule_call_local(1, calls.append, "spawner's local")  # skipped: the spawner has ended
+        hub.schedule_call_global(1, lambda tag, *, to: calls.append((tag, to)), "global", to="x")
+
+    runtime.spawn(spawner).wait()
+    hub.schedule_call_local(2, calls.append, "main's local")  # main is alive at t=2
+    hub.schedule_call_global(2, calls.append, "cancelled").cancel()
+    runtime.sleep(3)
+    assert calls == [("global", "x"), "main's local"]
 
 
 def test_many_cancelled_timeouts_do_not_grow_the_heap(clock, hub):
@@ -159,6 +210,38 @@ def test_a_deadlock_does_not_fire_while_a_timer_can_still_wake_main(clock):
 # ---------------------------------------------------------------- fd waits
 
 
+class OneSlot:
+    """A WaitContainer for one waiter, that notes what the hub tells it."""
+
+    def __init__(self) -> None:
+        self.waiter: Waiter | None = None
+        self.log: list[str] = []
+
+    def add(self, waiter: Waiter) -> None:
+        self.waiter = waiter
+        self.log.append("add")
+
+    def discard(self, waiter: Waiter) -> None:
+        assert waiter is self.waiter
+        self.waiter = None
+        self.log.append("discard")
+
+
+def test_a_wait_container_is_told_when_its_waiter_parks_and_leaves(clock, hub):
+    slot = OneSlot()
+    gt = runtime.spawn(hub.park, slot, Reason.EVENT, slot, 5)
+    runtime.sleep(0)
+    assert slot.log == ["add"] and slot.waiter.container is slot
+    hub.wake(slot.waiter, "value")  # woken by its owner
+    assert gt.wait() == "value" and slot.log == ["add", "discard"]
+    gt = runtime.spawn(hub.park, slot, Reason.EVENT, slot, 5)
+    assert gt.wait() is TIMED_OUT and clock() == 5  # or by its timeout
+    gt = runtime.spawn(hub.park, slot, Reason.EVENT, slot)
+    runtime.sleep(0)
+    gt.kill()  # or by a kill
+    assert slot.log == ["add", "discard"] * 3 and slot.waiter is None
+
+
 @pytest.fixture
 def pair():
     a, b = socket.socketpair()
@@ -171,6 +254,7 @@ def pair():
             s.close()
 
 
+@pytest.mark.every_poller
 def test_wait_read_wakes_when_data_arrives(pair, recorder):
     a, b = pair
     got = []
@@ -188,11 +272,13 @@ def test_wait_read_wakes_when_data_arrives(pair, recorder):
     assert ("woken", gt.gid, "fd_ready", 0) in recorder.log
 
 
+@pytest.mark.every_poller
 def test_wait_write_on_a_writable_socket_returns(pair):
     a, _ = pair
     trampoline(a, write=True)
 
 
+@pytest.mark.every_poller
 def test_fd_wait_timeout(pair, clock):
     a, _ = pair
     assert get_hub().wait_fd(a.fileno(), False, timeout=2.5) is False
@@ -211,6 +297,7 @@ def test_trampoline_needs_exactly_one_direction(pair):
         trampoline(a, read=True, write=True)
 
 
+@pytest.mark.every_poller
 def test_closing_an_fd_wakes_its_waiters_with_a_clear_error(pair):
     a, _ = pair
     errors = []
@@ -229,6 +316,7 @@ def test_closing_an_fd_wakes_its_waiters_with_a_clear_error(pair):
     assert errors[0].errno == 9  # EBADF
 
 
+@pytest.mark.every_poller
 def test_two_readers_on_one_fd_get_a_clear_error(pair):
     a, b = pair
     gt = runtime.spawn(trampoline, a, read=True)
@@ -239,6 +327,7 @@ def test_two_readers_on_one_fd_get_a_clear_error(pair):
     gt.wait()
 
 
+@pytest.mark.every_poller
 def test_reader_and_writer_on_one_fd_both_wake(pair):
     a, b = pair
     r = runtime.spawn(trampoline, a, read=True)
@@ -249,6 +338,7 @@ def test_reader_and_writer_on_one_fd_both_wake(pair):
     w.wait()
 
 
+@pytest.mark.every_poller
 def test_an_idle_readable_fd_does_not_make_the_hub_spin(pair, clock, recorder):
     a, b = pair
     b.send(b"unread")
@@ -259,6 +349,7 @@ def test_an_idle_readable_fd_does_not_make_the_hub_spin(pair, clock, recorder):
     assert waits <= 3, recorder.log[-20:]
 
 
+@pytest.mark.every_poller
 def test_an_fd_number_reused_after_notify_close_is_watched_again(hub):
     for _ in range(3):  # the same fd numbers come back each round
         r, w = os.pipe()

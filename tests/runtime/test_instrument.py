@@ -33,6 +33,10 @@ def test_only_overridden_hooks_are_registered():
     assert hooks.spawned is None
 
 
+def test_every_hook_is_documented_on_its_method():
+    assert [name for name in HOOK_NAMES if not (getattr(Instrument, name).__doc__ or "").strip()] == []
+
+
 def test_bad_instruments_are_refused():
     with pytest.raises(TypeError, match="needs an Instrument"):
         add_instrument(object())
@@ -138,6 +142,49 @@ def test_wait_timeout_and_kill_causes(clock, recorder):
     ]
 
 
+def test_woken_names_what_the_greenthread_waited_on(clock):
+    ev = runtime.Event()
+    q = runtime.Queue()
+    seen = []
+
+    class Objects(Instrument):
+        def blocked(self, glet, reason, obj, detail):
+            seen.append(("blocked", reason, obj))
+
+        def woken(self, glet, cause, waker, obj):
+            seen.append(("woken", cause, obj))
+
+    def waits():
+        ev.wait()
+        q.get()
+        runtime.sleep(1)
+
+    g = runtime.spawn(waits)
+    never_started = runtime.spawn(lambda: None)
+    watch = Objects()
+    add_instrument(watch)
+    try:
+        never_started.kill()  # no wait: nothing to name
+        runtime.sleep(0)
+        ev.send()
+        runtime.sleep(0)
+        q.put("x")
+        g.wait()
+    finally:
+        remove_instrument(watch)
+    assert seen == [
+        ("woken", "kill", None),
+        ("blocked", "event", ev),
+        ("woken", "send", ev),
+        ("blocked", "queue_get", q),
+        ("woken", "put", q),
+        ("blocked", "join", g),
+        ("blocked", "sleep", None),
+        ("woken", "timer", None),
+        ("woken", "exit", g),
+    ]
+
+
 def test_error_exit(recorder):
     runtime.debug.hub_exceptions(False)
     g = runtime.spawn(lambda: {}["k"])
@@ -171,7 +218,7 @@ def test_a_saturated_pool_shows_who_waited_for_a_slot_and_who_let_them_in(clock)
             if obj is pool:
                 seen.append((clock(), "blocked", gid_of(glet), reason))
 
-        def woken(self, glet, cause, waker):
+        def woken(self, glet, cause, waker, obj):
             if glet in spawner_set:
                 seen.append((clock(), "woken", glet.gid, cause, gid_of(waker)))
 

@@ -21,7 +21,7 @@ def test_empty_and_full_are_the_stdlib_exceptions():
 
 
 def test_bad_maxsize_and_timeout():
-    with pytest.raises(TypeError, match="maxsize must be an int or None, got str"):
+    with pytest.raises(TypeError, match="maxsize must be an int, got str"):
         Queue("3")
     with pytest.raises(ValueError, match="timeout must be >= 0"):
         Queue().get(timeout=-1)
@@ -237,7 +237,7 @@ class _Model(Instrument):
         self.putters = deque(p for p in self.putters if p[0] is not glet)
         self.getters = deque(g for g in self.getters if g is not glet)
 
-    def woken(self, glet, cause, waker):
+    def woken(self, glet, cause, waker, obj):
         if cause in ("timeout", "kill"):
             self.gone(glet)
 

@@ -74,8 +74,10 @@ def test_semaphore_bad_values_fail_at_construction():
         Semaphore(-1)
     with pytest.raises(TypeError, match="must be an int, got str"):
         Semaphore("3")
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match=r"Semaphore value must be a whole number, got 1\.5"):
         Semaphore(1.5)
+    with pytest.raises(ValueError, match="must be a whole number, got inf"):
+        BoundedSemaphore(float("inf"))
     with pytest.raises(ValueError, match=r"count .* must be <= limit"):
         CappedSemaphore(3, 2)
 
@@ -186,7 +188,7 @@ def test_bounded_semaphore_over_release_raises():
     sem.release()
     with pytest.raises(ValueError, match="released too many times"):
         sem.release()
-    assert sem.bounded()
+    assert not sem.bounded()  # a release never waits: it raises (eventlet's answer too)
 
 
 def test_capped_semaphore_release_waits_at_the_limit():
@@ -202,7 +204,67 @@ def test_capped_semaphore_release_waits_at_the_limit():
     assert sem.counter == 2
     assert sem.acquire() and sem.acquire()
     assert sem.acquire(blocking=False) is False
-    assert sem.balance == 0
+    assert sem.counter == 0
+
+
+def test_capped_semaphore_zero_zero_acquirer_and_releaser_meet():
+    sem = CappedSemaphore(0, 0)
+    got = []
+    acquirer = runtime.spawn(lambda: got.append(("acquired", sem.acquire())))
+    runtime.sleep(0)
+    assert (sem.locked(), sem.bounded()) == (True, False)  # a release would not wait: an acquirer does
+    assert sem.release() is True  # hands the permit to the waiting acquirer
+    acquirer.wait()
+    releaser = runtime.spawn(lambda: got.append(("released", sem.release())))
+    runtime.sleep(0)
+    assert (sem.locked(), sem.bounded()) == (False, True)
+    assert sem.acquire(blocking=False) is True  # takes the waiting releaser's permit
+    releaser.wait()
+    assert got == [("acquired", True), ("released", True)]
+    assert (sem.counter, sem.balance) == (0, 0)
+
+
+def test_capped_semaphore_balance_is_eventlets():
+    # the figures eventlet (0.41) gives in the same states
+    assert [CappedSemaphore(c, limit).balance for c, limit in [(0, 2), (1, 2), (2, 2), (0, 5), (3, 5)]] == [
+        -2,
+        0,
+        2,
+        -5,
+        1,
+    ]
+    sem = CappedSemaphore(0, 2)
+    acquirers = [runtime.spawn(sem.acquire) for _ in range(3)]
+    runtime.sleep(0)
+    assert sem.balance == -8
+    assert [sem.release() for _ in acquirers] == [True] * 3  # each hands its permit over
+    assert [a.wait() for a in acquirers] == [True] * 3 and sem.balance == -2
+    sem = CappedSemaphore(2, 2)
+    releasers = [runtime.spawn(sem.release) for _ in range(2)]
+    runtime.sleep(0)
+    assert (sem.balance, sem.locked(), sem.bounded()) == (6, False, True)
+    sem.acquire()
+    assert sem.balance == 4
+    sem.acquire()
+    for r in releasers:
+        r.wait()
+    assert sem.counter == 2
+
+
+def test_semaphore_values_may_be_floats_with_a_whole_value(clock):
+    assert Semaphore(1e2).counter == 100
+    assert BoundedSemaphore(2.0).original_counter == 2
+    assert CappedSemaphore(1.0, 3.0).limit == 3
+
+
+def test_a_timeout_of_minus_one_means_no_limit(clock):
+    sem = Semaphore(0)
+    runtime.spawn_after(50, sem.release)
+    assert sem.acquire(timeout=-1) is True
+    assert clock() == 50
+    assert sem.acquire(blocking=False, timeout=-1) is False
+    with pytest.raises(ValueError, match="timeout must be >= 0, -1 or None"):
+        sem.acquire(timeout=-2)
 
 
 # ---------------------------------------------------------------- Timeout
