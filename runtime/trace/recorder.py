@@ -173,7 +173,7 @@ class Recorder(Instrument):
             else:
                 drop()
 
-        def woken(glet: Any, cause: str, waker: Any, obj: Any = None) -> None:
+        def woken(glet: Any, cause: str, waker: Any, obj: Any) -> None:
             if len(kinds) < cap:
                 try:
                     wake_put((now(), glet.gid, cause, waker.gid))
