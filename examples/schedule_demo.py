@@ -32,7 +32,7 @@ class PrintSchedule(Instrument):
     def blocked(self, glet, reason, obj, detail):
         say(f"block   gt{gid_of(glet)} on {reason}" + (f" ({detail})" if detail is not None else ""))
 
-    def woken(self, glet, cause, waker, obj):
+    def woken(self, glet, cause, waker, obj, late):
         say(f"wake    gt{gid_of(glet)} by {cause} from gt{gid_of(waker)}")
 
     def exited(self, glet, outcome, exc):

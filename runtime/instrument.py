@@ -92,10 +92,11 @@ class Instrument:
         """`glet` parks: `reason` is one of `Reason`, `obj` what it waits on (or None),
         `detail` the fd or the timeout in seconds (or None)."""
 
-    def woken(self, glet: Any, cause: str, waker: Any, obj: Any) -> None:
+    def woken(self, glet: Any, cause: str, waker: Any, obj: Any, late: int) -> None:
         """`glet` was made ready: `cause` is one of `Cause`, `waker` the greenlet that woke
         it (the hub's for fds and timers), `obj` what it waited on (as ``blocked`` said;
-        None for one that had not started)."""
+        None for one that had not started), `late` how many ns after its deadline the timer
+        that woke it fired (a sleep's or a timeout's; 0 for every other wake)."""
 
     def exited(self, glet: Any, outcome: str, exc: BaseException | None) -> None:
         """`glet` ended: `outcome` is ``"ok"``, ``"error"`` or ``"killed"``; `exc` the
@@ -107,8 +108,9 @@ class Instrument:
     def after_io_wait(self, nready: int) -> None:
         """The hub's poller wait returned with `nready` fds ready."""
 
-    def timers_fired(self, n: int) -> None:
-        """The hub fired `n` (> 0) due timers in one pass."""
+    def timers_fired(self, n: int, late: int) -> None:
+        """The hub fired `n` (> 0) due timers in one pass, the latest of them `late` ns after
+        its deadline (the hub was busy: a greenthread did not yield)."""
 
     def resource_created(self, obj: Any) -> None:
         """A pool, queue, semaphore or event came to exist; it has ``resource_kind`` and

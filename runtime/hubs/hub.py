@@ -245,6 +245,7 @@ class Hub:
         self._ready: deque[Waiter] = deque()
         self._timers: list[tuple[float, int, Timer]] = []
         self._cancelled = 0  # cancelled timers still in the heap
+        self._late = 0  # while a timer's callback runs: ns between its deadline and its firing
         self._seq = itertools.count()
         self._watches: dict[int, _FdWatch] = {}
         self._fd_waiters = 0
@@ -346,7 +347,9 @@ class Hub:
         self._resume(w, value, exc, cause)
         return True
 
-    def _resume(self, w: Waiter, value: Any, exc: BaseException | None, cause: str, front: bool = False) -> None:
+    def _resume(
+        self, w: Waiter, value: Any, exc: BaseException | None, cause: str, front: bool = False, late: int = 0
+    ) -> None:
         # `w` is out of its container already; the one place a parked greenthread becomes ready.
         t = w.timer
         if t is not None:
@@ -361,7 +364,7 @@ class Hub:
             self._ready.append(w)
         h = hooks.woken
         if h is not None:
-            h(w.glet, cause, getcurrent(), w.obj)
+            h(w.glet, cause, getcurrent(), w.obj, late)
 
     def _withdraw(self, w: Waiter) -> None:
         c = w.container
@@ -373,7 +376,8 @@ class Hub:
         if w.state == PARKED:
             w.timer = None  # it is firing: nothing to cancel
             self._withdraw(w)
-            self._resume(w, TIMED_OUT, None, Cause.TIMER if w.reason == Reason.SLEEP else Cause.TIMEOUT)
+            cause = Cause.TIMER if w.reason == Reason.SLEEP else Cause.TIMEOUT
+            self._resume(w, TIMED_OUT, None, cause, late=self._late)
 
     def interrupt(self, glet: Any, exc: BaseException, cause: str = Cause.KILL) -> None:
         """Make `glet` raise `exc` as soon as possible.
@@ -396,7 +400,7 @@ class Hub:
             self._ready.appendleft(w)
             h = hooks.woken
             if h is not None:
-                h(glet, cause, getcurrent(), None)
+                h(glet, cause, getcurrent(), None, 0)
         elif w is None or w.state == DONE:
             raise RuntimeError(f"{glet!r} is not scheduled by this hub")
         elif w.state == PARKED:
@@ -448,23 +452,27 @@ class Hub:
     def _fire_timers(self) -> None:
         timers = self._timers
         now = self.clock()
-        fired = 0
+        fired = latest = 0
         while timers and timers[0][0] <= now:
-            t = heapq.heappop(timers)[2]
+            deadline, _, t = heapq.heappop(timers)
             if not t.active:
                 self._cancelled -= 1
                 continue
             t.active = False
             fired += 1
+            self._late = late = round((now - deadline) * 1e9)  # what a sleep it ends reports (_expire)
+            if late > latest:
+                latest = late
             try:
                 t.callback(*t.args)
             except Exception:
                 self.report_error(f"timer callback {t.callback!r}", sys.exc_info()[1])
             timers = self._timers  # a callback may have compacted the heap
+        self._late = 0
         if fired:
             h = hooks.timers_fired
             if h is not None:
-                h(fired)
+                h(fired, latest)
 
     # ------------------------------------------------------------------ fds
 

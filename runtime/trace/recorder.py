@@ -173,7 +173,7 @@ class Recorder(Instrument):
             else:
                 drop()
 
-        def woken(glet: Any, cause: str, waker: Any, obj: Any) -> None:
+        def woken(glet: Any, cause: str, waker: Any, obj: Any, late: int) -> None:
             if len(kinds) < cap:
                 try:
                     wake_put((now(), glet.gid, cause, waker.gid))
@@ -207,7 +207,7 @@ class Recorder(Instrument):
             else:
                 drop()
 
-        def timers_fired(n: int) -> None:
+        def timers_fired(n: int, late: int) -> None:
             if len(kinds) < cap:
                 timers_put((now(), n))
                 mark(TIMERS)

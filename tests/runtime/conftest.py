@@ -69,7 +69,7 @@ class Recorder(Instrument):
     def blocked(self, glet, reason, obj, detail):
         self.log.append(("blocked", gid_of(glet), reason, detail))
 
-    def woken(self, glet, cause, waker, obj):
+    def woken(self, glet, cause, waker, obj, late):
         self.log.append(("woken", gid_of(glet), cause, gid_of(waker)))
 
     def exited(self, glet, outcome, exc):
@@ -81,7 +81,7 @@ class Recorder(Instrument):
     def after_io_wait(self, nready):
         self.log.append(("io_done", nready))
 
-    def timers_fired(self, n):
+    def timers_fired(self, n, late):
         self.log.append(("timers", n))
 
     def resource_created(self, obj):

@@ -151,7 +151,7 @@ def test_woken_names_what_the_greenthread_waited_on(clock):
         def blocked(self, glet, reason, obj, detail):
             seen.append(("blocked", reason, obj))
 
-        def woken(self, glet, cause, waker, obj):
+        def woken(self, glet, cause, waker, obj, late):
             seen.append(("woken", cause, obj))
 
     def waits():
@@ -218,7 +218,7 @@ def test_a_saturated_pool_shows_who_waited_for_a_slot_and_who_let_them_in(clock)
             if obj is pool:
                 seen.append((clock(), "blocked", gid_of(glet), reason))
 
-        def woken(self, glet, cause, waker, obj):
+        def woken(self, glet, cause, waker, obj, late):
             if glet in spawner_set:
                 seen.append((clock(), "woken", glet.gid, cause, gid_of(waker)))
 
@@ -265,3 +265,30 @@ def test_a_saturated_pool_shows_who_waited_for_a_slot_and_who_let_them_in(clock)
         (6, "pool", 1, 0),  # s3's member (4 s, from t=2) exits at t=6
         (9, "pool", 0, 0),  # s4's member (5 s, from t=4) exits at t=9
     ]
+
+
+def test_a_timer_that_fires_late_says_how_late(clock):
+    """A sleeper due at 0.1 s, while another greenthread holds the hub until 0.3 s: its wake, and the
+    hub's pass over its timers, say 200 ms late; a timer on time says 0."""
+    seen = []
+
+    class Late(Instrument):
+        def woken(self, glet, cause, waker, obj, late):
+            seen.append(("woken", cause, late))
+
+        def timers_fired(self, n, late):
+            seen.append(("timers", n, late))
+
+    def hog():
+        clock.advance(0.3)  # runs 300 ms without yielding
+
+    add_instrument(inst := Late())
+    try:
+        sleeper = runtime.spawn(runtime.sleep, 0.1)
+        runtime.spawn(hog)
+        runtime.sleep(0.5)  # on time: nothing holds the hub then
+        sleeper.wait()
+    finally:
+        remove_instrument(inst)
+    assert ("woken", "timer", 200_000_000) in seen and ("timers", 1, 200_000_000) in seen
+    assert ("woken", "timer", 0) in seen and ("timers", 1, 0) in seen

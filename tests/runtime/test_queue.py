@@ -237,7 +237,7 @@ class _Model(Instrument):
         self.putters = deque(p for p in self.putters if p[0] is not glet)
         self.getters = deque(g for g in self.getters if g is not glet)
 
-    def woken(self, glet, cause, waker, obj):
+    def woken(self, glet, cause, waker, obj, late):
         if cause in ("timeout", "kill"):
             self.gone(glet)
 

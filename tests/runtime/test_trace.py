@@ -212,7 +212,7 @@ def record_mixed(rec: Recorder, n: int) -> list[tuple]:
             rec.blocked(a, "io_read", i, i)
             due.append((BLOCK, i, 7, "io_read", None, i))
         elif i % 5 == 1:
-            rec.woken(b, "fd_ready", a, None)
+            rec.woken(b, "fd_ready", a, None, 0)
             due.append((WAKE, i, 8, "fd_ready", 7))
         else:
             rec.switched(a, b)

@@ -133,7 +133,7 @@ def greenlet_like(gid: int) -> object:
 def test_a_big_batch_goes_in_frames_the_dashboard_takes():
     rec = Recorder(clock=itertools.count(1).__next__)
     for _ in range(3 * FRAME_EVENTS):
-        rec.timers_fired(1)
+        rec.timers_fired(1, 0)
     dash = Dashboard()
     agent = Agent(rec, [SocketSink(dash.address)], process_info("prog.py"))
     agent.start()
@@ -213,14 +213,14 @@ def test_losses_are_reported_once_the_dashboard_reads_again():
     rec = Recorder(clock=itertools.count(1).__next__)  # events at ts 1, 2, ...
     sink = SocketSink("127.0.0.1:1")  # nobody there: every batch is lost
     agent = Agent(rec, [sink], process_info("prog.py"))
-    rec.timers_fired(1)  # one `timers` event, at ts 1
+    rec.timers_fired(1, 0)  # one `timers` event, at ts 1
     agent.ship()
     assert sink.lost == 1
     dash = Dashboard()
     sink.family, sink.address = parse_address(dash.address)
     sink._next_try = 0.0
     sink.hello({"schema": {}, "process": {}})
-    rec.timers_fired(1)  # at ts 2
+    rec.timers_fired(1, 0)  # at ts 2
     agent.ship()
     sink.close()
     assert dash.connected.wait(10)
