@@ -32,6 +32,7 @@ import signal
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import runtime
@@ -146,9 +147,9 @@ class FileSink:
     def poll_commands(self) -> list[dict]:
         return []
 
-    def close(self, timeout: float = 0.0) -> str | None:
-        """Write END and close it; a line saying what it could not write, if anything."""
-        self._file.write(encode_frame(END, {"dropped": self.lost}))
+    def close(self, timeout: float = 0.0, note: str | None = None) -> str | None:
+        """Write END (with `note`) and close it; a line saying what it could not write, if anything."""
+        self._file.write(encode_frame(END, _end(self.lost, note)))
         self._file.close()
         if self._file.error:
             return f"{self._file.error}; the recording stops at its last whole frame ({self.lost} events not in it)"
@@ -274,11 +275,11 @@ class SocketSink:
         self._frames.clear()
         self._sent = self._backlog = 0
 
-    def close(self, timeout: float = 5.0) -> str | None:
-        """Send END and what is queued, waiting at most `timeout` seconds for the dashboard to take it;
-        write what it could not send to the fallback recording. A line saying what was lost, if any."""
+    def close(self, timeout: float = 5.0, note: str | None = None) -> str | None:
+        """Send END (with `note`) and what is queued, waiting at most `timeout` seconds for the dashboard
+        to take it; write what it could not send to the fallback recording. A line saying what was lost, if any."""
         if self._connect():
-            self._frames.append((encode_frame(END, {"dropped": self.lost}), self.lost))
+            self._frames.append((encode_frame(END, _end(self.lost, note)), self.lost))
             self.lost = 0  # said by END, or in the fallback
         deadline = _monotonic() + timeout
         while self._sock is not None and self._frames and _monotonic() < deadline:
@@ -401,20 +402,27 @@ class Agent:
         if command.get("command") == "stop":
             os.kill(os.getpid(), signal.SIGTERM)
 
-    def stop(self) -> list[str]:
-        """Stop the thread, ship the rest, write END, close the sinks; a line for each loss."""
+    def stop(self, explain: Callable[[int], str | None] | None = None) -> list[str]:
+        """Stop the thread, ship the rest, write END, close the sinks; a line for each loss.
+        END carries what `explain(events produced)` says, if anything (why there were none)."""
         if not self._running:
             return []
         self._running = False
         self._stop.release()
         self._done.acquire()
         self.ship()
+        said = None if explain is None else explain(self.produced)
         notes = []
         for sink in self.sinks:
-            note = sink.close(self.flush_timeout)
+            note = sink.close(self.flush_timeout, said)
             if note:
                 notes.append(note)
         return notes
+
+
+def _end(dropped: int, note: str | None) -> dict[str, Any]:
+    """An END frame's payload: the events lost since the last report, and a note if there is one."""
+    return {"dropped": dropped} if note is None else {"dropped": dropped, "note": note}
 
 
 def _counts(batch: Batch, frames: int) -> list[int]:

@@ -276,8 +276,8 @@ class AgentConnection:
         elif frame_type == EVENTS:
             self.listener.store.append(session, payload, frame)
         elif frame_type == END:
-            dropped = payload.get("dropped") if isinstance(payload, dict) else None
-            session.end(dropped if type(dropped) is int and dropped > 0 else 0)
+            dropped, note = (payload.get("dropped"), payload.get("note")) if isinstance(payload, dict) else (None, None)
+            session.end(dropped if type(dropped) is int and dropped > 0 else 0, note if isinstance(note, str) else None)
             if session.source != "launched":  # a launched one ends when its process does
                 self.listener.store.set_state(session, ENDED)
         else:

@@ -182,12 +182,16 @@ class Session:
             self.total += len(batch.kinds)
             return self.nbytes - before
 
-    def end(self, dropped: int) -> None:
-        """The stream's END: it says `dropped` events were lost since its last report."""
+    def end(self, dropped: int, note: str | None = None) -> None:
+        """The stream's END: it says `dropped` events were lost since its last report, and perhaps
+        something the user must know (why nothing was traced): that is shown as the session's error."""
         with self._lock:
             self.lost += dropped
             self.complete = True
-            if self.recording is not None and not self.recording.write(encode_frame(END, {"dropped": dropped})):
+            if note:
+                self.error = self.error or note
+            end = {"dropped": dropped} if note is None else {"dropped": dropped, "note": note}
+            if self.recording is not None and not self.recording.write(encode_frame(END, end)):
                 self._recording_failed()
 
     def close_recording(self) -> None:
@@ -312,6 +316,8 @@ class Session:
             "pid": self.pid,
             "program": process.get("program"),
             "argv": process.get("argv"),
+            "runtime": process.get("runtime"),  # what the program ran on (and its version), as it said
+            "runtime_version": process.get("runtime_version"),
             "state": self.state,
             "stalled": self.stalled,
             "started": self.started,
