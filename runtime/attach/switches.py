@@ -1,0 +1,278 @@
+"""Every switch of eventlet's or gevent's greenlets, turned into the recorder's hooks.
+
+``greenlet.settrace`` calls `SwitchTrace` on every switch of the thread, whatever library
+made it, with the greenlet that gave control and the one that took it. From those pairs:
+
+- **switch**: a greenthread giving the hub control is remembered (`back`); when the hub
+  switches into the next one, one ``switched(back, next)`` reports both, as the runtime's hub
+  does; when the hub keeps control (it polls, or fires a timer) the switch back is reported
+  then (`report_back`).
+- **block**: a greenthread that switched to the hub alive parked or yielded; its suspended
+  frames say which (`Parking`), and why.
+- **wake**: when the hub switches a parked greenthread back in, it was woken: by whoever last
+  signalled what it waited on (`signal`: a put, a release, a send, an exit), else by the hub
+  itself (an fd, a timer; a throw is a timeout). The wake is reported as it happens, with the
+  switch: no ready time is shown for these.
+- **exit**: a greenthread that switched away dead ended; the adapter says how (`outcome`).
+
+Only the thread that called `start` is traced (the program's main thread).
+"""
+
+from __future__ import annotations
+
+import time
+from _thread import get_ident
+from collections.abc import Callable
+from typing import Any
+
+import greenlet
+
+from runtime.attach.parking import UNKNOWN, Parking
+from runtime.instrument import Cause, Reason, hooks
+
+__all__ = ["Parked", "SwitchTrace"]
+
+_now = time.perf_counter_ns  # the recorder's clock
+
+#: what wakes a greenthread parked for each reason, when nobody signalled it
+_CAUSE = {
+    Reason.IO_READ: Cause.FD_READY,
+    Reason.IO_WRITE: Cause.FD_READY,
+    Reason.SLEEP: Cause.TIMER,
+    Reason.THREAD: Cause.THREAD,
+    Reason.JOIN: Cause.EXIT,
+    Reason.QUEUE_GET: Cause.PUT,
+    Reason.QUEUE_PUT: Cause.GET,
+    Reason.POOL_SLOT: Cause.RELEASE,
+    Reason.SEMAPHORE: Cause.RELEASE,
+    Reason.LOCK: Cause.RELEASE,
+}
+_IO = frozenset((Reason.IO_READ, Reason.IO_WRITE))
+
+
+class Parked:
+    """A parked greenthread: why, since when its timer runs out (ns, or 0), who signalled it."""
+
+    __slots__ = ("cause", "deadline", "glet", "obj", "reason", "waker")
+
+    def __init__(self, glet: Any, reason: str, obj: Any, deadline: int) -> None:
+        self.glet = glet
+        self.reason = reason
+        self.obj = obj
+        self.deadline = deadline
+        self.cause: str | None = None
+        self.waker: Any = None
+
+
+class SwitchTrace:
+    """The switch trace of one adapter: install with `start`, remove with `stop`.
+
+    `find_hub()` gives the hub greenlet of the current thread (or None); `on_hub(hub)` is
+    called once per hub adopted; `outcome(glet, threw)` says how a dead greenlet ended:
+    ``(outcome, exception)``.
+    """
+
+    def __init__(
+        self,
+        parking: Parking,
+        find_hub: Callable[[], Any],
+        outcome: Callable[[Any, bool], tuple[str, BaseException | None]],
+        on_hub: Callable[[Any], None] = lambda hub: None,
+    ) -> None:
+        self.parking = parking
+        self.find_hub = find_hub
+        self.outcome = outcome
+        self.on_hub = on_hub
+        self.parked: dict[Any, Parked] = {}  # greenlet -> why it waits
+        self.waits: dict[Any, list[Parked]] = {}  # object -> who waits on it, in order
+        self.thread = 0
+        self._previous: Any = None
+        self._bind()
+
+    # ------------------------------------------------------------------ install
+
+    def start(self) -> None:
+        """Trace the switches of this thread (after any trace function already set, which goes on)."""
+        self.thread = get_ident()
+        previous = greenlet.gettrace()
+        trace = self._trace
+        if previous is not None:
+
+            def both(event: str, args: tuple[Any, Any]) -> None:
+                trace(event, args)
+                previous(event, args)
+
+            trace = both
+        self._previous = previous
+        greenlet.settrace(trace)
+
+    def stop(self) -> None:
+        greenlet.settrace(self._previous)
+        self._previous = None
+
+    # ------------------------------------------------------------------ what adapters call
+
+    def signal(self, obj: Any, cause: str, waker: Any = None, every: bool = False, reason: str | None = None) -> None:
+        """`waker` (default: the current greenlet) did something to `obj` that wakes the first
+        greenthread waiting on it (or `every` one; those parked for `reason`, if given) not yet
+        signalled: their wakes will say so."""
+        waiting = self.waits.get(obj)
+        if not waiting or get_ident() != self.thread:
+            return
+        if waker is None:
+            waker = greenlet.getcurrent()
+        for p in waiting:
+            if p.waker is None and (reason is None or p.reason == reason):
+                p.cause, p.waker = cause, waker
+                if not every:
+                    return
+
+    # ------------------------------------------------------------------ the trace
+
+    def _bind(self) -> None:
+        # The hot path: closures over locals (the switch trace runs on every switch).
+        parked, waits, why, outcome = self.parked, self.waits, self.parking.why, self.outcome
+        yields, through = self.parking.yields, self.parking.through
+        signal = self.signal
+        _hooks = hooks  # a closure cell: faster than the global
+        back: Any = None  # the greenthread that gave the hub control, its switch not reported yet
+        hub: Any = None  # this thread's hub greenlet
+
+        def report_back() -> None:
+            """The hub keeps control for a while (it polls, fires timers): report the switch to it."""
+            nonlocal back
+            if back is not None:
+                h = _hooks.switched
+                if h is not None:
+                    h(back, hub)
+                back = None
+
+        def hub_waits(timeout: float | None) -> None:
+            """The hub waits on its poller for at most `timeout` seconds."""
+            report_back()
+            h = _hooks.before_io_wait
+            if h is not None:
+                h(timeout)
+
+        def hub_woke(nready: int) -> None:
+            h = _hooks.after_io_wait
+            if h is not None:
+                h(nready)
+
+        def park(glet: Any, frame: Any) -> None:
+            try:
+                found = why(frame)
+            except Exception as e:  # a rule that misread a library's frame must not stop the trace
+                found = (UNKNOWN, None, f"{type(e).__name__}: {e}")
+            if found is None:  # it yielded: ready again at once
+                return
+            reason, obj, detail = found
+            deadline = 0
+            if type(detail) is float or type(detail) is int:
+                if reason not in _IO:
+                    deadline = _now() + int(detail * 1e9)
+            elif detail is not None and type(detail) is not str:
+                detail = None  # a library variable that held a timeout holds something else by now
+            p = parked[glet] = Parked(glet, reason, obj, deadline)
+            if obj is not None and reason not in _IO:
+                waits.setdefault(obj, []).append(p)
+            h = _hooks.blocked
+            if h is not None:
+                h(glet, reason, obj, detail)
+
+        def wake(glet: Any, p: Parked, threw: bool, by: Any) -> None:
+            obj = p.obj
+            waiting = waits.get(obj) if obj is not None else None
+            if waiting is not None:
+                waiting.remove(p)
+                if not waiting:
+                    del waits[obj]
+            if p.waker is not None:
+                cause, waker = p.cause, p.waker
+            elif threw:
+                cause, waker = (Cause.TIMEOUT if by is hub else Cause.KILL), by
+            else:
+                cause, waker = _CAUSE.get(p.reason, Cause.SEND), by
+            late = 0
+            if p.deadline and (cause == Cause.TIMER or cause == Cause.TIMEOUT):
+                late = max(0, _now() - p.deadline)
+                report_back()
+                h = _hooks.timers_fired
+                if h is not None:
+                    h(1, late)
+            h = _hooks.woken
+            if h is not None:
+                h(glet, cause, waker, obj, late)
+
+        def ended(glet: Any, threw: bool) -> None:
+            p = parked.pop(glet, None)
+            if p is not None:
+                wake(glet, p, threw, glet)
+            h = _hooks.exited
+            if h is not None:
+                h(glet, *outcome(glet, threw))
+            signal(glet, Cause.EXIT, glet, every=True)
+
+        def announce(glet: Any, parent: Any) -> None:
+            # A greenlet the adapter did not see spawned (a raw one): it starts now.
+            h = _hooks.spawned
+            if h is not None and glet.parent is not None:
+                h(glet, parent)
+
+        def trace(event: str, args: tuple[Any, Any]) -> None:
+            nonlocal back, hub
+            origin, target = args
+            if target is hub:  # a greenthread gives the hub control: it yielded, parked or ended
+                frame = origin.gr_frame  # None: it ended (cheaper than gevent's `dead` property)
+                if frame is None:
+                    ended(origin, event == "throw")
+                else:
+                    try:  # the fast way out first, with no call: a yield (sleep(0))
+                        key = id(frame.f_code)
+                        if through and key in through:
+                            frame = frame.f_back
+                            key = id(frame.f_code)
+                        at = yields.get(key)
+                        yielded = at is not None and (
+                            frame.f_lasti in at if type(at) is frozenset else frame.f_locals[at] <= 0
+                        )
+                    except Exception:  # not the frame expected: the rules will say
+                        yielded = False
+                    if not yielded:
+                        park(origin, frame)
+                back = origin
+            elif origin is hub:  # the hub runs a greenthread
+                if parked:
+                    p = parked.pop(target, None)
+                    if p is not None:
+                        wake(target, p, event == "throw", hub)
+                try:
+                    target.gid  # noqa: B018 -- announced (the recorder gave it an id) or not
+                except AttributeError:
+                    announce(target, hub)
+                h = _hooks.switched
+                if h is not None:
+                    h(hub if back is None else back, target)
+                back = None
+            else:
+                found = self.find_hub()
+                if found is not None and found is not hub and (found is origin or found is target):
+                    found.gid = 0  # what the recorder calls a hub
+                    hub = found
+                    self.on_hub(found)
+                    trace(event, args)
+                    return
+                # straight from one greenthread to another (eventlet's kill throws into its target)
+                if origin.dead:
+                    ended(origin, event == "throw")
+                p = parked.pop(target, None)
+                if p is not None:
+                    wake(target, p, event == "throw", origin)
+                h = _hooks.switched
+                if h is not None:
+                    h(origin, target)
+
+        self._trace = trace
+        self.report_back = report_back
+        self.hub_waits = hub_waits
+        self.hub_woke = hub_woke
