@@ -2,9 +2,15 @@
 
     status = record(Path("app.py"), ["--flag"], output="app.gsc")   # the program's exit status
 
-The recorder goes on the runtime's hooks (the program monkey-patched, unless told not
-to), the agent ships its events to a recording file and/or a dashboard, and the program
-runs as ``__main__``. SIGTERM (a dashboard's stop) unwinds it, so its recording ends cleanly.
+The program runs on greenscope's runtime, eventlet or gevent: detected from what it imports
+(`runtime.attach.detect`) or chosen. The recorder goes on the runtime's hooks: a greenscope
+program is monkey-patched with the runtime (unless told not to), an eventlet or gevent one
+never is: an adapter (`runtime.attach`) feeds the same hooks from its library. The agent
+ships the events to a recording file and/or a dashboard, its HELLO saying which runtime and
+version ran, and the program runs as ``__main__``. Never silent: a run that recorded no
+event says why, on stderr and in the recording's END (the dashboard shows it). Never hung:
+SIGINT and SIGTERM (a dashboard's stop) unwind it so its recording ends cleanly, and end the
+process within 2 s if it does not unwind.
 
 A dashboard says who it is in a file only its user can read (`identity_path`: the
 runtime directory, ``$XDG_RUNTIME_DIR/greenscope``): its pid, its URL, where agents
@@ -27,8 +33,12 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runtime.attach import Detection
 
 __all__ = [
     "TraceError",
@@ -42,7 +52,11 @@ __all__ = [
     "write_identity",
 ]
 
-_read = os.read  # the real one, before any monkey-patching
+# the real ones, before any monkey-patching
+_read = os.read
+_sleep = time.sleep
+_start_thread = _thread.start_new_thread
+_allocate_lock = _thread.allocate_lock
 
 
 class TraceError(Exception):
@@ -129,17 +143,23 @@ def record(
     secret: str | None = None,
     flush_timeout: float = 5.0,
     patch: bool = True,
+    runtime: str | None = None,
 ) -> int:
     """Run `program` with `args` traced; its exit status. The recording goes to `output`
     and/or the dashboard at `connect` (with `secret`, else ``$GREENSCOPE_SECRET``, else the key
     in its identity file); what the dashboard could not take at exit, within `flush_timeout` seconds, goes to
-    `fallback` (default: PROGRAM.gsc)."""
+    `fallback` (default: PROGRAM.gsc).
+
+    `runtime` is what the program runs on (``greenscope``, ``eventlet``, ``gevent``; None: detected
+    from its imports). A greenscope program is monkey-patched with the runtime (unless not
+    `patch`); an eventlet or gevent one never is: an adapter attaches to its library instead."""
     from runtime.agent import Agent, FileSink, SocketSink, process_info
     from runtime.trace.recorder import Recorder
 
     _hold_lifeline()
     if not program.is_file():
         raise TraceError(f"{program}: no such program")
+    runtime, version, found = choose_runtime(program, runtime)
     secret = os.environ.pop("GREENSCOPE_SECRET", None) or secret  # the program's children do not inherit it
     sinks: list[Any] = []
     try:
@@ -154,32 +174,60 @@ def record(
     except (OSError, ValueError) as e:
         raise TraceError(str(e)) from None
     argv = [str(program), *args]
+    process = {**process_info(program.name, argv), "runtime": runtime, "runtime_version": version}
+    witness = _Witness(runtime)
     recorder = Recorder().install()
-    agent = Agent(recorder, sinks, process_info(program.name, argv), flush_timeout=flush_timeout).start()
-    if patch:
-        import runtime
+    agent = Agent(recorder, sinks, process, flush_timeout=flush_timeout).start()
+    adapter = None
+    if runtime == "greenscope":
+        if patch and found.runtime in ("eventlet", "gevent"):
+            print(f"greenscope: not patching it with greenscope's runtime: it {found.why}", file=sys.stderr)
+        elif patch:
+            import runtime as greenscope
 
-        runtime.monkey_patch()
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+            greenscope.monkey_patch()
+    else:
+        from runtime.attach import attach
+
+        adapter = attach(runtime).start()
+    stopper = _Stopper(runtime, agent).install()
     try:
         status = run_program(program, argv)
     finally:
+        if adapter is not None:
+            witness.attached = adapter.attached
+            adapter.stop()
         recorder.uninstall()
-        for note in agent.stop():
+        for note in stopper.end(witness.explain):
             print(f"greenscope: {note}", file=sys.stderr)
     if chrome and output:
         write_chrome(output, chrome)
     return status
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    from runtime.hubs import get_hub
+def choose_runtime(program: Path, runtime: str | None) -> tuple[str, str, Detection]:
+    """The runtime `program` is traced on (`runtime` if given, else detected), its version, and what
+    its imports say (detected even when `runtime` is given: a peer's program is never patched)."""
+    from runtime.attach import RUNTIMES, Detection, detect, version
 
-    get_hub().raise_in_main(SystemExit(128 + signum))
+    try:
+        found = detect(program)
+    except ValueError as e:
+        if runtime is None:
+            raise TraceError(f"{program}: {e}") from None
+        found = Detection(None, str(e))
+    runtime = runtime or found.runtime or "greenscope"
+    if runtime not in RUNTIMES:
+        raise TraceError(f"--runtime: {runtime!r} is none of {', '.join(RUNTIMES)}")
+    installed = version(runtime)
+    if installed is None:
+        raise TraceError(f"{program} runs on {runtime}, which is not installed in this Python ({sys.executable})")
+    return runtime, installed, found
 
 
 def run_program(program: Path, argv: list[str]) -> int:
-    """Run `program` as ``__main__`` with `argv`; its exit status (1 and the traceback if it raised)."""
+    """Run `program` as ``__main__`` with `argv`; its exit status (1 and the traceback if it raised;
+    130 after Ctrl-C, as Python's)."""
     saved_argv, saved_path = sys.argv, list(sys.path)
     sys.argv = argv
     sys.path.insert(0, str(program.resolve().parent))
@@ -187,12 +235,118 @@ def run_program(program: Path, argv: list[str]) -> int:
         runpy.run_path(str(program), run_name="__main__")
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-    except BaseException:
+    except BaseException as e:
         traceback.print_exc()
-        return 1
+        return 128 + signal.SIGINT if isinstance(e, KeyboardInterrupt) else 1
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
     return 0
+
+
+# ---------------------------------------------------------------- never silent, never hung
+
+
+class _Witness:
+    """What the program did that explains a run with no scheduling event: the threads it started,
+    the green libraries it imported."""
+
+    def __init__(self, runtime: str) -> None:
+        import threading
+
+        from runtime.attach.patches import Patches
+
+        self.runtime = runtime
+        self.attached = False  # an adapter attached to the program's library
+        self.threads = 0
+        self._patches = Patches()
+        start = threading.Thread.start
+
+        def counting_start(thread: Any) -> None:
+            self.threads += 1
+            start(thread)
+
+        self._patches.set(threading.Thread, "start", counting_start)
+
+    def explain(self, events: int) -> str | None:
+        """Why the run recorded no event (None if it recorded some), also said on stderr."""
+        self._patches.undo()
+        if events:
+            return None
+        other = [name for name in _GREEN if name in sys.modules and name != self.runtime]
+        if self.runtime == "greenscope" and other:
+            why = f"it runs on {other[0]}, not on greenscope's runtime: trace it with --runtime {other[0]}"
+        elif self.runtime != "greenscope" and not self.attached:
+            why = f"it never imported {self.runtime} (detected from its source): is it the right --runtime?"
+        elif self.threads:
+            why = f"it used threads only ({self.threads} started): greenscope traces green threads"
+        else:
+            why = "it never spawned or switched a greenthread"
+        note = f"no scheduling events were recorded: {why}"
+        print(f"greenscope: {note}", file=sys.stderr)
+        return note
+
+
+_GREEN = ("eventlet", "gevent")
+
+
+class _Stopper:
+    """SIGINT and SIGTERM end the program whatever it runs on: the exception goes where the
+    runtime sends it (Ctrl-C's own way), and if the program is still there `GRACE` seconds
+    later (a hub blocked in C, an exception swallowed) the agent ships what it has and the
+    process exits, within 2 s of the signal."""
+
+    GRACE = 1.5
+
+    def __init__(self, runtime: str, agent: Any) -> None:
+        self.runtime = runtime
+        self.agent = agent
+        self.signalled = 0
+        self._ending = _allocate_lock()  # held by whoever stops the agent
+
+    def install(self) -> _Stopper:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._on_signal)
+        return self
+
+    def end(self, explain: Callable[[int], str | None]) -> list[str]:
+        """Stop the agent (once); its lines about losses. A signal from now on only hurries it."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._hurry)
+        if not self._ending.acquire(blocking=False):
+            _forever()  # the watchdog is stopping it and will exit
+        return self.agent.stop(explain)
+
+    def _hurry(self, signum: int, frame: object) -> None:
+        if not self.signalled:
+            self.signalled = signum
+            self.agent.flush_timeout = min(self.agent.flush_timeout, 0.3)
+            _start_thread(self._watchdog, ())
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self._hurry(signum, frame)
+        if self.runtime == "greenscope":
+            from runtime.hubs import get_hub
+
+            exc = KeyboardInterrupt() if signum == signal.SIGINT else SystemExit(128 + signum)
+            get_hub().raise_in_main(exc)
+        elif signum == signal.SIGINT:
+            signal.default_int_handler(signum, frame)  # Ctrl-C as without us: eventlet's and gevent's hubs
+        else:  # send it from whichever greenlet runs to the main one
+            raise SystemExit(128 + signum)
+
+    def _watchdog(self) -> None:
+        _sleep(self.GRACE)
+        if self._ending.acquire(timeout=0.3):
+            self.agent.flush_timeout = 0.1
+            for note in self.agent.stop():
+                print(f"greenscope: {note}", file=sys.stderr)
+            print(f"greenscope: the program did not stop within {self.GRACE:g} s of the signal: ended", file=sys.stderr)
+        os._exit(128 + self.signalled)
+
+
+def _forever() -> None:
+    while True:
+        _sleep(3600)
 
 
 def _hold_lifeline() -> None:

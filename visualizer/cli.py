@@ -8,7 +8,8 @@
 `serve` starts the dashboard; on a host other than 127.0.0.1 it requires a token (given, or
 generated and printed in the URL). `run` runs a program traced and shown live on the
 dashboard at ``--port``, starting one in the background if none of yours serves there. `record`
-runs a program on the runtime — monkey-patched, traced — and writes a recording (and, with
+runs a program traced — on greenscope's runtime (monkey-patched), eventlet or gevent (as it is),
+detected from its imports or chosen with ``--runtime`` — and writes a recording (and, with
 ``--chrome``, its Chrome trace); with ``--connect`` (or ``$GREENSCOPE_CONNECT``) it streams to
 a dashboard instead. `export` turns a recording into a Chrome trace. A file that is not a
 readable recording gets a one-line error and exit status 2. The tracing itself is
@@ -29,6 +30,7 @@ import time
 import webbrowser
 from pathlib import Path
 
+from runtime.attach.detect import RUNTIMES
 from runtime.tracer import TraceError, find_dashboard, record, write_chrome, write_identity
 
 __all__ = ["main"]
@@ -60,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         help="how long to wait at exit for the dashboard to take the rest (default 5, or $GREENSCOPE_FLUSH_TIMEOUT)",
     )
     rec.add_argument("--no-patch", action="store_true", help="do not monkey-patch the standard library")
+    _runtime_option(rec)
     rec.add_argument("program", help="the Python program to run")
     rec.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     rec.set_defaults(run=_record)
@@ -86,10 +89,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--token", help="the token for a dashboard this starts")
     run.add_argument("--no-open", action="store_true", help="do not open the session in a browser")
     run.add_argument("--no-patch", action="store_true", help="do not monkey-patch the standard library")
+    _runtime_option(run)
     run.add_argument("program", help="the Python program to run")
     run.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     run.set_defaults(run=_run)
     return parser
+
+
+def _runtime_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        help="what the program runs on (default: detected from its imports). A greenscope program is"
+        " monkey-patched with greenscope's runtime (unless --no-patch); an eventlet or gevent one is"
+        " traced as it is, never patched",
+    )
 
 
 def _record(args: argparse.Namespace) -> int:
@@ -105,6 +119,7 @@ def _record(args: argparse.Namespace) -> int:
         fallback=args.fallback,
         flush_timeout=args.flush_timeout,
         patch=not args.no_patch,
+        runtime=args.runtime,
     )
 
 
@@ -192,4 +207,11 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_open:
         webbrowser.open(url)
     program = Path(args.program)
-    return record(program, args.args, connect=identity["agent"], secret=identity["key"], patch=not args.no_patch)
+    return record(
+        program,
+        args.args,
+        connect=identity["agent"],
+        secret=identity["key"],
+        patch=not args.no_patch,
+        runtime=args.runtime,
+    )
