@@ -71,26 +71,34 @@ class EventletAdapter(Adapter):
         """The poll hubs (epoll, poll) wait on their poller in ``do_poll``; with no fd to watch, in
         ``time.sleep`` (the module's own `time`, the unpatched one)."""
         trace = self.trace
-
-        def waiting(wait: Callable[..., Any], ready: Callable[[Any], int], timeout: Callable[..., Any]) -> Any:
-            def traced(*args: Any) -> Any:
-                if get_ident() != trace.thread:
-                    return wait(*args)
-                trace.hub_waits(timeout(*args))
-                result: Any = ()
-                try:
-                    result = wait(*args)
-                    return result
-                finally:
-                    trace.hub_woke(ready(result))
-
-            return traced
-
         do_poll = module.Hub.do_poll
-        self.patches.set(module.Hub, "do_poll", waiting(do_poll, len, lambda hub, seconds: seconds))
-        if "time" in vars(module):
-            sleeping = waiting(module.time.sleep, lambda result: 0, lambda seconds: seconds)
-            self.patches.set(module, "time", _Time(module.time, sleeping))
+
+        def traced_do_poll(self: Any, seconds: float) -> Any:
+            if get_ident() != trace.thread:
+                return do_poll(self, seconds)
+            trace.hub_waits(seconds)
+            ready: Any = ()
+            try:
+                ready = do_poll(self, seconds)
+                return ready
+            finally:
+                trace.hub_woke(len(ready))
+
+        self.patches.set(module.Hub, "do_poll", traced_do_poll)
+        if "time" not in vars(module):
+            return
+        sleep = module.time.sleep
+
+        def traced_sleep(seconds: float) -> None:
+            if get_ident() != trace.thread:
+                return sleep(seconds)
+            trace.hub_waits(seconds)
+            try:
+                sleep(seconds)
+            finally:
+                trace.hub_woke(0)
+
+        self.patches.set(module, "time", _Time(module.time, traced_sleep))
 
     def _greenthread(self, greenthread: ModuleType) -> None:
         spawned = self.spawned
@@ -249,4 +257,5 @@ class _Time:
 
 def _trampoline(frame: FrameType) -> Why:
     local = frame.f_locals
-    return (Reason.IO_READ if local["read"] else Reason.IO_WRITE), local["fd"], local.get("fileno")
+    fd = local["fileno"]
+    return (Reason.IO_READ if local["read"] else Reason.IO_WRITE), fd, fd  # as the runtime's hub: the fd

@@ -12,8 +12,8 @@ just before and just after it polls).
 
 What is coarser: objects gevent made before the program imported it, or that its compiled
 code makes for itself, are the compiled classes (a wait on one is `UNKNOWN`); the hub's poll
-timeout is not known (libev computes it: reported as none, or 0 while callbacks are
-pending), and its ready count counts every pending watcher (fds and timers).
+timeout is not known (libev computes it: reported as none), and its ready count counts every
+pending watcher (fds and timers).
 """
 
 from __future__ import annotations
@@ -79,12 +79,12 @@ class GeventAdapter(Adapter):
 
     def on_hub(self, hub: Any) -> None:
         """libev runs a prepare watcher just before it polls, a check watcher just after: at the
-        lowest priority the first (after gevent's own, which runs callbacks), the highest the second."""
+        lowest priority the first (after gevent's own, which runs callbacks), the highest the second.
+        The poll's timeout is libev's to compute: not known here."""
         loop, trace = hub.loop, self.trace
-        callbacks = getattr(loop, "_callbacks", ())
         prepare, check = loop.prepare(), loop.check()
         prepare.priority, check.priority = loop.MINPRI, loop.MAXPRI
-        prepare.start(lambda: trace.hub_waits(0.0 if callbacks else None))
+        prepare.start(trace.hub_waits, None)
         check.start(lambda: trace.hub_woke(loop.pendingcnt))
         prepare.ref = check.ref = False  # they never keep the loop alive
         self._watchers += (prepare, check)
@@ -295,8 +295,11 @@ class GeventAdapter(Adapter):
 
 def _socket(frame: FrameType) -> Why:
     sock = frame.f_locals["self"]
-    writing = sock._write_event.active and not sock._read_event.active
-    return (Reason.IO_WRITE if writing else Reason.IO_READ), sock, sock.fileno()
+    watcher = sock._read_event  # the one it waits on is started
+    if watcher.active:
+        return Reason.IO_READ, watcher.fd, watcher.fd  # as the runtime's hub: obj and detail, the fd
+    watcher = sock._write_event
+    return Reason.IO_WRITE, watcher.fd, watcher.fd
 
 
 def _joinall(frame: FrameType) -> Why:

@@ -149,7 +149,12 @@ class SwitchTrace:
 
         def hub_waits(timeout: float | None) -> None:
             """The hub waits on its poller for at most `timeout` seconds."""
-            report_back()
+            nonlocal back
+            if back is not None:  # report_back(), inline: this runs on every pass of the hub's loop
+                h = _hooks.switched
+                if h is not None:
+                    h(back, hub)
+                back = None
             h = _hooks.before_io_wait
             if h is not None:
                 h(timeout)
