@@ -2,4 +2,4 @@
 
 It then runs `benchmarks.dashboard` (the dashboard's streaming under load), also ``python -m benchmarks.dashboard``."""
 
-from benchmarks import net  # noqa: F401 -- registers the network scenarios (echo, wsgi) in benchmarks.core.SCENARIOS
+from benchmarks import attach, net  # noqa: F401 -- register the network scenarios (echo, wsgi) and the peers traced

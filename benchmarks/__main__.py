@@ -8,7 +8,7 @@ import platform
 import sys
 from pathlib import Path
 
-from benchmarks import browser, dashboard
+from benchmarks import attach, browser, dashboard
 from benchmarks.core import IMPLS, SCENARIOS, Scenario
 from benchmarks.harness import Measurement, measure
 
@@ -19,9 +19,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--repeat", type=int, default=5, metavar="N", help="runs per implementation (default 5)")
-    parser.add_argument("--only", choices=[*sorted(SCENARIOS), "dashboard", "browser"], help="run only this scenario")
+    parser.add_argument(
+        "--only", choices=[*sorted(SCENARIOS), "attach", "dashboard", "browser"], help="run only this scenario"
+    )
     parser.add_argument("--no-dashboard", action="store_true", help="skip the dashboard's streaming benchmark")
     parser.add_argument("--no-browser", action="store_true", help="skip the timeline page's benchmark in Chromium")
+    parser.add_argument("--no-attach", action="store_true", help="skip eventlet and gevent traced against themselves")
     parser.add_argument("--impl", type=impl_list, default=list(IMPLS), help=f"comma list of {','.join(IMPLS)}")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write all results to PATH")
     args = parser.parse_args(argv)
@@ -104,6 +107,9 @@ def main(argv: list[str]) -> int:
         by_impl = {r.impl: r for r in results}
         for r in results:
             dump.append({**r.as_dict(), "unit": spec.unit, "vs_runtime": ratio_vs_baseline(r, by_impl.get(BASELINE))})
+    if args.only in (None, "attach") and not args.no_attach:
+        dump += attach.run(args.repeat, progress=show_progress)
+        show_progress("")
     streaming = None
     if args.only in (None, "dashboard") and not args.no_dashboard:
         streaming = dashboard.run(dashboard.Options())  # one run: its figures are not ratios against peers
