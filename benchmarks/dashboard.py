@@ -75,17 +75,17 @@ def synthetic_events(n: int, t0: int) -> list[tuple]:
         ts += 10_000
         events += [
             (SWITCH, ts, 0, g),
-            (BLOCK, ts + 100, g, "io_read", None, 7 + cycle % 50),
+            (BLOCK, ts + 100, g, "io_read", None, f"127.0.0.1:{7000 + cycle % 50}", "server.py:51 in handle"),
             (SWITCH, ts + 200, g, 0),
-            (HUB_WAIT, ts + 300, 0.001),
-            (HUB_WAKE, ts + 2_000, 1),
-            (TIMERS, ts + 2_100, 1),
-            (WAKE, ts + 2_200, g, "fd_ready", 0),
+            (HUB_WAIT, ts + 300, 0, 0.001),
+            (HUB_WAKE, ts + 2_000, 0, 1),
+            (TIMERS, ts + 2_100, 0, 1, 0),
+            (WAKE, ts + 2_200, g, "fd_ready", 0, 0),
             (SWITCH, ts + 2_300, 0, g),
-            (BLOCK, ts + 2_400, g, "queue_get", queue, None),
+            (BLOCK, ts + 2_400, g, "queue_get", queue, None, "server.py:60 in handle"),
             (QUEUE, ts + 2_450, queue, 0, 100, 0, 1),
             (SWITCH, ts + 2_500, g, 0),
-            (WAKE, ts + 3_000, g, "put", g + 1),
+            (WAKE, ts + 3_000, g, "put", g + 1, 0),
         ]
         if cycle % 50 == 0:
             events += [(SPAWN, ts + 3_100, g + 1000, g, "handle", site, None), (EXIT, ts + 3_200, g + 1000, "ok", None)]
