@@ -131,10 +131,13 @@ def _serve(args: argparse.Namespace) -> int:
     if sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ:
         # glibc's arena per thread fragments under our thread-per-connection load: RSS +13% in 5 min, +3.5% with 2
         os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], {**os.environ, "MALLOC_ARENA_MAX": "2"})
-    from visualizer.app import create_app
-    from visualizer.httpd import make_server
-    from visualizer.security import needs_token
-    from visualizer.workloads.schema import ParamError
+    try:
+        from visualizer.app import create_app
+        from visualizer.httpd import make_server
+        from visualizer.security import needs_token
+        from visualizer.workloads.schema import ParamError
+    except ImportError as e:  # installed without the extra
+        raise TraceError(f"the dashboard needs {e.name}: pip install 'greenscope[visualizer]'") from None
 
     token = args.token or (secrets.token_urlsafe(16) if needs_token(args.host) else None)
     config = {

@@ -11,6 +11,7 @@ greenthreads are named by gid, pools and queues by their ``obj`` id and name.
   and since when, the slot waits (p50 / p95 / max), completions per second, the mean time a
   member holds a slot, and the size Little's law asks for (arrivals per second times the mean hold).
 - **queues**: the share of time full and empty, put and get waits, who waits now.
+- **others** (semaphores, events): the waits on each, who waits now.
 - **functions**: per spawned function, how many, time per state and per block reason,
   scheduler latency (woken → running) and stalls (running without yielding for longer
   than `stall_ns`: the hub and every other greenthread waited).
@@ -214,7 +215,7 @@ class Analyzer:
             self.arrivals[pool].append(waited.popleft() if waited else ts)  # it came when its spawner began to wait
 
     def _waited(self, gid: int, start: int, reason: str, obj: Any, end: int, waker: int | None) -> None:
-        if reason in ("pool_slot", "queue_put", "queue_get") and obj is not None:
+        if obj is not None:  # a pool, queue, semaphore or event (the recorder names no other object)
             self.waits[obj].append((gid, reason, start, end))
             if reason == "pool_slot":
                 self.slot_waited[(gid, obj)].append(start)
@@ -247,7 +248,7 @@ class Analyzer:
             s["func"] = self.func.get(s["gid"], "?")
             s["stack"] = self.stacks.get((s["gid"], s["start"]))  # as the stall monitor caught it, if it did
         functions = self._functions(lanes, stalls)
-        pools, queues = self._pools(start, stop), self._queues(start, stop)
+        pools, queues, others = self._pools(start, stop), self._queues(start, stop), self._others(stop)
         states = dict.fromkeys(STATES, 0)
         for f in functions:
             for s, ns in f["states"].items():
@@ -259,6 +260,7 @@ class Analyzer:
             "states": states,
             "pools": pools,
             "queues": queues,
+            "others": others,
             "functions": functions,
             "tasks": rows[:tasks],
             "task_count": len(rows),
@@ -388,6 +390,30 @@ class Analyzer:
                 }
             )
         return out
+
+    def _others(self, stop: int) -> list[dict]:
+        """Semaphores, events and the like: the waits on each, and who waits now."""
+        out = []
+        for obj, res in self.resources.items():
+            if res["type"] in ("pool", "queue"):
+                continue
+            waits = [w for reason in self._reasons_on(obj) for w in self._waits_of(obj, reason, stop)]
+            out.append(
+                {
+                    "obj": obj,
+                    "name": res["name"],
+                    "type": res["type"],
+                    "size": res["size"],
+                    "wait": distribution(w[2] for w in waits),
+                    "waiting_now": [{"gid": g, "since": s} for g, s, _, still in sorted(waits, key=_start) if still],
+                }
+            )
+        return out
+
+    def _reasons_on(self, obj: int) -> set[str]:
+        """Why greenthreads waited on `obj`."""
+        done = {r for _, r, _, _ in self.waits.get(obj, ())}
+        return done | {r for s, r, o, *_ in self.waiting.values() if o == obj}
 
     def _findings(self, pools: list, queues: list, functions: list, stalls: list, latency: dict) -> list[dict]:
         out = []

@@ -164,3 +164,25 @@ def test_who_waits_at_the_end_of_a_range(rec):
     whole = analyse(events)
     assert one(whole["queues"], name="q")["getters_now"] == []
     assert one(whole["queues"], name="q")["get_wait"] == {"count": 1, "p50": S, "p95": S, "max": S, "total": S}
+
+
+def test_waits_on_a_semaphore_and_an_event(rec):
+    sem, done = runtime.Semaphore(1, name="lock"), runtime.Event(name="done")
+
+    def holder():
+        with sem:
+            runtime.sleep(1)
+
+    def waiter():
+        with sem:
+            pass
+        done.wait()
+
+    h, w = runtime.spawn(holder), runtime.spawn(waiter)
+    runtime.sleep(2)
+    half = analyse(rec.take(), 0, S // 2)
+    lock, ev = one(half["others"], name="lock"), one(half["others"], name="done")
+    assert lock["type"] == "semaphore" and lock["waiting_now"] == [{"gid": w.gid, "since": 0}]
+    assert ev["waiting_now"] == []  # the waiter gets to the event at 1 s
+    done.send()
+    h.wait(), w.wait()
