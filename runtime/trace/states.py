@@ -157,6 +157,7 @@ class Machine:
 
     def feed(self, events: Iterable[tuple]) -> None:
         lives, life, first, last_ts = self.lives, self.life, self.first, self.last
+        get = lives.get  # the hot loop: a switch is most events, a known gid most lookups
         for ev in events:
             kind, ts = ev[0], ev[1]
             if first is None:
@@ -166,7 +167,7 @@ class Machine:
             if kind == SWITCH:  # from -> hub -> to, either side may be a hub (gid <= 0)
                 src, dst = ev[2], ev[3]
                 if src > 0:
-                    lv = life(src)
+                    lv = get(src) or life(src)
                     if lv.exited is not None:
                         lv.move(ts, DONE, lv.exited)
                     elif lv.pending is not None:
@@ -175,7 +176,7 @@ class Machine:
                         lv.move(ts, READY, "yield")
                     lv.pending = None
                 if dst > 0:
-                    life(dst).move(ts, RUNNING, None)
+                    (get(dst) or life(dst)).move(ts, RUNNING, None)
             elif kind == BLOCK:
                 life(ev[2]).pending = (state_of(ev[3]), ev[3])
             elif kind == WAKE:
@@ -185,7 +186,7 @@ class Machine:
                 elif lv.state != DONE:
                     lv.move(ts, READY, ev[3])
             elif kind == SPAWN:
-                lv = lives.get(ev[2])
+                lv = get(ev[2])
                 if lv is None:
                     lives[ev[2]] = _Life(ts, READY, "spawn", self.sink(ev[2]))
                 else:
