@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from array import array
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -309,10 +310,12 @@ class Viewer:
             self.arrived += 1
         self.released.wait(STALL_LIMIT)
         since = self.measure_from
-        delays = [(received - ts) / 1e6 for columns in batch["columns"].values() for ts in columns["ts"] if ts >= since]
+        origin, data = int(batch["origin"]), batch["data"]
+        stamps = [origin + ts for c in batch["columns"].values() for ts in array("d", data[c["ts"] :][: 8 * c["n"]])]
+        delays = [(received - ts) / 1e6 for ts in stamps if ts >= since]
         with self._lock:
             self.delays_ms += delays
-            self.events += len(batch["kinds"])
+            self.events += batch["events"]
             self.dropped += batch["dropped"]
             self.batches += 1
         try:

@@ -32,7 +32,7 @@ from typing import Any
 from runtime.trace.events import BLOCK, EXIT, POOL, QUEUE, RESOURCE, SPAWN, STALL, WAKE
 from runtime.trace.states import READY, RUNNING, STATES, WAITING, Interval, Machine
 
-__all__ = ["STALL_NS", "TASK_SORTS", "Analyzer", "analyse", "distribution"]
+__all__ = ["STALL_NS", "TASK_SORTS", "Analyzer", "analyse", "distribution", "relative"]
 
 STALL_NS = 20_000_000  # running this long without yielding is a stall (20 ms)
 SATURATED = 0.5  # a pool (or queue) full this share of its life is a finding
@@ -241,7 +241,7 @@ class Analyzer:
                 "findings": [],
             }
         start, stop = max(self.start, m.first), self.stop if self.beyond else min(self.stop, m.last)
-        stalls: list[dict] = list(self.stalls)
+        stalls: list[dict] = [dict(s) for s in self.stalls]  # (the report's own: `relative` moves them)
         open_ivs = m.open_intervals(stop)
         lanes = {gid: lane.with_open(open_ivs[gid], stalls) for gid, lane in self.lanes.items()}
         for s in stalls:
@@ -480,6 +480,23 @@ class Analyzer:
             )
             out.append({"kind": "latency", "impact": latency["total"], "text": text, **_at(None, None)})
         return sorted(out, key=lambda f: -f["impact"])
+
+
+def relative(report: dict, origin: int) -> dict:
+    """`report` with its moments (not its durations) as ns since `origin`, in place: the page counts time from
+    the session's first event (exact in its float64s whatever the machine's uptime)."""
+    report["span"] = [t - origin for t in report["span"]] if report["span"] != [0, 0] else [0, 0]
+    moments = [*report["tasks"], *report.get("stalls", ())]
+    for r in (*report["pools"], *report["queues"], *report.get("others", ())):
+        moments += [*r.get("waiting_now", ()), *r.get("putters_now", ()), *r.get("getters_now", ())]
+        if r.get("longest_wait"):
+            moments.append(r["longest_wait"])
+    moments += report["findings"]
+    for m in moments:
+        for key in ("since", "start", "at"):
+            if m.get(key) is not None:
+                m[key] -= origin
+    return report
 
 
 def _parked(wait: tuple) -> dict:

@@ -1,7 +1,7 @@
 // The side panel's analysis tabs: Insights (findings, and the totals of a selected range), Tasks (a row per
 // greenthread, sortable) and Resources (pools and queues, with who waits now). Every number comes from the
 // server's analysis (runtime/trace/analysis.py, GET /api/sessions/<id>/analysis): the page shows them, it does
-// not compute them. Times in a report are the events' own clock (ns); the page's are since the first event.
+// not compute them. Times in a report, as on the page, are ns since the session's origin (its first event).
 
 import { count, duration, esc } from "./format.js";
 import { model } from "./schema.js";
@@ -73,7 +73,7 @@ export class Insights {
       this.show(trace);
       return;
     }
-    const [a, b] = [Math.round(t0 + trace.base), Math.round(t1 + trace.base)];
+    const [a, b] = [Math.round(t0), Math.round(t1)]; // ns since the origin, as the server counts too
     this.range = { t0, t1, report: null };
     this.show(trace);
     const r = await this.fetchJSON(`${this.url(session)}?start=${a}&stop=${b}&tasks=0`);

@@ -335,7 +335,7 @@ function refreshInsights(force = false) {
 function showFinding(f) {
   const tr = page.trace;
   if (f.at !== null) {
-    const at = f.at - tr.base, ns = Math.max(f.ns ?? 0, tr.now / 100, 1e6);
+    const at = f.at, ns = Math.max(f.ns ?? 0, tr.now / 100, 1e6);
     viewport.setFollow(false);
     viewport.setRange(Math.max(0, at - ns), at + 2 * ns);
   }
@@ -517,7 +517,7 @@ function wireControls() {
 // ------------------------------------------------------------------ start
 
 window.greenscope = {
-  page, view, viewport, timeline, gauges, stats, model, insights, side,
+  page, view, viewport, timeline, gauges, stats, model, insights, side, stream,
   get trace() { return page.trace; },
   get theme() { return theme; },
   /** Draw now, synchronously (tests read the canvas right after). */

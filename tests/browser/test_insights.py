@@ -35,7 +35,7 @@ def test_a_saturated_pool_is_named_and_its_longest_waiter_selected(page: Page, s
     longest = next(p for p in report["pools"] if p["name"] == "servers")["longest_wait"]
     finding.click()
     page.wait_for_function(f"greenscope.timeline.selected && greenscope.timeline.selected.gid === {longest['gid']}")
-    at = longest["at"] - page.evaluate("greenscope.trace.base")
+    at = longest["at"]  # ns since the session's origin, as the page counts
     view = page.evaluate("[greenscope.view.t0, greenscope.view.t1]")
     assert view[0] <= at <= view[1]  # the moment it began to wait is in view
 
@@ -74,9 +74,10 @@ def test_a_selected_range_shows_the_analysis_totals_for_it(page: Page, server: S
     page.mouse.up()
     page.keyboard.up("Shift")
     expect(page.locator("#range-states")).to_be_visible()
-    t0, t1, base = page.evaluate("[greenscope.timeline.range.t0, greenscope.timeline.range.t1, greenscope.trace.base]")
+    t0, t1 = page.evaluate("[greenscope.timeline.range.t0, greenscope.timeline.range.t1]")
+    origin = int(server.get(f"api/sessions/{sid}").json()["origin"])
     events = read_recording(server.get(f"api/sessions/{sid}/recording").content)[1]
-    want = analyse(events, round(t0 + base), round(t1 + base))
+    want = analyse(events, round(t0) + origin, round(t1) + origin)
     shown = page.eval_on_selector_all(
         "#range-states tr[data-state]", "rows => rows.map(r => [r.dataset.state, Number(r.cells[1].dataset.ns)])"
     )
