@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import select
 import socket
@@ -49,7 +50,7 @@ from typing import Any
 
 from benchmarks.harness import ROOT
 
-INGEST_TARGET = 300_000  # events/s from one agent
+INGEST_TARGET = 5_000_000  # events per CPU-second of the server, from one agent
 DELAY_TARGET_MS = 250.0  # p95, at PACED_RATE
 PACED_RATE = 50_000  # events/s
 PHASES = ("ingest", "delay", "memory", "slow", "soak", "analysis")
@@ -219,6 +220,11 @@ class Server:
     def pid(self) -> int:
         return self.proc.pid
 
+    def cpu_seconds(self) -> float:
+        """CPU time the server has used so far (user + system, all its threads)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         """The server's resident memory, in MB."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
@@ -370,26 +376,30 @@ def wait_for(condition: Callable[[], Any], timeout: float, every: float = 0.05) 
 
 
 def measure_ingest(report: Report, total: int) -> None:
-    """(a) one agent, as fast as it can: events/s the server ingests."""
+    """(a) one agent, as fast as it can: events/s the server ingests, and per CPU-second of the server (the
+    figure that does not depend on what else the machine runs)."""
     with ExitStack() as stack:
         server = started(stack, Server())
         agent = started(stack, child("flood", server.agent, str(total)))
         session = server.session_of(agent.pid)
-        samples: list[tuple[float, int]] = []
+        samples: list[tuple[float, float, int]] = []
 
         def counted() -> bool:
-            samples.append((time.perf_counter(), server.api("GET", f"sessions/{session['id']}")["events"]))
-            return samples[-1][1] >= total
+            events = server.api("GET", f"sessions/{session['id']}")["events"]
+            samples.append((time.perf_counter(), server.cpu_seconds(), events))
+            return events >= total
 
-        wait_for(counted, timeout=120, every=0.02)
+        wait_for(counted, timeout=120, every=0.1)
         sent = result_of(agent, timeout=30).get("sent_per_s", float("nan"))
-    (t0, e0) = next(s for s in samples if s[1] > 0)
-    (t1, e1) = samples[-1]
+    (t0, c0, e0) = next(s for s in samples if s[2] > 0)
+    (t1, c1, e1) = samples[-1]
     rate = (e1 - e0) / (t1 - t0) if t1 > t0 else float("nan")
-    report.figures["ingest"] = {"events": e1, "events_per_s": rate, "agent_sent_per_s": sent}
+    per_core = (e1 - e0) / (c1 - c0) if c1 > c0 else float("nan")
+    report.figures["ingest"] = {"events": e1, "events_per_s": rate, "per_cpu_s": per_core, "agent_sent_per_s": sent}
     report.add(f"ingest       one agent, {total:,} synthetic events in {FRAME_EVENTS:,}-event frames")
     report.add(f"             server ingested {rate:,.0f} events/s (the agent wrote {sent:,.0f}/s into its socket)")
-    report.add(f"             target >= {INGEST_TARGET:,} events/s: {verdict(rate >= INGEST_TARGET)}")
+    report.add(f"             {per_core:,.0f} events per CPU-second of the server (its API polled every 0.1 s too)")
+    report.add(f"             target >= {INGEST_TARGET:,} events/s per core: {verdict(per_core >= INGEST_TARGET)}")
 
 
 def record_program(directory: Path, greenthreads: int, sleeps: int) -> tuple[Path, float]:
