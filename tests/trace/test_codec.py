@@ -204,6 +204,12 @@ def test_crafted_field_types_are_a_format_error(kind, bad_field, values, message
         read_recording(recording(events_frame(1, columns, blobs, bytes([kind]))))
 
 
+def test_events_of_a_kind_the_schema_lacks_are_a_format_error():
+    columns = [[SWITCH, f, "i", 8] for f in range(3)]
+    with pytest.raises(FormatError, match="events of unknown kind 200"):
+        read_recording(recording(events_frame(2, columns, [bytes(24)], bytes([SWITCH, 200]))))
+
+
 def test_ints_where_strings_belong_are_a_format_error():
     with pytest.raises(FormatError, match="spawn field func holds ints"):
         read_recording(
