@@ -41,7 +41,18 @@ from flask_socketio import Namespace, SocketIO
 from visualizer.sessions import RUNNING, Session, wire
 from visualizer.store import Store
 
-__all__ = ["ACK", "BATCH", "REMOVED", "SESSION", "SESSIONS", "SUBSCRIBE", "UNSUBSCRIBE", "Streamer", "Viewers"]
+__all__ = [
+    "ACK",
+    "BATCH",
+    "REMOVED",
+    "SESSION",
+    "SESSIONS",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "Streamer",
+    "Viewers",
+    "whole_packets",
+]
 
 # the Socket.IO messages: client -> server
 SUBSCRIBE, UNSUBSCRIBE, ACK = "subscribe", "unsubscribe", "ack"
@@ -59,6 +70,20 @@ class _Viewer:
         self.sent = 0  # batches sent
         self.acked = 0  # the highest seq acknowledged
         self.unacked: dict[int, int] = {}  # seq -> events, of the batches not acknowledged
+
+
+def whole_packets(server: Any) -> None:
+    """Make each Socket.IO packet `server` sends leave whole: a batch goes as a header then its binary attachment
+    (two Engine.IO messages), and a reply sent from a handler thread in between (a subscribe's) would make the
+    page's parser drop the connection. python-socketio sends a packet's parts one by one, unlocked; this wraps
+    its `_send_packet` (the one place every packet goes through) in a lock."""
+    send, lock = server._send_packet, threading.Lock()
+
+    def send_whole(eio_sid: str, pkt: Any) -> None:
+        with lock:
+            send(eio_sid, pkt)
+
+    server._send_packet = send_whole
 
 
 class Streamer:

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 import socketio
 
-from runtime.trace.codec import MAGIC, encode_frame
-from runtime.trace.events import KIND_NAMES
+from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame
+from runtime.trace.events import KIND_NAMES, describe
 from runtime.trace.states import check
-from tests.visualizer.conftest import Server, alive, events_of, sample, wait_until
+from tests.support.socketio_client import OrderedClient
+from tests.visualizer.conftest import PROCESS, Server, alive, events_of, sample, wait_until
 
 FINAL = ("ended", "crashed", "stopped")
 
@@ -32,7 +33,7 @@ class Viewer:
         self.dropped = 0
         self.states: dict[str, str] = {}
         self._lock = threading.Lock()
-        self.sio = socketio.Client()
+        self.sio = OrderedClient()
         self.sio.on("batch", self._batch)
         self.sio.on("session", self._session)
         self.sio.connect(url, transports=["websocket"], wait_timeout=10, **connect)
@@ -228,3 +229,20 @@ def test_serve_refuses_a_data_directory_it_cannot_use_in_one_line():
     )
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "cannot keep sessions in /dev/null/sessions" in result.stderr
+
+
+def test_replies_never_land_inside_a_batch(server: Server, viewer: Viewer):
+    """Batches of 100k events (a header, then a binary attachment of megabytes: more than one send on a socket
+    with a timeout) stream while the same client's requests are answered from other threads: every batch
+    arrives whole, every event in order."""
+    events = sample(200_000)
+    data = MAGIC + encode_frame(HELLO, {"schema": describe(), "process": PROCESS}) + encode_frame(EVENTS, events)
+    r = server.http.post(server.base + "api/recordings", data=data + encode_frame(END, {"dropped": 0}), timeout=30)
+    sid = r.json()["id"]
+    replies = 0
+    viewer.watch(sid)
+    while len(viewer.events) < len(events) and replies < 20_000:
+        assert "error" in viewer.sio.call("subscribe", {"session": "none"}, timeout=10)
+        replies += 1
+    wait_until(lambda: len(viewer.events) == len(events), what="every event at the viewer")
+    assert viewer.events == events and replies > 10
