@@ -43,7 +43,7 @@ def test_a_greenthread_that_blocks_the_hub_is_found(page: Page, server: Server):
 
 
 def test_the_tasks_table_sorts_as_the_server_does(page: Page, server: Server):
-    sid = ended(page, server, "pipeline", items=100)
+    sid = ended(page, server, "pipeline", items=100, produce=0.002, work=0.004)
     page.keyboard.press("i")
     page.click("#side-tabs [data-tab=tasks]")
     expect(page.locator("#tasks-table tr[data-gid]").first).to_be_visible()
@@ -58,7 +58,7 @@ def test_the_tasks_table_sorts_as_the_server_does(page: Page, server: Server):
 
 
 def test_a_selected_range_shows_the_analysis_totals_for_it(page: Page, server: Server):
-    sid = ended(page, server, "pipeline", items=100)
+    sid = ended(page, server, "pipeline", items=100, produce=0.002, work=0.004)
     page.keyboard.press("0")
     box = page.locator("#timeline").bounding_box()
     gutter = page.evaluate("greenscope.view.gutter")

@@ -20,12 +20,13 @@ SCHEMA = {
 
 def test_every_workload_is_registered_with_a_description_and_a_schema():
     found = workloads()
-    assert set(found) == {"crawler", "echo", "pile", "pipeline", "saturation", "blocker"}
+    assert set(found) == {"crawler", "webcrawler", "echo", "pile", "pipeline", "saturation", "blocker"}
     for workload in found.values():
         assert workload.description
         for name, spec in workload.params.items():
             assert {"type", "default", "description"} <= set(spec), name
             assert workload.validate({name: spec["default"]})[name] == spec["default"]
+        assert workload.validate({})["continuous"] is False  # each can run until stopped; none does by default
     assert not found["blocker"].monkey_patch and found["crawler"].monkey_patch
 
 
