@@ -1,6 +1,6 @@
 """The built-in workloads run for real, traced (`greenscope record`, real sockets on 127.0.0.1): what
-their defaults last, that `continuous` goes on until SIGTERM ends it, and the shapes the classic
-programs are shown for."""
+their defaults last, that `continuous` goes on until SIGTERM ends it, the shapes the classic
+programs are shown for, and the names their pools and queues carry in the recording."""
 
 from __future__ import annotations
 
@@ -80,6 +80,12 @@ def of_kind(events: Iterable[tuple], kind: str) -> list[tuple]:
     return [e for e in events if KIND_NAMES[e[0]] == kind]
 
 
+def names(events: list[tuple]) -> set[str]:
+    """The names of the pools and queues made, with the port of an address left out (``127.0.0.1:*``)."""
+    made = [name for *_, name, _ in of_kind(events, "resource")]
+    return {name.rsplit(":", 1)[0] + ":*" if "127.0.0.1:" in name else name for name in made}
+
+
 def gids_of(events: list[tuple], func: str) -> set[int]:
     return {e[2] for e in of_kind(events, "spawn") if e[4] == func}
 
@@ -121,6 +127,23 @@ def test_continuous_goes_on_past_a_whole_run_until_sigterm_ends_it(
     assert proc.wait(timeout=2) == 128 + signal.SIGTERM  # unwound at once by SystemExit
     _, events, complete = read_recording(out.read_bytes())
     assert complete and check(events) == [] and err.read_text() == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "pools"),
+    [
+        ("crawler", {"crawler", "wsgi.server 127.0.0.1:*"}),
+        ("webcrawler", {"crawler", "wsgi.server 127.0.0.1:*"}),
+        ("echo", {"clients", "handlers"}),
+        ("pile", {"pile", "serve 127.0.0.1:*"}),
+        ("pipeline", {"jobs"}),
+        ("saturation", {"servers"}),
+    ],
+)
+def test_pools_and_queues_carry_the_names_users_know(
+    name: str, pools: set[str], tmp_path_factory: pytest.TempPathFactory
+):
+    assert pools <= names(recorded(name, tmp_path_factory))
 
 
 def test_the_classic_crawler_fills_its_pool_through_imap(tmp_path_factory: pytest.TempPathFactory):
