@@ -206,7 +206,7 @@ def test_stopping_the_server_stops_its_workloads(tmp_path: Path):
 
 
 def test_serve_launches_a_demo_and_refuses_an_unknown_one(tmp_path: Path):
-    server = Server("--demo", "pipeline", log=tmp_path / "serve.log")
+    server = Server("--demo", "pipeline", "items=5", "produce=0.002", "work=0.004", log=tmp_path / "serve.log")
     try:
         [session] = server.get("api/sessions").json()
         assert session["workload"] == "pipeline"

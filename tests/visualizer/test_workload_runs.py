@@ -16,6 +16,7 @@ import pytest
 from runtime.trace.codec import EVENTS, Decoder, read_recording
 from runtime.trace.events import KIND_NAMES
 from runtime.trace.states import IO, check, intervals
+from tests.visualizer.conftest import Server, wait_until
 from visualizer.workloads import workloads
 from visualizer.workloads.schema import to_argv
 
@@ -190,3 +191,24 @@ def test_the_classic_piles_fetches_run_at_once(tmp_path_factory: pytest.TempPath
         waiting += step
         most = max(most, waiting)
     assert most == urls  # every fetch of a round waiting on its server at the same time
+
+
+def test_serve_launches_its_demo_with_the_parameters_given_and_refuses_bad_ones(tmp_path: Path):
+    """What `make run` does (``serve --open --demo crawler continuous=true``), here on a small site."""
+    server = Server("--demo", "crawler", "continuous=true", "pages=5", "delay=0.01", log=tmp_path / "serve.log")
+    try:
+        [session] = server.get("api/sessions").json()
+        assert session["workload"] == "crawler"
+        assert session["params"] == workloads()["crawler"].validate({"continuous": True, "pages": 5, "delay": 0.01})
+        url = f"api/sessions/{session['id']}"
+        wait_until(lambda: (s := server.get(url).json())["state"] == "running" and s["events"] > 0, what="its events")
+    finally:
+        server.close()
+    bad = subprocess.run(
+        [sys.executable, "-m", "visualizer", "serve", "--port", "0", "--demo", "crawler", "pages=lots"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip().endswith("--demo: params.pages: must be an integer, got 'lots'")
