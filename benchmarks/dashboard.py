@@ -4,7 +4,7 @@
     python -m benchmarks.dashboard --long                # the soak phase for 10 minutes
     python -m benchmarks.dashboard --memory-seconds 300  # the memory phase for 5 minutes, the server's default window
 
-Five phases, each against its own server (``python -m visualizer serve --port 0``, its sessions in a temporary
+Six phases, each against its own server (``python -m visualizer serve --port 0``, its sessions in a temporary
 directory) on 127.0.0.1:
 
 ingest       one synthetic agent (another process) sends pre-encoded EVENTS frames of realistic events as fast as
@@ -21,6 +21,8 @@ slow viewer  the paced program again, a normal viewer and one that stalls (its b
 soak         the synthetic agent at full speed for the whole phase, a steady viewer, a stalled one, and viewers
              joining and leaving every second or two; the server's RSS sampled: flat within 10 % after warm-up, and
              no loss unsaid (the session holds what the agent sent; each viewer's events + dropped = the session's).
+analysis     a recording of ~1M events uploaded; the server's analysis of it (GET .../analysis: read from disk,
+             decoded, analysed), then asked again (nothing new to read); and `analyse()` alone on the same events.
 
 A report, not a test: it prints figures and PASS/MISS against the targets and exits 0. Every process it starts
 (servers, agents, the workload it launches) it stops itself, by pid.
@@ -49,7 +51,29 @@ from benchmarks.harness import ROOT
 INGEST_TARGET = 300_000  # events/s from one agent
 DELAY_TARGET_MS = 250.0  # p95, at PACED_RATE
 PACED_RATE = 50_000  # events/s
-PHASES = ("ingest", "delay", "memory", "slow", "soak")
+PHASES = ("ingest", "delay", "memory", "slow", "soak", "analysis")
+ANALYSIS_TARGET_S = 2.0  # the server's analysis of 1M events
+# many greenthreads in a GreenPool, each a burst of sleep(0) then one long sleep
+PROGRAM = """\
+import sys
+
+import runtime
+
+greenthreads, sleeps = int(sys.argv[1]), int(sys.argv[2])
+
+
+def work():
+    for _ in range(sleeps):
+        runtime.sleep(0)
+    runtime.sleep(0.2)  # a long state right after the burst
+
+
+pool = runtime.GreenPool(greenthreads)
+for _ in range(greenthreads):
+    pool.spawn(work)
+pool.waitall()
+"""
+
 LONG_SOAK = 600.0  # seconds: the soak phase with --long
 FLAT_GROWTH = 0.10  # RSS may grow this much after warm-up and still be "flat"
 FRAME_EVENTS = 10_000  # events per EVENTS frame from the synthetic agent (the real one: what 50 ms hold)
@@ -75,17 +99,17 @@ def synthetic_events(n: int, t0: int) -> list[tuple]:
         ts += 10_000
         events += [
             (SWITCH, ts, 0, g),
-            (BLOCK, ts + 100, g, "io_read", None, 7 + cycle % 50),
+            (BLOCK, ts + 100, g, "io_read", None, f"127.0.0.1:{7000 + cycle % 50}", "server.py:51 in handle"),
             (SWITCH, ts + 200, g, 0),
-            (HUB_WAIT, ts + 300, 0.001),
-            (HUB_WAKE, ts + 2_000, 1),
-            (TIMERS, ts + 2_100, 1),
-            (WAKE, ts + 2_200, g, "fd_ready", 0),
+            (HUB_WAIT, ts + 300, 0, 0.001),
+            (HUB_WAKE, ts + 2_000, 0, 1),
+            (TIMERS, ts + 2_100, 0, 1, 0),
+            (WAKE, ts + 2_200, g, "fd_ready", 0, 0),
             (SWITCH, ts + 2_300, 0, g),
-            (BLOCK, ts + 2_400, g, "queue_get", queue, None),
+            (BLOCK, ts + 2_400, g, "queue_get", queue, None, "server.py:60 in handle"),
             (QUEUE, ts + 2_450, queue, 0, 100, 0, 1),
             (SWITCH, ts + 2_500, g, 0),
-            (WAKE, ts + 3_000, g, "put", g + 1),
+            (WAKE, ts + 3_000, g, "put", g + 1, 0),
         ]
         if cycle % 50 == 0:
             events += [(SPAWN, ts + 3_100, g + 1000, g, "handle", site, None), (EXIT, ts + 3_200, g + 1000, "ok", None)]
@@ -365,6 +389,45 @@ def measure_ingest(report: Report, total: int) -> None:
     report.add(f"             target >= {INGEST_TARGET:,} events/s: {verdict(rate >= INGEST_TARGET)}")
 
 
+def record_program(directory: Path, greenthreads: int, sleeps: int) -> tuple[Path, float]:
+    """``greenscope record`` of PROGRAM into `directory`; the recording and the seconds it took."""
+    program, recording = directory / "many_sleeps.py", directory / "many_sleeps.gsc"
+    program.write_text(PROGRAM)
+    command = [sys.executable, "-m", "visualizer", "record", "-o", str(recording), str(program)]
+    start = time.perf_counter()
+    subprocess.run([*command, str(greenthreads), str(sleeps)], cwd=directory, check=True, timeout=600)
+    return recording, time.perf_counter() - start
+
+
+def measure_analysis(report: Report, greenthreads: int) -> None:
+    """The analysis (GET /api/sessions/<id>/analysis) of a recording of ~1M events: once (all of it), then again
+    (nothing new: nothing read); and `analyse()` alone, in this process, on the same events."""
+    from runtime.trace.analysis import analyse
+    from runtime.trace.codec import read_recording
+
+    with tempfile.TemporaryDirectory(prefix="greenscope-bench-") as tmp, ExitStack() as stack:
+        recording, _ = record_program(Path(tmp), greenthreads, 260)
+        events = read_recording(recording.read_bytes())[1]
+        start = time.perf_counter()
+        analyse(events)
+        alone = time.perf_counter() - start
+        server = started(stack, Server())
+        with recording.open("rb") as f:
+            sid = server.api("POST", "recordings", files={"file": (recording.name, f)})["id"]
+        timings = []
+        for _ in range(2):
+            start = time.perf_counter()
+            server.http.get(f"{server.base}api/sessions/{sid}/analysis?tasks=200", timeout=300).raise_for_status()
+            timings.append(time.perf_counter() - start)
+    first, again = timings
+    report.figures["analysis"] = {"events": len(events), "server_s": first, "again_s": again, "analyse_s": alone}
+    report.add(f"analysis     a recording of {len(events):,} events ({greenthreads:,} greenthreads x 260 sleep(0))")
+    report.add(
+        f"             the server's analysis {first:.2f} s (asked again, nothing new: {again:.3f} s);"
+        f" analyse() alone {alone:.2f} s; target <= {ANALYSIS_TARGET_S:g} s: {verdict(first <= ANALYSIS_TARGET_S)}"
+    )
+
+
 def paced_run(server: Server, seconds: float, viewers: list[Viewer], warmup: float = 1.0) -> tuple[dict, dict]:
     """Run the paced traced program for `seconds` with `viewers` subscribed; its own figures and its session."""
     with ExitStack() as stack:
@@ -608,6 +671,7 @@ class Options:
     soak_seconds: float = 30.0
     window: int | None = None  # for the memory phase; None: 500k for a short run, the server's default for a soak
     slow_window: int = 200_000
+    analysis_greenthreads: int = 4_000  # x 260 sleep(0): ~1M events
     only: tuple[str, ...] = PHASES
 
 
@@ -624,6 +688,7 @@ def run(options: Options) -> dict[str, Any]:
         "memory": lambda: measure_memory(report, options.memory_seconds, window),
         "slow": lambda: measure_slow_viewer(report, options.seconds, options.slow_window),
         "soak": lambda: measure_soak(report, options.soak_seconds),
+        "analysis": lambda: measure_analysis(report, options.analysis_greenthreads),
     }
     for name, phase in phases.items():
         if name not in options.only:

@@ -129,11 +129,13 @@ def record(
     secret: str | None = None,
     flush_timeout: float = 5.0,
     patch: bool = True,
+    stall_ms: float = 20.0,
 ) -> int:
     """Run `program` with `args` traced; its exit status. The recording goes to `output`
     and/or the dashboard at `connect` (with `secret`, else ``$GREENSCOPE_SECRET``, else the key
     in its identity file); what the dashboard could not take at exit, within `flush_timeout` seconds, goes to
-    `fallback` (default: PROGRAM.gsc)."""
+    `fallback` (default: PROGRAM.gsc). A greenthread that holds the hub longer than `stall_ms` (0: never
+    mind) is caught with its stack."""
     from runtime.agent import Agent, FileSink, SocketSink, process_info
     from runtime.trace.recorder import Recorder
 
@@ -155,7 +157,8 @@ def record(
         raise TraceError(str(e)) from None
     argv = [str(program), *args]
     recorder = Recorder().install()
-    agent = Agent(recorder, sinks, process_info(program.name, argv), flush_timeout=flush_timeout).start()
+    process = process_info(program.name, argv)
+    agent = Agent(recorder, sinks, process, flush_timeout=flush_timeout, stall_ms=stall_ms).start()
     if patch:
         import runtime
 

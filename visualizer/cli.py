@@ -46,6 +46,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _stall_ms(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 60_000:
+        raise argparse.ArgumentTypeError("must be between 0 (off) and 60000 ms")
+    return value
+
+
+_STALL_MS = {
+    "type": _stall_ms,
+    "default": float(os.environ.get("GREENSCOPE_STALL_MS", 20)),
+    "metavar": "MS",
+    "help": "catch a greenthread that holds the hub longer than this, with its stack (default 20, or"
+    " $GREENSCOPE_STALL_MS; 0: off)",
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="greenscope", description="See green threads being scheduled.")
     sub = parser.add_subparsers(required=True, metavar="command")
@@ -62,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         help="how long to wait at exit for the dashboard to take the rest (default 5, or $GREENSCOPE_FLUSH_TIMEOUT)",
     )
     rec.add_argument("--no-patch", action="store_true", help="do not monkey-patch the standard library")
+    rec.add_argument("--stall-ms", **_STALL_MS)
     rec.add_argument("program", help="the Python program to run")
     rec.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     rec.set_defaults(run=_record)
@@ -93,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--token", help="the token for a dashboard this starts")
     run.add_argument("--no-open", action="store_true", help="do not open the session in a browser")
     run.add_argument("--no-patch", action="store_true", help="do not monkey-patch the standard library")
+    run.add_argument("--stall-ms", **_STALL_MS)
     run.add_argument("program", help="the Python program to run")
     run.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     run.set_defaults(run=_run)
@@ -112,6 +130,7 @@ def _record(args: argparse.Namespace) -> int:
         fallback=args.fallback,
         flush_timeout=args.flush_timeout,
         patch=not args.no_patch,
+        stall_ms=args.stall_ms,
     )
 
 
@@ -119,11 +138,14 @@ def _serve(args: argparse.Namespace) -> int:
     if sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ:
         # glibc's arena per thread fragments under our thread-per-connection load: RSS +13% in 5 min, +3.5% with 2
         os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], {**os.environ, "MALLOC_ARENA_MAX": "2"})
-    from visualizer.app import create_app
-    from visualizer.httpd import make_server
-    from visualizer.security import needs_token
-    from visualizer.workloads import workloads
-    from visualizer.workloads.schema import ParamError, from_text
+    try:
+        from visualizer.app import create_app
+        from visualizer.httpd import make_server
+        from visualizer.security import needs_token
+        from visualizer.workloads import workloads
+        from visualizer.workloads.schema import ParamError, from_text
+    except ImportError as e:  # installed without the extra
+        raise TraceError(f"the dashboard needs {e.name}: pip install 'greenscope[visualizer]'") from None
 
     token = args.token or (secrets.token_urlsafe(16) if needs_token(args.host) else None)
     config = {
@@ -202,4 +224,11 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_open:
         webbrowser.open(url)
     program = Path(args.program)
-    return record(program, args.args, connect=identity["agent"], secret=identity["key"], patch=not args.no_patch)
+    return record(
+        program,
+        args.args,
+        connect=identity["agent"],
+        secret=identity["key"],
+        patch=not args.no_patch,
+        stall_ms=args.stall_ms,
+    )

@@ -27,7 +27,7 @@ from typing import Any
 
 from runtime.agent import FrameFile
 from runtime.trace.codec import END, EVENTS, HELLO, LIMITS, MAGIC, FormatError, encode_frame, read_frames, slice_batch
-from runtime.trace.events import DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, Batch, describe, from_columns
+from runtime.trace.events import CLOCK, DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, Batch, describe, from_columns
 from visualizer.archive import Scan, scan
 
 __all__ = ["CRASHED", "DEFAULT_WINDOW", "ENDED", "FINAL", "RUNNING", "STARTING", "STOPPED", "Chunk", "Session"]
@@ -146,8 +146,8 @@ class Session:
 
     @property
     def stalled(self) -> bool:
-        """Running, silent for `STALL_SECONDS`, and its hub was not waiting on its poller: a
-        greenthread holds the hub (blocking code)."""
+        """Running, silent for `STALL_SECONDS` (but for its clock), and its hub was not waiting on its
+        poller: a greenthread holds the hub (blocking code)."""
         silent = time.monotonic() - self._last_at > STALL_SECONDS
         return self.state == RUNNING and self.total > 0 and self._last_kind != HUB_WAIT and silent
 
@@ -175,8 +175,11 @@ class Session:
                     self._recording_failed()
             if DROPPED in batch.columns:
                 self.lost += sum(batch.columns[DROPPED][1])
-            self._last_kind = batch.kinds[-1]
-            self._last_at = self.used = time.monotonic()
+            said = batch.kinds.rstrip(bytes([CLOCK]))  # the clock says time passed, not that the hub ran
+            if said:
+                self._last_kind = said[-1]
+                self._last_at = time.monotonic()
+            self.used = time.monotonic()
             before = self.nbytes
             self._add(Chunk.of(self.total, batch))
             self.total += len(batch.kinds)

@@ -328,21 +328,18 @@ const insights = new Insights(
 
 /** Ask for the analysis again (if a panel of it is open, and the session changed since). */
 function refreshInsights(force = false) {
-  if (side.tab && side.tab !== "details") insights.refresh(page.session, page.trace, force).then(showStalls);
+  if (side.tab && side.tab !== "details") insights.refresh(page.session, page.trace, force);
 }
 
 /** A finding: its greenthread selected, the moment it points at in view. */
 function showFinding(f) {
   const tr = page.trace;
-  if (f.gid !== null && tr.byGid.has(f.gid)) {
-    timeline.selected = tr.byGid.get(f.gid);
-    timeline.reveal(timeline.selected, theme);
-  }
   if (f.at !== null) {
     const at = f.at - tr.base, ns = Math.max(f.ns ?? 0, tr.now / 100, 1e6);
     viewport.setFollow(false);
     viewport.setRange(Math.max(0, at - ns), at + 2 * ns);
   }
+  if (f.gid !== null && tr.byGid.has(f.gid)) select(tr.byGid.get(f.gid)); // its details: the Greenthread tab
   dirtyAll();
 }
 
@@ -351,13 +348,6 @@ function selectRange(t0, t1) {
   timeline.range = t0 === null ? null : { t0: Math.min(t0, t1), t1: Math.max(t0, t1) };
   if (timeline.range) side.show("insights");
   insights.select(page.session, page.trace, timeline.range?.t0 ?? null, timeline.range?.t1 ?? null);
-  dirtyAll();
-}
-
-/** The stalls the analysis found, marked on the hub's lane and the culprit's. */
-function showStalls() {
-  const rep = insights.report, base = page.trace?.base ?? 0;
-  timeline.stalls = rep ? rep.stalls.map((x) => ({ gid: x.gid, t0: x.start - base, t1: x.start + x.ns - base })) : [];
   dirtyAll();
 }
 

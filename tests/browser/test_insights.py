@@ -3,11 +3,15 @@ analysis (runtime/trace/analysis.py) says, and a click on a finding takes you to
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 
 from runtime.trace.analysis import analyse
 from runtime.trace.codec import read_recording
 from tests.visualizer.conftest import Server
+
+WORKLOADS = Path(__file__).resolve().parents[2] / "visualizer" / "workloads"
 
 
 def ended(page: Page, server: Server, workload: str, **params: object) -> str:
@@ -81,3 +85,46 @@ def test_a_selected_range_shows_the_analysis_totals_for_it(page: Page, server: S
         "#range-functions tr[data-func]", "rows => rows.map(r => [r.dataset.func, Number(r.cells[2].dataset.ns)])"
     )
     assert dict(funcs) == {f["func"]: f["states"]["running"] for f in want["functions"]}
+
+
+def line_of(path: Path, text: str) -> int:
+    """The number of the first line of `path` holding `text`."""
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_a_stall_names_the_line_that_blocks_and_shows_its_stack(page: Page, server: Server):
+    ended(page, server, "blocker", stalls=2, block=0.1, every=0.05)
+    line = line_of(WORKLOADS / "blocker.py", "time.sleep(args.block)")
+    page.keyboard.press("i")
+    finding = page.locator("#findings .finding[data-kind=stall]")
+    expect(finding).to_contain_text(f"blocker.py:{line} in blocker")
+    expect(finding).to_contain_text("timers fired up to")
+    finding.click()
+    expect(page.locator("#side-tabs [data-tab=details]")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#detail-stalls")).to_contain_text(f"blocker.py:{line} in blocker")
+
+
+def test_the_tooltip_says_where_a_greenthread_waits(page: Page, server: Server):
+    ended(page, server, "pipeline", items=100, produce=0.002, work=0.004)
+    line = line_of(WORKLOADS / "pipeline.py", "jobs.get()")
+    page.keyboard.press("h")
+    page.keyboard.press("0")
+    # a consumer's longest wait on the queue: hover its middle
+    x, y = page.evaluate(
+        """(() => { const g = greenscope, tr = g.trace, q = g.model.states.indexOf('queue');
+             let best = null;
+             for (const l of tr.lanes) {
+               if (l.func !== 'consumer' || g.timeline.rowOf[l.index] < 0) continue;
+               for (let i = 0; i < l.ts.n; i++) {
+                 const d = tr.endOf(l, i) - l.ts.a[i];
+                 if (l.st.a[i] === q && (!best || d > best.d)) best = { l, i, d };
+               }
+             }
+             const t = best.l.ts.a[best.i] + best.d / 2;
+             g.view.t0 = Math.max(0, t - best.d); g.view.t1 = t + best.d; g.viewport.setFollow(false); g.drawNow();
+             const r = g.timeline.rowOf[best.l.index];
+             return [g.view.x(t), g.timeline.rowY(r, g.theme) + g.theme.row / 2]; })()"""
+    )
+    box = page.locator("#timeline").bounding_box()
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    expect(page.locator("#tooltip")).to_contain_text(f"queue_get jobs at pipeline.py:{line} in consumer")

@@ -38,7 +38,7 @@ def sample(n: int, start: int = 0) -> list[tuple]:
         if i % 3 == 0:
             events.append((SWITCH, i, 0, 1 + i % 5))
         elif i % 3 == 1:
-            events.append((WAKE, i, 1 + i % 5, "timer", 0))
+            events.append((WAKE, i, 1 + i % 5, "timer", 0, 0))
         else:
             events.append((SPAWN, i, 100 + i, 1, "work", "prog.py:3", None))
     return events
