@@ -2,8 +2,8 @@
 
 Every 1/`rate` seconds a request comes in and waits for one of the pool's `size` slots;
 serving takes `service` seconds, so the pool can only do size/service a second. At most
-`backlog` requests wait; the others are turned away. They arrive for `duration` seconds;
-`continuous`: until stopped.
+`backlog` requests wait; the others are turned away. They arrive for `duration` seconds
+(`rate` x `duration` of them); `continuous`: until stopped.
 """
 
 import itertools
