@@ -47,7 +47,7 @@ def test_a_greenthread_that_blocks_the_hub_is_found(page: Page, server: Server):
 
 
 def test_the_tasks_table_sorts_as_the_server_does(page: Page, server: Server):
-    sid = ended(page, server, "pipeline", items=100)
+    sid = ended(page, server, "pipeline", items=100, produce=0.002, work=0.004)
     page.keyboard.press("i")
     page.click("#side-tabs [data-tab=tasks]")
     expect(page.locator("#tasks-table tr[data-gid]").first).to_be_visible()
@@ -62,7 +62,7 @@ def test_the_tasks_table_sorts_as_the_server_does(page: Page, server: Server):
 
 
 def test_a_selected_range_shows_the_analysis_totals_for_it(page: Page, server: Server):
-    sid = ended(page, server, "pipeline", items=100)
+    sid = ended(page, server, "pipeline", items=100, produce=0.002, work=0.004)
     page.keyboard.press("0")
     box = page.locator("#timeline").bounding_box()
     gutter = page.evaluate("greenscope.view.gutter")
@@ -106,7 +106,7 @@ def test_a_stall_names_the_line_that_blocks_and_shows_its_stack(page: Page, serv
 
 
 def test_the_tooltip_says_where_a_greenthread_waits(page: Page, server: Server):
-    ended(page, server, "pipeline", items=100)
+    ended(page, server, "pipeline", items=100, produce=0.002, work=0.004)
     line = line_of(WORKLOADS / "pipeline.py", "jobs.get()")
     page.keyboard.press("h")
     page.keyboard.press("0")

@@ -42,7 +42,8 @@ def test_workloads_list_their_parameters(app: Flask):
 
 def test_launch_run_record_and_export_a_workload(app: Flask):
     client = page_client(app)
-    r = client.post("/api/sessions", json={"workload": "pipeline", "params": {"items": 20, "maxsize": 2}})
+    params = {"items": 20, "maxsize": 2, "produce": 0.002, "work": 0.004}
+    r = client.post("/api/sessions", json={"workload": "pipeline", "params": params})
     assert r.status_code == 201
     assert r.json["state"] == "starting" and r.json["workload"] == "pipeline" and r.json["params"]["items"] == 20
     session = finished(client, r.json["id"])
@@ -81,7 +82,8 @@ def test_stopping_a_child_that_has_not_connected_yet(app: Flask):
 def test_a_workload_runs_on_when_its_dashboard_is_gone(app: Flask, tmp_path):
     app.extensions["greenscope"].launcher.agent_address = str(tmp_path / "nobody.sock")
     client = page_client(app)
-    sid = client.post("/api/sessions", json={"workload": "pipeline", "params": {"items": 5}}).json["id"]
+    params = {"items": 5, "produce": 0.002, "work": 0.004}
+    sid = client.post("/api/sessions", json={"workload": "pipeline", "params": params}).json["id"]
     session = finished(client, sid)
     assert session["state"] == "ended" and session["events"] == 0
 

@@ -70,9 +70,10 @@ def viewer(server: Server) -> Iterator[Viewer]:  # one for the module: a disconn
 
 WORKLOADS = {
     "crawler": {"pages": 30, "delay": 0.005},
+    "webcrawler": {"urls": 10, "delay": 0.01},
     "echo": {"clients": 5, "lines": 10, "pause": 0.001},
     "pile": {"urls": 10, "delay": 0.01},
-    "pipeline": {"items": 20},
+    "pipeline": {"items": 20, "produce": 0.002, "work": 0.004},
     "saturation": {"duration": 0.5},
     "blocker": {"stalls": 1, "block": 0.2, "every": 0.05},
 }
@@ -130,7 +131,7 @@ def test_fuzzed_agent_connections_leave_the_server_serving(server: Server):
         with socket.create_connection((host, int(port)), timeout=10) as sock:
             sock.sendall(payload)
     before = len(server.get("api/sessions").json())
-    session = server.launch("pipeline", items=5)
+    session = server.launch("pipeline", items=5, produce=0.002, work=0.004)
     wait_until(lambda: server.get(f"api/sessions/{session['id']}").json()["state"] == "ended")
     assert len(server.get("api/sessions").json()) == before + 1  # garbage made no session
 
@@ -206,7 +207,7 @@ def test_stopping_the_server_stops_its_workloads(tmp_path: Path):
 
 
 def test_serve_launches_a_demo_and_refuses_an_unknown_one(tmp_path: Path):
-    server = Server("--demo", "pipeline", log=tmp_path / "serve.log")
+    server = Server("--demo", "pipeline", "items=5", "produce=0.002", "work=0.004", log=tmp_path / "serve.log")
     try:
         [session] = server.get("api/sessions").json()
         assert session["workload"] == "pipeline"
