@@ -161,7 +161,6 @@ class Analyzer:
         self.steps: dict[int, _Steps] = {}
         self.waiting: dict[int, tuple] = {}  # gid -> (start, reason, obj) of its open wait
         self.waits: dict[int, list[tuple]] = defaultdict(list)  # pool or queue obj -> (gid, reason, start, end)
-        self.on_members: dict[tuple[int, int], list[int]] = {}  # (gid, pool) -> [ns waited for members, first]
         self.slot_waited: dict[tuple[int, int], deque] = defaultdict(deque)  # (spawner, pool) -> wait starts
         self.arrivals: dict[int, list[int]] = defaultdict(list)  # pool -> when each request for a slot came
         self.stalls: list[dict] = []
@@ -191,7 +190,7 @@ class Analyzer:
                         self.late.append((ts, ev[2], ev[5]))
                 wait = self.waiting.pop(ev[2], None)
                 if wait is not None:
-                    self._waited(ev[2], *wait[:3], ts, ev[4] if kind == WAKE else None)
+                    self._waited(ev[2], *wait[:3], ts)
                 if kind == EXIT:
                     self.exited[ev[2]] = ts
             elif kind == SPAWN:
@@ -214,15 +213,11 @@ class Analyzer:
             waited = self.slot_waited.get((parent, pool))
             self.arrivals[pool].append(waited.popleft() if waited else ts)  # it came when its spawner began to wait
 
-    def _waited(self, gid: int, start: int, reason: str, obj: Any, end: int, waker: int | None) -> None:
+    def _waited(self, gid: int, start: int, reason: str, obj: Any, end: int) -> None:
         if obj is not None:  # a pool, queue, semaphore or event (the recorder names no other object)
             self.waits[obj].append((gid, reason, start, end))
             if reason == "pool_slot":
                 self.slot_waited[(gid, obj)].append(start)
-        pool = self.pool_of.get(waker)  # type: ignore[arg-type]
-        if pool is not None and self.pool_of.get(gid) != pool:
-            acc = self.on_members.setdefault((gid, pool), [0, start])
-            acc[0] += max(0, min(end, self.stop) - max(start, self.start))
 
     # ------------------------------------------------------------------ the report
 
@@ -423,7 +418,7 @@ class Analyzer:
                 where = self.site.get(w["gid"]) or self.func.get(w["gid"], "?")
                 text = (
                     f"pool `{p['name']}` was full {100 * p['full_share']:.0f} % of {_ms(p['life'])};"
-                    f" {sw['count']} spawners waited for a slot p95 {_ms(sw['p95'])}"
+                    f" {sw['count']} spawner{'s' * (sw['count'] != 1)} waited for a slot p95 {_ms(sw['p95'])}"
                     f" (longest {_ms(w['ns'])}, gt{w['gid']} at {where})."
                 )
                 if p["little"]:
@@ -434,17 +429,6 @@ class Analyzer:
                 out.append(
                     {"kind": "pool", "obj": p["obj"], "impact": sw["total"], "text": text, **_at(w["gid"], w["at"])}
                 )
-            elif p["occupancy"] >= SATURATED and p["members"] > p["size"]:
-                # busy, slots reused, and nobody waits for one: who waits for its members? (imap's caller)
-                for (gid, pool), (ns, first) in self.on_members.items():
-                    if pool != p["obj"] or ns < 0.5 * p["life"]:
-                        continue
-                    text = (
-                        f"`{self.func.get(gid, '?')}` (gt{gid}) spent {100 * ns / p['life']:.0f} % of {_ms(p['life'])}"
-                        f" waiting for the members of pool `{p['name']}`, which had {_num(p['occupancy'] * p['size'])}"
-                        f" of its {p['size']} slots in use on average: the pool's size is the bottleneck."
-                    )
-                    out.append({"kind": "pool", "obj": p["obj"], "impact": ns, "text": text, **_at(gid, first)})
         for f in functions:
             if not f["stalls"]:
                 continue

@@ -527,7 +527,8 @@ window.greenscope = {
   },
 };
 document.documentElement.dataset.theme = params.get("theme") || localStorage.getItem("greenscope.theme") || "dark";
-// ?presenter=WORKLOAD: a bookmark for a talk: projector mode, and that workload launched with its defaults
+// ?presenter=WORKLOAD: a bookmark for a talk: projector mode, and that workload running until stopped (its
+// defaults, `continuous` on)
 const presenter = params.get("presenter");
 if (presenter || localStorage.getItem("greenscope.projector")) document.documentElement.dataset.projector = "";
 themeChanged();
@@ -543,6 +544,6 @@ if (params.get("session")) {
   openSession(params.get("session"));
 } else if (presenter) {
   page.opened = true; // the presenter's session, not the newest
-  launcher.launch(presenter).then((r) => r.ok || status(r.body?.error || `could not launch ${presenter}`, true));
+  launcher.launch(presenter, { continuous: true }).then((r) => r.ok || status(r.body?.error || `could not launch ${presenter}`, true));
 }
 dirtyAll();

@@ -59,19 +59,19 @@ def test_a_pool_saturated_by_spawners(rec):
     assert finding["text"].endswith("A size of ~2 would keep up with 2 arrivals/s x 1 s held each.")
 
 
-def test_a_pool_saturated_through_imap_with_no_spawner_waiting(rec):
+def test_a_pool_saturated_through_imap(rec):
+    """imap's own spawner fills the pool as slots free (as eventlet's does): it is the spawner that waits."""
     pool = runtime.GreenPool(2, name="crawler")
     assert list(pool.imap(lambda n: runtime.sleep(1) or n, range(4))) == [0, 1, 2, 3]
     a = analyse(rec.take())
     p = one(a["pools"], name="crawler")
-    assert p["slot_wait"]["count"] == 0 and p["waiting_now"] == []  # nobody ever waited for a slot...
-    assert p["occupancy"] == 1.0 and p["life"] == 2 * S  # ...yet both slots were in use all along
+    spawner = one(a["tasks"], func="imap_spawner")
+    assert p["life"] == 2 * S and p["full_share"] == 1.0 and p["occupancy"] == 1.0
+    assert p["slot_wait"] == {"count": 1, "p50": S, "p95": S, "max": S, "total": S}  # the third call's slot
+    assert p["longest_wait"] == {"gid": spawner["gid"], "ns": S, "at": 0}
     finding = one(a["findings"], kind="pool")
-    assert finding["gid"] == 1 and finding["at"] == 0
-    assert finding["text"] == (
-        "`main` (gt1) spent 100 % of 2 s waiting for the members of pool `crawler`, which had 2 of its"
-        " 2 slots in use on average: the pool's size is the bottleneck."
-    )
+    assert finding["gid"] == spawner["gid"] and finding["at"] == 0
+    assert finding["text"].startswith("pool `crawler` was full 100 % of 2 s; 1 spawner waited for a slot p95 1 s")
 
 
 def test_a_greenthread_that_holds_the_hub(rec, clock):
