@@ -76,11 +76,12 @@ def _ms(ns: float) -> str:
 class _Lane:
     """One greenthread's totals over the range, fed its intervals as they close (a Machine's sink)."""
 
-    __slots__ = ("an", "gid", "latency", "prev", "reasons", "stalls", "states")
+    __slots__ = ("an", "gid", "hi", "latency", "lo", "prev", "reasons", "stall_ns", "stalls", "states")
 
     def __init__(self, an: Analyzer, gid: int) -> None:
         self.an = an
         self.gid = gid
+        self.lo, self.hi, self.stall_ns = an.start, an.stop, an.stall_ns  # (read once: the hot path is append)
         self.states: dict[str, int] = defaultdict(int)
         self.reasons: dict[str, int] = defaultdict(int)
         self.latency = array("q")  # ready -> running, ns
@@ -89,7 +90,7 @@ class _Lane:
 
     def append(self, iv: Interval) -> None:
         start, end, state, detail = iv
-        lo, hi = self.an.start, self.an.stop
+        lo, hi = self.lo, self.hi
         d = (end if end < hi else hi) - (start if start > lo else lo)
         if d > 0:
             self.states[state] += d
@@ -99,7 +100,7 @@ class _Lane:
             prev = self.prev
             if prev is not None and prev[2] == READY and lo <= prev[1] <= hi:
                 self.latency.append(prev[1] - prev[0])
-            if end - start >= self.an.stall_ns and lo <= start < hi:
+            if end - start >= self.stall_ns and lo <= start < hi:
                 self.stalls.append({"gid": self.gid, "start": start, "ns": end - start})
         self.prev = iv
 

@@ -119,7 +119,7 @@ _new = tuple.__new__  # an Interval without NamedTuple's Python-level __new__: a
 
 
 class _Life:
-    __slots__ = ("detail", "exited", "out", "pending", "since", "state")
+    __slots__ = ("add", "detail", "exited", "out", "pending", "since", "state")
 
     def __init__(self, since: int, state: str, detail: str | None, out: Any) -> None:
         self.since = since
@@ -128,6 +128,7 @@ class _Life:
         self.pending: tuple[str, str | None] | None = None  # what it becomes when switched out
         self.exited: str | None = None  # its outcome, once it ended
         self.out = out  # where its closed intervals go: anything with append()
+        self.add = out.append
 
     def move(self, ts: int, state: str, detail: str | None) -> None:
         if state == self.state and detail == self.detail:
@@ -135,7 +136,7 @@ class _Life:
         since = self.since
         if ts < since:
             ts = since
-        self.out.append(_new(Interval, (since, ts, self.state, self.detail)))
+        self.add(_new(Interval, (since, ts, self.state, self.detail)))
         self.since, self.state, self.detail = ts, state, detail
 
 
