@@ -25,7 +25,6 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,7 +36,17 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from benchmarks.dashboard import PACED_RATE, Report, Server, child, percentile, phase_list, started, verdict
+from benchmarks.dashboard import (
+    PACED_RATE,
+    Report,
+    Server,
+    child,
+    percentile,
+    phase_list,
+    record_program,
+    started,
+    verdict,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, CDPSession, Page
@@ -48,25 +57,6 @@ FPS_TARGET = 30.0  # live, following 50k events/s
 HEAP_TARGET_MB = 500.0
 VIEWPORT = {"width": 1400, "height": 900}
 PHASES = ("static", "lanes", "live")
-PROGRAM = """\
-import sys
-
-import runtime
-
-greenthreads, sleeps = int(sys.argv[1]), int(sys.argv[2])
-
-
-def work():
-    for _ in range(sleeps):
-        runtime.sleep(0)
-    runtime.sleep(0.2)  # a long state right after the burst
-
-
-pool = runtime.GreenPool(greenthreads)
-for _ in range(greenthreads):
-    pool.spawn(work)
-pool.waitall()
-"""
 # A requestAnimationFrame loop noting each frame's time and the page's draws so far. The page's own frame callback
 # runs after this one in a frame (it is requested later, by input or a batch), so the draws it makes in frame i
 # show at frame i + 1: the gap from stamp i to stamp i + 1 is the real duration of a frame that drew.
@@ -192,16 +182,6 @@ def where(frame: dict) -> str:
 
 
 # ---------------------------------------------------------------- static: 1M intervals, panning and zooming
-
-
-def record_program(directory: Path, greenthreads: int, sleeps: int) -> tuple[Path, float]:
-    """``greenscope record`` of PROGRAM into `directory`; the recording and the seconds it took."""
-    program, recording = directory / "many_sleeps.py", directory / "many_sleeps.gsc"
-    program.write_text(PROGRAM)
-    command = [sys.executable, "-m", "visualizer", "record", "-o", str(recording), str(program)]
-    start = time.perf_counter()
-    subprocess.run([*command, str(greenthreads), str(sleeps)], cwd=directory, check=True, timeout=600)
-    return recording, time.perf_counter() - start
 
 
 def open_recording(stack: ExitStack, browser: Browser, recording: Path) -> tuple[Page, CDPSession, dict, float]:
@@ -372,6 +352,7 @@ def measure_live(report: Report, browser: Browser, options: Options) -> None:
         sid = server.session_of(program.pid)["id"]
         page, cdp = open_page(stack, browser, f"{server.base}?session={sid}")
         page.wait_for_function("greenscope.trace !== null")
+        page.keyboard.press("i")  # the Insights panel open: it asks for the analysis as the session grows
         profile = Profile(page, cdp) if options.profile else None
         page.evaluate(RAF_START)
         start = time.monotonic()
@@ -409,7 +390,7 @@ def measure_live(report: Report, browser: Browser, options: Options) -> None:
     }
     report.add(
         f"live         the paced traced program (real Recorder + Agent) at {PACED_RATE:,} events/s, the page"
-        f" following its session for {seconds:g} s"
+        f" following its session for {seconds:g} s, the Insights panel open"
     )
     report.add(
         f"             the page ingested {ingested:,.0f} events/s over the last {window} s; at the end it held"

@@ -8,8 +8,11 @@ carries the secret that dashboard gave out.
 It never blocks the traced program: the program only appends to the recorder's buffer.
 When the dashboard is slow (more than `max_backlog` bytes unsent) or gone, the agent drops
 batches and counts them; the count goes out as a ``dropped`` event once it can send again,
-and it reconnects (saying HELLO again) every second. With nothing to say it sends an empty
-frame every `heartbeat` seconds, so the dashboard can tell silence from a dead connection.
+and it reconnects (saying HELLO again) every second. Each batch ends with a ``clock`` event
+(the time it was taken: every event before it is in), and with nothing else to say the
+clock still goes out every `heartbeat` seconds: the dashboard can tell silence from a dead
+connection, and draw what is still going on up to then. `StallMonitor` (from
+`runtime.trace.stalls`) watches for a greenthread holding the hub longer than `stall_ms`.
 The dashboard may send COMMAND frames back; ``{"command": "stop"}`` ends the program
 (SIGTERM), and anything else is ignored.
 
@@ -52,6 +55,7 @@ from runtime.trace.codec import (
 )
 from runtime.trace.events import Batch
 from runtime.trace.recorder import Recorder
+from runtime.trace.stalls import StallMonitor
 
 __all__ = ["Agent", "FileSink", "FrameFile", "SocketSink", "parse_address", "process_info"]
 
@@ -63,8 +67,8 @@ _MAX_ARGV = HELLO_FIELD // 2  # characters of argv a HELLO carries (the rest is 
 _MAX_ERROR = 4 << 10  # characters of an exception's message an exit event carries
 
 
-def process_info(program: str, argv: list[str] | None = None) -> dict[str, Any]:
-    """Who is traced: what the HELLO frame says (argv cut to `_MAX_ARGV` characters)."""
+def process_info(program: str, argv: list[str] | None = None, traced_by: str | None = None) -> dict[str, Any]:
+    """Who is traced, and by what runtime: what the HELLO frame says (argv cut to `_MAX_ARGV` characters)."""
     kept: list[str] = []
     room = _MAX_ARGV
     for arg in sys.argv if argv is None else argv:
@@ -74,7 +78,14 @@ def process_info(program: str, argv: list[str] | None = None) -> dict[str, Any]:
             break
         kept.append(arg)
         room -= len(arg)
-    return {"pid": os.getpid(), "argv": kept, "program": program[:_MAX_ARGV], "version": runtime.__version__}
+    version = runtime.__version__
+    return {
+        "pid": os.getpid(),
+        "argv": kept,
+        "program": program[:_MAX_ARGV],
+        "version": version,
+        "runtime": traced_by or f"greenscope {version}",
+    }
 
 
 def parse_address(text: str) -> tuple[int, Any]:
@@ -131,8 +142,6 @@ class FileSink:
     """Frames appended to a recording file (`FrameFile`): a write that fails ends the recording at its
     last whole frame, and what came after is counted."""
 
-    heartbeat = False
-
     def __init__(self, path: str) -> None:
         self.path = path
         self.lost = 0  # events it could not write
@@ -159,8 +168,6 @@ class FileSink:
 class SocketSink:
     """Frames sent to the dashboard; non-blocking, bounded, reconnecting. Frames are queued
     whole, so what was not sent at exit can go, whole, to the `fallback` recording."""
-
-    heartbeat = True
 
     def __init__(
         self,
@@ -334,15 +341,17 @@ class Agent:
         sinks: list[Any],
         process: dict,
         interval: float = 0.05,
-        heartbeat: float = 5.0,
+        heartbeat: float = 0.25,
         flush_timeout: float = 5.0,
+        stall_ms: float = 20.0,
     ) -> None:
         self.recorder = recorder
         self.sinks = sinks
         self.process = process
         self.interval = interval
-        self.heartbeat = heartbeat
+        self.heartbeat = heartbeat  # while nothing happens, the program's clock is sent this often
         self.flush_timeout = flush_timeout
+        self.monitor = StallMonitor(recorder, round(stall_ms * 1e6)) if stall_ms > 0 else None
         self.produced = 0  # events the recorder handed out (and counted as lost)
         self._last_sent = _monotonic()
         self._running = False
@@ -357,6 +366,8 @@ class Agent:
         self._done.acquire()
         self._stop.acquire()
         _start_thread(self._loop, ())
+        if self.monitor is not None:
+            self.monitor.start()  # it watches the hub of this thread: the program's
         return self
 
     def _loop(self) -> None:
@@ -372,15 +383,9 @@ class Agent:
     def ship(self) -> None:
         """Send what the recorder holds now; a sink that cannot take it counts it as lost, and
         says so (a ``dropped`` event) as soon as it can send again."""
-        batch = self.recorder.take_batch()
-        if not batch.kinds:
-            if _monotonic() - self._last_sent > self.heartbeat:
-                self._last_sent = _monotonic()
-                empty = encode_frame(EVENTS, Batch(b"", {}))
-                for sink in self.sinks:
-                    if sink.heartbeat and not sink.lost:
-                        sink.send(empty)
-            return
+        batch = self.recorder.take_batch(clock=True)  # ends with a `clock` event: how far the program got
+        if len(batch.kinds) == 1 and _monotonic() - self._last_sent < self.heartbeat:
+            return  # only the clock, and it was said not long ago
         self._last_sent = _monotonic()
         if ev.EXIT in batch.columns:  # an exception's message can be any size: a frame must not be
             errors = batch.columns[ev.EXIT][3]
@@ -408,6 +413,8 @@ class Agent:
         if not self._running:
             return []
         self._running = False
+        if self.monitor is not None:
+            self.monitor.stop()
         self._stop.release()
         self._done.acquire()
         self.ship()

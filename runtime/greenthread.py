@@ -9,6 +9,7 @@ kept for `GreenThread.wait`, and never stops the hub.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ import greenlet
 
 from runtime.exceptions import exception_from
 from runtime.hubs import get_hub
+from runtime.hubs.hub import MAIN_THREAD
 from runtime.instrument import Cause, Reason, hooks
 from runtime.waitqueue import WaitQueue
 
@@ -37,11 +39,13 @@ _G = TypeVar("_G", bound="_Green")
 
 
 def gid_of(glet: Any) -> int:
-    """The greenthread id of `glet`: 0 for a hub, 1 for the main greenlet, else a counter."""
+    """The greenthread id of `glet`: 0 and below for hubs, 1 for the main thread's first greenlet,
+    else a counter (the first greenlets of other threads too)."""
     try:
         return glet.gid  # the fast path: the tracer asks on every event
     except AttributeError:
-        gid = glet.gid = 1 if glet.parent is None else next(_gids)
+        main = glet.parent is None and threading.get_ident() == MAIN_THREAD
+        gid = glet.gid = 1 if main else next(_gids)
         return gid
 
 

@@ -1,24 +1,81 @@
-"""Where in the user's code something was created: the default name of pools and queues,
-and the spawn site the tracer records."""
+"""Where in the user's code something happens: the default name of pools and queues, the spawn
+site and the line a greenthread is parked on, as the tracer records them.
+
+The user's code is the first frame, walking out from the current one, that is not the
+runtime's, not the standard library's, and not a library registered with `not_the_users`
+(the adapters that trace eventlet and gevent register those): for a greenthread blocked in
+``urllib.request.urlopen`` that is the line calling it, not ``http/client.py``. What a
+frame is is decided once per code object, and each location is formatted once.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+import sysconfig
+from typing import Any
 
-__all__ = ["creation_site"]
+__all__ = ["code_location", "creation_site", "not_the_users"]
 
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_formatted: dict[tuple[object, int], str] = {}  # (code, line) -> "file:line": formatted once
+_prefixes: list[str] = [
+    _RUNTIME_DIR,
+    *{os.path.join(sysconfig.get_paths()[k], "") for k in ("stdlib", "platstdlib")},
+]
+_internal: dict[object, bool] = {}  # code object -> not the user's
+_sites: dict[tuple[object, int], str] = {}  # (code, line) -> "file:line"
+_locations: dict[tuple[object, int], str] = {}  # (code, line) -> "file:line in function"
+_QUALNAME = "co_qualname" if sys.version_info >= (3, 11) else "co_name"
+
+
+def not_the_users(directory: str) -> None:
+    """Code under `directory` is a library's, not the user's (eventlet's, gevent's)."""
+    prefix = os.path.join(os.path.abspath(directory), "")
+    if prefix not in _prefixes:
+        _prefixes.append(prefix)
+        _internal.clear()
+
+
+def _users_frame(depth: int) -> Any:
+    """The innermost frame of the user's code from `depth` frames out, or None (the greenthread runs
+    only the runtime's and libraries' code: a ``spawn(queue.get)``)."""
+    f: Any = sys._getframe(depth + 1)
+    internal = _internal
+    while f is not None:
+        code = f.f_code
+        inside = internal.get(code)
+        if inside is None:
+            inside = internal[code] = code.co_filename.startswith(tuple(_prefixes))
+        if not inside:
+            return f
+        f = f.f_back
+    return None
 
 
 def creation_site() -> str:
-    """``file:line`` of the innermost caller outside the runtime package (a walk of a few frames)."""
-    f = sys._getframe(1)
-    while f.f_back is not None and f.f_code.co_filename.startswith(_RUNTIME_DIR):
-        f = f.f_back
+    """``file:line`` of the innermost caller outside the runtime and the standard library (else the
+    outermost frame's)."""
+    f = _users_frame(1)
+    if f is None:
+        f = sys._getframe(1)
+        while f.f_back is not None:
+            f = f.f_back
     key = (f.f_code, f.f_lineno)
-    site = _formatted.get(key)
+    site = _sites.get(key)
     if site is None:
-        site = _formatted[key] = f"{f.f_code.co_filename}:{f.f_lineno}"
+        site = _sites[key] = f"{f.f_code.co_filename}:{f.f_lineno}"
     return site
+
+
+def code_location() -> str | None:
+    """``file:line in function`` of the innermost caller outside the runtime and the standard library,
+    or None if there is none."""
+    f = _users_frame(1)
+    if f is None:
+        return None
+    code = f.f_code
+    key = (code, f.f_lineno)
+    where = _locations.get(key)
+    if where is None:
+        where = _locations[key] = f"{code.co_filename}:{f.f_lineno} in {getattr(code, _QUALNAME)}"
+    return where

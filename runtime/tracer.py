@@ -143,12 +143,14 @@ def record(
     secret: str | None = None,
     flush_timeout: float = 5.0,
     patch: bool = True,
+    stall_ms: float = 20.0,
     runtime: str | None = None,
 ) -> int:
     """Run `program` with `args` traced; its exit status. The recording goes to `output`
     and/or the dashboard at `connect` (with `secret`, else ``$GREENSCOPE_SECRET``, else the key
     in its identity file); what the dashboard could not take at exit, within `flush_timeout` seconds, goes to
-    `fallback` (default: PROGRAM.gsc).
+    `fallback` (default: PROGRAM.gsc). A greenthread that holds the hub longer than `stall_ms` (0: never
+    mind) is caught with its stack.
 
     `runtime` is what the program runs on (``greenscope``, ``eventlet``, ``gevent``; None: detected
     from its imports). A greenscope program is monkey-patched with the runtime (unless not
@@ -174,10 +176,10 @@ def record(
     except (OSError, ValueError) as e:
         raise TraceError(str(e)) from None
     argv = [str(program), *args]
-    process = {**process_info(program.name, argv), "runtime": runtime, "runtime_version": version}
     witness = _Witness(runtime)
     recorder = Recorder().install()
-    agent = Agent(recorder, sinks, process, flush_timeout=flush_timeout).start()
+    process = process_info(program.name, argv, traced_by=f"{runtime} {version}")
+    agent = Agent(recorder, sinks, process, flush_timeout=flush_timeout, stall_ms=stall_ms).start()
     adapter = None
     if runtime == "greenscope":
         if patch and found.runtime in ("eventlet", "gevent"):

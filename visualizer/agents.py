@@ -247,7 +247,7 @@ class AgentConnection:
                 raise _Refused(f"more than {listener.max_rate} bytes in a second")
             whole = decoder.frames
             for frame_type, payload in decoder.feed(data):
-                self._frame(frame_type, payload, decoder.frame)
+                self._frame(frame_type, payload, decoder.frame if decoder.current else None)
             if decoder.magic_seen and decoder.pending >= 5:
                 decoder.next_length()  # a frame too large is refused before it arrives
             if not decoder.pending:
@@ -257,7 +257,7 @@ class AgentConnection:
         if self.session is not None and not self.session.complete:
             log.info("agent %s: the stream ended without an end mark", self.peer)
 
-    def _frame(self, frame_type: int, payload: Any, frame: bytes) -> None:
+    def _frame(self, frame_type: int, payload: Any, frame: bytes | None) -> None:
         session = self.session
         if session is None:
             if frame_type != HELLO:

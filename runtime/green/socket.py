@@ -47,7 +47,7 @@ _CONNECTING = {errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK}
 class socket(_stdlib.socket):
     """A socket whose blocking calls park the calling greenthread."""
 
-    __slots__ = ("_gs_hub", "_gs_timeout")
+    __slots__ = ("_gs_hub", "_gs_peer", "_gs_timeout")
 
     def __init__(
         self,
@@ -60,6 +60,7 @@ class socket(_stdlib.socket):
         _C.setblocking(self, False)
         self._gs_timeout: float | None = _getdefaulttimeout()
         self._gs_hub: Any = None  # the hub that watched its fd, told when the fd closes
+        self._gs_peer: str | None = None  # who is at the other end, as the tracer shows its waits
 
     # -------------------------------------------------------------- timeouts
 
@@ -84,8 +85,20 @@ class socket(_stdlib.socket):
         if timeout == 0.0:
             raise BlockingIOError(errno.EWOULDBLOCK, "operation would block")
         hub = self._gs_hub = get_hub()
-        if not hub.wait_fd(self.fileno(), write, timeout):
+        if not hub.wait_fd(self.fileno(), write, timeout, self._gs_peer or self._peer()):
             raise TimeoutError("timed out")
+
+    def _peer(self) -> str | None:
+        """Who is at the other end (``127.0.0.1:8080``), or for a listening socket ``listening`` and
+        its address; kept once known. None if neither can be told (the fd is reported instead)."""
+        try:
+            self._gs_peer = _address(self.getpeername())
+        except OSError:  # not connected: listening (connect_ex names its target while connecting)
+            try:
+                self._gs_peer = f"listening {_address(self.getsockname())}"
+            except OSError:
+                return None
+        return self._gs_peer
 
     # -------------------------------------------------------------- connecting
 
@@ -97,6 +110,7 @@ class socket(_stdlib.socket):
                 self._wait(False, self._gs_timeout)
                 continue
             sock = socket(self.family, self.type, self.proto, fileno=fd)
+            sock._gs_peer = _address(addr)
             if _getdefaulttimeout() is None and self._gs_timeout is not None:
                 sock.settimeout(self._gs_timeout)  # as the stdlib does
             return sock, addr
@@ -110,6 +124,7 @@ class socket(_stdlib.socket):
         address = _resolved(self.family, address)
         err = _C.connect_ex(self, address)
         if err in _CONNECTING:
+            self._gs_peer = _address(address)
             try:
                 self._wait(True, self._gs_timeout)
             except BlockingIOError:
@@ -283,6 +298,16 @@ def getnameinfo(sockaddr: tuple, flags: int) -> tuple[str, str]:
 def getfqdn(name: str = "") -> str:
     """The stdlib's getfqdn, in an OS thread."""
     return tpool.execute(_getfqdn, name)
+
+
+def _address(address: Any) -> str:
+    """An address as people read it: ``127.0.0.1:8080``, ``[::1]:8080``, a unix socket's path."""
+    if isinstance(address, tuple) and len(address) >= 2:
+        host = str(address[0])
+        return f"[{host}]:{address[1]}" if ":" in host else f"{host}:{address[1]}"
+    if isinstance(address, bytes):
+        address = address.decode("utf-8", "replace")
+    return str(address) or "an unnamed unix socket"
 
 
 def _resolved(family: int, address: Any) -> Any:

@@ -30,6 +30,7 @@ import heapq
 import itertools
 import os
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -41,6 +42,16 @@ import greenlet
 from runtime.hubs.clock import TestClock
 from runtime.hubs.poller import READ, WRITE, Poller, make_poller
 from runtime.instrument import Cause, Reason, hooks
+
+#: the main thread: its hub is gid 0 and its first greenlet gid 1 (the main greenthread)
+MAIN_THREAD = threading.main_thread().ident
+_other_hubs = itertools.count(-1, -1)  # the hubs of other OS threads: -1, -2, ...
+
+
+def hub_gid() -> int:
+    """The greenthread id of a new hub in this thread: 0 in the main thread, below 0 elsewhere."""
+    return 0 if threading.get_ident() == MAIN_THREAD else next(_other_hubs)
+
 
 __all__ = ["TIMED_OUT", "Deadlock", "Hub", "IOClosed", "Timer", "WaitContainer", "Waiter"]
 
@@ -255,7 +266,7 @@ class Hub:
         self._wakeup_r = self._wakeup_w = -1
         self._root = _root_of(getcurrent())
         self.greenlet = greenlet.greenlet(self._run, self._root)
-        self.greenlet.gid = 0
+        self.greenlet.gid = hub_gid()
         self.closed = False
 
     def __repr__(self) -> str:
@@ -476,15 +487,16 @@ class Hub:
 
     # ------------------------------------------------------------------ fds
 
-    def wait_fd(self, fd: int, write: bool = False, timeout: float | None = None) -> bool:
+    def wait_fd(self, fd: int, write: bool = False, timeout: float | None = None, detail: Any = None) -> bool:
         """Park until `fd` is readable (or writable). False if `timeout` expired first.
+        `detail` is what the ``blocked`` hook reports (the peer, say; default: the fd).
 
         Raises `IOClosed` if the fd is closed (through `notify_close`) while waiting, and
         RuntimeError if another greenthread already waits to read (or write) it.
         """
         watch = self._watch(fd, write)
         reason = Reason.IO_WRITE if write else Reason.IO_READ
-        return self.park(watch, reason, fd, timeout, fd) is not TIMED_OUT
+        return self.park(watch, reason, fd, timeout, fd if detail is None else detail) is not TIMED_OUT
 
     def wait_fds(self, reads: list[int], writes: list[int], timeout: float | None = None) -> bool:
         """Park until one of `reads` is readable or one of `writes` writable (what green

@@ -11,6 +11,7 @@ greenthreads are named by gid, pools and queues by their ``obj`` id and name.
   and since when, the slot waits (p50 / p95 / max), completions per second, the mean time a
   member holds a slot, and the size Little's law asks for (arrivals per second times the mean hold).
 - **queues**: the share of time full and empty, put and get waits, who waits now.
+- **others** (semaphores, events): the waits on each, who waits now.
 - **functions**: per spawned function, how many, time per state and per block reason,
   scheduler latency (woken → running) and stalls (running without yielding for longer
   than `stall_ns`: the hub and every other greenthread waited).
@@ -28,14 +29,15 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from typing import Any
 
-from runtime.trace.events import BLOCK, EXIT, POOL, QUEUE, RESOURCE, SPAWN, WAKE
+from runtime.trace.events import BLOCK, EXIT, POOL, QUEUE, RESOURCE, SPAWN, STALL, WAKE
 from runtime.trace.states import READY, RUNNING, STATES, WAITING, Interval, Machine
 
-__all__ = ["STALL_NS", "TASK_SORTS", "Analyzer", "analyse", "distribution"]
+__all__ = ["STALL_NS", "TASK_SORTS", "Analyzer", "analyse", "distribution", "relative"]
 
 STALL_NS = 20_000_000  # running this long without yielding is a stall (20 ms)
 SATURATED = 0.5  # a pool (or queue) full this share of its life is a finding
 LATENCY_NS = 10_000_000  # a p95 scheduler latency above this is a finding
+LATE_NS = 1_000_000  # a timer that fires this late is worth saying
 #: how the tasks (a row per greenthread) can be ordered: the most first (then by gid), or by gid
 TASK_SORTS = {
     "blocked": lambda r: (-r["blocked"], r["gid"]),
@@ -74,11 +76,12 @@ def _ms(ns: float) -> str:
 class _Lane:
     """One greenthread's totals over the range, fed its intervals as they close (a Machine's sink)."""
 
-    __slots__ = ("an", "gid", "latency", "prev", "reasons", "stalls", "states")
+    __slots__ = ("an", "gid", "hi", "latency", "lo", "prev", "reasons", "stall_ns", "stalls", "states")
 
     def __init__(self, an: Analyzer, gid: int) -> None:
         self.an = an
         self.gid = gid
+        self.lo, self.hi, self.stall_ns = an.start, an.stop, an.stall_ns  # (read once: the hot path is append)
         self.states: dict[str, int] = defaultdict(int)
         self.reasons: dict[str, int] = defaultdict(int)
         self.latency = array("q")  # ready -> running, ns
@@ -87,7 +90,7 @@ class _Lane:
 
     def append(self, iv: Interval) -> None:
         start, end, state, detail = iv
-        lo, hi = self.an.start, self.an.stop
+        lo, hi = self.lo, self.hi
         d = (end if end < hi else hi) - (start if start > lo else lo)
         if d > 0:
             self.states[state] += d
@@ -97,7 +100,7 @@ class _Lane:
             prev = self.prev
             if prev is not None and prev[2] == READY and lo <= prev[1] <= hi:
                 self.latency.append(prev[1] - prev[0])
-            if end - start >= self.an.stall_ns and lo <= start < hi:
+            if end - start >= self.stall_ns and lo <= start < hi:
                 self.stalls.append({"gid": self.gid, "start": start, "ns": end - start})
         self.prev = iv
 
@@ -159,11 +162,13 @@ class Analyzer:
         self.steps: dict[int, _Steps] = {}
         self.waiting: dict[int, tuple] = {}  # gid -> (start, reason, obj) of its open wait
         self.waits: dict[int, list[tuple]] = defaultdict(list)  # pool or queue obj -> (gid, reason, start, end)
-        self.on_members: dict[tuple[int, int], list[int]] = {}  # (gid, pool) -> [ns waited for members, first]
         self.slot_waited: dict[tuple[int, int], deque] = defaultdict(deque)  # (spawner, pool) -> wait starts
         self.arrivals: dict[int, list[int]] = defaultdict(list)  # pool -> when each request for a slot came
         self.stalls: list[dict] = []
         self.wakes: dict[int, int] = defaultdict(int)
+        self.beyond = False  # an event after the range was seen
+        self.stacks: dict[tuple[int, int], list[str]] = {}  # (gid, start) -> the stack its stall was caught in
+        self.late: list[tuple[int, int, int]] = []  # (ts, gid, ns) of each wake by a timer that fired late
 
     def _lane(self, gid: int) -> _Lane:
         lane = self.lanes[gid] = _Lane(self, gid)
@@ -171,21 +176,28 @@ class Analyzer:
 
     def feed(self, events: Iterable[tuple]) -> Analyzer:
         """Take these events (those after the range are left out: the state at its end is the one reported)."""
-        events = [ev for ev in events if ev[1] <= self.stop]
+        given = events if isinstance(events, list) else list(events)
+        events = [ev for ev in given if ev[1] <= self.stop]
+        if len(events) < len(given):
+            self.beyond = True  # the run went on past the range: what was going on at its end lasts to it
         for ev in events:
             kind, ts = ev[0], ev[1]
             if kind == BLOCK:
-                self.waiting[ev[2]] = (ts, ev[3], ev[4])
+                self.waiting[ev[2]] = (ts, ev[3], ev[4], ev[5], ev[6])
             elif kind == WAKE or kind == EXIT:
                 if kind == WAKE:
                     self.wakes[ev[2]] += 1
+                    if ev[5] >= LATE_NS and self.start <= ts <= self.stop:
+                        self.late.append((ts, ev[2], ev[5]))
                 wait = self.waiting.pop(ev[2], None)
                 if wait is not None:
-                    self._waited(ev[2], *wait, ts, ev[4] if kind == WAKE else None)
+                    self._waited(ev[2], *wait[:3], ts)
                 if kind == EXIT:
                     self.exited[ev[2]] = ts
             elif kind == SPAWN:
                 self._spawn(ts, *ev[2:])
+            elif kind == STALL:
+                self.stacks[(ev[2], ts)] = ev[4]
             elif kind == RESOURCE:
                 self.resources[ev[2]] = {"obj": ev[2], "type": ev[3], "name": ev[4], "size": ev[5], "created": ts}
                 self.steps[ev[2]] = _Steps(ts)
@@ -202,15 +214,11 @@ class Analyzer:
             waited = self.slot_waited.get((parent, pool))
             self.arrivals[pool].append(waited.popleft() if waited else ts)  # it came when its spawner began to wait
 
-    def _waited(self, gid: int, start: int, reason: str, obj: Any, end: int, waker: int | None) -> None:
-        if reason in ("pool_slot", "queue_put", "queue_get") and obj is not None:
+    def _waited(self, gid: int, start: int, reason: str, obj: Any, end: int) -> None:
+        if obj is not None:  # a pool, queue, semaphore or event (the recorder names no other object)
             self.waits[obj].append((gid, reason, start, end))
             if reason == "pool_slot":
                 self.slot_waited[(gid, obj)].append(start)
-        pool = self.pool_of.get(waker)  # type: ignore[arg-type]
-        if pool is not None and self.pool_of.get(gid) != pool:
-            acc = self.on_members.setdefault((gid, pool), [0, start])
-            acc[0] += max(0, min(end, self.stop) - max(start, self.start))
 
     # ------------------------------------------------------------------ the report
 
@@ -228,14 +236,15 @@ class Analyzer:
                 "tasks": [],
                 "findings": [],
             }
-        start, stop = max(self.start, m.first), min(self.stop, m.last)
-        stalls: list[dict] = list(self.stalls)
-        open_ivs = m.open_intervals()
+        start, stop = max(self.start, m.first), self.stop if self.beyond else min(self.stop, m.last)
+        stalls: list[dict] = [dict(s) for s in self.stalls]  # (the report's own: `relative` moves them)
+        open_ivs = m.open_intervals(stop)
         lanes = {gid: lane.with_open(open_ivs[gid], stalls) for gid, lane in self.lanes.items()}
         for s in stalls:
             s["func"] = self.func.get(s["gid"], "?")
+            s["stack"] = self.stacks.get((s["gid"], s["start"]))  # as the stall monitor caught it, if it did
         functions = self._functions(lanes, stalls)
-        pools, queues = self._pools(start, stop), self._queues(start, stop)
+        pools, queues, others = self._pools(start, stop), self._queues(start, stop), self._others(stop)
         states = dict.fromkeys(STATES, 0)
         for f in functions:
             for s, ns in f["states"].items():
@@ -247,6 +256,7 @@ class Analyzer:
             "states": states,
             "pools": pools,
             "queues": queues,
+            "others": others,
             "functions": functions,
             "tasks": rows[:tasks],
             "task_count": len(rows),
@@ -298,7 +308,7 @@ class Analyzer:
                     "blocked": sum(ns for s, ns in st.items() if s in WAITING),
                     "wakes": self.wakes.get(gid, 0),
                     "latency": {"p50": dist["p50"], "max": dist["max"]},
-                    "parked": None if wait is None or iv.state not in WAITING else {"reason": wait[1], "obj": wait[2]},
+                    "parked": None if wait is None or iv.state not in WAITING else _parked(wait),
                 }
             )
         return rows
@@ -306,7 +316,7 @@ class Analyzer:
     def _waits_of(self, obj: int, reason: str, stop: int) -> list[tuple[int, int, int, bool]]:
         """(gid, start, ns waited by `stop`, still waiting) of each wait for `reason` on `obj` in the range."""
         out = [(g, s, min(e, stop) - s, e > stop) for g, r, s, e in self.waits.get(obj, ()) if r == reason]
-        out += [(g, s, stop - s, True) for g, (s, r, o) in self.waiting.items() if r == reason and o == obj]
+        out += [(g, s, stop - s, True) for g, (s, r, o, *_) in self.waiting.items() if r == reason and o == obj]
         return [w for w in out if w[1] < stop and w[1] + w[2] >= self.start]
 
     def _pools(self, start: int, stop: int) -> list[dict]:
@@ -377,6 +387,30 @@ class Analyzer:
             )
         return out
 
+    def _others(self, stop: int) -> list[dict]:
+        """Semaphores, events and the like: the waits on each, and who waits now."""
+        out = []
+        for obj, res in self.resources.items():
+            if res["type"] in ("pool", "queue"):
+                continue
+            waits = [w for reason in self._reasons_on(obj) for w in self._waits_of(obj, reason, stop)]
+            out.append(
+                {
+                    "obj": obj,
+                    "name": res["name"],
+                    "type": res["type"],
+                    "size": res["size"],
+                    "wait": distribution(w[2] for w in waits),
+                    "waiting_now": [{"gid": g, "since": s} for g, s, _, still in sorted(waits, key=_start) if still],
+                }
+            )
+        return out
+
+    def _reasons_on(self, obj: int) -> set[str]:
+        """Why greenthreads waited on `obj`."""
+        done = {r for _, r, _, _ in self.waits.get(obj, ())}
+        return done | {r for s, r, o, *_ in self.waiting.values() if o == obj}
+
     def _findings(self, pools: list, queues: list, functions: list, stalls: list, latency: dict) -> list[dict]:
         out = []
         for p in pools:
@@ -385,7 +419,7 @@ class Analyzer:
                 where = self.site.get(w["gid"]) or self.func.get(w["gid"], "?")
                 text = (
                     f"pool `{p['name']}` was full {100 * p['full_share']:.0f} % of {_ms(p['life'])};"
-                    f" {sw['count']} spawners waited for a slot p95 {_ms(sw['p95'])}"
+                    f" {sw['count']} spawner{'s' * (sw['count'] != 1)} waited for a slot p95 {_ms(sw['p95'])}"
                     f" (longest {_ms(w['ns'])}, gt{w['gid']} at {where})."
                 )
                 if p["little"]:
@@ -396,17 +430,6 @@ class Analyzer:
                 out.append(
                     {"kind": "pool", "obj": p["obj"], "impact": sw["total"], "text": text, **_at(w["gid"], w["at"])}
                 )
-            elif p["occupancy"] >= SATURATED and p["members"] > p["size"]:
-                # busy, slots reused, and nobody waits for one: who waits for its members? (imap's caller)
-                for (gid, pool), (ns, first) in self.on_members.items():
-                    if pool != p["obj"] or ns < 0.5 * p["life"]:
-                        continue
-                    text = (
-                        f"`{self.func.get(gid, '?')}` (gt{gid}) spent {100 * ns / p['life']:.0f} % of {_ms(p['life'])}"
-                        f" waiting for the members of pool `{p['name']}`, which had {_num(p['occupancy'] * p['size'])}"
-                        f" of its {p['size']} slots in use on average: the pool's size is the bottleneck."
-                    )
-                    out.append({"kind": "pool", "obj": p["obj"], "impact": ns, "text": text, **_at(gid, first)})
         for f in functions:
             if not f["stalls"]:
                 continue
@@ -420,7 +443,11 @@ class Analyzer:
                 held = f"once, for {_ms(worst['ns'])}"
             else:
                 held = f"{len(mine)} times, for up to {_ms(worst['ns'])} ({_ms(f['stall_ns'])} in all)"
-            text = f"{who} held the hub {held}: every other greenthread waited meanwhile."
+            caught = next((s["stack"][-1] for s in sorted(mine, key=lambda s: -s["ns"]) if s["stack"]), None)
+            text = f"{who} held the hub {held}" + (f", in {caught}" if caught else "")
+            during = [(s["start"], s["start"] + s["ns"] + LATE_NS) for s in mine]
+            late = [ns for ts, _, ns in self.late if any(a <= ts <= b for a, b in during)]
+            text += f": timers fired up to {_ms(max(late))} late." if late else ": every other greenthread waited."
             at = _at(worst["gid"], worst["start"], ns=worst["ns"])
             out.append({"kind": "stall", "impact": f["stall_ns"], "text": text, **at})
         for q in queues:
@@ -438,6 +465,29 @@ class Analyzer:
             )
             out.append({"kind": "latency", "impact": latency["total"], "text": text, **_at(None, None)})
         return sorted(out, key=lambda f: -f["impact"])
+
+
+def relative(report: dict, origin: int) -> dict:
+    """`report` with its moments (not its durations) as ns since `origin`, in place: the page counts time from
+    the session's first event (exact in its float64s whatever the machine's uptime)."""
+    report["span"] = [t - origin for t in report["span"]] if report["span"] != [0, 0] else [0, 0]
+    moments = [*report["tasks"], *report.get("stalls", ())]
+    for r in (*report["pools"], *report["queues"], *report.get("others", ())):
+        moments += [*r.get("waiting_now", ()), *r.get("putters_now", ()), *r.get("getters_now", ())]
+        if r.get("longest_wait"):
+            moments.append(r["longest_wait"])
+    moments += report["findings"]
+    for m in moments:
+        for key in ("since", "start", "at"):
+            if m.get(key) is not None:
+                m[key] -= origin
+    return report
+
+
+def _parked(wait: tuple) -> dict:
+    """What an open wait (ts, reason, obj, detail, where) waits for, and where in the user's code."""
+    _, reason, obj, detail, where = wait
+    return {"reason": reason, "obj": obj, "detail": detail, "where": where}
 
 
 def _start(wait: tuple) -> int:

@@ -2,7 +2,8 @@
 
 - one track (``tid``) per greenthread, and ``tid`` 0 for the hub, named by metadata events;
 - a complete (``X``) slice each time a greenthread ran, named after its function;
-- on the hub's track, a slice for each wait in the poller;
+- a track for each hub (0 the main thread's), and on it a slice for each wait in its poller;
+- a ``stall`` slice, with the stack it was caught in, where a greenthread held its hub;
 - blocked spans as async slices (``b``/``e``, one id each), so they never break nesting;
 - a flow arrow from each wake to the run it caused;
 - counter (``C``) tracks for each pool (running / waiting) and queue (size / putters / getters);
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.trace.events import EXIT, HUB_WAIT, HUB_WAKE, POOL, QUEUE, RESOURCE, SPAWN, SWITCH, WAKE
+from runtime.trace.events import EXIT, HUB_WAIT, HUB_WAKE, POOL, QUEUE, RESOURCE, SPAWN, STALL, SWITCH, WAKE
 from runtime.trace.states import RUNNING, WAITING, intervals
 
 __all__ = ["to_chrome"]
@@ -30,14 +31,13 @@ def to_chrome(process: dict, events: list[tuple]) -> dict[str, Any]:
 
     out: list[dict] = [
         {"ph": "M", "name": "process_name", "pid": pid, "tid": 0, "args": {"name": str(process.get("program", "?"))}},
-        {"ph": "M", "name": "thread_name", "pid": pid, "tid": 0, "args": {"name": "hub"}},
-        {"ph": "M", "name": "thread_sort_index", "pid": pid, "tid": 0, "args": {"sort_index": -1}},
     ]
     names: dict[int, str] = {1: "main"}
     resources: dict[int, str] = {}
     pending_flows: dict[int, int] = {}  # gid -> flow id of its last wake, waiting for its next run
     flow_id = 0
-    poll_start: int | None = None
+    poll_start: dict[int, int] = {}  # hub -> when its poller wait began
+    hubs = {0}
     for ev in events:
         kind, ts = ev[0], ev[1]
         if kind == SPAWN:
@@ -48,17 +48,20 @@ def to_chrome(process: dict, events: list[tuple]) -> dict[str, Any]:
         elif kind == WAKE:
             flow_id += 1
             pending_flows[ev[2]] = flow_id
-            out.append({"ph": "s", "id": flow_id, "name": ev[3], "cat": "wake", "pid": pid, "tid": ev[4], "ts": us(ts)})
-        elif kind == SWITCH and ev[3] and ev[3] in pending_flows:
+            out.append({"ph": "s", "id": flow_id, "name": ev[3], "cat": "wake", "pid": pid, "tid": _tid(ev[4])})
+            out[-1]["ts"] = us(ts)
+        elif kind == SWITCH and ev[3] > 0 and ev[3] in pending_flows:
             fid = pending_flows.pop(ev[3])
             out.append(
                 {"ph": "f", "bp": "e", "id": fid, "name": "wake", "cat": "wake", "pid": pid, "tid": ev[3], "ts": us(ts)}
             )
         elif kind == HUB_WAIT:
-            poll_start = ts
-        elif kind == HUB_WAKE and poll_start is not None:
-            out.append(_slice(pid, 0, us(poll_start), us(ts), "poll", {"ready": ev[2]}))
-            poll_start = None
+            poll_start[ev[2]] = ts
+            hubs.add(ev[2])
+        elif kind == HUB_WAKE and ev[2] in poll_start:
+            out.append(_slice(pid, _tid(ev[2]), us(poll_start.pop(ev[2])), us(ts), "poll", {"ready": ev[3]}))
+        elif kind == STALL:  # on the culprit's track: what it was doing, caught while it held the hub
+            out.append(_slice(pid, ev[2], us(ts), us(ts + ev[3]), "stall", {"stack": ev[4]}))
         elif kind == RESOURCE:
             resources[ev[2]] = f"{ev[3]} {ev[4]}"
         elif kind == POOL:
@@ -67,6 +70,10 @@ def to_chrome(process: dict, events: list[tuple]) -> dict[str, Any]:
         elif kind == QUEUE:
             name = resources.get(ev[2], f"queue {_hex(ev[2])}")
             out.append(_counter(pid, us(ts), name, {"size": ev[3], "putters": ev[5], "getters": ev[6]}))
+    for hub in sorted(hubs, reverse=True):  # the main thread's hub first
+        tid, name = _tid(hub), "hub" if hub == 0 else f"hub {hub}"
+        out.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": name}})
+        out.append({"ph": "M", "name": "thread_sort_index", "pid": pid, "tid": tid, "args": {"sort_index": hub - 1}})
     block_id = 0
     for gid, ivs in intervals(events).items():
         out.append(
@@ -81,6 +88,11 @@ def to_chrome(process: dict, events: list[tuple]) -> dict[str, Any]:
                 out.append({"ph": "b", "ts": us(iv.start), **common})
                 out.append({"ph": "e", "ts": us(iv.end), **common})
     return {"traceEvents": out, "displayTimeUnit": "ns", "otherData": {"greenscope": process}}
+
+
+def _tid(gid: int) -> int:
+    """A track for a greenthread (its gid) or a hub: the main thread's is 0, others' are far from any gid."""
+    return gid if gid >= 0 else 2**31 + gid
 
 
 def _hex(obj: int | None) -> str:

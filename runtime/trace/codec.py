@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from runtime.trace.events import FIELDS, KIND_NAMES, VERSION, Batch
+from runtime.trace.events import FIELD_TYPES, KIND_NAMES, VERSION, VERSIONS, Batch, upgrade
 
 __all__ = [
     "AGENT_LIMITS",
@@ -69,21 +69,6 @@ _LITTLE = sys.byteorder == "little"
 _U64 = "L" if array("L").itemsize == 8 else "Q"  # array() converts ints to these 2-4x faster than to "q"
 _PLAIN = bytes(c for c in range(32, 128) if c not in b'"\\')  # ASCII a JSON string holds unescaped
 _NONE = type(None)
-
-_INT, _OPT_INT, _STR, _OPT_STR = frozenset({int}), frozenset({int, _NONE}), frozenset({str}), frozenset({str, _NONE})
-_NUMBER = frozenset({int, float, _NONE})
-#: field name -> the types its values may have (exactly: a bool is not an int). ``ts`` is an int.
-FIELD_TYPES: dict[str, frozenset[type]] = {
-    "ts": _INT,
-    **dict.fromkeys(("gid", "parent", "from", "to", "waker", "nready", "count", "pid"), _INT),
-    **dict.fromkeys(("running", "waiting", "putters", "getters"), _INT),
-    **dict.fromkeys(("pool", "obj", "maxsize"), _OPT_INT),
-    **dict.fromkeys(("func", "reason", "cause", "outcome", "type", "name", "program", "version"), _STR),
-    **dict.fromkeys(("site", "error"), _OPT_STR),
-    **dict.fromkeys(("timeout", "size"), _NUMBER),
-    "detail": frozenset({int, float, str, _NONE}),
-    "argv": frozenset({list}),
-}
 
 
 @dataclass(frozen=True)
@@ -198,8 +183,10 @@ def _json_list(values: list) -> bytes:
 # ---------------------------------------------------------------- decoding
 
 
-def decode_batch(raw: bytes, limits: Limits = LIMITS) -> Batch:
-    """The events of a decompressed EVENTS payload, in columns, each value checked against the schema."""
+def decode_batch(raw: bytes, limits: Limits = LIMITS, version: int = VERSION) -> Batch:
+    """The events of a decompressed EVENTS payload written by schema `version`, in columns, each value
+    checked against that schema, then as this version has them (`events.upgrade`)."""
+    fields_of = VERSIONS[version]
     try:
         (hlen,) = struct.unpack_from(">I", raw)
         if hlen > limits.control:
@@ -217,7 +204,10 @@ def decode_batch(raw: bytes, limits: Limits = LIMITS) -> Batch:
     pos += n
     if len(kinds) != n:
         raise FormatError("an events frame shorter than its header says")
-    counts = {k: kinds.count(k) for k in set(kinds)}
+    counts = {k: c for k in fields_of if (c := kinds.count(k))}  # (counting the known kinds: C speed)
+    if sum(counts.values()) != n:
+        unknown = sorted(set(kinds) - set(fields_of))
+        raise FormatError(f"an events frame with events of unknown kind {unknown[0]}")
     cols: dict[int, list] = {}
     for entry in columns:
         try:
@@ -228,19 +218,19 @@ def decode_batch(raw: bytes, limits: Limits = LIMITS) -> Batch:
             raise FormatError("an events frame with a damaged column list")
         blob = raw[pos : pos + size]
         pos += size
-        if type(kind) is not int or len(blob) != size or kind not in counts or kind not in FIELDS:
+        if type(kind) is not int or len(blob) != size or kind not in counts or kind not in fields_of:
             raise FormatError(f"an events frame with a bad column for kind {kind!r}")
-        if type(field) is not int or field != len(cols.get(kind, ())) or field > len(FIELDS[kind]):
+        if type(field) is not int or field != len(cols.get(kind, ())) or field > len(fields_of[kind]):
             raise FormatError(f"an events frame with a bad column for kind {kind!r}")
-        name = "ts" if field == 0 else FIELDS[kind][field - 1]
+        name = "ts" if field == 0 else fields_of[kind][field - 1]
         where = f"kind {KIND_NAMES[kind]} field {name}"
         cols.setdefault(kind, []).append(_column(blob, kind_of, counts[kind], name, where, limits))
     if pos != len(raw):
         raise FormatError("an events frame longer than its header says")
     for kind in counts:
-        if kind not in FIELDS or len(cols.get(kind, ())) != 1 + len(FIELDS[kind]):
+        if kind not in fields_of or len(cols.get(kind, ())) != 1 + len(fields_of[kind]):
             raise FormatError(f"an events frame with missing columns for kind {kind}")
-    return Batch(bytes(kinds), cols)
+    return Batch(bytes(kinds), {kind: upgrade(kind, columns, version) for kind, columns in cols.items()})
 
 
 def _column(blob: bytes, kind_of: Any, count: int, name: str, where: str, limits: Limits) -> Any:
@@ -269,13 +259,20 @@ def _column(blob: bytes, kind_of: Any, count: int, name: str, where: str, limits
     if not types <= allowed:
         bad = ", ".join(sorted(t.__name__ for t in types - allowed))
         raise FormatError(f"an events frame whose {where} holds {bad} (it takes {_names(allowed)})")
-    if str in types and max(len(v) for v in column if type(v) is str) > limits.string:
+    if str in types and len(blob) > limits.string and _longest(column, types) > limits.string:
         raise FormatError(f"an events frame whose {where} holds a string over {limits.string} characters")
     if list in types:  # argv: lists of strings
         for value in column:
             if not all(type(v) is str for v in value) or sum(map(len, value)) > limits.string:
                 raise FormatError(f"an events frame whose {where} is not a short list of strings")
     return column
+
+
+def _longest(column: list, types: set[type]) -> int:
+    """The length of the longest string in `column` (at C speed when it holds strings and None only)."""
+    if types <= {str, _NONE}:
+        return max(map(len, filter(None, column)), default=0)
+    return max((len(v) for v in column if type(v) is str), default=0)
 
 
 def _strings(blob: bytes) -> list[str] | None:
@@ -299,7 +296,9 @@ def _names(types: Iterable[type]) -> str:
 
 class Decoder:
     """Incremental: `feed` bytes as they come, get whole frames back as ``(type, payload)``
-    (an EVENTS payload is a `Batch`). `frame` is the last frame's bytes, as they came."""
+    (an EVENTS payload is a `Batch`, in this version's schema whatever version wrote it).
+    `frame` is the last frame's bytes, as they came; `current` says whether they are in this
+    version's schema (else write `encode_frame` of the payload where they are kept)."""
 
     def __init__(self, limits: Limits = LIMITS) -> None:
         self.limits = limits
@@ -308,6 +307,11 @@ class Decoder:
         self.frames = 0
         self.events = 0  # decoded so far
         self.frame = b""
+        self.version = VERSION  # the stream's schema version, as its HELLO says
+
+    @property
+    def current(self) -> bool:
+        return self.version == VERSION
 
     def feed(self, data: bytes) -> Iterator[tuple[int, Any]]:
         self._buf += data
@@ -356,8 +360,11 @@ class Decoder:
             if not d.eof or d.unused_data:
                 raise FormatError(f"{where}: damaged compressed data (cut short, or more after its end)")
             if frame_type != EVENTS:
-                return json.loads(raw)
-            batch = decode_batch(raw, self.limits)
+                payload = json.loads(raw)
+                if frame_type == HELLO:
+                    self.version = _version(payload)
+                return payload
+            batch = decode_batch(raw, self.limits, self.version)
         except zlib.error as e:
             raise FormatError(f"{where}: damaged compressed data ({e})") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -373,13 +380,22 @@ class Decoder:
         return batch
 
 
+def _version(hello: Any) -> int:
+    """The schema version a HELLO payload declares, if this greenscope reads it (else this one's: the
+    payload is refused by `check_hello`)."""
+    schema = hello.get("schema") if isinstance(hello, dict) else None
+    version = schema.get("version") if isinstance(schema, dict) else None
+    return version if type(version) is int and version in VERSIONS else VERSION
+
+
 def check_hello(payload: Any) -> dict:
     """The HELLO payload's process description, or FormatError if it is not one we can read."""
     if not isinstance(payload, dict) or not isinstance(payload.get("schema"), dict):
         raise FormatError("the first frame does not describe the stream")
     version = payload["schema"].get("version")
-    if version != VERSION:
-        raise FormatError(f"event version {version!r} is not supported (this greenscope reads {VERSION})")
+    if type(version) is not int or version not in VERSIONS:
+        known = ", ".join(map(str, VERSIONS))
+        raise FormatError(f"event version {version!r} is not supported (this greenscope reads {known})")
     process = payload.get("process")
     if not isinstance(process, dict):
         raise FormatError("the first frame does not say which process was traced")
@@ -399,7 +415,7 @@ def read_frames(stream: IO[bytes], limits: Limits = LIMITS, chunk: int = 1 << 20
     decoder = Decoder(limits)
     while data := stream.read(chunk):
         for frame_type, payload in decoder.feed(data):
-            yield frame_type, payload, decoder.frame
+            yield frame_type, payload, decoder.frame if decoder.current else encode_frame(frame_type, payload)
     if not decoder.magic_seen:
         raise FormatError("not a greenscope recording (too short)")
     if decoder.pending:

@@ -1,39 +1,63 @@
-"""The event model: every kind of event, and its fields, declared once.
+"""The event model: every kind of event, its fields and their types, declared once.
 
 An event is a tuple ``(kind, ts, *fields)``: `kind` one of the codes below, `ts` nanoseconds
 on the process's monotonic clock, then the kind's fields in the order `FIELDS` gives.
-Greenthreads are named by their id (``gid``): 0 is the hub, 1 the main greenthread.
-Objects (pools, queues, semaphores, events, sockets) are named by their ``id()``.
+Greenthreads are named by their id (``gid``): 1 is the main greenthread, and ids of 0 and
+below are hubs (0 the first; the hubs of other OS threads -1, -2, ...). Objects (pools,
+queues, semaphores, events) are named by their ``id()``.
 
-Bump `VERSION` when a kind or a field changes; readers refuse versions they do not know.
+Bump `VERSION` when a kind or a field changes, and teach `upgrade` the step: readers take
+every version they know and hand out the newest (version 1 lacked ``where``, ``late``,
+the hub of hub events, ``runtime``, and the ``stall``, ``clock`` and ``control`` kinds).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from array import array
+from typing import Any, NamedTuple
 
-__all__ = ["FIELDS", "KIND_CODES", "KIND_NAMES", "VERSION", "Batch", "as_dict", "describe", "from_columns"]
+__all__ = [
+    "FIELDS",
+    "FIELD_TYPES",
+    "KIND_CODES",
+    "KIND_NAMES",
+    "VERSION",
+    "VERSIONS",
+    "Batch",
+    "as_dict",
+    "describe",
+    "from_columns",
+    "upgrade",
+]
 
-VERSION = 1
+VERSION = 2
 
 # kind code -> (name, fields after kind and ts)
 _KINDS: dict[int, tuple[str, tuple[str, ...]]] = {
     1: ("spawn", ("gid", "parent", "func", "site", "pool")),
-    2: ("switch", ("from", "to")),  # the hub switched from one greenthread to another
-    3: ("block", ("gid", "reason", "obj", "detail")),  # detail: the fd, or the timeout in seconds
-    4: ("wake", ("gid", "cause", "waker")),
+    2: ("switch", ("from", "to")),  # the hub switched from one greenthread to another (<= 0: a hub)
+    # detail: the peer (host:port, "listening host:port"), the fd, or the timeout in seconds;
+    # where: "file:line in function", the user's code that blocked
+    3: ("block", ("gid", "reason", "obj", "detail", "where")),
+    4: ("wake", ("gid", "cause", "waker", "late")),  # late: ns a timer fired after its deadline (else 0)
     5: ("exit", ("gid", "outcome", "error")),  # outcome: ok | error | killed; error: "Type: message"
-    6: ("hub_wait", ("timeout",)),  # the hub starts waiting on its poller (None: no limit)
-    7: ("hub_wake", ("nready",)),  # ...and is back, with this many fds ready
-    8: ("timers", ("count",)),  # the hub fired this many timers in one pass
+    6: ("hub_wait", ("hub", "timeout")),  # hub starts waiting on its poller (timeout None: no limit)
+    7: ("hub_wake", ("hub", "nready")),  # ...and is back, with this many fds ready
+    8: ("timers", ("hub", "count", "late")),  # the hub fired `count` timers, the latest `late` ns late
     9: ("resource", ("obj", "type", "name", "size")),  # a pool, queue, semaphore or event came to exist
     10: ("pool", ("obj", "size", "running", "waiting")),
     11: ("queue", ("obj", "size", "maxsize", "putters", "getters")),
     12: ("dropped", ("count",)),  # this many events were lost here (a full buffer): never silent
-    13: ("process", ("pid", "argv", "program", "version")),  # who was traced; first in a recording
+    13: ("process", ("pid", "argv", "program", "version", "runtime")),  # who was traced, and by what
+    # gid ran `ns` without giving control back, from ts; stack: "file:line in function" lines,
+    # outermost first, sampled while it was still running
+    14: ("stall", ("gid", "ns", "stack")),
+    15: ("clock", ()),  # the program's clock reached ts, and every event before it was sent
+    16: ("control", ("action", "speed")),  # the hub obeyed a command: paused, resumed, stepped, speed
 }
 
 SPAWN, SWITCH, BLOCK, WAKE, EXIT, HUB_WAIT, HUB_WAKE, TIMERS, RESOURCE, POOL, QUEUE, DROPPED, PROCESS = range(1, 14)
+STALL, CLOCK, CONTROL = 14, 15, 16
 
 #: kind code -> kind name
 KIND_NAMES: dict[int, str] = {code: name for code, (name, _) in _KINDS.items()}
@@ -41,6 +65,57 @@ KIND_NAMES: dict[int, str] = {code: name for code, (name, _) in _KINDS.items()}
 KIND_CODES: dict[str, int] = {name: code for code, name in KIND_NAMES.items()}
 #: kind code -> the names of its fields after ``kind`` and ``ts``
 FIELDS: dict[int, tuple[str, ...]] = {code: fields for code, (_, fields) in _KINDS.items()}
+
+_NONE = type(None)
+_INT, _OPT_INT, _STR, _OPT_STR = frozenset({int}), frozenset({int, _NONE}), frozenset({str}), frozenset({str, _NONE})
+_NUMBER = frozenset({int, float, _NONE})
+#: field name -> the types its values may have (exactly: a bool is not an int). ``ts`` is an int.
+FIELD_TYPES: dict[str, frozenset[type]] = {
+    "ts": _INT,
+    **dict.fromkeys(("gid", "parent", "from", "to", "waker", "nready", "count", "pid", "hub", "late", "ns"), _INT),
+    **dict.fromkeys(("running", "waiting", "putters", "getters"), _INT),
+    **dict.fromkeys(("pool", "obj", "maxsize"), _OPT_INT),
+    **dict.fromkeys(("func", "reason", "cause", "outcome", "type", "name", "program", "version", "action"), _STR),
+    **dict.fromkeys(("site", "error", "where", "runtime"), _OPT_STR),
+    **dict.fromkeys(("timeout", "size", "speed"), _NUMBER),
+    "detail": frozenset({int, float, str, _NONE}),
+    **dict.fromkeys(("argv", "stack"), frozenset({list})),
+}
+
+# ---------------------------------------------------------------- the versions a reader takes
+
+#: version -> kind code -> its fields in that version
+VERSIONS: dict[int, dict[int, tuple[str, ...]]] = {
+    1: {
+        **{code: fields for code, fields in FIELDS.items() if code <= PROCESS},
+        BLOCK: ("gid", "reason", "obj", "detail"),
+        WAKE: ("gid", "cause", "waker"),
+        HUB_WAIT: ("timeout",),
+        HUB_WAKE: ("nready",),
+        TIMERS: ("count",),
+        PROCESS: ("pid", "argv", "program", "version"),
+    },
+    2: FIELDS,
+}
+
+
+def upgrade(kind: int, columns: list, version: int) -> list:
+    """A kind's columns (ts first) as `version` wrote them, as this version has them: the fields
+    version 1 lacked are filled in (no code location, not late, the first hub, our runtime)."""
+    if version == VERSION:
+        return columns
+    n = len(columns[0])
+    if kind == BLOCK:
+        return [*columns, [None] * n]
+    if kind == WAKE:
+        return [*columns, array("q", bytes(8 * n))]
+    if kind in (HUB_WAIT, HUB_WAKE):
+        return [columns[0], array("q", bytes(8 * n)), *columns[1:]]
+    if kind == TIMERS:
+        return [columns[0], array("q", bytes(8 * n)), columns[1], array("q", bytes(8 * n))]
+    if kind == PROCESS:
+        return [*columns, ["greenscope"] * n]
+    return columns
 
 
 def describe() -> dict:
@@ -60,7 +135,7 @@ class Batch(NamedTuple):
     per event: most values are ints the garbage collector never looks at."""
 
     kinds: bytes  # one kind code per event, in order
-    columns: dict[int, list[list]]  # kind -> [ts of its events, field 0 of its events, ...]
+    columns: dict[int, Any]  # kind -> [ts of its events, field 0 of its events, ...]
 
     @classmethod
     def of(cls, events: list[tuple]) -> Batch:

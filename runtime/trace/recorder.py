@@ -25,9 +25,10 @@ import greenlet
 
 from runtime.greenthread import gid_of
 from runtime.instrument import Instrument, add_instrument, remove_instrument
-from runtime.site import creation_site
+from runtime.site import code_location, creation_site
 from runtime.trace.events import (
     BLOCK,
+    CLOCK,
     DROPPED,
     EXIT,
     FIELDS,
@@ -37,6 +38,7 @@ from runtime.trace.events import (
     QUEUE,
     RESOURCE,
     SPAWN,
+    STALL,
     SWITCH,
     TIMERS,
     WAKE,
@@ -67,6 +69,7 @@ class Recorder(Instrument):
         # last, so that the kinds say which events are whole.
         self._kinds = bytearray()
         self._values: dict[int, list] = {kind: [] for kind in FIELDS}
+        self._state: tuple[int, int | None] | None = None  # running() as of the last take
         self._bind()
 
     # ------------------------------------------------------------------ install, take
@@ -80,9 +83,31 @@ class Recorder(Instrument):
     def uninstall(self) -> None:
         remove_instrument(self)
 
-    def take_batch(self) -> Batch:
+    def stall(self, ts: int, gid: int, ns: int, stack: list[str]) -> None:
+        """Record that `gid` ran `ns` from `ts` without giving control back (the stall monitor
+        calls this from its own OS thread: only it writes ``stall`` values)."""
+        if len(self._kinds) < self.capacity:
+            self._values[STALL].extend((ts, gid, ns, stack))
+            self._kinds.append(STALL)
+        else:
+            self._drops.append(None)
+
+    def running(self) -> tuple[int, int | None] | None:
+        """(since, gid) of what the hub runs, as far as its events tell: a greenthread (gid > 0), the
+        hub itself (gid <= 0), or nothing (None: it waits in its poller); None before any such event.
+        For the stall monitor's OS thread: each of these events is appended in one call, and a take
+        leaves the state it saw last."""
+        latest = self._state
+        for kind in (SWITCH, HUB_WAIT, HUB_WAKE):  # (ts, from, to), (ts, hub, timeout), (ts, hub, nready)
+            last = self._values[kind][-3:]
+            if len(last) == 3 and (latest is None or last[0] >= latest[0]):
+                latest = (last[0], last[2] if kind == SWITCH else None if kind == HUB_WAIT else last[1])
+        return latest
+
+    def take_batch(self, clock: bool = False) -> Batch:
         """The events recorded since the last take, and a ``dropped`` event after them if the
-        buffer was full (what it could not hold came after what it holds).
+        buffer was full (what it could not hold came after what it holds); with `clock`, a
+        ``clock`` event last (the time of the take: every event before it is in the batch).
 
         Safe from another OS thread (the agent's) while the hooks keep appending: a hook
         puts an event's values first and its kind last, and each step here is one atomic
@@ -90,6 +115,7 @@ class Recorder(Instrument):
         off the front of each kind's values (the hooks only append, so they stay put
         meanwhile) and deletes them, then deletes those kinds.
         """
+        self._state = self.running()  # what the taken events said last, for running()
         kinds = bytes(self._kinds)
         columns = {}
         for kind, flat in self._values.items():
@@ -104,6 +130,9 @@ class Recorder(Instrument):
             del self._drops[:dropped]
             kinds += bytes([DROPPED])
             columns[DROPPED] = [[self.clock()], [dropped]]
+        if clock:
+            kinds += bytes([CLOCK])
+            columns[CLOCK] = [[self.clock()]]
         return Batch(kinds, columns)
 
     def take(self) -> list[tuple]:
@@ -134,6 +163,8 @@ class Recorder(Instrument):
 
         func_name = self._func_name
         spawn_site = creation_site
+        where = code_location
+        current = greenlet.getcurrent
         resource_state = self._resource_state
 
         def spawned(glet: Any, parent: Any) -> None:
@@ -163,10 +194,11 @@ class Recorder(Instrument):
         def blocked(glet: Any, reason: str, obj: Any, detail: Any) -> None:
             if len(kinds) < cap:
                 resource = obj is not None and hasattr(obj, "resource_kind")
+                at = where()  # called from the greenthread that parks: its own frames (cached per line)
                 try:
-                    block_put((now(), glet.gid, reason, id(obj) if resource else None, detail))
+                    block_put((now(), glet.gid, reason, id(obj) if resource else None, detail, at))
                 except AttributeError:
-                    block_put((now(), gid_of(glet), reason, id(obj) if resource else None, detail))
+                    block_put((now(), gid_of(glet), reason, id(obj) if resource else None, detail, at))
                 mark(BLOCK)
                 if resource:
                     resource_state(obj)
@@ -176,9 +208,9 @@ class Recorder(Instrument):
         def woken(glet: Any, cause: str, waker: Any, obj: Any, late: int) -> None:
             if len(kinds) < cap:
                 try:
-                    wake_put((now(), glet.gid, cause, waker.gid))
+                    wake_put((now(), glet.gid, cause, waker.gid, late))
                 except AttributeError:
-                    wake_put((now(), gid_of(glet), cause, gid_of(waker)))
+                    wake_put((now(), gid_of(glet), cause, gid_of(waker), late))
                 mark(WAKE)
                 if obj is not None and hasattr(obj, "resource_kind"):
                     resource_state(obj)
@@ -193,23 +225,24 @@ class Recorder(Instrument):
             else:
                 drop()
 
+        # the hub's own hooks run in the hub's greenlet: which hub is the current greenlet's gid
         def before_io_wait(timeout: float | None) -> None:
             if len(kinds) < cap:
-                wait_put((now(), timeout))
+                wait_put((now(), gid_of(current()), timeout))
                 mark(HUB_WAIT)
             else:
                 drop()
 
         def after_io_wait(nready: int) -> None:
             if len(kinds) < cap:
-                wake_hub_put((now(), nready))
+                wake_hub_put((now(), gid_of(current()), nready))
                 mark(HUB_WAKE)
             else:
                 drop()
 
         def timers_fired(n: int, late: int) -> None:
             if len(kinds) < cap:
-                timers_put((now(), n))
+                timers_put((now(), gid_of(current()), n, late))
                 mark(TIMERS)
             else:
                 drop()

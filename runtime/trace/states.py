@@ -5,8 +5,8 @@ machine on the table `schema()` gives it, and a golden corpus (`tests/corpus/sta
 holds both to the same intervals (pytest here, ``node --test`` there).
 
 `intervals(events)` is a pure function, shared by the dashboard, the exporter and the
-tests. Each greenthread's life becomes back-to-back intervals ``(start, end, state,
-detail)`` in one of `STATES`:
+tests. Each greenthread's life (hubs, gid <= 0, are not greenthreads) becomes back-to-back
+intervals ``(start, end, state, detail)`` in one of `STATES`:
 
 - ``running``: from the hub's switch into it to its switch back;
 - ``ready``: spawned, woken or yielded, not yet switched into (the scheduler latency);
@@ -47,6 +47,7 @@ __all__ = [
     "Interval",
     "Machine",
     "check",
+    "hubs",
     "intervals",
     "schema",
     "state_of",
@@ -118,7 +119,7 @@ _new = tuple.__new__  # an Interval without NamedTuple's Python-level __new__: a
 
 
 class _Life:
-    __slots__ = ("detail", "exited", "out", "pending", "since", "state")
+    __slots__ = ("add", "detail", "exited", "out", "pending", "since", "state")
 
     def __init__(self, since: int, state: str, detail: str | None, out: Any) -> None:
         self.since = since
@@ -127,6 +128,7 @@ class _Life:
         self.pending: tuple[str, str | None] | None = None  # what it becomes when switched out
         self.exited: str | None = None  # its outcome, once it ended
         self.out = out  # where its closed intervals go: anything with append()
+        self.add = out.append
 
     def move(self, ts: int, state: str, detail: str | None) -> None:
         if state == self.state and detail == self.detail:
@@ -134,7 +136,7 @@ class _Life:
         since = self.since
         if ts < since:
             ts = since
-        self.out.append(_new(Interval, (since, ts, self.state, self.detail)))
+        self.add(_new(Interval, (since, ts, self.state, self.detail)))
         self.since, self.state, self.detail = ts, state, detail
 
 
@@ -156,16 +158,17 @@ class Machine:
 
     def feed(self, events: Iterable[tuple]) -> None:
         lives, life, first, last_ts = self.lives, self.life, self.first, self.last
+        get = lives.get  # the hot loop: a switch is most events, a known gid most lookups
         for ev in events:
             kind, ts = ev[0], ev[1]
             if first is None:
                 first = self.first = ts
             elif ts < first:  # nothing happens before the first event
                 ts = first
-            if kind == SWITCH:  # from -> hub -> to, either side may be the hub (0)
+            if kind == SWITCH:  # from -> hub -> to, either side may be a hub (gid <= 0)
                 src, dst = ev[2], ev[3]
-                if src:
-                    lv = life(src)
+                if src > 0:
+                    lv = get(src) or life(src)
                     if lv.exited is not None:
                         lv.move(ts, DONE, lv.exited)
                     elif lv.pending is not None:
@@ -173,8 +176,8 @@ class Machine:
                     else:
                         lv.move(ts, READY, "yield")
                     lv.pending = None
-                if dst:
-                    life(dst).move(ts, RUNNING, None)
+                if dst > 0:
+                    (get(dst) or life(dst)).move(ts, RUNNING, None)
             elif kind == BLOCK:
                 life(ev[2]).pending = (state_of(ev[3]), ev[3])
             elif kind == WAKE:
@@ -184,7 +187,7 @@ class Machine:
                 elif lv.state != DONE:
                     lv.move(ts, READY, ev[3])
             elif kind == SPAWN:
-                lv = lives.get(ev[2])
+                lv = get(ev[2])
                 if lv is None:
                     lives[ev[2]] = _Life(ts, READY, "spawn", self.sink(ev[2]))
                 else:
@@ -204,9 +207,9 @@ class Machine:
                 last_ts = ts
         self.last = last_ts
 
-    def open_intervals(self) -> dict[int, Interval]:
-        """Each greenthread's interval still open, up to the latest ts."""
-        last = self.last
+    def open_intervals(self, until: int | None = None) -> dict[int, Interval]:
+        """Each greenthread's interval still open, up to `until` (default: the latest ts)."""
+        last = self.last if until is None else until
         return {gid: Interval(lv.since, max(last, lv.since), lv.state, lv.detail) for gid, lv in self.lives.items()}
 
 
@@ -221,16 +224,32 @@ def intervals(events: Iterable[tuple]) -> dict[int, list[Interval]]:
     return out
 
 
+def hubs(events: Iterable[tuple]) -> dict[int, int]:
+    """Per greenthread id, the hub (gid <= 0) that runs it, as its switches say."""
+    hub_of: dict[int, int] = {}
+    for ev in events:
+        if ev[0] == SWITCH:
+            src, dst = ev[2], ev[3]
+            if src > 0 and dst > 0:  # straight from one to the next: the same hub
+                hub_of[src] = hub_of[dst] = hub_of.get(src, hub_of.get(dst, 0))
+            elif src > 0:
+                hub_of[src] = dst
+            elif dst > 0:
+                hub_of[dst] = src
+    return hub_of
+
+
 def check(events: list[tuple]) -> list[str]:
     """The invariants the timeline relies on; returns what is violated (empty: all hold).
 
     A greenthread's intervals never overlap and never go back in time; at most one
-    greenthread runs at any instant; every block ends in a wake (or the end of the
-    events); every wake names its cause and waker.
+    greenthread runs at any instant on each hub (each OS thread has its own); every block
+    ends in a wake (or the end of the events); every wake names its cause and waker.
     """
     problems = []
     per_gid = intervals(events)
-    running = []
+    hub_of = hubs(events)
+    running: dict[int, list[tuple[int, int, int]]] = {}
     for gid, ivs in per_gid.items():
         for a, b in itertools.pairwise(ivs):
             if b.start < a.end:
@@ -239,11 +258,12 @@ def check(events: list[tuple]) -> list[str]:
             if iv.end < iv.start:
                 problems.append(f"gt{gid}: {iv} ends before it starts")
             if iv.state == RUNNING and iv.end > iv.start:
-                running.append((iv.start, iv.end, gid))
-    running.sort()
-    for (_s1, e1, g1), (s2, _e2, g2) in itertools.pairwise(running):
-        if s2 < e1:
-            problems.append(f"gt{g1} and gt{g2} both run at {s2}")
+                running.setdefault(hub_of.get(gid, 0), []).append((iv.start, iv.end, gid))
+    for runs in running.values():
+        runs.sort()
+        for (_s1, e1, g1), (s2, _e2, g2) in itertools.pairwise(runs):
+            if s2 < e1:
+                problems.append(f"gt{g1} and gt{g2} both run at {s2}")
     parked: dict[int, tuple] = {}
     for ev in events:
         if ev[0] == BLOCK:

@@ -1,7 +1,7 @@
 // One greenthread's details (the side panel) and the tooltip's text. Strings from a trace go into the
 // page escaped: a trace comes from the traced program.
 
-import { count, duration, esc } from "./format.js";
+import { count, duration, esc, shortName } from "./format.js";
 import { model } from "./schema.js";
 import { lastAtOrBefore } from "./trace.js";
 
@@ -26,10 +26,14 @@ function gidRef(trace, gid, withFunc = false) {
 /** "(N earlier not shown)", if any were left out. */
 const earlier = (n) => (n > 0 ? `<p class="dim">(${count(n)} earlier not shown)</p>` : "");
 
-/** A transition's detail: the wake's cause, the block's reason (and fd or timeout), the outcome. */
-function what(trace, lane, i) {
-  const d = trace.detail(lane.dt.a[i]), info = trace.detail(lane.info.a[i]);
-  return info == null ? d ?? "" : `${d} ${info}`;
+/** A transition's detail: the wake's cause; the block's reason, what on (a peer, a pool's or a queue's name, the
+ * fd or the timeout) and where in the user's code; the outcome. */
+export function what(trace, lane, i) {
+  const d = trace.detail(lane.dt.a[i]) ?? "", info = trace.detail(lane.info.a[i]);
+  const obj = lane.obj?.get(i), res = obj == null ? null : trace.resources.get(obj);
+  const on = res ? ` ${shortName(res.name)}` : info == null ? "" : ` ${info}`;
+  const where = trace.detail(lane.wh.a[i]);
+  return `${d}${on}${where ? ` at ${trace.relative(where)}` : ""}`;
 }
 
 /** Fill the details panel (#details) for greenthread `lane` of `trace` as it was at `now` (ns; default: the trace's
@@ -88,6 +92,12 @@ export function renderDetails(aside, trace, lane, { now, onSelectGid } = {}) {
       `<td>${gidRef(trace, lane.wakeBy.a[w])}</td></tr>`;
   }
 
+  const stalls = trace.stalls.filter((x) => x.gid === lane.gid && x.ts <= now);
+  const held = stalls.map((x) =>
+    `<li>${duration(x.ts)} for <b>${duration(x.ns)}</b>, in:<pre class="mono stack">` +
+    `${x.stack.slice().reverse().map((f) => esc(trace.relative(f))).join("\n")}</pre></li>`,
+  ).join("");
+
   let history = ""; // the last intervals up to `now`, most recent first
   for (let k = i; k >= Math.max(0, i + 1 - HISTORY_SHOWN); k--) {
     const s = states[lane.st.a[k]], start = lane.ts.a[k];
@@ -105,6 +115,7 @@ export function renderDetails(aside, trace, lane, { now, onSelectGid } = {}) {
     <table>${about}</table>
     <h4>time per state</h4>
     <table>${perState}</table>
+    ${held ? `<h4 class="error">held the hub <span class="dim">(${count(stalls.length)}; innermost call first)</span></h4><ul id="detail-stalls">${held}</ul>` : ""}
     <h4>woken by <span class="dim">(${count(nw)})</span></h4>
     ${nw ? `<table>${head("at", "cause", "waker")}${wakes}</table>` : '<p class="dim">never woken</p>'}
     ${earlier(nw - WAKES_SHOWN)}
@@ -119,26 +130,36 @@ export function renderDetails(aside, trace, lane, { now, onSelectGid } = {}) {
   };
 }
 
+const LATE = 1e6; // a timer this late (ns) is worth saying
+
+/** "woke 300 ms late (the hub was held by gt7)" for a lane made ready at `t` by a late timer, else "". */
+export function lateness(trace, lane, t) {
+  const w = lastAtOrBefore(lane.wakeTs.a, lane.wakeTs.n, t);
+  if (w < 0 || lane.wakeTs.a[w] !== t || lane.wakeLate.a[w] < LATE) return "";
+  const stall = trace.stalls.find((x) => x.ts <= t && t <= x.ts + x.ns + LATE);
+  return `\nwoke ${duration(lane.wakeLate.a[w])} late${stall ? ` (the hub was held by gt${stall.gid})` : ""}`;
+}
+
 /** The tooltip for a hit (timeline.hit): what the pixel column under the pointer shows, and why. */
 export function tooltipText(timeline, hit, until) {
   const tr = timeline.trace;
   if (hit.kind === "group") return `${hit.group.label}: ${hit.group.count} greenthreads (click to fold)`;
   if (hit.kind === "waiters") return `${hit.group.waiting.length} greenthreads waited for a slot of ${hit.group.label}`;
-  const lane = hit.kind === "lane" ? hit.lane : null;
-  const head = lane ? `gt${lane.gid} ${lane.func}` : "hub";
+  const lane = hit.kind === "lane" ? hit.lane : null, hub = hit.hub;
+  const head = lane ? `gt${lane.gid} ${lane.func}` : tr.hubs.length > 1 ? `hub ${hub.gid}` : "hub";
   if (!hit.inPlot) return lane ? `${head}\n${lane.site || ""}` : head;
-  const { state, changes } = timeline.columnState(lane, hit.c0, hit.c1, until);
+  const { state, changes } = timeline.columnState(lane ?? hub, hit.c0, hit.c1, until);
   if (state < 0) return `${head}\n—`;
   const name = lane ? model.labels[state] : state ? "waiting in the poller" : "running";
   if (changes > 0) return `${head}\nmostly ${name} in this pixel (${count(changes)} changes: zoom in)\nat ${duration(hit.c0)}`;
   if (!lane) {
-    const i = lastAtOrBefore(tr.waitStart.a, tr.waitStart.n, hit.t);
-    if (state === 0 || i < 0) return `hub: running\nat ${duration(hit.t)}`;
-    const s = tr.waitStart.a[i], e = tr._waiting && i === tr.waitStart.n - 1 ? Math.min(tr.now, until) : tr.waitEnd.a[i];
-    return `hub: waiting in the poller\nfrom ${duration(s)} for ${duration(e - s)}\n${tr.waitReady.a[i]} fds ready after`;
+    const i = lastAtOrBefore(hub.waitStart.a, hub.waitStart.n, hit.t);
+    if (state === 0 || i < 0) return `${head}: running\nat ${duration(hit.t)}`;
+    const s = hub.waitStart.a[i], e = hub.waiting && i === hub.waitStart.n - 1 ? Math.min(tr.now, until) : hub.waitEnd.a[i];
+    return `${head}: waiting in the poller\nfrom ${duration(s)} for ${duration(e - s)}\n${hub.waitReady.a[i]} fds ready after`;
   }
   const i = lane.at(hit.t), s = lane.ts.a[i];
   const e = i + 1 < lane.ts.n ? lane.ts.a[i + 1] : Math.min(tr.now, until);
   const d = what(tr, lane, i);
-  return `${head}\n${name}${d ? ` (${d})` : ""}\nat ${duration(s)} for ${duration(e - s)}`;
+  return `${head}\n${name}${d ? ` (${d})` : ""}\nat ${duration(s)} for ${duration(e - s)}${lateness(tr, lane, s)}`;
 }

@@ -328,21 +328,18 @@ const insights = new Insights(
 
 /** Ask for the analysis again (if a panel of it is open, and the session changed since). */
 function refreshInsights(force = false) {
-  if (side.tab && side.tab !== "details") insights.refresh(page.session, page.trace, force).then(showStalls);
+  if (side.tab && side.tab !== "details") insights.refresh(page.session, page.trace, force);
 }
 
 /** A finding: its greenthread selected, the moment it points at in view. */
 function showFinding(f) {
   const tr = page.trace;
-  if (f.gid !== null && tr.byGid.has(f.gid)) {
-    timeline.selected = tr.byGid.get(f.gid);
-    timeline.reveal(timeline.selected, theme);
-  }
   if (f.at !== null) {
-    const at = f.at - tr.base, ns = Math.max(f.ns ?? 0, tr.now / 100, 1e6);
+    const at = f.at, ns = Math.max(f.ns ?? 0, tr.now / 100, 1e6);
     viewport.setFollow(false);
     viewport.setRange(Math.max(0, at - ns), at + 2 * ns);
   }
+  if (f.gid !== null && tr.byGid.has(f.gid)) select(tr.byGid.get(f.gid)); // its details: the Greenthread tab
   dirtyAll();
 }
 
@@ -351,13 +348,6 @@ function selectRange(t0, t1) {
   timeline.range = t0 === null ? null : { t0: Math.min(t0, t1), t1: Math.max(t0, t1) };
   if (timeline.range) side.show("insights");
   insights.select(page.session, page.trace, timeline.range?.t0 ?? null, timeline.range?.t1 ?? null);
-  dirtyAll();
-}
-
-/** The stalls the analysis found, marked on the hub's lane and the culprit's. */
-function showStalls() {
-  const rep = insights.report, base = page.trace?.base ?? 0;
-  timeline.stalls = rep ? rep.stalls.map((x) => ({ gid: x.gid, t0: x.start - base, t1: x.start + x.ns - base })) : [];
   dirtyAll();
 }
 
@@ -527,7 +517,7 @@ function wireControls() {
 // ------------------------------------------------------------------ start
 
 window.greenscope = {
-  page, view, viewport, timeline, gauges, stats, model, insights, side,
+  page, view, viewport, timeline, gauges, stats, model, insights, side, stream,
   get trace() { return page.trace; },
   get theme() { return theme; },
   /** Draw now, synchronously (tests read the canvas right after). */
@@ -537,7 +527,8 @@ window.greenscope = {
   },
 };
 document.documentElement.dataset.theme = params.get("theme") || localStorage.getItem("greenscope.theme") || "dark";
-// ?presenter=WORKLOAD: a bookmark for a talk: projector mode, and that workload launched with its defaults
+// ?presenter=WORKLOAD: a bookmark for a talk: projector mode, and that workload running until stopped (its
+// defaults, `continuous` on)
 const presenter = params.get("presenter");
 if (presenter || localStorage.getItem("greenscope.projector")) document.documentElement.dataset.projector = "";
 themeChanged();
@@ -553,6 +544,6 @@ if (params.get("session")) {
   openSession(params.get("session"));
 } else if (presenter) {
   page.opened = true; // the presenter's session, not the newest
-  launcher.launch(presenter).then((r) => r.ok || status(r.body?.error || `could not launch ${presenter}`, true));
+  launcher.launch(presenter, { continuous: true }).then((r) => r.ok || status(r.body?.error || `could not launch ${presenter}`, true));
 }
 dirtyAll();

@@ -14,8 +14,12 @@ import { shortName, tickLabel, ticks } from "./format.js";
 import { model } from "./schema.js";
 import { HUB_WAITING, lastAtOrBefore } from "./trace.js";
 
-const HUB_ROW = -1; // row codes: >= 0 a lane's index; HUB_ROW; <= -2 a header: group g is -2 - 2g, its waiters -3 - 2g
+// Row codes: >= 0 a lane's index; below 0 a header row, -1 - 3i - t: t = 0 hub i's lane, t = 1 group i's
+// header, t = 2 the header of group i's pool's waiters.
+const HUB = 0, GROUP = 1, WAITERS = 2;
+const headerCode = (i, t) => -1 - 3 * i - t;
 const ARROWS = 120; // wake arrows drawn at most; past FADE, they fade
+const LATE = 1e6; // a timer pass that fired a timer this late (ns) is marked on its hub's lane
 const FADE = 30;
 
 /** Sorts of the lanes within a group: key(lane, trace, until) ascending, then creation. */
@@ -51,7 +55,6 @@ export class Timeline {
     this.acc = new Float64Array(model.states.length);
     this.arrows = 0; // wake arrows in the last overlay
     this.range = null; // {t0, t1}: the range selected (shift-drag)
-    this.stalls = []; // {gid, t0, t1}: the analysis's stalls, marked on the hub's lane and the culprit's
   }
 
   setTrace(trace) {
@@ -91,14 +94,15 @@ export class Timeline {
     const groups = [], members = [];
     for (const lane of lanes) {
       if (!shown(lane)) continue;
-      const gkey = lane.pool ?? "main";
+      const hub = lane.hub ?? 0;
+      const gkey = `${hub} ${lane.pool ?? "main"}`; // a hub's lanes, by pool
       let g = byKey.get(gkey);
       if (g === undefined) {
         g = groups.length;
         byKey.set(gkey, g);
         const res = lane.pool == null ? null : tr.resources.get(lane.pool);
         const name = lane.pool == null ? "not in a pool" : res ? shortName(res.name) : `pool ${lane.pool}`;
-        groups.push({ key: gkey, label: name, count: 0, waiting: [] });
+        groups.push({ key: gkey, hub, pool: lane.pool, label: name, count: 0, waiting: [] });
         members.push([]);
       }
       groups[g].count++;
@@ -108,30 +112,34 @@ export class Timeline {
     for (const lane of lanes) {
       if (!lane.slotWaits || !shown(lane)) continue;
       for (const [pool, since] of lane.slotWaits) {
-        const g = byKey.get(pool);
-        if (g !== undefined && since <= until && lane.pool !== pool) groups[g].waiting.push(lane);
+        const g = groups.findIndex((x) => x.pool === pool);
+        if (g >= 0 && since <= until && lane.pool !== pool) groups[g].waiting.push(lane);
       }
     }
     const order = this.sorter(until);
-    // the pool-less group (main and its children) first, then pools in order of appearance
-    const gorder = groups.map((_, i) => i).sort((a, b) => (groups[a].key === "main" ? -1 : groups[b].key === "main" ? 1 : a - b));
-    const total = 1 + 2 * groups.length + lanes.length + groups.reduce((n, g) => n + g.waiting.length, 0);
+    const hubs = tr ? tr.hubs : [];
+    const total = hubs.length + 2 * groups.length + lanes.length + groups.reduce((n, g) => n + g.waiting.length, 0);
     const rows = new Int32Array(total);
     const rowOf = new Int32Array(lanes.length).fill(-1);
     let n = 0;
-    rows[n++] = HUB_ROW;
-    for (const g of gorder) {
-      rows[n++] = -2 - 2 * g;
-      if (this.collapsed.has(groups[g].key)) continue;
-      for (const lane of order(members[g])) {
-        rowOf[lane.index] = n;
-        rows[n++] = lane.index;
-      }
-      if (groups[g].waiting.length) {
-        rows[n++] = -3 - 2 * g;
-        for (const lane of order(groups[g].waiting)) {
-          if (rowOf[lane.index] < 0) rowOf[lane.index] = n;
+    for (const hub of hubs) {
+      // each hub's row, then its groups: the pool-less one (main and its children) first, then its pools
+      rows[n++] = headerCode(hub.index, HUB);
+      const mine = groups.map((_, i) => i).filter((i) => groups[i].hub === hub.gid);
+      mine.sort((a, b) => (groups[a].pool == null ? -1 : groups[b].pool == null ? 1 : a - b));
+      for (const g of mine) {
+        rows[n++] = headerCode(g, GROUP);
+        if (this.collapsed.has(groups[g].key)) continue;
+        for (const lane of order(members[g])) {
+          rowOf[lane.index] = n;
           rows[n++] = lane.index;
+        }
+        if (groups[g].waiting.length) {
+          rows[n++] = headerCode(g, WAITERS);
+          for (const lane of order(groups[g].waiting)) {
+            if (rowOf[lane.index] < 0) rowOf[lane.index] = n;
+            rows[n++] = lane.index;
+          }
         }
       }
     }
@@ -196,17 +204,21 @@ export class Timeline {
     const paths = model.states.map(() => new Path2D());
     const thin = model.states.map(() => new Path2D());
     const hub = [new Path2D(), new Path2D()];
-    const marks = [];
+    const marks = [], hubRows = [];
     const last = Math.min(this.nrows, this.scrollRow + this.visibleRows(theme) + 1);
     ctx.font = `${Math.round(row * 0.78)}px ${theme.mono.split(" ").slice(1).join(" ") || "monospace"}`;
     ctx.textBaseline = "middle";
     for (let r = this.scrollRow; r < last; r++) {
       const code = this.rows[r];
       const y = this.rowY(r, theme);
-      if (code === HUB_ROW) {
-        this.label(ctx, y + row / 2, "hub", theme, false);
-        this.lane(tr.hubTs, tr.hubSt, end, y + 1, bar, row, (s) => (s === HUB_WAITING ? hub[1] : null), (s) => hub[s]);
-      } else if (code <= -2) this.drawHeader(ctx, w, y, row, theme, code);
+      if (code < 0) {
+        const h = this.header(code);
+        if (h.hub) {
+          this.label(ctx, y + row / 2, tr.hubs.length > 1 ? `hub ${h.hub.gid}` : "hub", theme, false);
+          this.lane(h.hub.ts, h.hub.st, end, y + 1, bar, row, (s) => (s === HUB_WAITING ? hub[1] : null), (s) => hub[s]);
+          hubRows.push([h.hub, y]);
+        } else this.drawHeader(ctx, w, y, row, theme, h);
+      }
       else {
         const lane = tr.lanes[code];
         this.lane(lane.ts, lane.st, end, y + 1, bar, row, (s) => (s === model.DONE ? null : paths[s]), (s) => thin[s]);
@@ -227,7 +239,7 @@ export class Timeline {
     ctx.fill(hub[1]);
     ctx.fillStyle = theme.hubBusy;
     ctx.fill(hub[0]);
-    this.drawTimers(ctx, theme, end, last);
+    for (const [h, y] of hubRows) this.drawTimers(ctx, theme, h, y, end);
     this.drawMarks(ctx, marks, row, theme);
     ctx.restore();
     this.drawGaps(ctx, theme);
@@ -275,8 +287,7 @@ export class Timeline {
   }
 
   /** A group's header row, or the header of the spawners waiting for a slot of its pool. */
-  drawHeader(ctx, w, y, row, theme, code) {
-    const { group, waiters } = this.header(code);
+  drawHeader(ctx, w, y, row, theme, { group, waiters }) {
     ctx.fillStyle = theme.panel;
     ctx.fillRect(0, y, w, row);
     ctx.fillStyle = theme.dim;
@@ -286,25 +297,32 @@ export class Timeline {
     ctx.fillText(text, 2, y + row / 2);
   }
 
+  /** What a header row (code < 0) is: {hub} or {group, waiters}. */
   header(code) {
-    const k = -code - 2;
-    return { group: this.groups[k >> 1], waiters: (k & 1) === 1 };
+    const k = -code - 1, i = Math.floor(k / 3), t = k % 3;
+    return t === HUB ? { hub: this.trace.hubs[i] } : { group: this.groups[i], waiters: t === WAITERS };
   }
 
-  /** Timer passes on the hub's lane: ticks along its top, one per pixel column at most. */
-  drawTimers(ctx, theme, end, last) {
-    const hubRow = this.scrollRow === 0 && last > 0 && this.rows[0] === HUB_ROW;
-    if (!hubRow) return;
-    const v = this.view, tr = this.trace, y = this.rowY(0, theme), hgt = Math.max(2, Math.floor(theme.row / 4));
+  /** Timer passes on a hub's lane (at `y`): ticks along its top, one per pixel column at most. */
+  drawTimers(ctx, theme, hub, y, end) {
+    const v = this.view, hgt = Math.max(2, Math.floor(theme.row / 4));
     const k = v.width / (v.t1 - v.t0);
-    ctx.fillStyle = theme.hubBusy;
-    const ts = tr.timerTs.a, n = tr.timerTs.n;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(v.gutter, this.axis, v.width, this.height - this.axis);
+    ctx.clip();
+    const ts = hub.timerTs.a, n = hub.timerTs.n, late = hub.timerLate.a;
     let j = Math.max(0, lastAtOrBefore(ts, n, v.t0));
     while (j < n && ts[j] <= Math.min(v.t1, end)) {
       const c = Math.floor((ts[j] - v.t0) * k);
-      if (c >= 0) ctx.fillRect(v.gutter + c, y, 1, hgt);
-      j = Math.max(j + 1, lastAtOrBefore(ts, n, v.t0 + (c + 1) / k) + 1);
+      const next = Math.max(j + 1, lastAtOrBefore(ts, n, v.t0 + (c + 1) / k) + 1);
+      let tardy = false; // a pass in this column fired a timer late: a mark, not a tick
+      for (let m = j; m < next && !tardy; m++) tardy = late[m] >= LATE;
+      ctx.fillStyle = tardy ? theme.mark : theme.hubBusy;
+      if (c >= 0) ctx.fillRect(v.gutter + c, y, tardy ? 2 : 1, tardy ? 2 * hgt : hgt);
+      j = next;
     }
+    ctx.restore();
   }
 
   drawMarks(ctx, marks, row, theme) {
@@ -369,21 +387,29 @@ export class Timeline {
     }
   }
 
-  /** The stalls: a bracket over the hub's lane and around the culprit's run, where they are in view. */
+  /** The stalls the program's monitor caught: a frame around the culprit's run and over its hub's lane. */
   drawStalls(ctx, theme) {
-    const v = this.view, tr = this.trace, row = theme.row;
+    const v = this.view, tr = this.trace, row = theme.row, left = v.gutter, right = v.gutter + v.width;
     ctx.strokeStyle = theme.mark;
     ctx.lineWidth = 2;
-    for (const s of this.stalls) {
-      const x0 = v.x(s.t0), x1 = v.x(s.t1);
-      if (x1 < v.gutter || x0 > v.gutter + v.width) continue;
+    for (const s of tr.stalls) {
+      const x0 = Math.max(left, v.x(s.ts)), x1 = Math.min(right, v.x(s.ts + s.ns));
+      if (x1 < left || x0 > right) continue;
       const lane = tr.byGid.get(s.gid);
-      for (const r of [0, lane ? this.rowOf[lane.index] : -1]) { // row 0 is the hub's
+      const hub = tr.byHub.get(lane?.hub ?? 0);
+      for (const r of [this.hubRow(hub), lane ? this.rowOf[lane.index] : -1]) {
         if (r < this.scrollRow || r < 0) continue;
-        const y = this.rowY(r, theme);
-        ctx.strokeRect(Math.max(v.gutter, x0), y + 1, Math.max(2, Math.min(x1, v.gutter + v.width) - Math.max(v.gutter, x0)), row - 2);
+        ctx.strokeRect(x0, this.rowY(r, theme) + 1, Math.max(2, x1 - x0), row - 2);
       }
     }
+  }
+
+  /** The row of `hub`'s lane (-1 if none). */
+  hubRow(hub) {
+    if (!hub) return -1;
+    const code = headerCode(hub.index, HUB);
+    for (let r = 0; r < this.nrows; r++) if (this.rows[r] === code) return r;
+    return -1;
   }
 
   /** Arrows from each waker (at the wake) to the run the wake caused, for `lane`, in the visible range only;
@@ -444,7 +470,7 @@ export class Timeline {
 
   // ------------------------------------------------------------ hit-testing
 
-  /** What is at CSS px (x, y): {kind: "hub"|"group"|"waiters"|"lane", lane, group, t, c0, c1} or null;
+  /** What is at CSS px (x, y): {kind: "hub"|"group"|"waiters"|"lane", lane, hub, group, t, c0, c1} or null;
    * [c0, c1) is the time of the pixel column under x. */
   hit(x, y, theme) {
     if (!this.trace || y < this.axis) return null;
@@ -453,18 +479,17 @@ export class Timeline {
     const code = this.rows[r];
     const v = this.view, w = (v.t1 - v.t0) / v.width, c = Math.floor(x - v.gutter);
     const at = { t: v.t(x), c0: v.t0 + c * w, c1: v.t0 + (c + 1) * w, inPlot: x >= v.gutter };
-    if (code === HUB_ROW) return { kind: "hub", ...at };
-    if (code <= -2) {
-      const { group, waiters } = this.header(code);
+    if (code < 0) {
+      const { hub, group, waiters } = this.header(code);
+      if (hub) return { kind: "hub", hub, ...at };
       return { kind: waiters ? "waiters" : "group", group, ...at };
     }
     return { kind: "lane", lane: this.trace.lanes[code], ...at };
   }
 
-  /** The state a lane (or the hub, `lane` null) shows over [c0, c1), and how many transitions fall in it. */
+  /** The state a lane (a greenthread's or a hub's) shows over [c0, c1), and how many transitions fall in it. */
   columnState(lane, c0, c1, until) {
-    const tr = this.trace;
-    const ts = lane ? lane.ts : tr.hubTs, st = lane ? lane.st : tr.hubSt;
+    const tr = this.trace, ts = lane.ts, st = lane.st;
     let state = -1;
     columnRuns(ts.a, st.a, ts.n, Math.min(until, tr.now), c0, c1, 1, this.acc, (a, b, s) => (state = s));
     const changes = lastAtOrBefore(ts.a, ts.n, c1, 0, true) - lastAtOrBefore(ts.a, ts.n, c0);

@@ -2,9 +2,12 @@
 //
 // `Trace.ingest(batch)` takes the server's columnar batches (see visualizer/streaming.py)
 // and keeps, in growable typed arrays (never an object per event):
-//   - per greenthread (a `Lane`): its state transitions (ts, state, detail, info) — interval
-//     i runs from ts[i] to ts[i+1], the last one to the trace's end — and the wakes it got;
-//   - the hub: its transitions between busy and waiting in its poller, and its timer passes;
+//   - per greenthread (a `Lane`): its state transitions (ts, state, detail, info, where) —
+//     interval i runs from ts[i] to ts[i+1], the last one to the trace's end — and the wakes
+//     it got (when, why, by whom, how late);
+//   - per hub (a `HubLane`: one per OS thread that ran one; gid 0 and below): its transitions
+//     between busy and waiting in its poller, and its timer passes;
+//   - the stalls the program's stall monitor caught, with their stacks;
 //   - gauges as step series: greenthreads by state, each pool and queue, switch times.
 // The state semantics are runtime/trace/states.py's: its rules, and its state table and event
 // kinds, which reach the page as the schema (`Model`), never as constants copied here. The golden
@@ -34,6 +37,7 @@ export class Model {
     // wire kind code -> [name, fields]; the page works on its own codes (K), mapped by name
     this.kinds = new Map(Object.entries(schema.kinds).map(([code, [name, fields]]) => [Number(code), { name, fields }]));
     this.local = new Uint8Array(256);
+    this.codes = new Map([...this.kinds].map(([code, { name }]) => [name, code])); // name -> wire code
     for (const [code, { name }] of this.kinds) this.local[code] = K[name] ?? 0;
   }
   stateOf(reason) {
@@ -44,7 +48,7 @@ export class Model {
 /** The page's own kind codes. */
 const K = {
   spawn: 1, switch: 2, block: 3, wake: 4, exit: 5, hub_wait: 6, hub_wake: 7, timers: 8, resource: 9, pool: 10,
-  queue: 11, dropped: 12, process: 13,
+  queue: 11, dropped: 12, process: 13, stall: 14, clock: 15, control: 16,
 };
 
 /** The hub's two states. */
@@ -114,24 +118,32 @@ export class Lane {
     this.ts = new Column(Float64Array, 8);
     this.st = new Column(Uint8Array, 8);
     this.dt = new Column(Uint32Array, 8); // detail: the cause, reason or outcome (a string code)
-    this.info = new Column(Uint32Array, 8); // a block's fd or timeout (a string code), else 0
+    this.info = new Column(Uint32Array, 8); // a block's peer, fd or timeout (a string code), else 0
+    this.wh = new Column(Uint32Array, 8); // a block's place in the user's code (a string code), else 0
+    this.obj = null; // per transition, what it waited on (only once a block named an object: rare)
+    this.hub = null; // the gid of the hub that runs it (0: the main thread's)
     this.wakeTs = new Column(Float64Array, 4);
     this.wakeBy = new Column(Int32Array, 4);
     this.wakeCause = new Column(Uint32Array, 4);
+    this.wakeLate = new Column(Float64Array, 4); // ns a timer that woke it fired after its deadline
     // the state machine (states.py's _Life)
     this.state = state;
     this.detail = detail;
     this.pending = -1; // the state it takes when switched out, or -1
     this.pendingDetail = 0;
     this.pendingInfo = 0;
+    this.pendingWhere = 0;
+    this.pendingObj = null;
     this.exited = 0; // outcome code once exited
-    this.push(since, state, detail, 0);
+    this.push(since, state, detail, 0, 0, null);
   }
-  push(ts, state, detail, info) {
+  push(ts, state, detail, info, where, obj) {
     this.ts.push(ts);
     this.st.push(state);
     this.dt.push(detail);
     this.info.push(info);
+    this.wh.push(where);
+    if (obj !== null || this.obj) (this.obj ??= new Map()).set(this.ts.n - 1, obj);
   }
   /** The start of the open interval. */
   get since() {
@@ -140,6 +152,63 @@ export class Lane {
   /** The index of the transition in force at `t` (-1: before the first). */
   at(t) {
     return lastAtOrBefore(this.ts.a, this.ts.n, t);
+  }
+}
+
+/** One hub (an OS thread's): its transitions between busy and waiting in its poller, its waits and timer passes. */
+export class HubLane {
+  constructor(gid, index) {
+    this.gid = gid;
+    this.index = index; // in order of appearance
+    this.ts = new Column(Float64Array, 256); // transitions: busy <-> waiting in its poller
+    this.st = new Column(Uint8Array, 256);
+    this.ts.push(0); // busy from the first event
+    this.st.push(HUB_BUSY);
+    this.waitStart = new Column(Float64Array, 256); // the poller waits
+    this.waitEnd = new Column(Float64Array, 256);
+    this.waitReady = new Column(Int32Array, 256);
+    this.waitCum = new Column(Float64Array, 256); // time waited before each wait began
+    this.timerTs = new Column(Float64Array, 256); // timer passes
+    this.timerCount = new Column(Int32Array, 256);
+    this.timerLate = new Column(Float64Array, 256); // how late the latest timer of each pass fired (ns)
+    this.waiting = false;
+  }
+
+  wait(ts) {
+    if (this.waiting) return;
+    this.waiting = true;
+    const n = this.waitStart.n;
+    if (n) ts = Math.max(ts, this.waitEnd.a[n - 1]);
+    const cum = n ? this.waitCum.a[n - 1] + (this.waitEnd.a[n - 1] - this.waitStart.a[n - 1]) : 0;
+    this.waitStart.push(ts);
+    this.waitEnd.push(ts);
+    this.waitReady.push(0);
+    this.waitCum.push(cum);
+    this.move(ts, HUB_WAITING);
+  }
+
+  wake(ts, nready) {
+    if (!this.waiting) return;
+    this.waiting = false;
+    const n = this.waitStart.n;
+    ts = Math.max(ts, this.waitStart.a[n - 1]);
+    this.waitEnd.a[n - 1] = ts;
+    this.waitReady.a[n - 1] = nready;
+    this.move(ts, HUB_BUSY);
+  }
+
+  move(ts, state) {
+    this.ts.push(Math.max(ts, this.ts.last()));
+    this.st.push(state);
+  }
+
+  /** ns spent waiting in the poller from the start to `t`, the trace known up to `end`. */
+  waitedUntil(t, end) {
+    const i = lastAtOrBefore(this.waitStart.a, this.waitStart.n, t);
+    if (i < 0) return 0;
+    const start = this.waitStart.a[i];
+    const stop = this.waiting && i === this.waitStart.n - 1 ? end : this.waitEnd.a[i];
+    return this.waitCum.a[i] + Math.min(t, stop) - start;
   }
 }
 
@@ -166,10 +235,18 @@ export class Series {
   }
 }
 
+/** A batch's binary block (an ArrayBuffer as Socket.IO delivers it, or a view of one) as [buffer, byteOffset],
+ * the offset a multiple of 8 (float64s are read in place). */
+function block(data) {
+  if (data instanceof ArrayBuffer) return [data, 0];
+  if (data.byteOffset % 8 === 0) return [data.buffer, data.byteOffset];
+  return [data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), 0];
+}
+
 export class Trace {
   constructor(model) {
     this.model = model;
-    this.base = null; // ns of the first event (the origin of every time here)
+    this.base = null; // the session's origin: its first event's ts (every time here is ns since it)
     this.end = 0; // ts of the latest event: how far the session is known
     this.events = 0; // events ingested
     this.dropped = 0; // events lost (reported by the stream or a `dropped` event)
@@ -181,53 +258,73 @@ export class Trace {
     this.counts = new Int32Array(model.states.length); // greenthreads per state, now
     this.stateSeries = new Series(model.states);
     this.switches = new Column(Float64Array, 1024); // ts of every switch
-    this.hubTs = new Column(Float64Array, 256); // the hub's transitions: busy <-> waiting in its poller
-    this.hubSt = new Column(Uint8Array, 256);
-    this.hubTs.push(0); // busy from the first event
-    this.hubSt.push(HUB_BUSY);
-    this.waitStart = new Column(Float64Array, 256); // the hub's poller waits
-    this.waitEnd = new Column(Float64Array, 256);
-    this.waitReady = new Column(Int32Array, 256);
-    this.waitCum = new Column(Float64Array, 256); // time waited before each wait began
-    this.timerTs = new Column(Float64Array, 256); // timer passes
-    this.timerCount = new Column(Int32Array, 256);
+    this.hubs = [new HubLane(0, 0)]; // the main thread's hub first, others as they appear
+    this.byHub = new Map([[0, this.hubs[0]]]);
+    this.stalls = []; // {gid, ts, ns, stack}: a greenthread that held its hub, caught in the act
+    this.home = null; // the program's directory, as its first spawn site tells: paths are shown from there
     this.gaps = new Column(Float64Array, 4); // where events were lost
     this.marks = []; // lanes that ended with an error or a kill, in order
     this.version = 0; // bumped at every ingest: views compare it to know what changed
-    this._waiting = false;
+  }
+
+  /** The main thread's hub. */
+  get hub() {
+    return this.hubs[0];
+  }
+
+  hubLane(gid) {
+    let h = this.byHub.get(gid);
+    if (h === undefined) {
+      h = new HubLane(gid, this.hubs.length);
+      this.hubs.push(h);
+      this.byHub.set(gid, h);
+    }
+    return h;
   }
 
   // ------------------------------------------------------------ ingest
 
-  /** Take one server batch ({kinds, columns: {kind name: {field: [...]}}, dropped}). */
+  /** Take one server batch (visualizer/sessions.py's `wire`): {events, data, columns, origin, dropped}. The
+   * kind codes are the first `events` bytes of `data`; a numeric column is `n` float64s at a byte offset in it
+   * (read in place), other columns are lists; timestamps are ns since the session's `origin` (a string: its
+   * first event's ts on the program's clock). */
   ingest(batch) {
-    const kinds = batch.kinds, cols = batch.columns, m = this.model;
+    const m = this.model, [buf, at] = block(batch.data);
+    const kinds = new Uint8Array(buf, at, batch.events);
     if (!kinds.length) return;
-    if (this.base === null) this.base = this.firstTs(kinds, cols);
-    const base = this.base;
+    if (this.base === null) this.base = Number(batch.origin);
     if (batch.dropped) this.lost(this.end, batch.dropped); // this viewer missed events before this batch
+    const cols = new Array(256); // code -> its columns (numbers as Float64Arrays); null: a kind unknown here
+    for (const [name, given] of Object.entries(batch.columns)) {
+      const code = m.codes.get(name);
+      if (code === undefined) continue;
+      const c = (cols[code] = {});
+      for (const [field, v] of Object.entries(given)) {
+        c[field] = typeof v === "number" && field !== "n" ? new Float64Array(buf, at + v, given.n) : v;
+      }
+    }
     const pos = new Int32Array(256);
-    const empty = {};
-    const sw = cols.switch || empty, swTs = sw.ts, swFrom = sw.from, swTo = sw.to;
+    const sw = cols[m.codes.get("switch")] || {}, swTs = sw.ts, swFrom = sw.from, swTo = sw.to;
     for (let i = 0; i < kinds.length; i++) {
       const code = kinds[i];
       const j = pos[code]++;
       const k = m.local[code];
       if (k === K.switch) {
-        this.switched(Math.max(0, swTs[j] - base), swFrom[j], swTo[j]);
+        this.switched(Math.max(0, swTs[j]), swFrom[j], swTo[j]);
         continue;
       }
-      const c = k ? cols[m.kinds.get(code).name] : undefined;
+      const c = k ? cols[code] : undefined;
       if (!c) continue; // a kind this page does not know: skipped
-      const ts = Math.max(0, c.ts[j] - base);
+      const ts = Math.max(0, c.ts[j]);
       switch (k) {
         case K.spawn: this.spawn(ts, c.gid[j], c.parent[j], c.func[j], c.site[j], c.pool[j]); break;
-        case K.block: this.block(ts, c.gid[j], c.reason[j], c.obj[j], c.detail[j]); break;
-        case K.wake: this.wake(ts, c.gid[j], c.cause[j], c.waker[j]); break;
+        case K.block: this.block(ts, c.gid[j], c.reason[j], c.obj[j], c.detail[j], c.where?.[j]); break;
+        case K.wake: this.wake(ts, c.gid[j], c.cause[j], c.waker[j], c.late?.[j] ?? 0); break;
         case K.exit: this.exit(ts, c.gid[j], c.outcome[j], c.error[j]); break;
-        case K.hub_wait: this.hubWait(ts); break;
-        case K.hub_wake: this.hubWake(ts, c.nready[j]); break;
-        case K.timers: this.timerTs.push(ts); this.timerCount.push(c.count[j]); break;
+        case K.hub_wait: this.hubLane(c.hub?.[j] ?? 0).wait(ts); break;
+        case K.hub_wake: this.hubLane(c.hub?.[j] ?? 0).wake(ts, c.nready[j]); break;
+        case K.timers: this.timers(ts, c.hub?.[j] ?? 0, c.count[j], c.late?.[j] ?? 0); break;
+        case K.stall: this.stalls.push({ gid: c.gid[j], ts, ns: c.ns[j], stack: c.stack[j] }); break;
         case K.resource: this.resource(ts, c.obj[j], c.type[j], c.name[j], c.size[j]); break;
         case K.pool: this.poolState(ts, c.obj[j], c.size[j], c.running[j], c.waiting[j]); break;
         case K.queue: this.queueState(ts, c.obj[j], c.size[j], c.maxsize[j], c.putters[j], c.getters[j]); break;
@@ -247,16 +344,6 @@ export class Trace {
     return this.end;
   }
 
-  /** The ts of a batch's first event (of a kind this page knows). */
-  firstTs(kinds, cols) {
-    const m = this.model;
-    for (const code of kinds) {
-      const c = m.local[code] && cols[m.kinds.get(code).name];
-      if (c) return c.ts[0];
-    }
-    return 0;
-  }
-
   lane(gid) {
     let lv = this.byGid.get(gid);
     if (lv === undefined) lv = this.newLane(gid, 0, this.model.RUNNING, 0); // first seen acting: running since the start
@@ -273,14 +360,14 @@ export class Trace {
   }
 
   /** states.py's `_Life.move`: close the open interval at ts (never before its start), open (state, detail). */
-  move(lv, ts, state, detail, info = 0) {
+  move(lv, ts, state, detail, info = 0, where = 0, obj = null) {
     if (lv.state === state && lv.detail === detail) return;
     if (ts < lv.since) ts = lv.since;
     this.counts[lv.state]--;
     this.counts[state]++;
     lv.state = state;
     lv.detail = detail;
-    lv.push(ts, state, detail, info);
+    lv.push(ts, state, detail, info, where, obj);
     this.sample(ts);
   }
 
@@ -292,14 +379,19 @@ export class Trace {
     const m = this.model;
     if (ts > this.end) this.end = ts;
     this.switches.push(Math.max(ts, this.switches.n ? this.switches.last() : 0));
-    if (src) {
+    if (src > 0) {
       const lv = this.lane(src);
+      if (lv.hub === null) lv.hub = dst <= 0 ? dst : this.lane(dst).hub; // straight to the next: the same hub
       if (lv.exited) this.move(lv, ts, m.DONE, lv.exited);
-      else if (lv.pending >= 0) this.move(lv, ts, lv.pending, lv.pendingDetail, lv.pendingInfo);
+      else if (lv.pending >= 0) this.move(lv, ts, lv.pending, lv.pendingDetail, lv.pendingInfo, lv.pendingWhere, lv.pendingObj);
       else this.move(lv, ts, m.READY, this.strings.code("yield"));
       lv.pending = -1;
     }
-    if (dst) this.move(this.lane(dst), ts, m.RUNNING, 0);
+    if (dst > 0) {
+      const lv = this.lane(dst);
+      if (lv.hub === null) lv.hub = src <= 0 ? src : this.lane(src).hub;
+      this.move(lv, ts, m.RUNNING, 0);
+    }
   }
 
   spawn(ts, gid, parent, func, site, pool) {
@@ -316,32 +408,44 @@ export class Trace {
     lv.parent = parent;
     lv.func = func;
     lv.site = site;
+    if (this.home === null && site) this.home = site.slice(0, site.search(/[^\\/]*$/));
     lv.pool = pool;
     lv.spawned = ts;
   }
 
-  block(ts, gid, reason, obj, detail) {
+  block(ts, gid, reason, obj, detail, where) {
     const lv = this.lane(gid);
     lv.pending = this.model.stateOf(reason);
     lv.pendingDetail = this.strings.code(reason);
     lv.pendingInfo = detail === null || detail === undefined ? 0 : this.strings.code(String(detail));
+    lv.pendingWhere = where ? this.strings.code(where) : 0;
+    lv.pendingObj = obj ?? null;
     if (reason === "pool_slot" && obj !== null && obj !== undefined) {
       lv.slotWaits ??= new Map();
       if (!lv.slotWaits.has(obj)) lv.slotWaits.set(obj, ts);
     }
   }
 
-  wake(ts, gid, cause, waker) {
+  wake(ts, gid, cause, waker, late) {
     const lv = this.lane(gid), m = this.model;
     const c = this.strings.code(cause);
     lv.wakeTs.push(Math.max(ts, lv.wakeTs.n ? lv.wakeTs.last() : 0));
     lv.wakeBy.push(waker === null || waker === undefined ? -1 : waker);
     lv.wakeCause.push(c);
+    lv.wakeLate.push(late);
     if (lv.state === m.RUNNING) {
       lv.pending = m.READY;
       lv.pendingDetail = c;
-      lv.pendingInfo = 0;
+      lv.pendingInfo = lv.pendingWhere = 0;
+      lv.pendingObj = null;
     } else if (lv.state !== m.DONE) this.move(lv, ts, m.READY, c);
+  }
+
+  timers(ts, hub, count, late) {
+    const h = this.hubLane(hub);
+    h.timerTs.push(Math.max(ts, h.timerTs.n ? h.timerTs.last() : 0));
+    h.timerCount.push(count);
+    h.timerLate.push(late);
   }
 
   exit(ts, gid, outcome, error) {
@@ -364,34 +468,6 @@ export class Trace {
       this.move(lv, from, m.LOST, detail);
       lv.pending = -1;
     }
-  }
-
-  hubWait(ts) {
-    if (this._waiting) return;
-    this._waiting = true;
-    const n = this.waitStart.n;
-    if (n) ts = Math.max(ts, this.waitEnd.a[n - 1]);
-    const cum = n ? this.waitCum.a[n - 1] + (this.waitEnd.a[n - 1] - this.waitStart.a[n - 1]) : 0;
-    this.waitStart.push(ts);
-    this.waitEnd.push(ts);
-    this.waitReady.push(0);
-    this.waitCum.push(cum);
-    this.hubMove(ts, HUB_WAITING);
-  }
-
-  hubWake(ts, nready) {
-    if (!this._waiting) return;
-    this._waiting = false;
-    const n = this.waitStart.n;
-    ts = Math.max(ts, this.waitStart.a[n - 1]);
-    this.waitEnd.a[n - 1] = ts;
-    this.waitReady.a[n - 1] = nready;
-    this.hubMove(ts, HUB_BUSY);
-  }
-
-  hubMove(ts, state) {
-    this.hubTs.push(Math.max(ts, this.hubTs.last()));
-    this.hubSt.push(state);
   }
 
   resource(ts, obj, type, name, size) {
@@ -419,14 +495,9 @@ export class Trace {
 
   // ------------------------------------------------------------ queries
 
-  /** Seconds the hub spent waiting in its poller from the start to `t` (ns). */
+  /** ns the main thread's hub spent waiting in its poller from the start to `t`. */
   waitedUntil(t) {
-    const i = lastAtOrBefore(this.waitStart.a, this.waitStart.n, t);
-    if (i < 0) return 0;
-    const start = this.waitStart.a[i];
-    let end = this.waitEnd.a[i];
-    if (this._waiting && i === this.waitStart.n - 1) end = this.end;
-    return this.waitCum.a[i] + Math.min(t, end) - start;
+    return this.hub.waitedUntil(t, this.end);
   }
 
   /** Switches in [t0, t1). */
@@ -450,6 +521,11 @@ export class Trace {
 
   detail(code) {
     return this.strings.list[code];
+  }
+
+  /** A path (or "path:line in function") as people read it: from the program's directory when it is below it. */
+  relative(path) {
+    return this.home && path.startsWith(this.home) ? path.slice(this.home.length) : path;
   }
 
   /** A lane's intervals as [start, end, state name, detail] (for details and tests). */

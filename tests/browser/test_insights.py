@@ -3,11 +3,15 @@ analysis (runtime/trace/analysis.py) says, and a click on a finding takes you to
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 
 from runtime.trace.analysis import analyse
 from runtime.trace.codec import read_recording
 from tests.visualizer.conftest import Server
+
+WORKLOADS = Path(__file__).resolve().parents[2] / "visualizer" / "workloads"
 
 
 def ended(page: Page, server: Server, workload: str, **params: object) -> str:
@@ -31,7 +35,7 @@ def test_a_saturated_pool_is_named_and_its_longest_waiter_selected(page: Page, s
     longest = next(p for p in report["pools"] if p["name"] == "servers")["longest_wait"]
     finding.click()
     page.wait_for_function(f"greenscope.timeline.selected && greenscope.timeline.selected.gid === {longest['gid']}")
-    at = longest["at"] - page.evaluate("greenscope.trace.base")
+    at = longest["at"]  # ns since the session's origin, as the page counts
     view = page.evaluate("[greenscope.view.t0, greenscope.view.t1]")
     assert view[0] <= at <= view[1]  # the moment it began to wait is in view
 
@@ -43,7 +47,7 @@ def test_a_greenthread_that_blocks_the_hub_is_found(page: Page, server: Server):
 
 
 def test_the_tasks_table_sorts_as_the_server_does(page: Page, server: Server):
-    sid = ended(page, server, "pipeline", items=100)
+    sid = ended(page, server, "pipeline", items=100, produce=0.002, work=0.004)
     page.keyboard.press("i")
     page.click("#side-tabs [data-tab=tasks]")
     expect(page.locator("#tasks-table tr[data-gid]").first).to_be_visible()
@@ -58,7 +62,7 @@ def test_the_tasks_table_sorts_as_the_server_does(page: Page, server: Server):
 
 
 def test_a_selected_range_shows_the_analysis_totals_for_it(page: Page, server: Server):
-    sid = ended(page, server, "pipeline", items=100)
+    sid = ended(page, server, "pipeline", items=100, produce=0.002, work=0.004)
     page.keyboard.press("0")
     box = page.locator("#timeline").bounding_box()
     gutter = page.evaluate("greenscope.view.gutter")
@@ -70,9 +74,10 @@ def test_a_selected_range_shows_the_analysis_totals_for_it(page: Page, server: S
     page.mouse.up()
     page.keyboard.up("Shift")
     expect(page.locator("#range-states")).to_be_visible()
-    t0, t1, base = page.evaluate("[greenscope.timeline.range.t0, greenscope.timeline.range.t1, greenscope.trace.base]")
+    t0, t1 = page.evaluate("[greenscope.timeline.range.t0, greenscope.timeline.range.t1]")
+    origin = int(server.get(f"api/sessions/{sid}").json()["origin"])
     events = read_recording(server.get(f"api/sessions/{sid}/recording").content)[1]
-    want = analyse(events, round(t0 + base), round(t1 + base))
+    want = analyse(events, round(t0) + origin, round(t1) + origin)
     shown = page.eval_on_selector_all(
         "#range-states tr[data-state]", "rows => rows.map(r => [r.dataset.state, Number(r.cells[1].dataset.ns)])"
     )
@@ -81,3 +86,46 @@ def test_a_selected_range_shows_the_analysis_totals_for_it(page: Page, server: S
         "#range-functions tr[data-func]", "rows => rows.map(r => [r.dataset.func, Number(r.cells[2].dataset.ns)])"
     )
     assert dict(funcs) == {f["func"]: f["states"]["running"] for f in want["functions"]}
+
+
+def line_of(path: Path, text: str) -> int:
+    """The number of the first line of `path` holding `text`."""
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_a_stall_names_the_line_that_blocks_and_shows_its_stack(page: Page, server: Server):
+    ended(page, server, "blocker", stalls=2, block=0.1, every=0.05)
+    line = line_of(WORKLOADS / "blocker.py", "time.sleep(args.block)")
+    page.keyboard.press("i")
+    finding = page.locator("#findings .finding[data-kind=stall]")
+    expect(finding).to_contain_text(f"blocker.py:{line} in blocker")
+    expect(finding).to_contain_text("timers fired up to")
+    finding.click()
+    expect(page.locator("#side-tabs [data-tab=details]")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#detail-stalls")).to_contain_text(f"blocker.py:{line} in blocker")
+
+
+def test_the_tooltip_says_where_a_greenthread_waits(page: Page, server: Server):
+    ended(page, server, "pipeline", items=100, produce=0.002, work=0.004)
+    line = line_of(WORKLOADS / "pipeline.py", "jobs.get()")
+    page.keyboard.press("h")
+    page.keyboard.press("0")
+    # a consumer's longest wait on the queue: hover its middle
+    x, y = page.evaluate(
+        """(() => { const g = greenscope, tr = g.trace, q = g.model.states.indexOf('queue');
+             let best = null;
+             for (const l of tr.lanes) {
+               if (l.func !== 'consumer' || g.timeline.rowOf[l.index] < 0) continue;
+               for (let i = 0; i < l.ts.n; i++) {
+                 const d = tr.endOf(l, i) - l.ts.a[i];
+                 if (l.st.a[i] === q && (!best || d > best.d)) best = { l, i, d };
+               }
+             }
+             const t = best.l.ts.a[best.i] + best.d / 2;
+             g.view.t0 = Math.max(0, t - best.d); g.view.t1 = t + best.d; g.viewport.setFollow(false); g.drawNow();
+             const r = g.timeline.rowOf[best.l.index];
+             return [g.view.x(t), g.timeline.rowY(r, g.theme) + g.theme.row / 2]; })()"""
+    )
+    box = page.locator("#timeline").bounding_box()
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    expect(page.locator("#tooltip")).to_contain_text(f"queue_get jobs at pipeline.py:{line} in consumer")

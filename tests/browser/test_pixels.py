@@ -18,7 +18,7 @@ from playwright.sync_api import Page
 
 from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame, read_recording
 from runtime.trace.events import DROPPED, SPAWN, describe
-from runtime.trace.states import DONE, RUNNING, intervals
+from runtime.trace.states import DONE, RUNNING, hubs, intervals
 from tests.support.pages import load, show
 from tests.support.pixels import Snapshot, mismatches, oracle, read
 from tests.support.pixels import describe as explain
@@ -222,3 +222,26 @@ def test_a_live_session_is_drawn_true_while_events_arrive(page: Page, server: Se
         for gid, drawn in snap.lanes.items():
             bad = mismatches(drawn, want[gid])
             assert not bad, f"{what} at {snap.events} events, gt{gid}: {explain(drawn, want[gid], bad)}"
+
+
+def test_each_hub_of_a_two_thread_program_has_its_lane_and_its_greenthreads(page: Page, tmp_path: Path):
+    out = tmp_path / "two.gsc"
+    cmd = [sys.executable, "-m", "visualizer", "record", "--no-patch", "-o", str(out), str(EXAMPLES / "two_hubs.py")]
+    subprocess.run(cmd, check=True, capture_output=True)
+    events = load(page, out)
+    page.keyboard.press("0")
+    snap = assert_true_to_the_events(page, events, "fit")
+    assert {0, -1} <= set(snap.lanes)  # both hubs drawn, each true to its own waits
+    order = page.evaluate(
+        """(() => { const t = greenscope.timeline; return Array.from(t.rows.slice(0, t.nrows), r => {
+             if (r >= 0) return greenscope.trace.lanes[r].gid;
+             const h = t.header(r); return h.hub ? `hub ${h.hub.gid}` : null; }); })()"""
+    )
+    below = {}  # each greenthread's row: under which hub's row
+    hub = None
+    for row in order:
+        if isinstance(row, str):
+            hub = int(row.split()[1])
+        elif row is not None:
+            below[row] = hub
+    assert {g: below[g] for g in hubs(events) if g in below} == hubs(events)

@@ -30,26 +30,28 @@ def rec(clock):
 
 
 def named(events: list[tuple], *kinds: str) -> list[tuple]:
-    """The events as (kind name, ts in seconds, fields...), only `kinds` if given."""
+    """The events as (kind name, ts in seconds, fields...), only `kinds` if given; a block's code
+    location (its last field) left out (test_a_block_says_where_the_users_code_waits checks it)."""
     out = []
     for ev in events:
         name = KIND_NAMES[ev[0]]
         if not kinds or name in kinds:
-            out.append((name, ev[1] / 1e9, *ev[2:]))
+            out.append((name, ev[1] / 1e9, *(ev[2:-1] if ev[0] == BLOCK else ev[2:])))
     return out
 
 
 def test_the_schema_is_declared_once_and_self_describing():
     schema = describe()
-    assert schema["version"] == 1
+    assert schema["version"] == 2
     assert set(KIND_CODES) >= {"spawn", "switch", "block", "wake", "exit", "hub_wait", "resource", "pool", "queue"}
-    assert schema["kinds"][str(KIND_CODES["block"])] == ["block", ["gid", "reason", "obj", "detail"]]
-    assert as_dict((KIND_CODES["wake"], 5, 3, "put", 2)) == {
+    assert schema["kinds"][str(KIND_CODES["block"])] == ["block", ["gid", "reason", "obj", "detail", "where"]]
+    assert as_dict((KIND_CODES["wake"], 5, 3, "put", 2, 0)) == {
         "kind": "wake",
         "ts": 5,
         "gid": 3,
         "cause": "put",
         "waker": 2,
+        "late": 0,
     }
     assert all(isinstance(f, tuple) for f in FIELDS.values())
 
@@ -76,7 +78,7 @@ def test_sleep0_ping_pong(rec):
         ("switch", 0.0, A, B),
         ("switch", 0.0, B, A),
         ("exit", 0.0, A, "ok", None),
-        ("wake", 0.0, MAIN, "exit", A),
+        ("wake", 0.0, MAIN, "exit", A, 0),
         ("switch", 0.0, A, B),
         ("exit", 0.0, B, "ok", None),
         ("switch", 0.0, B, MAIN),
@@ -105,11 +107,11 @@ def test_queue_hand_off(rec):
         ("resource", 0.0, Q, "queue", "hand", None),
         ("block", 0.0, G, "queue_get", Q, None),
         ("queue", 0.0, Q, 0, None, 0, 1),  # a getter waits
-        ("wake", 0.0, G, "put", MAIN),  # main's put hands the item over
+        ("wake", 0.0, G, "put", MAIN, 0),  # main's put hands the item over
         ("queue", 0.0, Q, 0, None, 0, 0),
         ("queue", 0.0, Q, 0, None, 0, 0),  # the put's own report: nothing stays in the queue
         ("block", 0.0, MAIN, "join", None, None),
-        ("wake", 0.0, MAIN, "exit", G),
+        ("wake", 0.0, MAIN, "exit", G, 0),
     ]
 
 
@@ -126,17 +128,17 @@ def test_pool_saturation(rec):
         ("block", 0.0, F, "sleep", None, 2),
         ("block", 0.0, S, "pool_slot", P, None),  # the spawner waits for the one slot
         ("pool", 0.0, P, 1, 1, 1),
-        ("wake", 2.0, F, "timer", 0),
-        ("wake", 2.0, S, "exit", F),  # first's exit lets the spawner in...
+        ("wake", 2.0, F, "timer", 0, 0),
+        ("wake", 2.0, S, "exit", F, 0),  # first's exit lets the spawner in...
         ("pool", 2.0, P, 1, 0, 0),  # (reported by the wake)
         ("pool", 2.0, P, 1, 0, 0),  # (and by the pool)
         ("pool", 2.0, P, 1, 1, 0),  # ...which spawns at once
-        ("wake", 2.0, MAIN, "exit", S),
+        ("wake", 2.0, MAIN, "exit", S, 0),
         ("block", 2.0, S + 1, "sleep", None, 1),
         ("block", 2.0, MAIN, "join", None, None),
-        ("wake", 3.0, S + 1, "timer", 0),
+        ("wake", 3.0, S + 1, "timer", 0, 0),
         ("pool", 3.0, P, 1, 0, 0),
-        ("wake", 3.0, MAIN, "exit", S + 1),
+        ("wake", 3.0, MAIN, "exit", S + 1, 0),
     ]
 
 
@@ -151,10 +153,10 @@ def test_fd_wait(rec):
         assert named(rec.take(), "block", "wake", "hub_wait", "hub_wake") == [
             ("block", 0.0, R, "io_read", None, a.fileno()),  # the reader runs when main yields
             ("block", 0.0, MAIN, "join", None, None),
-            ("hub_wait", 0.0, None),  # nothing else to do: wait for the fd, with no time limit
-            ("hub_wake", 0.0, 1),
-            ("wake", 0.0, R, "fd_ready", 0),
-            ("wake", 0.0, MAIN, "exit", R),
+            ("hub_wait", 0.0, 0, None),  # nothing else to do: wait for the fd, with no time limit
+            ("hub_wake", 0.0, 0, 1),
+            ("wake", 0.0, R, "fd_ready", 0, 0),
+            ("wake", 0.0, MAIN, "exit", R, 0),
         ]
     finally:
         runtime.hubs.get_hub().notify_close(a.fileno())
@@ -176,11 +178,11 @@ def test_timeout_kill_and_exception(rec):
         victim.wait()
     events = named(rec.take(), "wake", "exit")
     assert events == [
-        ("wake", 1.5, MAIN, "timeout", 0),
-        ("wake", 1.5, victim.gid, "kill", MAIN),
+        ("wake", 1.5, MAIN, "timeout", 0, 0),
+        ("wake", 1.5, victim.gid, "kill", MAIN, 0),
         ("exit", 1.5, victim.gid, "killed", "GreenletExit: "),
         ("exit", 1.5, failing.gid, "error", "ZeroDivisionError: division by zero"),
-        ("wake", 1.5, MAIN, "exit", failing.gid),
+        ("wake", 1.5, MAIN, "exit", failing.gid, 0),
     ]
 
 
@@ -210,10 +212,11 @@ def record_mixed(rec: Recorder, n: int) -> list[tuple]:
     for i in range(n):
         if i % 3 == 2:
             rec.blocked(a, "io_read", i, i)
-            due.append((BLOCK, i, 7, "io_read", None, i))
+            where = f"{__file__}:{sys._getframe().f_lineno - 1} in record_mixed"
+            due.append((BLOCK, i, 7, "io_read", None, i, where))
         elif i % 5 == 1:
             rec.woken(b, "fd_ready", a, None, 0)
-            due.append((WAKE, i, 8, "fd_ready", 7))
+            due.append((WAKE, i, 8, "fd_ready", 7, 0))
         else:
             rec.switched(a, b)
             due.append((SWITCH, i, 7, 8))
@@ -316,3 +319,36 @@ def test_every_scenario_keeps_the_invariants(rec):
     p.wait()
     events = rec.take()
     assert check(events) == []
+
+
+def test_a_block_says_where_the_users_code_waits(rec):
+    q = runtime.Queue()
+
+    def consumer():
+        return q.get()  # the line the block names
+
+    line = sys._getframe().f_lineno - 2
+    c = runtime.spawn(consumer)
+    runtime.sleep(0)
+    q.put(1)
+    c.wait()
+    blocks = [ev for ev in rec.take() if ev[0] == BLOCK]
+    assert blocks[0][6] == f"{__file__}:{line} in test_a_block_says_where_the_users_code_waits.<locals>.consumer"
+    assert blocks[1][3] == "join" and blocks[1][6].startswith(f"{__file__}:")  # main's c.wait()
+
+
+def test_io_waits_name_the_peer(rec):
+    listener = runtime.listen(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted = runtime.spawn(listener.accept)
+    runtime.sleep(0)  # it waits for a connection
+    client = runtime.connect(("127.0.0.1", port))
+    server, addr = accepted.wait()
+    reader = runtime.spawn(server.recv, 10)
+    runtime.sleep(0)  # it waits for data
+    client.send(b"x")
+    assert reader.wait() == b"x"
+    details = [ev[5] for ev in rec.take() if ev[0] == BLOCK and ev[3] == "io_read"]
+    assert details == [f"listening 127.0.0.1:{port}", f"127.0.0.1:{addr[1]}"]
+    for s in (client, server, listener):
+        s.close()

@@ -30,15 +30,15 @@ READ = """() => {
   const rows = [];
   const last = Math.min(tl.nrows, tl.scrollRow + tl.visibleRows(th));
   for (let r = tl.scrollRow; r < last; r++) {
-    const code = tl.rows[r];
-    if (code < -1) continue;
+    const code = tl.rows[r], hub = code < 0 ? tl.header(code).hub : null;
+    if (code < 0 && !hub) continue;  // a group's header
     const y = Math.round((tl.rowY(r, th) + Math.floor(th.row / 2)) * dpr);
     const px = [];
     for (let c = 0; c < v.width; c++) {
       const i = (y * canvas.width + Math.round((v.gutter + c) * dpr)) * 4;
       px.push((img[i] << 16) | (img[i + 1] << 8) | img[i + 2]);
     }
-    rows.push({ gid: code === -1 ? 0 : tr.lanes[code].gid, px });
+    rows.push({ gid: hub ? hub.gid : tr.lanes[code].gid, px });  // hubs are gid 0 and below
   }
   return {
     t0: v.t0, t1: v.t1, width: v.width, until: Math.min(g.viewport.until(), tr.now), base: tr.base,
@@ -62,7 +62,7 @@ def rgb(css: str) -> int:
 
 @dataclass
 class Snapshot:
-    """What the page drew: per gid (0: the hub), the state name each column shows (None: nothing)."""
+    """What the page drew: per gid (0 and below: hubs), the state name each column shows (None: nothing)."""
 
     t0: float
     t1: float
@@ -82,20 +82,22 @@ def read(page: Page) -> Snapshot:
     hub_names = {**dict.fromkeys(names), **hub}
     lanes: dict[int, list[str | None]] = {}
     for row in got["rows"]:
-        table = hub_names if row["gid"] == 0 else names
+        table = hub_names if row["gid"] <= 0 else names
         unknown = {f"#{p:06x}" for p in row["px"] if p not in table}
         assert not unknown, f"gt{row['gid']}: colours that are no state: {sorted(unknown)[:5]}"
         lanes[row["gid"]] = [table[p] for p in row["px"]]
     return Snapshot(got["t0"], got["t1"], got["width"], got["until"], got["base"], got["events"], lanes)
 
 
-def hub_intervals(events: list[tuple]) -> list[tuple[int, int, str]]:
-    """The hub's lane: busy from the first event, waiting in its poller between hub_wait and hub_wake."""
+def hub_intervals(events: list[tuple], hub: int) -> list[tuple[int, int, str]]:
+    """Hub `hub`'s lane: busy from the first event, waiting in its poller between its hub_wait and hub_wake."""
     first, last = events[0][1], max(e[1] for e in events)
     marks: list[tuple[int, str]] = [(first, "hub-busy")]
     waiting = False
     for ev in events:
         kind = ev[0]
+        if kind not in (HUB_WAIT, HUB_WAKE) or ev[2] != hub:
+            continue
         if kind == HUB_WAIT and not waiting:
             waiting = True
             marks.append((max(ev[1], marks[-1][0]), "hub-wait"))
@@ -136,11 +138,10 @@ def oracle(events: list[tuple], snap: Snapshot) -> dict[int, list[str | None]]:
     """What each lane of `snap` must show, from the events (the page's first `snap.events` of them)."""
     rel = lambda ivs: [(float(s - snap.base), float(e - snap.base), st) for s, e, st in ivs]  # noqa: E731
     per_gid = {gid: [(iv.start, iv.end, iv.state) for iv in ivs] for gid, ivs in intervals(events).items()}
-    per_gid[0] = hub_intervals(events)
     out = {}
     for gid in snap.lanes:
-        order = HUB_STATES if gid == 0 else STATES
-        out[gid] = columns(rel(per_gid[gid]), snap.until, snap.t0, snap.t1, snap.width, order)
+        ivs, order = (hub_intervals(events, gid), HUB_STATES) if gid <= 0 else (per_gid[gid], STATES)
+        out[gid] = columns(rel(ivs), snap.until, snap.t0, snap.t1, snap.width, order)
     return out
 
 

@@ -18,7 +18,7 @@ import pytest
 import runtime
 from runtime.agent import Agent, SocketSink, parse_address, process_info
 from runtime.trace.codec import COMMAND, END, EVENTS, FRAME_EVENTS, HELLO, MAGIC, Decoder, encode_frame
-from runtime.trace.events import DROPPED, EXIT, SWITCH
+from runtime.trace.events import CLOCK, DROPPED, EXIT, SWITCH, TIMERS
 from runtime.trace.recorder import Recorder
 from tests.visualizer.conftest import tally
 
@@ -102,7 +102,7 @@ def test_the_agent_says_who_it_is_then_streams_events_then_ends():
     frames = dash.connections[0]
     assert frames[0][0] == HELLO and frames[0][1]["auth"] == "s3cret"
     assert frames[0][1]["process"]["argv"] == ["prog.py", "-x"]
-    assert frames[0][1]["schema"]["version"] == 1
+    assert frames[0][1]["schema"]["version"] == 2
     events = [e for kind, payload in frames if kind == EVENTS for e in payload]
     assert sum(1 for e in events if e[0] == SWITCH) >= 4000  # every switch of the busy program
     assert len(events) == agent.produced
@@ -141,7 +141,7 @@ def test_a_big_batch_goes_in_frames_the_dashboard_takes():
     assert dash.got_end.wait(10)
     dash.close()
     sizes = [len(payload) for kind, payload in dash.connections[0] if kind == EVENTS]
-    assert sizes == [FRAME_EVENTS] * 3
+    assert sizes == [FRAME_EVENTS] * 3 + [1]  # the batch, then its clock event
 
 
 def test_a_dashboard_that_does_not_read_never_blocks_the_program():
@@ -213,14 +213,14 @@ def test_losses_are_reported_once_the_dashboard_reads_again():
     rec = Recorder(clock=itertools.count(1).__next__)  # events at ts 1, 2, ...
     sink = SocketSink("127.0.0.1:1")  # nobody there: every batch is lost
     agent = Agent(rec, [sink], process_info("prog.py"))
-    rec.timers_fired(1, 0)  # one `timers` event, at ts 1
+    rec.timers_fired(1, 0)  # one `timers` event, at ts 1, and the batch's clock at ts 2
     agent.ship()
-    assert sink.lost == 1
+    assert sink.lost == 2
     dash = Dashboard()
     sink.family, sink.address = parse_address(dash.address)
     sink._next_try = 0.0
     sink.hello({"schema": {}, "process": {}})
-    rec.timers_fired(1, 0)  # at ts 2
+    rec.timers_fired(1, 0)  # at ts 3
     agent.ship()
     sink.close()
     assert dash.connected.wait(10)
@@ -228,8 +228,8 @@ def test_losses_are_reported_once_the_dashboard_reads_again():
     while time.monotonic() < deadline and sum(1 for f in dash.connections[0] if f[0] == EVENTS) < 2:
         time.sleep(0.01)
     events = [e for kind, payload in dash.connections[0] if kind == EVENTS for e in payload]
-    assert events[0] == (DROPPED, 2, 1)  # the earlier loss, said first
-    assert events[1] == (8, 2, 1)
+    assert events[0] == (DROPPED, 3, 2)  # the earlier loss, said first
+    assert events[1] == (TIMERS, 3, 1, 1, 0)  # (here the main greenlet, gid 1, plays the hub)
     dash.close()
 
 
@@ -246,8 +246,9 @@ def test_an_idle_program_says_it_is_alive():
     finally:
         agent.stop()
         dash.close()
-    empty = [p for kind, p in dash.connections[0] if kind == EVENTS]
-    assert len(empty) >= 3 and all(p == [] for p in empty)
+    idle = [p for kind, p in dash.connections[0] if kind == EVENTS]
+    assert len(idle) >= 3 and all(len(p) == 1 and p[0][0] == CLOCK for p in idle)  # the program's clock, alone
+    assert [p[0][1] for p in idle] == sorted(p[0][1] for p in idle)
 
 
 def test_the_stop_command_ends_the_program(tmp_path: Path):

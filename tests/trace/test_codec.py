@@ -93,10 +93,10 @@ def test_mixed_kinds_keep_their_order():
     events = [
         (SPAWN, 1, 2, 1, "main.<locals>.f", "main.py:3", None),
         (SWITCH, 2, 1, 2),
-        (BLOCK, 3, 2, "sleep", None, 0.5),
-        (HUB_WAIT, 4, 0.5),
+        (BLOCK, 3, 2, "sleep", None, 0.5, "main.py:4 in f"),
+        (HUB_WAIT, 4, 0, 0.5),
         (SWITCH, 5, 2, 0),
-        (HUB_WAIT, 6, None),
+        (HUB_WAIT, 6, 0, None),
     ]
     assert roundtrip(events)[0] == events
     assert Batch.of(events).events() == events
@@ -104,7 +104,7 @@ def test_mixed_kinds_keep_their_order():
 
 
 def test_big_batches_go_in_frames_of_a_bounded_size():
-    events = [(SWITCH, i, i % 7, 0) for i in range(10)] + [(HUB_WAKE, 99, 3)]
+    events = [(SWITCH, i, i % 7, 0) for i in range(10)] + [(HUB_WAKE, 99, 0, 3)]
     frames = encode_frames(Batch.of(events), max_events=4)
     assert len(frames) == 3
     decoded = [e for _, batch in Decoder().feed(MAGIC + b"".join(frames)) for e in batch.events()]
@@ -204,6 +204,12 @@ def test_crafted_field_types_are_a_format_error(kind, bad_field, values, message
         read_recording(recording(events_frame(1, columns, blobs, bytes([kind]))))
 
 
+def test_events_of_a_kind_the_schema_lacks_are_a_format_error():
+    columns = [[SWITCH, f, "i", 8] for f in range(3)]
+    with pytest.raises(FormatError, match="events of unknown kind 200"):
+        read_recording(recording(events_frame(2, columns, [bytes(24)], bytes([SWITCH, 200]))))
+
+
 def test_ints_where_strings_belong_are_a_format_error():
     with pytest.raises(FormatError, match="spawn field func holds ints"):
         read_recording(
@@ -219,7 +225,7 @@ def test_ints_where_strings_belong_are_a_format_error():
 
 
 def _one(kind: int) -> tuple:
-    return {SPAWN: (SPAWN, 1, 2, 1, "f", "p.py:1", None), BLOCK: (BLOCK, 1, 2, "sleep", None, 0.1)}[kind]
+    return {SPAWN: (SPAWN, 1, 2, 1, "f", "p.py:1", None), BLOCK: (BLOCK, 1, 2, "sleep", None, 0.1, None)}[kind]
 
 
 # ---------------------------------------------------------------- fuzz

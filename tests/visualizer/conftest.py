@@ -9,6 +9,7 @@ import select
 import subprocess
 import sys
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def sample(n: int, start: int = 0) -> list[tuple]:
         if i % 3 == 0:
             events.append((SWITCH, i, 0, 1 + i % 5))
         elif i % 3 == 1:
-            events.append((WAKE, i, 1 + i % 5, "timer", 0))
+            events.append((WAKE, i, 1 + i % 5, "timer", 0, 0))
         else:
             events.append((SPAWN, i, 100 + i, 1, "work", "prog.py:3", None))
     return events
@@ -123,12 +124,24 @@ def wait_until(condition: Callable[[], object], timeout: float = 20.0, what: str
 
 
 def events_of(batch: dict) -> list[tuple]:
-    """The event tuples of one columnar batch, in order."""
+    """The event tuples of one batch, in order, read as the page reads them (`visualizer.sessions.wire`)."""
+    data, origin = batch["data"], int(batch["origin"])
+
+    def values(field: str, n: int, column: int | list) -> list:
+        if isinstance(column, list):
+            return column
+        assert column % 8 == 0
+        numbers = array("d", data[column : column + 8 * n])
+        if sys.byteorder != "little":
+            numbers.byteswap()
+        assert all(x.is_integer() for x in numbers)
+        return [int(x) + origin for x in numbers] if field == "ts" else [int(x) for x in numbers]
+
     rows = {
-        KIND_CODES[kind]: zip(*(columns[field] for field in ("ts", *FIELDS[KIND_CODES[kind]])), strict=True)
-        for kind, columns in batch["columns"].items()
+        KIND_CODES[kind]: zip(*(values(f, c["n"], c[f]) for f in ("ts", *FIELDS[KIND_CODES[kind]])), strict=True)
+        for kind, c in batch["columns"].items()
     }
-    return [(kind, *next(rows[kind])) for kind in batch["kinds"]]
+    return [(kind, *next(rows[kind])) for kind in data[: batch["events"]]]
 
 
 def alive(pid: int) -> bool:

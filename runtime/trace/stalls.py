@@ -1,0 +1,82 @@
+"""The stall monitor: an OS thread that catches a greenthread holding the hub, in the act.
+
+A greenthread that runs for longer than `threshold` without giving control back stops
+every other one with it. The monitor looks at the recorder's latest switch every quarter
+of the threshold; when one greenthread has been running past the threshold, it samples
+that greenthread's Python stack from the program's thread — while it is still running, so
+the stack shows the blocking call itself (a ``time.sleep``, a CPU loop, a blocking
+``subprocess``), not where it yielded afterwards — and when the run ends it records a
+``stall`` event: who, from when, for how long, and that stack. The hot path pays nothing:
+the monitor reads what the recorder's hooks write anyway. It watches the hub of the thread
+that started it.
+"""
+
+from __future__ import annotations
+
+import _thread
+import sys
+from typing import Any
+
+from runtime.trace.recorder import Recorder
+
+__all__ = ["StallMonitor"]
+
+_RUNTIME = __file__.rsplit("/trace/", 1)[0]  # the runtime's own frames are left out of a stack
+_DEPTH = 40  # frames kept, the innermost
+
+
+def stack_of(frame: Any) -> list[str]:
+    """``file:line in function`` of each frame from `frame` out, outermost first, the runtime's left out."""
+    out = []
+    while frame is not None and len(out) < _DEPTH:
+        code = frame.f_code
+        if not code.co_filename.startswith(_RUNTIME):
+            out.append(f"{code.co_filename}:{frame.f_lineno} in {getattr(code, 'co_qualname', code.co_name)}")
+        frame = frame.f_back
+    return out[::-1]
+
+
+class StallMonitor:
+    """Watches `recorder` for runs longer than `threshold_ns` in the thread `thread` (default: the caller's)."""
+
+    def __init__(self, recorder: Recorder, threshold_ns: int = 20_000_000, thread: int | None = None) -> None:
+        if threshold_ns <= 0:
+            raise ValueError(f"the stall threshold must be > 0 ns, got {threshold_ns}")
+        self.recorder = recorder
+        self.threshold_ns = threshold_ns
+        self.thread = _thread.get_ident() if thread is None else thread
+        self._stop = _thread.allocate_lock()
+        self._done = _thread.allocate_lock()
+
+    def start(self) -> StallMonitor:
+        self._stop.acquire()
+        self._done.acquire()
+        _thread.start_new_thread(self._loop, ())
+        return self
+
+    def stop(self) -> None:
+        """Stop watching (a stall in progress is recorded as far as it went)."""
+        if self._stop.locked():
+            self._stop.release()
+            self._done.acquire()
+            self._done.release()
+
+    def _loop(self) -> None:
+        rec, clock, period = self.recorder, self.recorder.clock, self.threshold_ns / 4e9
+        seen: tuple[int, int | None] | None = None  # (since, gid) of what runs: the run watched
+        sampled: list[str] | None = None  # its stack, once it ran past the threshold
+        try:
+            while not self._stop.acquire(timeout=period):
+                now = rec.running()
+                if now != seen:
+                    if sampled is not None and seen is not None and now is not None:  # that run stalled
+                        rec.stall(seen[0], seen[1], now[0] - seen[0], sampled)  # type: ignore[arg-type]
+                    seen, sampled = now, None
+                elif (
+                    now is not None and now[1] is not None and sampled is None and clock() - now[0] > self.threshold_ns
+                ):
+                    sampled = stack_of(sys._current_frames().get(self.thread))
+            if sampled is not None and seen is not None:
+                rec.stall(seen[0], seen[1], clock() - seen[0], sampled)  # type: ignore[arg-type]
+        finally:
+            self._done.release()

@@ -1,0 +1,59 @@
+"""The stall monitor (runtime/trace/stalls.py), on real time: a greenthread that holds the hub is caught while
+it does, and its stack names the line that blocks."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import runtime
+from runtime.trace.events import STALL
+from runtime.trace.recorder import Recorder
+from runtime.trace.stalls import StallMonitor
+
+
+def stalls_of(program) -> list[tuple]:
+    rec = Recorder().install()
+    monitor = StallMonitor(rec, threshold_ns=20_000_000).start()
+    try:
+        program()
+    finally:
+        monitor.stop()
+        rec.uninstall()
+    return [ev for ev in rec.take() if ev[0] == STALL]
+
+
+def test_a_blocking_sleep_is_caught_with_the_line_that_sleeps():
+    def blocker():
+        runtime.sleep(0)
+        time.sleep(0.15)  # the real one: the hub, and every greenthread, waits
+
+    line = sys._getframe().f_lineno - 2
+    g = runtime.spawn(blocker)
+    stalls = stalls_of(g.wait)
+    assert [(s[2], s[3] >= 150_000_000) for s in stalls] == [(g.gid, True)]
+    assert (
+        stalls[0][4][-1]
+        == f"{__file__}:{line} in test_a_blocking_sleep_is_caught_with_the_line_that_sleeps.<locals>.blocker"
+    )
+
+
+def test_a_cpu_loop_is_caught_in_the_loop():
+    def spinner():
+        end = time.perf_counter() + 0.15
+        while time.perf_counter() < end:  # runs without yielding
+            pass
+
+    line = sys._getframe().f_lineno - 3
+    g = runtime.spawn(spinner)
+    stalls = stalls_of(g.wait)
+    assert [s[2] for s in stalls] == [g.gid]
+    assert stalls[0][4][-1].startswith(f"{__file__}:{line} in ")
+
+
+def test_greenthreads_that_yield_are_no_stall():
+    def polite():
+        for _ in range(200):
+            runtime.sleep(0.001)
+
+    assert stalls_of(runtime.spawn(polite).wait) == []
