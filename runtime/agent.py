@@ -353,6 +353,7 @@ class Agent:
         self.flush_timeout = flush_timeout
         self.monitor = StallMonitor(recorder, round(stall_ms * 1e6)) if stall_ms > 0 else None
         self.produced = 0  # events the recorder handed out (and counted as lost)
+        self.traced = 0  # of those, the program's (not clocks, nor losses)
         self._last_sent = _monotonic()
         self._running = False
         self._done = _allocate_lock()  # held by the thread while it runs
@@ -393,6 +394,8 @@ class Agent:
         frames = encode_frames(batch)
         counts = _counts(batch, len(frames))
         self.produced += sum(counts)
+        kinds = batch.kinds
+        self.traced += len(kinds) - kinds.count(ev.CLOCK) - kinds.count(ev.DROPPED)
         first_ts = batch.column(batch.kinds[0], 0)[0]
         for sink in self.sinks:
             if sink.lost:
@@ -409,7 +412,7 @@ class Agent:
 
     def stop(self, explain: Callable[[int], str | None] | None = None) -> list[str]:
         """Stop the thread, ship the rest, write END, close the sinks; a line for each loss.
-        END carries what `explain(events produced)` says, if anything (why there were none)."""
+        END carries what `explain(the program's events)` says, if anything (why there were none)."""
         if not self._running:
             return []
         self._running = False
@@ -418,7 +421,7 @@ class Agent:
         self._stop.release()
         self._done.acquire()
         self.ship()
-        said = None if explain is None else explain(self.produced)
+        said = None if explain is None else explain(self.traced)
         notes = []
         for sink in self.sinks:
             note = sink.close(self.flush_timeout, said)

@@ -352,8 +352,7 @@ class Session:
             "pid": self.pid,
             "program": process.get("program"),
             "argv": process.get("argv"),
-            "runtime": process.get("runtime"),  # what the program ran on (and its version), as it said
-            "runtime_version": process.get("runtime_version"),
+            "runtime": process.get("runtime"),  # what the program ran on, and its version
             "state": self.state,
             "stalled": self.stalled,
             "started": self.started,

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from runtime.trace.codec import EVENTS, Decoder, read_recording
-from runtime.trace.events import KIND_CODES, as_dict
+from runtime.trace.events import CLOCK, KIND_CODES, as_dict
 from runtime.trace.states import check
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "attach"
@@ -46,6 +46,11 @@ def run_traced(
     proc = greenscope_record(output, program, *args, options=options, **popen)
     out, err = proc.communicate(timeout=120)
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def line_of(program: Path, text: str) -> int:
+    """The number of the line of `program` holding `text` (the first)."""
+    return next(n for n, line in enumerate(program.read_text().splitlines(), 1) if text in line)
 
 
 class Recording(NamedTuple):
@@ -89,8 +94,8 @@ class Live:
             data = self.path.read_bytes()[self._read :] if self.path.exists() else b""
             self._read += len(data)
             for kind, payload in self._decoder.feed(data):
-                if kind == EVENTS:
-                    self.events += payload.events()
+                if kind == EVENTS:  # the program's events (not the agent's clock)
+                    self.events += [e for e in payload.events() if e[0] != CLOCK]
 
 
 class Site(NamedTuple):
