@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -11,7 +13,9 @@ from runtime.attach.parking import Parking
 from runtime.attach.patches import Patches
 from runtime.attach.switches import SwitchTrace
 from runtime.attach.views import PoolView, QueueView, view_of
+from runtime.green.socket import peer_name
 from runtime.instrument import hooks
+from runtime.site import not_the_users
 
 __all__ = ["Adapter"]
 
@@ -32,6 +36,7 @@ class Adapter:
         self.trace = SwitchTrace(self.parking, self.find_hub, self.outcome, self.on_hub)
         self.attached = False  # the program imported the library: the trace runs
         self._imports = AfterImport({**self.modules(), self.root: self._attach})
+        self._peers: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
     # ------------------------------------------------------------------ what subclasses give
 
@@ -69,6 +74,7 @@ class Adapter:
         self.patches.undo()
 
     def _attach(self, module: ModuleType) -> None:
+        not_the_users(os.path.dirname(module.__file__))  # where a greenthread parks: the line calling it
         self.attach(module)
         self.trace.start()
         self.attached = True
@@ -93,6 +99,23 @@ class Adapter:
         if pool is not None and not hasattr(glet, "pool"):
             glet.pool = pool
         h(glet, parent)
+
+    def peer(self, sock: Any, fd: int, reading: bool) -> str | int:
+        """What a wait on `sock` (fd `fd`) is named by: who is at the other end (``127.0.0.1:8080``,
+        ``listening 127.0.0.1:8080`` for an accept), as the runtime's green sockets say; else the fd
+        (one still connecting, or not a socket)."""
+        try:
+            return self._peers[sock]
+        except (KeyError, TypeError):
+            pass
+        name = peer_name(sock) if hasattr(sock, "getpeername") else None
+        if name is None or (not reading and name.startswith("listening")):
+            return fd
+        try:
+            self._peers[sock] = name
+        except TypeError:  # it takes no weak reference: named again next time
+            pass
+        return name
 
     def changed(self, view: Any) -> None:
         """A pool's members or a queue's items changed."""

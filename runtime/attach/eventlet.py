@@ -64,8 +64,15 @@ class EventletAdapter(Adapter):
     def _hubs(self, hubs: ModuleType) -> None:
         from eventlet.hubs.hub import BaseHub
 
-        self.parking.add_through(BaseHub.switch)
-        self.parking.add(hubs.trampoline, _trampoline)
+        self.patches.set(BaseHub, "switch", self.trace.parking_switch(BaseHub.switch))  # where they park
+        peer = self.peer
+
+        def trampoline(frame: FrameType) -> Why:
+            local = frame.f_locals
+            reading = bool(local["read"])
+            return (Reason.IO_READ if reading else Reason.IO_WRITE), None, peer(local["fd"], local["fileno"], reading)
+
+        self.parking.add(hubs.trampoline, trampoline)
 
     def _poll_hub(self, module: ModuleType) -> None:
         """The poll hubs (epoll, poll) wait on their poller in ``do_poll``; with no fd to watch, in
@@ -253,9 +260,3 @@ class _Time:
 
 
 # ---------------------------------------------------------------- park rules
-
-
-def _trampoline(frame: FrameType) -> Why:
-    local = frame.f_locals
-    fd = local["fileno"]
-    return (Reason.IO_READ if local["read"] else Reason.IO_WRITE), fd, fd  # as the runtime's hub: the fd

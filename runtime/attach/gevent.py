@@ -107,6 +107,7 @@ class GeventAdapter(Adapter):
     # ------------------------------------------------------------------ per module
 
     def _hub(self, hub: ModuleType) -> None:
+        self.patches.set(hub.Hub, "switch", self.trace.parking_switch(hub.Hub.switch))  # compiled waits call it
         self.parking.add_yield(hub.sleep, calling="get")  # sleep(0) waits on a Waiter; sleep(s) on a timer
         self.parking.add(hub.sleep, lambda frame: (Reason.SLEEP, None, frame.f_locals["seconds"]))
         self.parking.add(hub.idle, lambda frame: None)
@@ -268,11 +269,21 @@ class GeventAdapter(Adapter):
         self._runs_first_argument.add(baseserver._handle_and_close_when_done)
 
     def _sockets(self, module: ModuleType) -> None:
+        peer = self.peer
+
+        def wait(frame: FrameType) -> Why:  # a socket's method waiting on its read or write watcher
+            sock = frame.f_locals["self"]
+            watcher = sock._read_event  # the one it waits on is started
+            reading = watcher.active
+            if not reading:
+                watcher = sock._write_event
+            return (Reason.IO_READ if reading else Reason.IO_WRITE), None, peer(sock, watcher.fd, reading)
+
         for cls in vars(module).values():
             if isinstance(cls, type) and cls.__module__ == module.__name__ and "_wait" in dir(cls):
                 for func in vars(cls).values():
                     if callable(func) and hasattr(func, "__code__"):
-                        self.parking.add(func, _socket)
+                        self.parking.add(func, wait)
 
     def _threadpool(self, threadpool: ModuleType) -> None:
         from gevent.pool import GroupMappingMixin
@@ -291,15 +302,6 @@ class GeventAdapter(Adapter):
 
 
 # ---------------------------------------------------------------- park rules
-
-
-def _socket(frame: FrameType) -> Why:
-    sock = frame.f_locals["self"]
-    watcher = sock._read_event  # the one it waits on is started
-    if watcher.active:
-        return Reason.IO_READ, watcher.fd, watcher.fd  # as the runtime's hub: obj and detail, the fd
-    watcher = sock._write_event
-    return Reason.IO_WRITE, watcher.fd, watcher.fd
 
 
 def _joinall(frame: FrameType) -> Why:

@@ -1,12 +1,12 @@
-"""What a greenlet that gave the hub control waits for, read from its suspended frames.
+"""What a greenthread that calls its hub's switch waits for, read from its frames.
 
-When a greenthread of eventlet or gevent switches to its hub, its frames stay as they were:
-the innermost ones are the library function it waits in (``trampoline``, ``Event.wait``,
-``gevent.sleep``...). `Parking` maps those functions' code objects to rules that read the
-frame (its line, its locals) and say why it parked: ``(reason, obj, detail)``, or None for a
-yield (``sleep(0)``). A rule found first may be refined by a rule a frame or two further out
-(a semaphore's acquire inside a pool's spawn is a wait for a pool slot). A park no rule
-knows is reported as `UNKNOWN`: never as a yield, which would hide the wait.
+When a greenthread of eventlet or gevent switches to its hub, the frame that called the hub's
+switch is the library function it waits in (``trampoline``, ``Event.wait``, ``gevent.sleep``...),
+or a Python method standing for a compiled one. `Parking` maps those functions' code objects to
+rules that read the frame (its line, its locals) and say why it parks: ``(reason, obj,
+detail)``, or None for a yield (``sleep(0)``). A rule found first may be refined by a rule a
+frame or two further out (a semaphore's acquire inside a pool's spawn is a wait for a pool
+slot). A park no rule knows is reported as `UNKNOWN`: never as a yield, which would hide the wait.
 """
 
 from __future__ import annotations
@@ -46,25 +46,18 @@ def lines_calling(func: Any, method: str) -> frozenset[int]:
 
 
 class Parking:
-    """Rules per code object; `why(frame)` applies them to a suspended greenlet's frames."""
+    """Rules per code object; `why(frame)` applies them to the frames of a greenthread on its way to the hub."""
 
     def __init__(self) -> None:
         self._rules: dict[int, tuple[Rule, bool]] = {}  # id(code) ->
-        # The switch trace tests these first, with no call (``sleep(0)`` is the hottest way to the
-        # hub): the library's own way to the hub, looked through to its caller (`through`); then,
-        # per code, the offsets where a frame suspended in it yielded, or the name of a local that
-        # says it yielded when it is <= 0 (a sleep's seconds). Codes are keyed by id: hashing a
-        # code object hashes its bytecode.
-        self.through: set[int] = set()
+        # Tested first, with no call (``sleep(0)`` is the hottest way to the hub): per code, the
+        # offsets where a frame suspended in it yields, or the name of a local that says it yields
+        # when it is <= 0 (a sleep's seconds). Codes are keyed by id: hashing one hashes its bytecode.
         self.yields: dict[int, frozenset[int] | str] = {}
 
-    def add_through(self, func: Any) -> None:
-        """`func` is how the library switches to its hub: its caller says why."""
-        self.through.add(id(code_of(func)))
-
     def add_yield(self, func: Any, *, calling: str | None = None, unless: str | None = None) -> None:
-        """A frame of `func` suspended on a line `calling` that method yielded; or, one whose local
-        `unless` is <= 0 did (a sleep of no time). Either way it did not park."""
+        """A frame of `func` on a line `calling` that method yields; or, one whose local `unless` is
+        <= 0 does (a sleep of no time). Either way it does not park."""
         code = code_of(func)
         if unless is not None:
             self.yields[id(code)] = unless
@@ -80,7 +73,7 @@ class Parking:
         self._rules[id(code_of(func))] = (rule, final)
 
     def why(self, frame: FrameType | None) -> Why | None:
-        """Why the greenlet whose innermost frame is `frame` parked; None if it yielded."""
+        """Why the greenthread whose innermost frame (of Python code) is `frame` parks; None if it yields."""
         rules = self._rules
         for _ in range(_DEPTH):
             if frame is None:

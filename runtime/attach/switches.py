@@ -1,18 +1,21 @@
 """Every switch of eventlet's or gevent's greenlets, turned into the recorder's hooks.
 
-``greenlet.settrace`` calls `SwitchTrace` on every switch of the thread, whatever library
-made it, with the greenlet that gave control and the one that took it. From those pairs:
+Two doors. Both libraries park a greenthread by calling their hub's ``switch`` from it: the
+adapter puts `SwitchTrace.parking` there, which runs in the parking greenthread, before it
+parks. And ``greenlet.settrace`` calls the trace on every switch of the thread, whatever
+library made it, with the greenlet that gave control and the one that took it. From those:
 
+- **block**: at the hub's ``switch``, the caller's frames say whether the greenthread parks or
+  yields (``sleep(0)``), and why (`Parking`); ``blocked`` is called there, from the
+  greenthread itself (the recorder reads its frames for the user's line).
 - **switch**: a greenthread giving the hub control is remembered (`back`); when the hub
   switches into the next one, one ``switched(back, next)`` reports both, as the runtime's hub
-  does; when the hub keeps control (it polls, or fires a timer) the switch back is reported
-  then (`report_back`).
-- **block**: a greenthread that switched to the hub alive parked or yielded; its suspended
-  frames say which (`Parking`), and why.
+  does; when the hub keeps control (it polls) the switch back is reported then.
 - **wake**: when the hub switches a parked greenthread back in, it was woken: by whoever last
   signalled what it waited on (`signal`: a put, a release, a send, an exit), else by the hub
-  itself (an fd, a timer; a throw is a timeout). The wake is reported as it happens, with the
-  switch: no ready time is shown for these.
+  itself (an fd, a timer, how late; a throw is a timeout). The wake is reported as it happens,
+  with the switch: no ready time is shown for these. The timers that woke greenthreads are
+  reported as one ``timers`` event (how many, the latest's lateness) when the hub next polls.
 - **exit**: a greenthread that switched away dead ended; the adapter says how (`outcome`).
 
 Only the thread that called `start` is traced (the program's main thread).
@@ -20,6 +23,7 @@ Only the thread that called `start` is traced (the program's main thread).
 
 from __future__ import annotations
 
+import sys
 import time
 from _thread import get_ident
 from collections.abc import Callable
@@ -33,6 +37,7 @@ from runtime.instrument import Cause, Reason, hooks
 __all__ = ["Parked", "SwitchTrace"]
 
 _now = time.perf_counter_ns  # the recorder's clock
+_frame = sys._getframe
 
 #: what wakes a greenthread parked for each reason, when nobody signalled it
 _CAUSE = {
@@ -130,31 +135,31 @@ class SwitchTrace:
     # ------------------------------------------------------------------ the trace
 
     def _bind(self) -> None:
-        # The hot path: closures over locals (the switch trace runs on every switch).
+        # The hot paths: closures over locals (the trace runs on every switch, `parking` on every
+        # way to the hub).
         parked, waits, why, outcome = self.parked, self.waits, self.parking.why, self.outcome
-        yields, through = self.parking.yields, self.parking.through
+        yields = self.parking.yields
         signal = self.signal
+        current = greenlet.getcurrent
         _hooks = hooks  # a closure cell: faster than the global
         back: Any = None  # the greenthread that gave the hub control, its switch not reported yet
         hub: Any = None  # this thread's hub greenlet
+        fired = late_most = 0  # timers that woke greenthreads since the hub last polled; the latest's lateness
 
-        def report_back() -> None:
-            """The hub keeps control for a while (it polls, fires timers): report the switch to it."""
-            nonlocal back
+        def hub_waits(timeout: float | None) -> None:
+            """The hub waits on its poller for at most `timeout` seconds (it has had control since
+            the last greenthread gave it back: that switch is reported now, and the timers it fired)."""
+            nonlocal back, fired, late_most
             if back is not None:
                 h = _hooks.switched
                 if h is not None:
                     h(back, hub)
                 back = None
-
-        def hub_waits(timeout: float | None) -> None:
-            """The hub waits on its poller for at most `timeout` seconds."""
-            nonlocal back
-            if back is not None:  # report_back(), inline: this runs on every pass of the hub's loop
-                h = _hooks.switched
+            if fired:
+                h = _hooks.timers_fired
                 if h is not None:
-                    h(back, hub)
-                back = None
+                    h(fired, late_most)
+                fired = late_most = 0
             h = _hooks.before_io_wait
             if h is not None:
                 h(timeout)
@@ -164,12 +169,31 @@ class SwitchTrace:
             if h is not None:
                 h(nready)
 
+        def parking(switch: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            """The hub's `switch`, seeing first whether the greenthread calling it parks, and why."""
+
+            def traced_switch(self: Any) -> Any:
+                if get_ident() == self_.thread:
+                    frame = _frame(1)  # what called the hub's switch (a compiled caller leaves none)
+                    try:  # the fast way out first, with no call: a yield (sleep(0))
+                        at = yields.get(id(frame.f_code))
+                        yielded = at is not None and (
+                            frame.f_lasti in at if type(at) is frozenset else frame.f_locals[at] <= 0
+                        )
+                    except Exception:  # not the frame expected: the rules will say
+                        yielded = False
+                    if not yielded:
+                        park(current(), frame)
+                return switch(self)
+
+            return traced_switch
+
         def park(glet: Any, frame: Any) -> None:
             try:
                 found = why(frame)
-            except Exception as e:  # a rule that misread a library's frame must not stop the trace
+            except Exception as e:  # a rule that misread a library's frame must not stop the program
                 found = (UNKNOWN, None, f"{type(e).__name__}: {e}")
-            if found is None:  # it yielded: ready again at once
+            if found is None:  # it yields: ready again at once
                 return
             reason, obj, detail = found
             deadline = 0
@@ -179,16 +203,17 @@ class SwitchTrace:
             elif detail is not None and type(detail) is not str:
                 detail = None  # a library variable that held a timeout holds something else by now
             p = parked[glet] = Parked(glet, reason, obj, deadline)
-            if obj is not None and reason not in _IO:
+            if obj is not None:
                 waits.setdefault(obj, []).append(p)
             h = _hooks.blocked
             if h is not None:
                 h(glet, reason, obj, detail)
 
         def wake(glet: Any, p: Parked, threw: bool, by: Any) -> None:
+            nonlocal fired, late_most
             obj = p.obj
-            waiting = waits.get(obj) if obj is not None else None
-            if waiting is not None:
+            if obj is not None:
+                waiting = waits[obj]
                 waiting.remove(p)
                 if not waiting:
                     del waits[obj]
@@ -200,11 +225,10 @@ class SwitchTrace:
                 cause, waker = _CAUSE.get(p.reason, Cause.SEND), by
             late = 0
             if p.deadline and (cause == Cause.TIMER or cause == Cause.TIMEOUT):
-                late = max(0, _now() - p.deadline)
-                report_back()
-                h = _hooks.timers_fired
-                if h is not None:
-                    h(1, late)
+                late = max(0, _now() - p.deadline)  # the timer fired that late
+                fired += 1  # reported from the hub when it next polls (here, the woken one is current)
+                if late > late_most:
+                    late_most = late
             h = _hooks.woken
             if h is not None:
                 h(glet, cause, waker, obj, late)
@@ -227,24 +251,9 @@ class SwitchTrace:
         def trace(event: str, args: tuple[Any, Any]) -> None:
             nonlocal back, hub
             origin, target = args
-            if target is hub:  # a greenthread gives the hub control: it yielded, parked or ended
-                frame = origin.gr_frame  # None: it ended (cheaper than gevent's `dead` property)
-                if frame is None:
+            if target is hub:  # a greenthread gives the hub control: it parked (`parking` said so), yielded or ended
+                if origin.gr_frame is None:  # it ended (cheaper than gevent's `dead` property)
                     ended(origin, event == "throw")
-                else:
-                    try:  # the fast way out first, with no call: a yield (sleep(0))
-                        key = id(frame.f_code)
-                        if through and key in through:
-                            frame = frame.f_back
-                            key = id(frame.f_code)
-                        at = yields.get(key)
-                        yielded = at is not None and (
-                            frame.f_lasti in at if type(at) is frozenset else frame.f_locals[at] <= 0
-                        )
-                    except Exception:  # not the frame expected: the rules will say
-                        yielded = False
-                    if not yielded:
-                        park(origin, frame)
                 back = origin
             elif origin is hub:  # the hub runs a greenthread
                 if parked:
@@ -260,11 +269,11 @@ class SwitchTrace:
                     h(hub if back is None else back, target)
                 back = None
             else:
-                found = self.find_hub()
+                found = self_.find_hub()
                 if found is not None and found is not hub and (found is origin or found is target):
-                    found.gid = 0  # what the recorder calls a hub
+                    found.gid = 0  # what the recorder calls the main thread's hub
                     hub = found
-                    self.on_hub(found)
+                    self_.on_hub(found)
                     trace(event, args)
                     return
                 # straight from one greenthread to another (eventlet's kill throws into its target)
@@ -277,7 +286,8 @@ class SwitchTrace:
                 if h is not None:
                     h(origin, target)
 
+        self_ = self
         self._trace = trace
-        self.report_back = report_back
+        self.parking_switch = parking
         self.hub_waits = hub_waits
         self.hub_woke = hub_woke

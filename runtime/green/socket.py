@@ -89,15 +89,8 @@ class socket(_stdlib.socket):
             raise TimeoutError("timed out")
 
     def _peer(self) -> str | None:
-        """Who is at the other end (``127.0.0.1:8080``), or for a listening socket ``listening`` and
-        its address; kept once known. None if neither can be told (the fd is reported instead)."""
-        try:
-            self._gs_peer = _address(self.getpeername())
-        except OSError:  # not connected: listening (connect_ex names its target while connecting)
-            try:
-                self._gs_peer = f"listening {_address(self.getsockname())}"
-            except OSError:
-                return None
+        """`peer_name`, kept once known (connect_ex names its target while connecting)."""
+        self._gs_peer = peer_name(self)
         return self._gs_peer
 
     # -------------------------------------------------------------- connecting
@@ -298,6 +291,18 @@ def getnameinfo(sockaddr: tuple, flags: int) -> tuple[str, str]:
 def getfqdn(name: str = "") -> str:
     """The stdlib's getfqdn, in an OS thread."""
     return tpool.execute(_getfqdn, name)
+
+
+def peer_name(sock: Any) -> str | None:
+    """Who is at the other end of `sock` (``127.0.0.1:8080``), or for a listening socket ``listening``
+    and its address: what the tracer names a wait on it by. None if neither can be told."""
+    try:
+        return _address(sock.getpeername())
+    except OSError:  # not connected: listening
+        try:
+            return f"listening {_address(sock.getsockname())}"
+        except OSError:
+            return None
 
 
 def _address(address: Any) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from runtime.trace.events import EXIT, HUB_WAIT, KIND_CODES
 from runtime.trace.states import intervals
-from tests.attach.conftest import EXAMPLES, PEERS, Live, Site, greenscope_record, recording, run_traced
+from tests.attach.conftest import EXAMPLES, PEERS, Live, Site, greenscope_record, line_of, recording, run_traced
 
 HUB = 0
 CLIENTS, ROUNDS = 4, 3
@@ -43,6 +43,7 @@ def test_echo_handlers_block_reading_their_own_connection(peer: str, tmp_path: P
     try:
         port = int(proc.stdout.readline().rpartition(":")[2])
         clients = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(CLIENTS)]
+        client_ports = [c.getsockname()[1] for c in clients]
         for r in range(ROUNDS + 1):  # each line sent once every handler waits for it: all of them, at once
             live.wait(lambda events, r=r: _reading(events, handler, r + 1) == CLIENTS, f"{CLIENTS} handlers reading")
             if r == ROUNDS:
@@ -67,18 +68,21 @@ def test_echo_handlers_block_reading_their_own_connection(peer: str, tmp_path: P
         proc.communicate()
     rec = recording(out)
     assert rec.complete
-    assert rec.process["runtime"] == peer and rec.process["runtime_version"] == importlib.metadata.version(peer)
+    assert rec.process["runtime"] == f"{peer} {importlib.metadata.version(peer)}"
     handlers = rec.gids(handler)
     assert len(handlers) == CLIENTS
-    fds = set()
+    program = EXAMPLES / f"{peer}_echo.py"
+    where = f"{program}:{line_of(program, '.readline()')} in {handler}"
+    peers = set()
     for gid in handlers:
         reads = rec.of("block", gid=gid, reason="io_read")
         assert len(reads) == ROUNDS + 1  # a wait for each line, then for the end of the connection
-        assert len({b["detail"] for b in reads}) == 1  # its own connection's fd, every time
-        fds.add(reads[0]["detail"])
+        assert len({b["detail"] for b in reads}) == 1  # its own client, every time
+        peers.add(reads[0]["detail"])
+        assert all(b["where"] == where for b in reads)  # the program's line, not eventlet's or gevent's
         wakes = rec.of("wake", gid=gid)
         assert len(wakes) == ROUNDS + 1 and all(w["cause"] == "fd_ready" and w["waker"] == HUB for w in wakes)
-    assert len(fds) == CLIENTS
+    assert peers == {f"127.0.0.1:{port}" for port in client_ports}
 
 
 def test_crawler_spawner_waits_for_a_slot_of_its_saturated_pool(peer: str, site: Site, tmp_path: Path):
@@ -129,7 +133,10 @@ def test_event_hand_off_names_the_sender(peer: str, tmp_path: Path):
     assert result.returncode == 0, result.stderr
     rec = recording(tmp_path / "handoff.gsc")
     (waiter,), (sender,) = rec.gids("waiter"), rec.gids("sender")
-    assert [b["reason"] for b in rec.of("block", gid=waiter)] == ["event"]
+    program = EXAMPLES / f"{peer}_handoff.py"
+    assert [(b["reason"], b["where"]) for b in rec.of("block", gid=waiter)] == [
+        ("event", f"{program}:{line_of(program, 'ready.wait()')} in waiter")
+    ]
     assert [(w["cause"], w["waker"]) for w in rec.of("wake", gid=waiter)] == [("send", sender)]
     assert [b["reason"] for b in rec.of("block", gid=sender)] == ["sleep"]
     assert [(w["cause"], w["waker"]) for w in rec.of("wake", gid=sender)] == [("timer", HUB)]
@@ -143,8 +150,12 @@ def test_a_greenthread_blocking_the_hub_holds_it_and_the_ticker_sleeps_late(peer
     lanes = intervals(rec.events)
     held = max((iv for iv in lanes[blocker] if iv.state == "running"), key=lambda iv: iv.end - iv.start)
     assert held.end - held.start >= 0.2e9  # time.sleep(0.2), unpatched: nothing else ran meanwhile
-    # the ticker asked for 10 ms and slept through the whole hold, then its timer woke it
-    late = [iv for iv in lanes[ticker] if iv.state == "sleep" and iv.start <= held.start and iv.end >= held.end]
-    assert len(late) == 1
-    assert any(w["cause"] == "timer" and w["ts"] >= held.end for w in rec.of("wake", gid=ticker))
-    assert rec.of("timers")
+    # the ticker asked for 10 ms and slept through the whole hold: its timer fired that late
+    late = [iv for iv in lanes[ticker] if iv.state == "sleep" and iv.start <= held.start < iv.end]
+    assert len(late) == 1 and late[0].end - late[0].start >= 0.2e9
+    (woke,) = [w for w in rec.of("wake", gid=ticker) if w["ts"] == late[0].end]
+    assert woke["cause"] == "timer" and woke["late"] >= held.end - held.start - 0.01e9
+    # the hub says it fired a timer that late, and the stall monitor caught the blocker in time.sleep
+    assert any(t["hub"] == HUB and t["late"] >= woke["late"] for t in rec.of("timers"))
+    (stall,) = [s for s in rec.of("stall") if s["gid"] == blocker]
+    assert stall["ns"] >= 0.2e9 and stall["stack"][-1].endswith("in blocker")
