@@ -13,7 +13,7 @@ import pytest
 import runtime
 from runtime import GreenletExit
 from runtime.hubs import trampoline
-from runtime.trace.events import BLOCK, DROPPED, FIELDS, KIND_CODES, KIND_NAMES, SWITCH, WAKE, as_dict, describe
+from runtime.trace.events import BLOCK, DROPPED, FIELDS, KIND_CODES, KIND_NAMES, SPAWN, SWITCH, WAKE, as_dict, describe
 from runtime.trace.recorder import Recorder
 from runtime.trace.states import Interval, check, intervals
 
@@ -319,6 +319,14 @@ def test_every_scenario_keeps_the_invariants(rec):
     p.wait()
     events = rec.take()
     assert check(events) == []
+
+
+def test_imaps_calls_are_spawned_at_the_line_that_called_imap(rec):
+    pool = runtime.GreenPool(2)
+    assert list(pool.imap(abs, [-1, -2, -3])) == [1, 2, 3]  # its spawner runs only the runtime's code
+    line = sys._getframe().f_lineno - 1
+    sites = {e[4]: e[5] for e in rec.take() if e[0] == SPAWN}
+    assert sites["abs"] == sites["imap_spawner"] == f"{__file__}:{line}"
 
 
 def test_a_block_says_where_the_users_code_waits(rec):

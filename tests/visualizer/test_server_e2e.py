@@ -246,4 +246,4 @@ def test_replies_never_land_inside_a_batch(server: Server, viewer: Viewer):
         assert "error" in viewer.sio.call("subscribe", {"session": "none"}, timeout=10)
         replies += 1
     wait_until(lambda: len(viewer.events) == len(events), what="every event at the viewer")
-    assert viewer.events == events and replies > 10
+    assert viewer.events == events and replies > 0
