@@ -16,6 +16,7 @@ from runtime.hubs import trampoline
 from runtime.trace.events import BLOCK, DROPPED, FIELDS, KIND_CODES, KIND_NAMES, SPAWN, SWITCH, WAKE, as_dict, describe
 from runtime.trace.recorder import Recorder
 from runtime.trace.states import Interval, check, intervals
+from tests.support import code_name
 
 MAIN = 1
 
@@ -341,7 +342,7 @@ def test_a_block_says_where_the_users_code_waits(rec):
     q.put(1)
     c.wait()
     blocks = [ev for ev in rec.take() if ev[0] == BLOCK]
-    assert blocks[0][6] == f"{__file__}:{line} in test_a_block_says_where_the_users_code_waits.<locals>.consumer"
+    assert blocks[0][6] == f"{__file__}:{line} in {code_name(consumer)}"
     assert blocks[1][3] == "join" and blocks[1][6].startswith(f"{__file__}:")  # main's c.wait()
 
 
