@@ -15,7 +15,8 @@ import pytest
 from runtime.agent import parse_address
 from runtime.trace.codec import COMMAND, END, EVENTS, HELLO, MAGIC, Decoder, encode_frame
 from runtime.trace.events import describe
-from tests.visualizer.conftest import sample, wait_until
+from tests.support.dashboard import wait_until
+from tests.support.events import sample
 from visualizer.agents import AgentListener
 from visualizer.archive import Archive
 from visualizer.sessions import CRASHED, ENDED, RUNNING

@@ -13,7 +13,8 @@ from flask import Flask
 from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame, read_recording
 from runtime.trace.events import HUB_WAKE, describe
 from runtime.trace.states import check
-from tests.visualizer.conftest import PROCESS, alive, page_client, sample, wait_until
+from tests.support.dashboard import alive, page_client, wait_until
+from tests.support.events import PROCESS, sample
 
 FINAL = ("ended", "crashed", "stopped")
 

@@ -18,7 +18,8 @@ import socketio
 from runtime.trace.codec import MAGIC, encode_frame
 from runtime.trace.events import KIND_NAMES
 from runtime.trace.states import check
-from tests.visualizer.conftest import Server, alive, events_of, sample, wait_until
+from tests.support.dashboard import Server, alive, wait_until
+from tests.support.events import events_of, sample
 
 FINAL = ("ended", "crashed", "stopped")
 

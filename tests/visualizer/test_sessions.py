@@ -10,7 +10,7 @@ import pytest
 
 from runtime.trace.codec import FormatError, read_recording
 from runtime.trace.events import FIELDS, KIND_NAMES, SPAWN, SWITCH, WAKE, Batch, describe
-from tests.visualizer.conftest import PROCESS, batch, sample
+from tests.support.events import PROCESS, batch, sample
 from visualizer.archive import Archive
 from visualizer.sessions import CRASHED, ENDED, RUNNING, STOPPED, Chunk
 from visualizer.store import Store
