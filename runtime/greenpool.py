@@ -139,7 +139,8 @@ class _Results:
         # no bound: over endless input with quick calls, its results pile up in memory until the program dies)
         self.spawned = LightQueue(AHEAD, name=f"imap into {pool.name}")
         self.ended = False
-        launch(_Green, imap_spawner, (pool, func, arg_tuples, self.spawned), {}, None)
+        spawner = launch(_Green, imap_spawner, (pool, func, arg_tuples, self.spawned), {}, None)
+        spawner._gs_site = creation_site()  # its spawns were made by the line that called imap
 
     def __iter__(self) -> _Results:
         return self

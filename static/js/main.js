@@ -35,7 +35,7 @@ const viewport = new Viewport(view, () => dirtyAll());
 const timeline = new Timeline(view);
 const gauges = new Gauges($("gauges"), view);
 let theme = readTheme();
-const stats = { frames: [], draws: 0 }; // ms of drawing work per frame (for benchmarks)
+const stats = { frames: [], draws: 0, ingest: 0 }; // ms of drawing work per frame, ms ingesting (for benchmarks)
 
 // ------------------------------------------------------------------ server
 
@@ -81,7 +81,9 @@ const stream = new Stream({
     sessionsChanged();
   },
   onBatch: (batch) => {
+    const t0 = performance.now();
     page.trace.ingest(batch);
+    stats.ingest += performance.now() - t0;
     if (!viewport.paused) dirtyAll();
   },
 });

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from runtime.trace.analysis import analyse
 from runtime.trace.codec import read_recording
-from tests.visualizer.conftest import Server
+from tests.support.dashboard import Server
 
 WORKLOADS = Path(__file__).resolve().parents[2] / "visualizer" / "workloads"
 

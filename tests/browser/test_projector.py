@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.visualizer.conftest import Server
+from tests.support.dashboard import Server
 
 SIZES = [(1024, 768), (1280, 720), (1920, 1080)]
 ALWAYS_THERE = [  # the controls a speaker needs: never wrapped away nor cut off

@@ -13,8 +13,8 @@ from playwright.sync_api import Page, expect
 
 from runtime.trace.codec import read_recording
 from runtime.trace.states import intervals
+from tests.support.dashboard import Server
 from tests.support.pages import in_menu
-from tests.visualizer.conftest import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 

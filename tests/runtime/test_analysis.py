@@ -7,6 +7,7 @@ import pytest
 import runtime
 from runtime.trace.analysis import analyse, distribution
 from runtime.trace.recorder import Recorder
+from tests.support import code_name
 
 S = 10**9  # ns in a second
 
@@ -158,9 +159,7 @@ def test_who_waits_at_the_end_of_a_range(rec):
     half = analyse(events, 0, S // 2)  # it is still waiting when the range ends
     assert one(half["queues"], name="q")["getters_now"] == [{"gid": c.gid, "since": 0}]
     parked = next(t["parked"] for t in half["tasks"] if t["gid"] == c.gid)
-    assert parked["reason"] == "queue_get" and parked["where"].endswith(
-        "in test_who_waits_at_the_end_of_a_range.<locals>.consumer"
-    )
+    assert parked["reason"] == "queue_get" and parked["where"].endswith(f"in {code_name(consumer)}")
     whole = analyse(events)
     assert one(whole["queues"], name="q")["getters_now"] == []
     assert one(whole["queues"], name="q")["get_wait"] == {"count": 1, "p50": S, "p95": S, "max": S, "total": S}

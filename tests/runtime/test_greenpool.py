@@ -132,8 +132,10 @@ def test_waitall_from_inside_the_pool_is_an_error():
         pool.spawn(pool.waitall).wait()
 
 
-def test_waitall_with_nothing_running_returns_at_once():
-    GreenPool(4).waitall()
+def test_waitall_with_nothing_running_returns_at_once(recorder):
+    pool = GreenPool(4)
+    pool.waitall()
+    assert recorder.kinds("blocked", "switch") == []  # it neither parked nor gave up its turn
 
 
 def test_spawn_n_in_a_pool():

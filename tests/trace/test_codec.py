@@ -29,7 +29,7 @@ from runtime.trace.codec import (
     read_recording,
 )
 from runtime.trace.events import BLOCK, EXIT, FIELDS, HUB_WAIT, HUB_WAKE, KIND_NAMES, SPAWN, SWITCH, Batch, describe
-from tests.visualizer.conftest import FUZZ
+from tests.support.fuzz import FUZZ
 
 PROCESS = {"pid": 1, "argv": ["p.py"], "program": "p.py", "version": "0"}
 

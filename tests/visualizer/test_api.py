@@ -16,7 +16,8 @@ from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame, read_re
 from runtime.trace.events import HUB_WAKE, describe
 from runtime.trace.recorder import Recorder
 from runtime.trace.states import check
-from tests.visualizer.conftest import PROCESS, alive, page_client, sample, wait_until
+from tests.support.dashboard import alive, page_client, wait_until
+from tests.support.events import PROCESS, sample
 
 FINAL = ("ended", "crashed", "stopped")
 

@@ -11,7 +11,7 @@ import pytest
 
 from runtime.trace.codec import FormatError, read_recording
 from runtime.trace.events import FIELDS, SPAWN, SWITCH, WAKE, Batch, describe
-from tests.visualizer.conftest import PROCESS, batch, events_of, sample
+from tests.support.events import PROCESS, batch, events_of, sample
 from visualizer.archive import Archive
 from visualizer.sessions import CRASHED, ENDED, RUNNING, STOPPED, Chunk, wire
 from visualizer.store import Store

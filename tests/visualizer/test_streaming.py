@@ -7,7 +7,9 @@ from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.visualizer.conftest import FUZZ, batch, events_of, sample, wait_until
+from tests.support.dashboard import wait_until
+from tests.support.events import batch, events_of, sample
+from tests.support.fuzz import FUZZ
 from visualizer.sessions import ENDED
 
 

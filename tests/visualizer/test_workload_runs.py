@@ -16,7 +16,7 @@ import pytest
 from runtime.trace.codec import EVENTS, Decoder, read_recording
 from runtime.trace.events import KIND_NAMES
 from runtime.trace.states import IO, check, intervals
-from tests.visualizer.conftest import Server, wait_until
+from tests.support.dashboard import Server, wait_until
 from visualizer.workloads import workloads
 from visualizer.workloads.schema import to_argv
 
