@@ -9,11 +9,11 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 from runtime.trace.codec import END, read_frames
-from tests.attach.conftest import EXAMPLES, run_traced
+from tests.support.attach import EXAMPLES, run_traced
+from tests.support.dashboard import wait_until
 from visualizer.app import create_app
 
 NOTE = "no scheduling events were recorded: "
@@ -89,9 +89,7 @@ def test_the_dashboard_session_says_why_it_is_empty_and_what_traced_it(tmp_path:
             cwd=tmp_path,
         )
         assert proc.returncode == 0, proc.stderr
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not [s for s in dashboard.store.all() if s.state == "ended"]:
-            time.sleep(0.02)
+        wait_until(lambda: [s for s in dashboard.store.all() if s.state == "ended"], what="the session to end")
         (session,) = [s.to_dict() for s in dashboard.store.all()]
     finally:
         dashboard.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.attach.conftest import greenscope_record, recording
+from tests.support.attach import greenscope_record, recording
 
 RUNTIMES = {"greenscope": "runtime", "eventlet": "eventlet", "gevent": "gevent"}
 JOIN = {"greenscope": "g.wait()", "eventlet": "g.wait()", "gevent": "g.join()"}
