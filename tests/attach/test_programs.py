@@ -8,6 +8,8 @@ import signal
 import socket
 from pathlib import Path
 
+import pytest
+
 from runtime.trace.events import EXIT, HUB_WAIT, KIND_CODES
 from runtime.trace.states import intervals
 from tests.support.attach import EXAMPLES, POOL, Live, greenscope_record, line_of, recording, run_traced
@@ -79,9 +81,11 @@ def test_echo_handlers_block_reading_their_own_connection(peer: str, tmp_path: P
     assert peers == {f"127.0.0.1:{port}" for port in client_ports}
 
 
-def test_crawler_spawner_waits_for_a_slot_of_its_saturated_pool(peer: str, site: Site, tmp_path: Path):
+# eventlet's green urllib; eventlet's monkey-patched urllib; gevent's, monkey-patched
+@pytest.mark.parametrize("crawler", ["eventlet_crawler", "eventlet_patched_crawler", "gevent_crawler"])
+def test_crawler_spawner_waits_for_a_slot_of_its_saturated_pool(crawler: str, site: Site, tmp_path: Path):
     urls = [f"{site.url}/page{i}" for i in range(6)]
-    result = run_traced(tmp_path / "crawl.gsc", EXAMPLES / f"{peer}_crawler.py", "--pool", str(POOL), *urls)
+    result = run_traced(tmp_path / "crawl.gsc", EXAMPLES / f"{crawler}.py", "--pool", str(POOL), *urls)
     assert result.returncode == 0, result.stderr
     assert sorted(line.rpartition(": ")[0] for line in result.stdout.splitlines()) == urls
     assert site.most_in_flight == POOL  # its fetches overlapped, as many as it has slots
