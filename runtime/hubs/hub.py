@@ -19,7 +19,8 @@ The loop, in plain words (the hub enters it at 1: whoever switched to it first w
 running, as if in step 3 of a pass):
     1. fire the due timers;
     2. wait on the poller until the next deadline (not at all if something is ready);
-    3. run every greenthread that was ready when this step began (FIFO).
+    3. run every greenthread that was ready when this step began (FIFO). A paced hub (the
+       dashboard's live control, `runtime.hubs.control`) may hold before each switch.
 """
 
 from __future__ import annotations
@@ -268,6 +269,8 @@ class Hub:
         self.greenlet = greenlet.greenlet(self._run, self._root)
         self.greenlet.gid = hub_gid()
         self.closed = False
+        #: The live control of this hub's pace (`runtime.hubs.control.Pace`) while it is paced, else None.
+        self.pace: Any = None
 
     def __repr__(self) -> str:
         return (
@@ -689,11 +692,14 @@ class Hub:
                 back = self._nothing_can_happen()
             # 3. run what was ready when this step began; later arrivals wait a pass
             n = len(ready)
+            pace = self.pace  # paced only from step 2 on (a call from another thread), or by itself
             while n:
                 n -= 1
                 w = popleft()
                 if w.state != SCHEDULED:
                     continue
+                if pace is not None:  # a switch boundary: the pace may stretch the last turn, or hold here
+                    back = pace.gate(back, w)
                 w.state = DONE
                 glet = w.glet
                 h = hooks.switched
@@ -708,6 +714,8 @@ class Hub:
     def _report_back(self, back: Any) -> None:
         # The hub keeps control for a while (timers, the poller): report the switch back now.
         if back is not self.greenlet:
+            if self.pace is not None:  # slow motion stretches the turn before it is reported
+                self.pace.ended(back)
             h = hooks.switched
             if h is not None:
                 h(back, self.greenlet)
