@@ -22,13 +22,14 @@ With `start` / `stop` (absolute ns), only that range counts: the page's range se
 
 from __future__ import annotations
 
+import bisect
 import math
 from array import array
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from typing import Any
 
-from runtime.trace.events import BLOCK, EXIT, POOL, QUEUE, RESOURCE, SPAWN, STALL, WAKE
+from runtime.trace.events import BLOCK, CONTROL, EXIT, POOL, QUEUE, RESOURCE, SPAWN, STALL, WAKE
 from runtime.trace.states import READY, RUNNING, STATES, WAITING, Interval, Machine
 
 __all__ = ["STALL_NS", "TASK_SORTS", "Analyzer", "analyse", "distribution"]
@@ -98,7 +99,7 @@ class _Lane:
             prev = self.prev
             if prev is not None and prev[2] == READY and lo <= prev[1] <= hi:
                 self.latency.append(prev[1] - prev[0])
-            if end - start >= self.an.stall_ns and lo <= start < hi:
+            if (end - start) * self.an.speed_at(start) >= self.an.stall_ns and lo <= start < hi:
                 self.stalls.append({"gid": self.gid, "start": start, "ns": end - start})
         self.prev = iv
 
@@ -168,6 +169,12 @@ class Analyzer:
         self.beyond = False  # an event after the range was seen
         self.stacks: dict[tuple[int, int], list[str]] = {}  # (gid, start) -> the stack its stall was caught in
         self.late: list[tuple[int, int, int]] = []  # (ts, gid, ns) of each wake by a timer that fired late
+        self.paces: list[tuple[int, float]] = []  # (ts, speed) from the live control: slow motion stretches turns
+
+    def speed_at(self, ts: int) -> float:
+        """The share of real time the hub ran at, at `ts`: a turn stretched in slow motion is not a stall."""
+        i = bisect.bisect_right(self.paces, (ts, math.inf)) - 1 if self.paces else -1
+        return self.paces[i][1] if i >= 0 else 1.0
 
     def _lane(self, gid: int) -> _Lane:
         lane = self.lanes[gid] = _Lane(self, gid)
@@ -197,6 +204,8 @@ class Analyzer:
                 self._spawn(ts, *ev[2:])
             elif kind == STALL:
                 self.stacks[(ev[2], ts)] = ev[4]
+            elif kind == CONTROL:
+                self.paces.append((ts, ev[3] or 1.0))  # paused, stepped: its steps run at full speed
             elif kind == RESOURCE:
                 self.resources[ev[2]] = {"obj": ev[2], "type": ev[3], "name": ev[4], "size": ev[5], "created": ts}
                 self.steps[ev[2]] = _Steps(ts)

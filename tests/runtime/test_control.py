@@ -20,6 +20,8 @@ from runtime.greenthread import gid_of
 from runtime.hubs import Hub, TestClock
 from runtime.hubs.control import MIN_SPEED, CommandError, Pace, ProgramClock, command_of
 from runtime.instrument import Instrument, add_instrument, remove_instrument
+from runtime.trace.analysis import analyse
+from runtime.trace.events import CONTROL, SPAWN, SWITCH
 
 
 class Log(Instrument):
@@ -305,3 +307,16 @@ def test_the_program_clock_runs_at_its_rate():
     real.advance(4)
     assert clock() == pytest.approx(104.0)
 
+
+def test_a_turn_stretched_in_slow_motion_is_no_stall():
+    """The analysis takes the pace into account: 30 ms of running at 0.1x is 3 ms of the program's own."""
+    ms = 1_000_000
+
+    def run(*pace: tuple) -> list[dict]:
+        events = [(SPAWN, 0, 2, 1, "work", "app.py:1", None), *pace, (SWITCH, 10 * ms, 0, 2), (SWITCH, 40 * ms, 2, 0)]
+        return analyse(events)["stalls"]
+
+    assert [s["gid"] for s in run()] == [2]
+    assert run((CONTROL, 5 * ms, "speed", 0.1)) == []
+    assert [s["gid"] for s in run((CONTROL, 1 * ms, "speed", 0.1), (CONTROL, 5 * ms, "resumed", 1.0))] == [2]
+    assert [s["gid"] for s in run((CONTROL, 5 * ms, "stepped", None))] == [2]  # a step runs at full speed
