@@ -156,6 +156,7 @@ def record(
     except (OSError, ValueError) as e:
         raise TraceError(str(e)) from None
     argv = [str(program), *args]
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # before the agent: it obeys a stop as soon as it connects
     recorder = Recorder().install()
     process = process_info(program.name, argv)
     agent = Agent(recorder, sinks, process, flush_timeout=flush_timeout, stall_ms=stall_ms).start()
@@ -163,7 +164,6 @@ def record(
         import runtime
 
         runtime.monkey_patch()
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         status = run_program(program, argv)
     finally:
