@@ -252,6 +252,7 @@ export class Trace {
     this.hubs = [new HubLane(0, 0)]; // the main thread's hub first, others as they appear
     this.byHub = new Map([[0, this.hubs[0]]]);
     this.stalls = []; // {gid, ts, ns, stack}: a greenthread that held its hub, caught in the act
+    this.controls = []; // {ts, action, speed}: the live control the hub obeyed (paused, stepped, speed...)
     this.home = null; // the program's directory, as its first spawn site tells: paths are shown from there
     this.gaps = new Column(Float64Array, 4); // where events were lost
     this.marks = []; // lanes that ended with an error or a kill, in order
@@ -305,6 +306,7 @@ export class Trace {
         case K.hub_wake: this.hubLane(c.hub?.[j] ?? 0).wake(ts, c.nready[j]); break;
         case K.timers: this.timers(ts, c.hub?.[j] ?? 0, c.count[j], c.late?.[j] ?? 0); break;
         case K.stall: this.stalls.push({ gid: c.gid[j], ts, ns: c.ns[j], stack: c.stack[j] }); break;
+        case K.control: this.controls.push({ ts, action: c.action[j], speed: c.speed[j] }); break;
         case K.resource: this.resource(ts, c.obj[j], c.type[j], c.name[j], c.size[j]); break;
         case K.pool: this.poolState(ts, c.obj[j], c.size[j], c.running[j], c.waiting[j]); break;
         case K.queue: this.queueState(ts, c.obj[j], c.size[j], c.maxsize[j], c.putters[j], c.getters[j]); break;
