@@ -14,6 +14,8 @@ lanes   100,000 greenthreads (two sleep(0) each) recorded and opened the same wa
 live    the dashboard benchmark's paced traced program (real Recorder + Agent, 50k events/s) streaming to the
         server, the page following its session for 15 s: frames per second, JS heap (CDP Performance.getMetrics)
         sampled every second, and the events/s the page ingested.
+step    the live control: a paused crawler stepped from the page, how long each step takes to show
+        (`benchmarks.control`).
 
 A report, not a test: it prints figures and PASS/MISS against the targets and exits 0. It stops every process it
 starts (servers, the traced program, Chromium), by pid or through Playwright.
@@ -37,6 +39,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmarks.control import measure_step
 from benchmarks.dashboard import PACED_RATE, Report, Server, child, percentile, phase_list, started, verdict
 
 if TYPE_CHECKING:
@@ -47,7 +50,7 @@ INTERVALS_TARGET = 1_000_000
 FPS_TARGET = 30.0  # live, following 50k events/s
 HEAP_TARGET_MB = 500.0
 VIEWPORT = {"width": 1400, "height": 900}
-PHASES = ("static", "lanes", "live")
+PHASES = ("static", "lanes", "live", "step")
 PROGRAM = """\
 import sys
 
@@ -452,7 +455,7 @@ def run(options: Options) -> dict[str, Any]:
     """Run the phases in one headless Chromium, printing as it goes; return the figures."""
     report = Report()
     report.add("browser: the timeline page in headless Chromium (1400x900) against a real `greenscope serve`")
-    phases = {"static": measure_static, "lanes": measure_lanes, "live": measure_live}
+    phases = {"static": measure_static, "lanes": measure_lanes, "live": measure_live, "step": measure_step}
     try:
         from playwright.sync_api import sync_playwright  # the test extra: `python -m benchmarks` runs without it
 
