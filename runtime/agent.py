@@ -223,6 +223,8 @@ class SocketSink:
         sock = _socket.socket(self.family, _socket.SOCK_STREAM)
         try:
             sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDBUF, self.sndbuf)
+            if self.family != _socket.AF_UNIX:  # a frame goes out at once, even right after another
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
             sock.settimeout(1.0)
             sock.connect(self.address)
             sock.setblocking(False)
