@@ -18,7 +18,7 @@ from runtime.trace.codec import read_recording
 from runtime.trace.events import BLOCK, EXIT, SPAWN, SWITCH, WAKE
 from tests.support.pages import load
 from tests.visualizer.conftest import Server, wait_until
-from tests.visualizer.test_control import Program
+from tests.visualizer.test_control import Program, sources
 
 APP = """\
 import sys
@@ -70,9 +70,7 @@ NEXT_UP = "async () => (await import('/static/js/narration.js')).nextUp(greensco
 
 @pytest.fixture
 def app(tmp_path: Path) -> Path:
-    (tmp_path / "app.py").write_text(APP)
-    (tmp_path / "helper.py").write_text(HELPER)
-    return tmp_path
+    return sources(tmp_path, APP, HELPER)
 
 
 @pytest.fixture
@@ -81,10 +79,7 @@ def programs(server: Server, app: Path) -> Iterator[list[Program]]:
     started: list[Program] = []
     yield started
     for program in started:
-        if program.proc.poll() is None:
-            program.control("resume")
-            program.proc.terminate()
-        program.close()
+        program.stop()
 
 
 def run(page: Page | None, server: Server, app: Path, programs: list[Program], rounds: int) -> Program:

@@ -100,22 +100,30 @@ class Program:
                 if pipe is not None:
                     pipe.close()
 
+    def stop(self) -> None:
+        """Stop it if it still runs (paused or not: a stop ends a pause), and wait for it."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.close()
+
+
+def sources(directory: Path, app: str, helper: str) -> Path:
+    """`directory` with the program `app` in app.py and `helper` in helper.py."""
+    (directory / "app.py").write_text(app)
+    (directory / "helper.py").write_text(helper)
+    return directory
+
 
 @pytest.fixture
 def app(tmp_path: Path) -> Path:
-    (tmp_path / "app.py").write_text(APP)
-    (tmp_path / "helper.py").write_text(HELPER)
-    return tmp_path
+    return sources(tmp_path, APP, HELPER)
 
 
 @pytest.fixture
 def program(server: Server, app: Path) -> Iterator[Program]:
     it = Program(server, app, "300")
     yield it
-    if it.proc.poll() is None:
-        it.control("resume")
-        it.proc.terminate()
-    it.close()
+    it.stop()
 
 
 def runs_after(events: list[tuple], i: int) -> list[int]:
