@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml setup.py
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m visualizer serve --open --demo crawler
+	$(PY) -m visualizer serve --open --demo crawler continuous=true
 
 test: lint js suite
 

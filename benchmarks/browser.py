@@ -14,7 +14,9 @@ lanes   100,000 greenthreads (two sleep(0) each) recorded and opened the same wa
 live    the dashboard benchmark's paced traced program (real Recorder + Agent, 50k events/s) streaming to the
         server, the page following its session for 15 s: frames per second, JS heap (CDP Performance.getMetrics)
         sampled every second, and the events/s the page ingested.
-step    the live control: a paused crawler stepped from the page, how long each step takes to show
+flood   a synthetic agent at 1M events/s (real timestamps), the page following it for 8 s: the events/s it
+        ingested (binary batches) and its frames per second, each second (none may fall below 30).
+step    the live control: a paused program stepped from the page, how long each step takes to show
         (`benchmarks.control`).
 
 A report, not a test: it prints figures and PASS/MISS against the targets and exits 0. It stops every process it
@@ -27,7 +29,6 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +41,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.control import measure_step
-from benchmarks.dashboard import PACED_RATE, Report, Server, child, percentile, phase_list, started, verdict
+from benchmarks.dashboard import (
+    PACED_RATE,
+    Report,
+    Server,
+    child,
+    percentile,
+    phase_list,
+    record_program,
+    started,
+    verdict,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, CDPSession, Page
@@ -50,26 +61,8 @@ INTERVALS_TARGET = 1_000_000
 FPS_TARGET = 30.0  # live, following 50k events/s
 HEAP_TARGET_MB = 500.0
 VIEWPORT = {"width": 1400, "height": 900}
-PHASES = ("static", "lanes", "live", "step")
-PROGRAM = """\
-import sys
-
-import runtime
-
-greenthreads, sleeps = int(sys.argv[1]), int(sys.argv[2])
-
-
-def work():
-    for _ in range(sleeps):
-        runtime.sleep(0)
-    runtime.sleep(0.2)  # a long state right after the burst
-
-
-pool = runtime.GreenPool(greenthreads)
-for _ in range(greenthreads):
-    pool.spawn(work)
-pool.waitall()
-"""
+PHASES = ("static", "lanes", "live", "flood", "step")
+FLOOD_RATE = 1_000_000  # events/s: the page's ingest target
 # A requestAnimationFrame loop noting each frame's time and the page's draws so far. The page's own frame callback
 # runs after this one in a frame (it is requested later, by input or a batch), so the draws it makes in frame i
 # show at frame i + 1: the gap from stamp i to stamp i + 1 is the real duration of a frame that drew.
@@ -195,16 +188,6 @@ def where(frame: dict) -> str:
 
 
 # ---------------------------------------------------------------- static: 1M intervals, panning and zooming
-
-
-def record_program(directory: Path, greenthreads: int, sleeps: int) -> tuple[Path, float]:
-    """``greenscope record`` of PROGRAM into `directory`; the recording and the seconds it took."""
-    program, recording = directory / "many_sleeps.py", directory / "many_sleeps.gsc"
-    program.write_text(PROGRAM)
-    command = [sys.executable, "-m", "visualizer", "record", "-o", str(recording), str(program)]
-    start = time.perf_counter()
-    subprocess.run([*command, str(greenthreads), str(sleeps)], cwd=directory, check=True, timeout=600)
-    return recording, time.perf_counter() - start
 
 
 def open_recording(stack: ExitStack, browser: Browser, recording: Path) -> tuple[Page, CDPSession, dict, float]:
@@ -375,6 +358,7 @@ def measure_live(report: Report, browser: Browser, options: Options) -> None:
         sid = server.session_of(program.pid)["id"]
         page, cdp = open_page(stack, browser, f"{server.base}?session={sid}")
         page.wait_for_function("greenscope.trace !== null")
+        page.keyboard.press("i")  # the Insights panel open: it asks for the analysis as the session grows
         profile = Profile(page, cdp) if options.profile else None
         page.evaluate(RAF_START)
         start = time.monotonic()
@@ -412,7 +396,7 @@ def measure_live(report: Report, browser: Browser, options: Options) -> None:
     }
     report.add(
         f"live         the paced traced program (real Recorder + Agent) at {PACED_RATE:,} events/s, the page"
-        f" following its session for {seconds:g} s"
+        f" following its session for {seconds:g} s, the Insights panel open"
     )
     report.add(
         f"             the page ingested {ingested:,.0f} events/s over the last {window} s; at the end it held"
@@ -435,6 +419,57 @@ def measure_live(report: Report, browser: Browser, options: Options) -> None:
         report.add(f"             {line}")
 
 
+# ---------------------------------------------------------------- flood: 1M events/s of binary batches
+
+
+def measure_flood(report: Report, browser: Browser, options: Options) -> None:
+    """A synthetic agent at FLOOD_RATE events/s, each frame stamped as it leaves, the page following its session:
+    the events/s the page ingested (binary batches, read in place) and its frames per second meanwhile."""
+    seconds = options.flood_seconds
+    samples: list[tuple[float, int]] = []
+    with ExitStack() as stack:
+        server = started(stack, Server())
+        agent = started(stack, child("flood", server.agent, "0", str(seconds + 3), str(FLOOD_RATE)))
+        sid = server.session_of(agent.pid)["id"]
+        page, cdp = open_page(stack, browser, f"{server.base}?session={sid}")
+        page.wait_for_function("greenscope.trace !== null && greenscope.trace.events > 0", timeout=60_000)
+        page.evaluate(RAF_START)
+        start = time.monotonic()
+        for tick in range(1, int(seconds) + 1):
+            time.sleep(max(0.0, start + tick - time.monotonic()))
+            samples.append((time.monotonic() - start, page.evaluate("greenscope.trace.events")))
+        stamps, draws = page.evaluate(RAF_STOP)
+        ingest_ms = page.evaluate("greenscope.stats.ingest")
+        heap, buffers = js_heap_mb(cdp)
+    (t0, e0), (t1, e1) = samples[0], samples[-1]
+    ingested = (e1 - e0) / (t1 - t0)
+    last = stamps[-1]
+    window = len(samples) - 1
+    per_second = [sum(last - (k + 1) * 1000 < t <= last - k * 1000 for t in stamps) for k in range(window)][::-1]
+    fps = median(per_second)
+    report.figures["flood"] = {
+        "rate": FLOOD_RATE,
+        "seconds": seconds,
+        "ingested_events_per_s": ingested,
+        "fps_per_second": per_second,
+        "fps_median": fps,
+        "raf": frame_rate(stamps, draws),
+        "js_heap_mb": heap,
+        "buffers_mb": buffers,
+        "ingest_ms": ingest_ms,
+    }
+    report.add(f"flood        a synthetic agent at {FLOOD_RATE:,} events/s, the page following it for {seconds:g} s")
+    report.add(
+        f"             the page ingested {ingested:,.0f} events/s (target >= {FLOOD_RATE:,}:"
+        f" {verdict(ingested >= 0.95 * FLOOD_RATE)}); frames per second: {' '.join(map(str, per_second))},"
+        f" median {fps:g} (target >= {FPS_TARGET:g}: {verdict(min(per_second, default=0) >= FPS_TARGET)})"
+    )
+    report.add(
+        f"             at the end: {e1:,} events ({1e3 * e1 / ingest_ms:,.0f} a second of ingest work), JS heap"
+        f" {heap:.0f} MB + {buffers:.0f} MB of ArrayBuffers"
+    )
+
+
 # ---------------------------------------------------------------- entry points
 
 
@@ -447,6 +482,7 @@ class Options:
     many: int = 100_000  # greenthreads in the "lanes" phase
     interact_seconds: float = 10.0
     live_seconds: float = 15.0
+    flood_seconds: float = 8.0
     profile: bool = False
     only: tuple[str, ...] = PHASES
 
@@ -455,7 +491,13 @@ def run(options: Options) -> dict[str, Any]:
     """Run the phases in one headless Chromium, printing as it goes; return the figures."""
     report = Report()
     report.add("browser: the timeline page in headless Chromium (1400x900) against a real `greenscope serve`")
-    phases = {"static": measure_static, "lanes": measure_lanes, "live": measure_live, "step": measure_step}
+    phases = {
+        "static": measure_static,
+        "lanes": measure_lanes,
+        "live": measure_live,
+        "flood": measure_flood,
+        "step": measure_step,
+    }
     try:
         from playwright.sync_api import sync_playwright  # the test extra: `python -m benchmarks` runs without it
 

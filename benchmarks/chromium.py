@@ -1,28 +1,6 @@
-"""Headless Chromium for the browser tests and benchmarks, through Playwright.
+"""Stop-gap: `launch_chromium` lives in `tests.support.chromium` now, which the browser tests share. This module
+goes once benchmarks/browser.py and tests/browser/conftest.py import it from there."""
 
-`GREENSCOPE_CHROMIUM` names the browser (`make test` sets it from scripts/find_chromium.sh);
-without it, the system's `chromium` on PATH, else Playwright's own (``python -m playwright install chromium``).
-"""
+from tests.support.chromium import launch_chromium
 
-from __future__ import annotations
-
-import os
-import shutil
-
-from playwright.sync_api import Browser, Playwright
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows",
-]
-
-
-def launch_chromium(playwright: Playwright, **kw) -> Browser:
-    """Headless Chromium: `GREENSCOPE_CHROMIUM`, else the system's, else Playwright's own."""
-    path = os.environ.get("GREENSCOPE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, **kw)
+__all__ = ["launch_chromium"]

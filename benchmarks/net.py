@@ -211,7 +211,7 @@ def _run_load(kind: str, port: int, n: int, wait_readable: Callable[[int], Any])
 
 
 def _echo_handler(sock: Any, address: Any) -> None:
-    """The seed's echo handler: readline, write, flush, until the client leaves."""
+    """The handler of eventlet's echo server example: readline, write, flush, until the client leaves."""
     with sock, sock.makefile("rw") as f:
         while True:
             line = f.readline()

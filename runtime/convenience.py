@@ -118,7 +118,8 @@ def serve(sock: socket.socket, handle: Callable[[socket.socket, Any], Any], conc
     A handler that raises stops the server: `serve` raises that exception. A handler
     that raises `StopServe` ends `serve` quietly.
     """
-    pool = GreenPool(concurrency, name=f"serve {sock.getsockname()}")
+    where = sock.getsockname()  # the pool is named after it: "serve 127.0.0.1:6000" (or a path)
+    pool = GreenPool(concurrency, name=f"serve {where[0]}:{where[1]}" if isinstance(where, tuple) else f"serve {where}")
     server = getcurrent()
     serving = True
 

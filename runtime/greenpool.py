@@ -8,7 +8,6 @@ function inline instead of waiting for itself (as eventlet does).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -21,7 +20,9 @@ from runtime.semaphore import check_count
 from runtime.site import creation_site
 from runtime.waitqueue import WaitQueue
 
-__all__ = ["GreenPile", "GreenPool"]
+__all__ = ["AHEAD", "GreenPile", "GreenPool"]
+
+AHEAD = 1000  # results an imap holds at most, spawned and not yet taken
 
 getcurrent = greenlet.getcurrent
 
@@ -113,8 +114,9 @@ class GreenPool:
 
     def imap(self, function: Callable[..., Any] | None, *iterables: Iterable[Any]) -> Iterator[Any]:
         """``function(*args)`` for args zipped from `iterables`, run concurrently up to the pool's
-        size; results in input order. Input is read lazily, a pool's worth ahead. A call
-        that raised raises at its position, and iterating on goes on with the next."""
+        size; results in input order. Input is read as slots free (the pool stays full whatever
+        the pace of the consumer, as in eventlet), up to `AHEAD` results ahead of it. A call that
+        raised raises at its position, and iterating on goes on with the next."""
         return self._map(function, zip(*iterables, strict=False))  # shortest wins, as in map()
 
     def starmap(self, function: Callable[..., Any] | None, iterable: Iterable[tuple]) -> Iterator[Any]:
@@ -128,30 +130,51 @@ class GreenPool:
 
 
 class _Results:
-    """The iterator `GreenPool.imap` returns: an error raised by one call does not end it."""
+    """The iterator `GreenPool.imap` returns. As in eventlet, a greenthread of its own (`imap_spawner`) spawns
+    the calls into the pool as slots free, whatever the pace of the one iterating: the pool stays full while
+    there is input. An error raised by one call does not end it."""
 
     def __init__(self, pool: GreenPool, func: Callable[..., Any], arg_tuples: Iterator[tuple]) -> None:
-        self.pool = pool
-        self.func = func
-        self.arg_tuples: Iterator[tuple] | None = arg_tuples  # None once exhausted
-        self.pending: deque[GreenThread] = deque()
+        # the calls' greenthreads in input order, then _END or _Failed; at most AHEAD not yet taken (eventlet keeps
+        # no bound: over endless input with quick calls, its results pile up in memory until the program dies)
+        self.spawned = LightQueue(AHEAD, name=f"imap into {pool.name}")
+        self.ended = False
+        spawner = launch(_Green, imap_spawner, (pool, func, arg_tuples, self.spawned), {}, None)
+        spawner._gs_site = creation_site()  # its spawns were made by the line that called imap
 
     def __iter__(self) -> _Results:
         return self
 
     def __next__(self) -> Any:
-        pool, pending = self.pool, self.pending
-        # top up while the pool has room, keeping at most a pool's worth of results
-        # unconsumed; with nothing in flight, wait for room
-        while self.arg_tuples is not None and (not pending or (len(pending) < pool.size and pool.free() > 0)):
-            args = next(self.arg_tuples, _END)
-            if args is _END:
-                self.arg_tuples = None
-            else:
-                pending.append(pool.spawn(self.func, *args))
-        if not pending:
+        if self.ended:
             raise StopIteration
-        return pending.popleft().wait()
+        gt = self.spawned.get()
+        if gt is _END or type(gt) is _Failed:
+            self.ended = True
+            if gt is _END:
+                raise StopIteration
+            raise gt.error
+        return gt.wait()
+
+
+class _Failed:
+    """The input of an imap raised `error` (it raises where the next result would be)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def imap_spawner(pool: GreenPool, func: Callable[..., Any], arg_tuples: Iterator[tuple], into: LightQueue) -> None:
+    """Spawn ``func(*args)`` into `pool` for each args of `arg_tuples`, in order, each into `into`, then _END."""
+    try:
+        for args in arg_tuples:
+            into.put(pool.spawn(func, *args))
+    except Exception as e:  # the input's own error: the iterating greenthread gets it, in its place
+        into.put(_Failed(e))
+    else:
+        into.put(_END)
 
 
 _END: Any = object()
@@ -169,8 +192,10 @@ class GreenPile:
     its position, and iterating on goes on with the next.
     """
 
-    def __init__(self, size_or_pool: int | GreenPool = 1000) -> None:
-        self.pool = size_or_pool if isinstance(size_or_pool, GreenPool) else GreenPool(size_or_pool)
+    def __init__(self, size_or_pool: int | GreenPool = 1000, name: str | None = None) -> None:
+        """Spawn into `size_or_pool`, or a pool of that size (named `name`, else where the pile was made)."""
+        pool = size_or_pool if isinstance(size_or_pool, GreenPool) else GreenPool(size_or_pool, name=name)
+        self.pool = pool
         self.waiters: LightQueue = LightQueue()
         self.counter = 0  # spawned and not yet taken
 

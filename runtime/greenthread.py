@@ -59,7 +59,7 @@ class _Green(greenlet.greenlet):
     """What spawn and spawn_n share: an id, the run wrapper, the exit report."""
 
     # slots, not the greenlet's __dict__: one allocation less per greenthread
-    __slots__ = ("_gs_waiter", "_kill_exc", "func", "gid", "pool")
+    __slots__ = ("_gs_site", "_gs_waiter", "_kill_exc", "func", "gid", "pool")
 
     def __init__(self, parent: greenlet.greenlet) -> None:
         greenlet.greenlet.__init__(self, None, parent)

@@ -15,6 +15,8 @@ import sys
 import sysconfig
 from typing import Any
 
+import greenlet
+
 __all__ = ["code_location", "creation_site", "not_the_users"]
 
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -53,10 +55,14 @@ def _users_frame(depth: int) -> Any:
 
 
 def creation_site() -> str:
-    """``file:line`` of the innermost caller outside the runtime and the standard library (else the
-    outermost frame's)."""
+    """``file:line`` of the innermost caller outside the runtime and the standard library; in a greenthread
+    the runtime runs for the user (imap's spawner), the user's line it stands for (its ``_gs_site``); else
+    the outermost frame's."""
     f = _users_frame(1)
     if f is None:
+        site = getattr(greenlet.getcurrent(), "_gs_site", None)
+        if site is not None:
+            return site
         f = sys._getframe(1)
         while f.f_back is not None:
             f = f.f_back

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.visualizer.conftest import Server, alive
+from tests.support.dashboard import Server, alive
 
 
 @pytest.fixture(scope="session", autouse=True)

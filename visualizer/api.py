@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from runtime.hubs.control import CommandError, command_of
-from runtime.trace.analysis import TASK_SORTS
+from runtime.trace.analysis import TASK_SORTS, relative
 from runtime.trace.chrome import to_chrome
 from runtime.trace.codec import LIMITS, FormatError, read_recording
 from visualizer.dashboard import ApiError, Dashboard, error_response
@@ -221,8 +221,8 @@ class _Upto:
 @api.get("/sessions/<sid>/analysis")
 def analysis(sid: str) -> Response:
     """The analysis of the session (runtime/trace/analysis.py): of its whole run, or with ``start`` and
-    ``stop`` (ns, the events' clock) of that range; ``tasks`` rows per greenthread (0 to 5000) in the order
-    ``sort`` names."""
+    ``stop`` of that range; ``tasks`` rows per greenthread (0 to 5000) in the order ``sort`` names. Moments,
+    ``start`` and ``stop`` included, are ns since the session's first event (its ``origin``), as on the page."""
     session = _session(sid)
     args = request.args
     sort = args.get("sort", "blocked")
@@ -233,11 +233,13 @@ def analysis(sid: str) -> Response:
     if start is not None and stop is not None and stop < start:
         raise ApiError(400, "stop is before start", "stop")
     path, size = _recording(session)
+    origin = session.origin or 0
+    start, stop = (None if t is None else t + origin for t in (start, stop))
     try:
         report = _dashboard().analyses.report(session.id, path, size, start=start, stop=stop, tasks=tasks, sort=sort)
     except FormatError as e:
         raise ApiError(500, f"cannot analyse session {sid}: {e}") from None
-    return jsonify(report)
+    return jsonify(relative(report, origin))
 
 
 def _int_arg(name: str, default: int | None, lo: int, hi: int) -> int | None:

@@ -25,7 +25,7 @@ from visualizer.launcher import Launcher
 from visualizer.security import HostGuard, Policy, is_loopback, needs_token
 from visualizer.sessions import DEFAULT_WINDOW
 from visualizer.store import Store
-from visualizer.streaming import Streamer, Viewers
+from visualizer.streaming import Streamer, Viewers, whole_packets
 
 __all__ = ["DEFAULTS", "create_app"]
 
@@ -70,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
     app.config["MAX_CONTENT_LENGTH"] = settings["max_upload"]
     socketio = SocketIO(app, async_mode="threading")  # not eventlet or gevent, though installed
+    whole_packets(socketio.server)
     store = Store(settings["window"], archive, settings["memory_budget"])
     listener = AgentListener(
         store, settings["agent_host"], settings["agent_port"], key=secrets.token_urlsafe(24), token=settings["token"]

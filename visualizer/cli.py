@@ -1,12 +1,14 @@
 """The `greenscope` command line.
 
-    greenscope serve [--host 127.0.0.1] [--port 5000] [--open] [--token T] [--data-dir DIR] [--demo crawler] ...
+    greenscope serve [--host 127.0.0.1] [--port 5000] [--open] [--token T] [--data-dir DIR] ...
+                     [--demo WORKLOAD [NAME=VALUE ...]]
     greenscope run [--port 5000] [--no-open] prog.py [args...]
     greenscope record [-o trace.gsc] [--chrome out.json] [--connect ADDR] prog.py [args...]
     greenscope export trace.gsc --chrome out.json
 
 `serve` starts the dashboard; on a host other than 127.0.0.1 it requires a token (given, or
-generated and printed in the URL). `run` runs a program traced and shown live on the
+generated and printed in the URL); ``--demo crawler continuous=true`` launches a workload with
+those parameters as it starts. `run` runs a program traced and shown live on the
 dashboard at ``--port``, starting one in the background if none of yours serves there. `record`
 runs a program on the runtime — monkey-patched, traced — and writes a recording (and, with
 ``--chrome``, its Chrome trace); with ``--connect`` (or ``$GREENSCOPE_CONNECT``) it streams to
@@ -96,7 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     srv.add_argument("--data-dir", help="where sessions are kept (default: the user's cache directory)")
     srv.add_argument("--memory", type=int, metavar="MB", help="memory for sessions' events (default: 1/4 of the RAM)")
     srv.add_argument("--window", type=int, help="events kept in memory per session")
-    srv.add_argument("--demo", metavar="WORKLOAD", help="launch this workload (its defaults) as the server starts")
+    srv.add_argument(
+        "--demo",
+        nargs="+",
+        metavar=("WORKLOAD", "NAME=VALUE"),
+        help="launch this workload as the server starts, with these parameters (the rest: its defaults)",
+    )
     srv.set_defaults(run=_serve)
     run = sub.add_parser("run", help="run a program traced, shown live on the dashboard (started if need be)")
     run.add_argument("--port", type=int, default=5000, help="the dashboard's port on 127.0.0.1 (default: 5000)")
@@ -131,10 +138,14 @@ def _serve(args: argparse.Namespace) -> int:
     if sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ:
         # glibc's arena per thread fragments under our thread-per-connection load: RSS +13% in 5 min, +3.5% with 2
         os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], {**os.environ, "MALLOC_ARENA_MAX": "2"})
-    from visualizer.app import create_app
-    from visualizer.httpd import make_server
-    from visualizer.security import needs_token
-    from visualizer.workloads.schema import ParamError
+    try:
+        from visualizer.app import create_app
+        from visualizer.httpd import make_server
+        from visualizer.security import needs_token
+        from visualizer.workloads import workloads
+        from visualizer.workloads.schema import ParamError, from_text
+    except ImportError as e:  # installed without the extra
+        raise TraceError(f"the dashboard needs {e.name}: pip install 'greenscope[visualizer]'") from None
 
     token = args.token or (secrets.token_urlsafe(16) if needs_token(args.host) else None)
     config = {
@@ -164,8 +175,10 @@ def _serve(args: argparse.Namespace) -> int:
     identity_file = write_identity(server.port, {**identity, "token": token})
     try:
         if args.demo:  # once the port is ours: a demo never outlives a server that could not start
+            name, *pairs = args.demo
+            schema = workloads()[name].params if name in workloads() else {}
             try:
-                dashboard.launcher.launch(args.demo, {})
+                dashboard.launcher.launch(name, from_text(schema, pairs))
             except ParamError as e:
                 raise TraceError(f"--demo: {e}") from None
         url = base + (f"?token={token}" if token else "")

@@ -3,8 +3,9 @@
 At most `MAX_CONNECTIONS` connections at once (past them, a new one is closed at once),
 and each socket times out after `TIMEOUT` seconds without progress, so connections that
 send nothing (or a byte at a time) cannot hold the server's threads for ever. Socket.IO's
-websockets are pinged every 25 s: a live one is never that quiet. Every connection sends its
-writes at once (TCP_NODELAY): viewers get what happens without Nagle's wait.
+websockets are pinged every 25 s: a live one is never that quiet. A websocket's frames are
+sent whole, however large (see `_WholeSends`), and every connection sends its writes at once
+(TCP_NODELAY): viewers get what happens without Nagle's wait.
 """
 
 from __future__ import annotations
@@ -23,6 +24,27 @@ TIMEOUT = 60.0
 
 class _Handler(WSGIRequestHandler):
     timeout = TIMEOUT  # socketserver sets it on the connection
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        environ["werkzeug.socket"] = _WholeSends(self.connection)  # the websocket's (simple-websocket takes it)
+        return environ
+
+
+class _WholeSends:
+    """A connection whose `send` sends all it is given. simple-websocket writes each frame with one `send`: on a
+    socket with a timeout that may take only part of a large frame (a batch of 100k events), and the rest would
+    be lost — the page would wait for the end of a frame that never comes."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        self._sock.sendall(data, flags)
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
 
 
 class _Server(ThreadedWSGIServer):

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import bisect
 import logging
+import sys
 import threading
 import time
 from array import array
 from collections import deque
+from itertools import repeat
+from operator import sub
 from pathlib import Path
 from typing import Any
 
@@ -69,21 +72,44 @@ class Chunk:
         part = slice_batch(Batch(self.kinds, self.columns), lo, hi)
         return Chunk(self.first + lo, part.kinds, part.columns)
 
-    def wire(self) -> dict:
-        """JSON-ready: ``{"kinds": [code, ...], "columns": {kind name: {field: [value, ...]}}}``.
 
-        Made anew each time (cheap: C-level copies), never kept: as Python ints it would take
-        ~3x the memory of the chunk it came from, for every chunk in the window."""
-        return {
-            "kinds": list(self.kinds),
-            "columns": {
-                KIND_NAMES[kind]: {
-                    field: col.tolist() if isinstance(col, array) else list(col)
-                    for field, col in zip(("ts", *FIELDS[kind]), cols, strict=True)
-                }
-                for kind, cols in self.columns.items()
-            },
-        }
+def _first_ts(events: Batch | Chunk) -> int:
+    """The ts of the first of (non-empty) `events`."""
+    return events.columns[events.kinds[0]][0][0]
+
+
+def wire(chunks: list[Chunk], origin: int) -> dict:
+    """Consecutive chunks as one batch for the page, its numbers in one binary block (Socket.IO sends it as a
+    single attachment, which the page reads without parsing)::
+
+        {"events": 3, "data": b"...",                   # data[:events]: the kind code of each event, in order
+         "columns": {"switch": {"n": 2, "ts": 8, "from": 24, "to": 40},     # n events; byte offsets in data
+                     "block": {"n": 1, "ts": 56, ..., "reason": ["io_read"]}}}    # not all numbers: a list
+
+    A numeric column is `n` little-endian float64s at its offset (a multiple of 8): exact, as the events' ints
+    are below 2**53; timestamps are ns since `origin` (the session's first event), exact for 104 days of run
+    whatever the machine's uptime."""
+    kinds = b"".join(c.kinds for c in chunks)
+    blocks = [kinds, bytes(-len(kinds) % 8)]
+    offset = len(kinds) + len(blocks[1])
+    columns: dict[str, dict[str, Any]] = {}
+    for kind in sorted({k for c in chunks for k in c.columns}):
+        parts = [c.columns[kind] for c in chunks if kind in c.columns]
+        fields: dict[str, Any] = {"n": sum(len(cols[0]) for cols in parts)}
+        for i, name in enumerate(("ts", *FIELDS[kind])):
+            cols = [cols[i] for cols in parts]
+            if all(isinstance(col, array) for col in cols):
+                joined = cols[0] if len(cols) == 1 else array("q", b"".join(col.tobytes() for col in cols))
+                values = array("d", map(sub, joined, repeat(origin))) if i == 0 else array("d", joined)
+                if sys.byteorder != "little":
+                    values.byteswap()
+                blocks.append(values.tobytes())
+                fields[name] = offset
+                offset += 8 * len(values)
+            else:
+                fields[name] = [v for col in cols for v in (col.tolist() if isinstance(col, array) else col)]
+        columns[KIND_NAMES[kind]] = fields
+    return {"events": len(kinds), "data": b"".join(blocks), "columns": columns}
 
 
 def _int64(column: Any) -> Any:
@@ -126,6 +152,7 @@ class Session:
         self.error: str | None = None
         self.complete = False  # the stream said END
         self.total = 0  # events received
+        self.origin: int | None = None  # its first event's ts: the page's times are from it
         self.trimmed = 0  # oldest events no longer in memory (they are on disk)
         self.lost = 0  # events the program's agent could not send (its `dropped` events and END)
         self.pace: dict[str, Any] | None = None  # the last `control` event: {"action", "speed"}
@@ -168,6 +195,8 @@ class Session:
         if not batch.kinds:
             return 0
         with self._lock:
+            if self.origin is None:
+                self.origin = _first_ts(batch)
             if self.recording is not None:
                 offset = self.recording.size
                 if self.recording.write(frame or encode_frame(EVENTS, batch)):
@@ -265,6 +294,8 @@ class Session:
                             first += len(batch.kinds)
                 except FormatError:  # cut short (a server killed as it wrote): what came before is there
                     pass
+            if self.origin is None and self._chunks:  # (a description from before origins were kept)
+                self.origin = _first_ts(self._chunks[0])
             self.trimmed = self.total - self._retained
             self.resident = True
             self.used = time.monotonic()
@@ -277,6 +308,8 @@ class Session:
         recording says (`found`) if it was being written."""
         process = description.get("process")
         self.hello = {"schema": describe(), "process": process} if isinstance(process, dict) else None
+        origin = description.get("origin")
+        self.origin = int(origin) if isinstance(origin, str) and origin.isdigit() else None
         if found is None:
             self.total, self.lost = int(description.get("events") or 0), int(description.get("lost") or 0)
             self.complete = bool(description.get("complete"))
@@ -328,6 +361,7 @@ class Session:
             "error": self.error,
             "complete": self.complete,
             "events": self.total,
+            "origin": None if self.origin is None else str(self.origin),  # a string: past 2**53 ns of uptime
             "retained": self._retained,
             "trimmed": self.trimmed,
             "lost": self.lost,

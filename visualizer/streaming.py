@@ -6,13 +6,16 @@ every `interval` seconds (20 a second), and one at once when a session changes (
 or its program's pace: a live-control step shows at once) — each acknowledged by an ``ack``
 carrying its ``seq``. A batch is columnar::
 
-    {"session": "3", "tag": 2, "seq": 7, "first": 120000, "dropped": 0,
-     "kinds": [2, 2, 3, ...],                                  # the kind code of each event, in order
-     "columns": {"switch": {"ts": [...], "from": [...], "to": [...]}, "block": {...}, ...}}
+    {"session": "3", "tag": 2, "seq": 7, "first": 120000, "dropped": 0, "origin": "81234567890123",
+     "events": 3, "data": b"...",                          # the kinds, then the numeric columns (binary)
+     "columns": {"switch": {"n": 2, "ts": 8, "from": 24, "to": 40}, "block": {"n": 1, ..., "reason": [...]}}}
 
 `first` is the index (in the session) of its first event; `dropped` counts the events
 before it that this viewer will never get (they left memory before it read them). Rebuild
-the events by walking `kinds` and taking the next value of each column of that kind.
+the events by walking the kind codes (the first `events` bytes of `data`) and taking the next
+value of each column of that kind. Numbers travel in `data` (one Socket.IO binary attachment:
+the page reads float64s in place), timestamps as ns since `origin` — the session's first
+event's ts, a string — so they are exact for any uptime; see `visualizer.sessions.wire`.
 `tag` is the viewer's, from its subscribe: a batch of an earlier subscription (one sent as
 the viewer subscribed again) carries the old tag, and the viewer drops it.
 
@@ -36,10 +39,21 @@ from typing import Any
 from flask import request
 from flask_socketio import Namespace, SocketIO
 
-from visualizer.sessions import RUNNING, Chunk, Session
+from visualizer.sessions import RUNNING, Session, wire
 from visualizer.store import Store
 
-__all__ = ["ACK", "BATCH", "REMOVED", "SESSION", "SESSIONS", "SUBSCRIBE", "UNSUBSCRIBE", "Streamer", "Viewers"]
+__all__ = [
+    "ACK",
+    "BATCH",
+    "REMOVED",
+    "SESSION",
+    "SESSIONS",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "Streamer",
+    "Viewers",
+    "whole_packets",
+]
 
 # the Socket.IO messages: client -> server
 SUBSCRIBE, UNSUBSCRIBE, ACK = "subscribe", "unsubscribe", "ack"
@@ -59,20 +73,18 @@ class _Viewer:
         self.unacked: dict[int, int] = {}  # seq -> events, of the batches not acknowledged
 
 
-def merge(chunks: list[Chunk]) -> dict[str, Any]:
-    """The columnar form of consecutive chunks, as one (`Chunk.wire` of each, concatenated)."""
-    if len(chunks) == 1:
-        return chunks[0].wire()
-    kinds: list[int] = []
-    columns: dict[str, dict[str, list]] = {}
-    for chunk in chunks:
-        wire = chunk.wire()
-        kinds += wire["kinds"]
-        for kind, fields in wire["columns"].items():
-            into = columns.setdefault(kind, {field: [] for field in fields})
-            for field, values in fields.items():
-                into[field] += values
-    return {"kinds": kinds, "columns": columns}
+def whole_packets(server: Any) -> None:
+    """Make each Socket.IO packet `server` sends leave whole: a batch goes as a header then its binary attachment
+    (two Engine.IO messages), and a reply sent from a handler thread in between (a subscribe's) would make the
+    page's parser drop the connection. python-socketio sends a packet's parts one by one, unlocked; this wraps
+    its `_send_packet` (the one place every packet goes through) in a lock."""
+    send, lock = server._send_packet, threading.Lock()
+
+    def send_whole(eio_sid: str, pkt: Any) -> None:
+        with lock:
+            send(eio_sid, pkt)
+
+    server._send_packet = send_whole
 
 
 class Streamer:
@@ -218,8 +230,17 @@ class Streamer:
             viewer.sent += 1
             viewer.unacked[viewer.sent] = count
             seq = viewer.sent
-        body = merge(taken) if taken else {"kinds": [], "columns": {}}
-        return {"session": viewer.session.id, "tag": viewer.tag, "seq": seq, "first": start, "dropped": skipped, **body}
+        origin = viewer.session.origin or 0
+        body = wire(taken, origin)
+        return {
+            "session": viewer.session.id,
+            "tag": viewer.tag,
+            "seq": seq,
+            "first": start,
+            "dropped": skipped,
+            "origin": str(origin),
+            **body,
+        }
 
     def close(self) -> None:
         self._stop.set()

@@ -220,7 +220,7 @@ class socket(_stdlib.socket):
         return super().detach()
 
     def __del__(self) -> None:
-        # Dropped without close() (the seed's echo server drops its sockets): the C
+        # Dropped without close() (eventlet's echo server example drops its sockets): the C
         # finalizer closes the fd, so the hub must forget it now, or a new socket that
         # gets the same fd number would never be watched.
         self._forget_fd()

@@ -11,6 +11,7 @@ greenthreads are named by gid, pools and queues by their ``obj`` id and name.
   and since when, the slot waits (p50 / p95 / max), completions per second, the mean time a
   member holds a slot, and the size Little's law asks for (arrivals per second times the mean hold).
 - **queues**: the share of time full and empty, put and get waits, who waits now.
+- **others** (semaphores, events): the waits on each, who waits now.
 - **functions**: per spawned function, how many, time per state and per block reason,
   scheduler latency (woken → running) and stalls (running without yielding for longer
   than `stall_ns`: the hub and every other greenthread waited).
@@ -32,7 +33,7 @@ from typing import Any
 from runtime.trace.events import BLOCK, CONTROL, EXIT, POOL, QUEUE, RESOURCE, SPAWN, STALL, WAKE
 from runtime.trace.states import READY, RUNNING, STATES, WAITING, Interval, Machine
 
-__all__ = ["STALL_NS", "TASK_SORTS", "Analyzer", "analyse", "distribution"]
+__all__ = ["STALL_NS", "TASK_SORTS", "Analyzer", "analyse", "distribution", "relative"]
 
 STALL_NS = 20_000_000  # running this long without yielding is a stall (20 ms)
 SATURATED = 0.5  # a pool (or queue) full this share of its life is a finding
@@ -76,11 +77,12 @@ def _ms(ns: float) -> str:
 class _Lane:
     """One greenthread's totals over the range, fed its intervals as they close (a Machine's sink)."""
 
-    __slots__ = ("an", "gid", "latency", "prev", "reasons", "stalls", "states")
+    __slots__ = ("an", "gid", "hi", "latency", "lo", "prev", "reasons", "stall_ns", "stalls", "states")
 
     def __init__(self, an: Analyzer, gid: int) -> None:
         self.an = an
         self.gid = gid
+        self.lo, self.hi, self.stall_ns = an.start, an.stop, an.stall_ns  # (read once: the hot path is append)
         self.states: dict[str, int] = defaultdict(int)
         self.reasons: dict[str, int] = defaultdict(int)
         self.latency = array("q")  # ready -> running, ns
@@ -89,7 +91,7 @@ class _Lane:
 
     def append(self, iv: Interval) -> None:
         start, end, state, detail = iv
-        lo, hi = self.an.start, self.an.stop
+        lo, hi = self.lo, self.hi
         d = (end if end < hi else hi) - (start if start > lo else lo)
         if d > 0:
             self.states[state] += d
@@ -99,7 +101,8 @@ class _Lane:
             prev = self.prev
             if prev is not None and prev[2] == READY and lo <= prev[1] <= hi:
                 self.latency.append(prev[1] - prev[0])
-            if (end - start) * self.an.speed_at(start) >= self.an.stall_ns and lo <= start < hi:
+            turn = end - start  # (slow motion only stretches a turn: at speed < 1 it is shorter on the program's time)
+            if turn >= self.stall_ns and lo <= start < hi and turn * self.an.speed_at(start) >= self.stall_ns:
                 self.stalls.append({"gid": self.gid, "start": start, "ns": end - start})
         self.prev = iv
 
@@ -161,7 +164,6 @@ class Analyzer:
         self.steps: dict[int, _Steps] = {}
         self.waiting: dict[int, tuple] = {}  # gid -> (start, reason, obj) of its open wait
         self.waits: dict[int, list[tuple]] = defaultdict(list)  # pool or queue obj -> (gid, reason, start, end)
-        self.on_members: dict[tuple[int, int], list[int]] = {}  # (gid, pool) -> [ns waited for members, first]
         self.slot_waited: dict[tuple[int, int], deque] = defaultdict(deque)  # (spawner, pool) -> wait starts
         self.arrivals: dict[int, list[int]] = defaultdict(list)  # pool -> when each request for a slot came
         self.stalls: list[dict] = []
@@ -197,7 +199,7 @@ class Analyzer:
                         self.late.append((ts, ev[2], ev[5]))
                 wait = self.waiting.pop(ev[2], None)
                 if wait is not None:
-                    self._waited(ev[2], *wait[:3], ts, ev[4] if kind == WAKE else None)
+                    self._waited(ev[2], *wait[:3], ts)
                 if kind == EXIT:
                     self.exited[ev[2]] = ts
             elif kind == SPAWN:
@@ -222,15 +224,11 @@ class Analyzer:
             waited = self.slot_waited.get((parent, pool))
             self.arrivals[pool].append(waited.popleft() if waited else ts)  # it came when its spawner began to wait
 
-    def _waited(self, gid: int, start: int, reason: str, obj: Any, end: int, waker: int | None) -> None:
-        if reason in ("pool_slot", "queue_put", "queue_get") and obj is not None:
+    def _waited(self, gid: int, start: int, reason: str, obj: Any, end: int) -> None:
+        if obj is not None:  # a pool, queue, semaphore or event (the recorder names no other object)
             self.waits[obj].append((gid, reason, start, end))
             if reason == "pool_slot":
                 self.slot_waited[(gid, obj)].append(start)
-        pool = self.pool_of.get(waker)  # type: ignore[arg-type]
-        if pool is not None and self.pool_of.get(gid) != pool:
-            acc = self.on_members.setdefault((gid, pool), [0, start])
-            acc[0] += max(0, min(end, self.stop) - max(start, self.start))
 
     # ------------------------------------------------------------------ the report
 
@@ -249,14 +247,14 @@ class Analyzer:
                 "findings": [],
             }
         start, stop = max(self.start, m.first), self.stop if self.beyond else min(self.stop, m.last)
-        stalls: list[dict] = list(self.stalls)
+        stalls: list[dict] = [dict(s) for s in self.stalls]  # (the report's own: `relative` moves them)
         open_ivs = m.open_intervals(stop)
         lanes = {gid: lane.with_open(open_ivs[gid], stalls) for gid, lane in self.lanes.items()}
         for s in stalls:
             s["func"] = self.func.get(s["gid"], "?")
             s["stack"] = self.stacks.get((s["gid"], s["start"]))  # as the stall monitor caught it, if it did
         functions = self._functions(lanes, stalls)
-        pools, queues = self._pools(start, stop), self._queues(start, stop)
+        pools, queues, others = self._pools(start, stop), self._queues(start, stop), self._others(stop)
         states = dict.fromkeys(STATES, 0)
         for f in functions:
             for s, ns in f["states"].items():
@@ -268,6 +266,7 @@ class Analyzer:
             "states": states,
             "pools": pools,
             "queues": queues,
+            "others": others,
             "functions": functions,
             "tasks": rows[:tasks],
             "task_count": len(rows),
@@ -398,6 +397,30 @@ class Analyzer:
             )
         return out
 
+    def _others(self, stop: int) -> list[dict]:
+        """Semaphores, events and the like: the waits on each, and who waits now."""
+        out = []
+        for obj, res in self.resources.items():
+            if res["type"] in ("pool", "queue"):
+                continue
+            waits = [w for reason in self._reasons_on(obj) for w in self._waits_of(obj, reason, stop)]
+            out.append(
+                {
+                    "obj": obj,
+                    "name": res["name"],
+                    "type": res["type"],
+                    "size": res["size"],
+                    "wait": distribution(w[2] for w in waits),
+                    "waiting_now": [{"gid": g, "since": s} for g, s, _, still in sorted(waits, key=_start) if still],
+                }
+            )
+        return out
+
+    def _reasons_on(self, obj: int) -> set[str]:
+        """Why greenthreads waited on `obj`."""
+        done = {r for _, r, _, _ in self.waits.get(obj, ())}
+        return done | {r for s, r, o, *_ in self.waiting.values() if o == obj}
+
     def _findings(self, pools: list, queues: list, functions: list, stalls: list, latency: dict) -> list[dict]:
         out = []
         for p in pools:
@@ -406,7 +429,7 @@ class Analyzer:
                 where = self.site.get(w["gid"]) or self.func.get(w["gid"], "?")
                 text = (
                     f"pool `{p['name']}` was full {100 * p['full_share']:.0f} % of {_ms(p['life'])};"
-                    f" {sw['count']} spawners waited for a slot p95 {_ms(sw['p95'])}"
+                    f" {sw['count']} spawner{'s' * (sw['count'] != 1)} waited for a slot p95 {_ms(sw['p95'])}"
                     f" (longest {_ms(w['ns'])}, gt{w['gid']} at {where})."
                 )
                 if p["little"]:
@@ -417,17 +440,6 @@ class Analyzer:
                 out.append(
                     {"kind": "pool", "obj": p["obj"], "impact": sw["total"], "text": text, **_at(w["gid"], w["at"])}
                 )
-            elif p["occupancy"] >= SATURATED and p["members"] > p["size"]:
-                # busy, slots reused, and nobody waits for one: who waits for its members? (imap's caller)
-                for (gid, pool), (ns, first) in self.on_members.items():
-                    if pool != p["obj"] or ns < 0.5 * p["life"]:
-                        continue
-                    text = (
-                        f"`{self.func.get(gid, '?')}` (gt{gid}) spent {100 * ns / p['life']:.0f} % of {_ms(p['life'])}"
-                        f" waiting for the members of pool `{p['name']}`, which had {_num(p['occupancy'] * p['size'])}"
-                        f" of its {p['size']} slots in use on average: the pool's size is the bottleneck."
-                    )
-                    out.append({"kind": "pool", "obj": p["obj"], "impact": ns, "text": text, **_at(gid, first)})
         for f in functions:
             if not f["stalls"]:
                 continue
@@ -463,6 +475,23 @@ class Analyzer:
             )
             out.append({"kind": "latency", "impact": latency["total"], "text": text, **_at(None, None)})
         return sorted(out, key=lambda f: -f["impact"])
+
+
+def relative(report: dict, origin: int) -> dict:
+    """`report` with its moments (not its durations) as ns since `origin`, in place: the page counts time from
+    the session's first event (exact in its float64s whatever the machine's uptime)."""
+    report["span"] = [t - origin for t in report["span"]] if report["span"] != [0, 0] else [0, 0]
+    moments = [*report["tasks"], *report.get("stalls", ())]
+    for r in (*report["pools"], *report["queues"], *report.get("others", ())):
+        moments += [*r.get("waiting_now", ()), *r.get("putters_now", ()), *r.get("getters_now", ())]
+        if r.get("longest_wait"):
+            moments.append(r["longest_wait"])
+    moments += report["findings"]
+    for m in moments:
+        for key in ("since", "start", "at"):
+            if m.get(key) is not None:
+                m[key] -= origin
+    return report
 
 
 def _parked(wait: tuple) -> dict:

@@ -204,7 +204,10 @@ def decode_batch(raw: bytes, limits: Limits = LIMITS, version: int = VERSION) ->
     pos += n
     if len(kinds) != n:
         raise FormatError("an events frame shorter than its header says")
-    counts = {k: kinds.count(k) for k in set(kinds)}
+    counts = {k: c for k in fields_of if (c := kinds.count(k))}  # (counting the known kinds: C speed)
+    if sum(counts.values()) != n:
+        unknown = sorted(set(kinds) - set(fields_of))
+        raise FormatError(f"an events frame with events of unknown kind {unknown[0]}")
     cols: dict[int, list] = {}
     for entry in columns:
         try:
@@ -256,13 +259,20 @@ def _column(blob: bytes, kind_of: Any, count: int, name: str, where: str, limits
     if not types <= allowed:
         bad = ", ".join(sorted(t.__name__ for t in types - allowed))
         raise FormatError(f"an events frame whose {where} holds {bad} (it takes {_names(allowed)})")
-    if str in types and max(len(v) for v in column if type(v) is str) > limits.string:
+    if str in types and len(blob) > limits.string and _longest(column, types) > limits.string:
         raise FormatError(f"an events frame whose {where} holds a string over {limits.string} characters")
     if list in types:  # argv: lists of strings
         for value in column:
             if not all(type(v) is str for v in value) or sum(map(len, value)) > limits.string:
                 raise FormatError(f"an events frame whose {where} is not a short list of strings")
     return column
+
+
+def _longest(column: list, types: set[type]) -> int:
+    """The length of the longest string in `column` (at C speed when it holds strings and None only)."""
+    if types <= {str, _NONE}:
+        return max(map(len, filter(None, column)), default=0)
+    return max((len(v) for v in column if type(v) is str), default=0)
 
 
 def _strings(blob: bytes) -> list[str] | None:

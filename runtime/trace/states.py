@@ -119,7 +119,7 @@ _new = tuple.__new__  # an Interval without NamedTuple's Python-level __new__: a
 
 
 class _Life:
-    __slots__ = ("detail", "exited", "out", "pending", "since", "state")
+    __slots__ = ("add", "detail", "exited", "out", "pending", "since", "state")
 
     def __init__(self, since: int, state: str, detail: str | None, out: Any) -> None:
         self.since = since
@@ -128,6 +128,7 @@ class _Life:
         self.pending: tuple[str, str | None] | None = None  # what it becomes when switched out
         self.exited: str | None = None  # its outcome, once it ended
         self.out = out  # where its closed intervals go: anything with append()
+        self.add = out.append
 
     def move(self, ts: int, state: str, detail: str | None) -> None:
         if state == self.state and detail == self.detail:
@@ -135,7 +136,7 @@ class _Life:
         since = self.since
         if ts < since:
             ts = since
-        self.out.append(_new(Interval, (since, ts, self.state, self.detail)))
+        self.add(_new(Interval, (since, ts, self.state, self.detail)))
         self.since, self.state, self.detail = ts, state, detail
 
 
@@ -157,6 +158,7 @@ class Machine:
 
     def feed(self, events: Iterable[tuple]) -> None:
         lives, life, first, last_ts = self.lives, self.life, self.first, self.last
+        get = lives.get  # the hot loop: a switch is most events, a known gid most lookups
         for ev in events:
             kind, ts = ev[0], ev[1]
             if first is None:
@@ -166,7 +168,7 @@ class Machine:
             if kind == SWITCH:  # from -> hub -> to, either side may be a hub (gid <= 0)
                 src, dst = ev[2], ev[3]
                 if src > 0:
-                    lv = life(src)
+                    lv = get(src) or life(src)
                     if lv.exited is not None:
                         lv.move(ts, DONE, lv.exited)
                     elif lv.pending is not None:
@@ -175,7 +177,7 @@ class Machine:
                         lv.move(ts, READY, "yield")
                     lv.pending = None
                 if dst > 0:
-                    life(dst).move(ts, RUNNING, None)
+                    (get(dst) or life(dst)).move(ts, RUNNING, None)
             elif kind == BLOCK:
                 life(ev[2]).pending = (state_of(ev[3]), ev[3])
             elif kind == WAKE:
@@ -185,7 +187,7 @@ class Machine:
                 elif lv.state != DONE:
                     lv.move(ts, READY, ev[3])
             elif kind == SPAWN:
-                lv = lives.get(ev[2])
+                lv = get(ev[2])
                 if lv is None:
                     lives[ev[2]] = _Life(ts, READY, "spawn", self.sink(ev[2]))
                 else:

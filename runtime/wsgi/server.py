@@ -220,7 +220,8 @@ def server(
         minimum_chunk_size=minimum_chunk_size,
         capitalize_response_headers=capitalize_response_headers,
     )
-    pool = custom_pool if custom_pool is not None else GreenPool(max_size or DEFAULT_MAX_SIZE)
+    named = f"wsgi.server {socket_url(sock).split('//', 1)[-1]}"  # after where it listens: wsgi.server 127.0.0.1:8080
+    pool = custom_pool if custom_pool is not None else GreenPool(max_size or DEFAULT_MAX_SIZE, name=named)
     it = Server(sock, site, options, log, environ, pool)
     if server_event is not None:
         server_event.send(it)

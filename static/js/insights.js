@@ -1,7 +1,7 @@
 // The side panel's analysis tabs: Insights (findings, and the totals of a selected range), Tasks (a row per
 // greenthread, sortable) and Resources (pools and queues, with who waits now). Every number comes from the
 // server's analysis (runtime/trace/analysis.py, GET /api/sessions/<id>/analysis): the page shows them, it does
-// not compute them. Times in a report are the events' own clock (ns); the page's are since the first event.
+// not compute them. Times in a report, as on the page, are ns since the session's origin (its first event).
 
 import { count, duration, esc } from "./format.js";
 import { model } from "./schema.js";
@@ -73,7 +73,7 @@ export class Insights {
       this.show(trace);
       return;
     }
-    const [a, b] = [Math.round(t0 + trace.base), Math.round(t1 + trace.base)];
+    const [a, b] = [Math.round(t0), Math.round(t1)]; // ns since the origin, as the server counts too
     this.range = { t0, t1, report: null };
     this.show(trace);
     const r = await this.fetchJSON(`${this.url(session)}?start=${a}&stop=${b}&tasks=0`);
@@ -153,8 +153,13 @@ export class Insights {
       `<td class="num">${count(q.putters_now.length + q.getters_now.length)}</td><td class="num">${pct(q.full_share)}</td>` +
       `<td></td><td class="num">put ${duration(q.put_wait.p95)} · get ${duration(q.get_wait.p95)}</td></tr>`,
     );
+    const others = (rep.others ?? []).map((o) =>
+      `<tr data-obj="${o.obj}"><td><button type="button" class="resource" data-obj="${o.obj}">${esc(short(o.name))}</button></td>` +
+      `<td>${esc(o.type)}</td><td class="num">${o.size ?? ""}</td><td class="num">${count(o.waiting_now.length)}</td>` +
+      `<td></td><td></td><td class="num">${duration(o.wait.p50)} / ${duration(o.wait.p95)} / ${duration(o.wait.max)}</td></tr>`,
+    );
     let waiters = "";
-    const chosen = [...rep.pools, ...rep.queues].find((x) => x.obj === this.resource);
+    const chosen = [...rep.pools, ...rep.queues, ...(rep.others ?? [])].find((x) => x.obj === this.resource);
     if (chosen) {
       const list = chosen.waiting_now ?? [...chosen.putters_now, ...chosen.getters_now];
       const items = list.map((w) => `<li><button type="button" class="gid" data-gid="${w.gid}">gt${w.gid}</button> waiting for ${duration(end - w.since)}</li>`);
@@ -162,7 +167,8 @@ export class Insights {
         (items.length ? `<ul id="waiters">${items.join("")}</ul>` : '<p class="dim">none</p>');
     }
     return `<table id="resources-table"><tr class="dim"><th>name</th><th>kind</th><th>size</th><th>waiting now</th>` +
-      `<th>full</th><th>done</th><th>wait p50 / p95 / max</th></tr>${pools.join("")}${queues.join("")}</table>${waiters}`;
+      `<th>full</th><th>done</th><th>wait p50 / p95 / max</th></tr>${pools.join("")}${queues.join("")}${others.join("")}` +
+      `</table>${waiters}`;
   }
 
   click(e) {

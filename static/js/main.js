@@ -38,7 +38,7 @@ const viewport = new Viewport(view, () => dirtyAll());
 const timeline = new Timeline(view);
 const gauges = new Gauges($("gauges"), view);
 let theme = readTheme();
-const stats = { frames: [], draws: 0 }; // ms of drawing work per frame (for benchmarks)
+const stats = { frames: [], draws: 0, ingest: 0 }; // ms of drawing work per frame, ms ingesting (for benchmarks)
 
 // ------------------------------------------------------------------ server
 
@@ -84,7 +84,9 @@ const stream = new Stream({
     sessionsChanged();
   },
   onBatch: (batch) => {
+    const t0 = performance.now();
     page.trace.ingest(batch);
+    stats.ingest += performance.now() - t0;
     liveControl(batch);
     if (!viewport.paused) dirtyAll();
   },
@@ -361,7 +363,7 @@ function refreshInsights(force = false) {
 function showFinding(f) {
   const tr = page.trace;
   if (f.at !== null) {
-    const at = f.at - tr.base, ns = Math.max(f.ns ?? 0, tr.now / 100, 1e6);
+    const at = f.at, ns = Math.max(f.ns ?? 0, tr.now / 100, 1e6);
     viewport.setFollow(false);
     viewport.setRange(Math.max(0, at - ns), at + 2 * ns);
   }
@@ -550,7 +552,7 @@ function wireControls() {
 // ------------------------------------------------------------------ start
 
 window.greenscope = {
-  page, view, viewport, timeline, gauges, stats, model, insights, side, control, narrator, source,
+  page, view, viewport, timeline, gauges, stats, model, insights, side, stream, control, narrator, source,
   get trace() { return page.trace; },
   get theme() { return theme; },
   /** Draw now, synchronously (tests read the canvas right after). */
@@ -560,7 +562,8 @@ window.greenscope = {
   },
 };
 document.documentElement.dataset.theme = params.get("theme") || localStorage.getItem("greenscope.theme") || "dark";
-// ?presenter=WORKLOAD: a bookmark for a talk: projector mode, and that workload launched with its defaults
+// ?presenter=WORKLOAD: a bookmark for a talk: projector mode, and that workload running until stopped (its
+// defaults, `continuous` on)
 const presenter = params.get("presenter");
 if (presenter || localStorage.getItem("greenscope.projector")) document.documentElement.dataset.projector = "";
 themeChanged();
@@ -576,6 +579,6 @@ if (params.get("session")) {
   openSession(params.get("session"));
 } else if (presenter) {
   page.opened = true; // the presenter's session, not the newest
-  launcher.launch(presenter).then((r) => r.ok || status(r.body?.error || `could not launch ${presenter}`, true));
+  launcher.launch(presenter, { continuous: true }).then((r) => r.ok || status(r.body?.error || `could not launch ${presenter}`, true));
 }
 dirtyAll();

@@ -5,6 +5,7 @@
 
 import { paceOf, holding } from "./control.js";
 import { duration, esc, shortName } from "./format.js";
+import { readBatch } from "./trace.js";
 
 const KEPT = 400; // events kept since the last control event
 const SAID = 7; // phrases said at most: the latest
@@ -97,19 +98,16 @@ export class Narrator {
   /** Take a server batch (the trace has taken it already): while the hub is paced, keep its events since the
    * last control event. */
   ingest(batch, trace) {
-    const kinds = batch.kinds, cols = batch.columns, names = trace.model.kinds;
-    let last = -1;
-    for (let i = 0; i < kinds.length; i++) if (names.get(kinds[i])?.name === "control") last = i;
+    const m = trace.model, { kinds, cols } = readBatch(batch, m), control = m.codes.get("control");
+    const last = kinds.lastIndexOf(control);
     if (last < 0 && paceOf(trace).action === "resumed") return; // full speed: nothing to say
     if (last >= 0) this.kept = [];
-    const pos = new Map();
+    const pos = new Int32Array(256);
     for (let i = 0; i < kinds.length; i++) {
-      const kind = names.get(kinds[i]);
-      const j = pos.get(kinds[i]) ?? 0;
-      pos.set(kinds[i], j + 1);
-      if (i < last || !kind || !cols[kind.name]) continue;
-      const c = cols[kind.name], e = { kind: kind.name, ts: c.ts[j] - trace.base };
-      for (const f of kind.fields) e[f] = c[f][j];
+      const code = kinds[i], j = pos[code]++, c = cols[code];
+      if (i < last || !c) continue;
+      const kind = m.kinds.get(code), e = { kind: kind.name, ts: Math.max(0, c.ts[j]) };
+      for (const f of kind.fields) e[f] = c[f]?.[j];
       this.kept.push(e);
     }
     if (this.kept.length > KEPT) this.kept.splice(0, this.kept.length - KEPT);

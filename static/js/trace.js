@@ -37,6 +37,7 @@ export class Model {
     // wire kind code -> [name, fields]; the page works on its own codes (K), mapped by name
     this.kinds = new Map(Object.entries(schema.kinds).map(([code, [name, fields]]) => [Number(code), { name, fields }]));
     this.local = new Uint8Array(256);
+    this.codes = new Map([...this.kinds].map(([code, { name }]) => [name, code])); // name -> wire code
     for (const [code, { name }] of this.kinds) this.local[code] = K[name] ?? 0;
   }
   stateOf(reason) {
@@ -234,10 +235,37 @@ export class Series {
   }
 }
 
+/** A batch's binary block (an ArrayBuffer as Socket.IO delivers it, or a view of one) as [buffer, byteOffset],
+ * the offset a multiple of 8 (float64s are read in place). */
+function block(data) {
+  if (data instanceof ArrayBuffer) return [data, 0];
+  if (data.byteOffset % 8 === 0) return [data.buffer, data.byteOffset];
+  return [data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), 0];
+}
+
+/** A server batch (visualizer/sessions.py's `wire`) read in place: `kinds` (its wire kind codes, in order) and
+ * `cols` (wire code -> {field: values}: numbers as Float64Arrays over the batch's block, other fields as lists;
+ * undefined for a kind `model` does not know). Event i of kind code k is field[pos] of cols[k], pos counting the
+ * events of kind k before it. */
+export function readBatch(batch, model) {
+  const [buf, at] = block(batch.data);
+  const kinds = new Uint8Array(buf, at, batch.events);
+  const cols = new Array(256);
+  for (const [name, given] of Object.entries(batch.columns)) {
+    const code = model.codes.get(name);
+    if (code === undefined) continue;
+    const c = (cols[code] = {});
+    for (const [field, v] of Object.entries(given)) {
+      c[field] = typeof v === "number" && field !== "n" ? new Float64Array(buf, at + v, given.n) : v;
+    }
+  }
+  return { kinds, cols };
+}
+
 export class Trace {
   constructor(model) {
     this.model = model;
-    this.base = null; // ns of the first event (the origin of every time here)
+    this.base = null; // the session's origin: its first event's ts (every time here is ns since it)
     this.end = 0; // ts of the latest event: how far the session is known
     this.events = 0; // events ingested
     this.dropped = 0; // events lost (reported by the stream or a `dropped` event)
@@ -276,27 +304,28 @@ export class Trace {
 
   // ------------------------------------------------------------ ingest
 
-  /** Take one server batch ({kinds, columns: {kind name: {field: [...]}}, dropped}). */
+  /** Take one server batch (visualizer/sessions.py's `wire`): {events, data, columns, origin, dropped}. The
+   * kind codes are the first `events` bytes of `data`; a numeric column is `n` float64s at a byte offset in it
+   * (read in place), other columns are lists; timestamps are ns since the session's `origin` (a string: its
+   * first event's ts on the program's clock). */
   ingest(batch) {
-    const kinds = batch.kinds, cols = batch.columns, m = this.model;
+    const m = this.model, { kinds, cols } = readBatch(batch, m);
     if (!kinds.length) return;
-    if (this.base === null) this.base = this.firstTs(kinds, cols);
-    const base = this.base;
+    if (this.base === null) this.base = Number(batch.origin);
     if (batch.dropped) this.lost(this.end, batch.dropped); // this viewer missed events before this batch
     const pos = new Int32Array(256);
-    const empty = {};
-    const sw = cols.switch || empty, swTs = sw.ts, swFrom = sw.from, swTo = sw.to;
+    const sw = cols[m.codes.get("switch")] || {}, swTs = sw.ts, swFrom = sw.from, swTo = sw.to;
     for (let i = 0; i < kinds.length; i++) {
       const code = kinds[i];
       const j = pos[code]++;
       const k = m.local[code];
       if (k === K.switch) {
-        this.switched(Math.max(0, swTs[j] - base), swFrom[j], swTo[j]);
+        this.switched(Math.max(0, swTs[j]), swFrom[j], swTo[j]);
         continue;
       }
-      const c = k ? cols[m.kinds.get(code).name] : undefined;
+      const c = k ? cols[code] : undefined;
       if (!c) continue; // a kind this page does not know: skipped
-      const ts = Math.max(0, c.ts[j] - base);
+      const ts = Math.max(0, c.ts[j]);
       switch (k) {
         case K.spawn: this.spawn(ts, c.gid[j], c.parent[j], c.func[j], c.site[j], c.pool[j]); break;
         case K.block: this.block(ts, c.gid[j], c.reason[j], c.obj[j], c.detail[j], c.where?.[j]); break;
@@ -324,16 +353,6 @@ export class Trace {
   /** How far the session is known (ns): open intervals are drawn up to here. */
   get now() {
     return this.end;
-  }
-
-  /** The ts of a batch's first event (of a kind this page knows). */
-  firstTs(kinds, cols) {
-    const m = this.model;
-    for (const code of kinds) {
-      const c = m.local[code] && cols[m.kinds.get(code).name];
-      if (c) return c.ts[0];
-    }
-    return 0;
   }
 
   lane(gid) {

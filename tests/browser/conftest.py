@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from benchmarks.chromium import launch_chromium
-from tests.visualizer.conftest import Server
+from tests.support.dashboard import Server
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,9 @@ from playwright.sync_api import Page, expect
 
 from runtime.trace.codec import read_recording
 from runtime.trace.events import BLOCK, EXIT, SPAWN, SWITCH, WAKE
+from tests.support.dashboard import Server, wait_until
 from tests.support.pages import load
-from tests.visualizer.conftest import Server, wait_until
-from tests.visualizer.test_control import Program, sources
+from tests.support.programs import Program, sources
 
 APP = """\
 import sys

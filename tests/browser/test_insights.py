@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from runtime.trace.analysis import analyse
 from runtime.trace.codec import read_recording
-from tests.visualizer.conftest import Server
+from tests.support.dashboard import Server
 
 WORKLOADS = Path(__file__).resolve().parents[2] / "visualizer" / "workloads"
 
@@ -35,7 +35,7 @@ def test_a_saturated_pool_is_named_and_its_longest_waiter_selected(page: Page, s
     longest = next(p for p in report["pools"] if p["name"] == "servers")["longest_wait"]
     finding.click()
     page.wait_for_function(f"greenscope.timeline.selected && greenscope.timeline.selected.gid === {longest['gid']}")
-    at = longest["at"] - page.evaluate("greenscope.trace.base")
+    at = longest["at"]  # ns since the session's origin, as the page counts
     view = page.evaluate("[greenscope.view.t0, greenscope.view.t1]")
     assert view[0] <= at <= view[1]  # the moment it began to wait is in view
 
@@ -47,7 +47,7 @@ def test_a_greenthread_that_blocks_the_hub_is_found(page: Page, server: Server):
 
 
 def test_the_tasks_table_sorts_as_the_server_does(page: Page, server: Server):
-    sid = ended(page, server, "pipeline", items=100)
+    sid = ended(page, server, "pipeline", items=100, produce=0.002, work=0.004)
     page.keyboard.press("i")
     page.click("#side-tabs [data-tab=tasks]")
     expect(page.locator("#tasks-table tr[data-gid]").first).to_be_visible()
@@ -62,7 +62,7 @@ def test_the_tasks_table_sorts_as_the_server_does(page: Page, server: Server):
 
 
 def test_a_selected_range_shows_the_analysis_totals_for_it(page: Page, server: Server):
-    sid = ended(page, server, "pipeline", items=100)
+    sid = ended(page, server, "pipeline", items=100, produce=0.002, work=0.004)
     page.keyboard.press("0")
     box = page.locator("#timeline").bounding_box()
     gutter = page.evaluate("greenscope.view.gutter")
@@ -74,9 +74,10 @@ def test_a_selected_range_shows_the_analysis_totals_for_it(page: Page, server: S
     page.mouse.up()
     page.keyboard.up("Shift")
     expect(page.locator("#range-states")).to_be_visible()
-    t0, t1, base = page.evaluate("[greenscope.timeline.range.t0, greenscope.timeline.range.t1, greenscope.trace.base]")
+    t0, t1 = page.evaluate("[greenscope.timeline.range.t0, greenscope.timeline.range.t1]")
+    origin = int(server.get(f"api/sessions/{sid}").json()["origin"])
     events = read_recording(server.get(f"api/sessions/{sid}/recording").content)[1]
-    want = analyse(events, round(t0 + base), round(t1 + base))
+    want = analyse(events, round(t0) + origin, round(t1) + origin)
     shown = page.eval_on_selector_all(
         "#range-states tr[data-state]", "rows => rows.map(r => [r.dataset.state, Number(r.cells[1].dataset.ns)])"
     )
@@ -105,7 +106,7 @@ def test_a_stall_names_the_line_that_blocks_and_shows_its_stack(page: Page, serv
 
 
 def test_the_tooltip_says_where_a_greenthread_waits(page: Page, server: Server):
-    ended(page, server, "pipeline", items=100)
+    ended(page, server, "pipeline", items=100, produce=0.002, work=0.004)
     line = line_of(WORKLOADS / "pipeline.py", "jobs.get()")
     page.keyboard.press("h")
     page.keyboard.press("0")

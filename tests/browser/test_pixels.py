@@ -19,10 +19,10 @@ from playwright.sync_api import Page
 from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame, read_recording
 from runtime.trace.events import DROPPED, SPAWN, describe
 from runtime.trace.states import DONE, RUNNING, hubs, intervals
+from tests.support.dashboard import Server
 from tests.support.pages import load, show
 from tests.support.pixels import Snapshot, mismatches, oracle, read
 from tests.support.pixels import describe as explain
-from tests.visualizer.conftest import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "timeline"

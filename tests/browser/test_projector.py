@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.visualizer.conftest import Server
+from tests.support.dashboard import Server
 
 SIZES = [(1024, 768), (1280, 720), (1920, 1080)]
 ALWAYS_THERE = [  # the controls a speaker needs: never wrapped away nor cut off
@@ -126,5 +126,8 @@ def test_the_presenter_url_opens_a_workload_in_projector_mode(browser: Browser, 
         page.wait_for_function("greenscope.page.session && greenscope.page.session.workload === 'pipeline'")
         assert page.evaluate("'projector' in document.documentElement.dataset")
         page.wait_for_function("greenscope.trace.events > 0")
+        session = page.evaluate("greenscope.page.session")
+        assert session["params"]["continuous"] is True and session["state"] == "running"  # until the talk stops it
+        assert server.http.delete(f"{server.base}api/sessions/{session['id']}", timeout=10).json()["state"] == "stopped"
     finally:
         context.close()

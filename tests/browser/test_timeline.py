@@ -13,8 +13,8 @@ from playwright.sync_api import Page, expect
 
 from runtime.trace.codec import read_recording
 from runtime.trace.states import intervals
+from tests.support.dashboard import Server
 from tests.support.pages import in_menu
-from tests.visualizer.conftest import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,7 +127,7 @@ def test_pause_freezes_the_view_and_its_lanes_while_events_keep_arriving(page: P
 
 
 def test_zoom_and_pan_change_the_visible_range(page: Page):
-    launch(page, "pipeline", items=200)
+    launch(page, "pipeline", items=200, produce=0.002, work=0.004)
     wait_for(page, "greenscope.page.session.state === 'ended' && greenscope.trace.events > 100")
     page.click("#btn-fit")
     fit = timeline(page)
@@ -270,7 +270,7 @@ def normalise(ivs: list[tuple]) -> list[tuple]:
 
 
 def test_downloads_help_themes_and_filters(page: Page, server: Server):
-    sid = launch(page, "pipeline", items=50)
+    sid = launch(page, "pipeline", items=50, produce=0.002, work=0.004)
     wait_for(page, "greenscope.page.session.state === 'ended'")
     total = server.get(f"api/sessions/{sid}").json()["events"]
     wait_for(page, f"greenscope.trace.events === {total}")

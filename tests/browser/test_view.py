@@ -12,8 +12,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from runtime.trace.events import BLOCK, RESOURCE, SPAWN
 from runtime.trace.states import WAITING, intervals
+from tests.support.dashboard import Server
 from tests.support.pages import close_menu, in_menu, load, show
-from tests.visualizer.conftest import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "timeline"

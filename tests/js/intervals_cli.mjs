@@ -10,7 +10,8 @@ const { schema, streams, batch } = JSON.parse(readFileSync(0, "utf8"));
 const model = new Model(schema);
 const out = streams.map((events) => {
   const tr = new Trace(model);
-  for (let i = 0; i < events.length; i += batch) tr.ingest(wireBatch(schema, events.slice(i, i + batch)));
+  const origin = events.length ? events[0][1] : 0;
+  for (let i = 0; i < events.length; i += batch) tr.ingest(wireBatch(schema, events.slice(i, i + batch), { origin }));
   return intervalsOf(tr);
 });
 process.stdout.write(JSON.stringify(out));

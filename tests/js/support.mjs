@@ -23,10 +23,13 @@ export function corpus() {
     .map((f) => ({ name: f.replace(/\.json$/, ""), ...JSON.parse(readFileSync(join(dir, f), "utf8")) }));
 }
 
-/** Events ([kind code or name, ts, ...fields]) as one batch in the server's columnar wire form. */
+/** Events ([kind code or name, ts, ...fields]) as one batch in the server's wire form (visualizer/sessions.py's
+ * `wire`): the kind codes then the all-number columns as float64s in one block, other columns as lists, ts in
+ * ns since `origin` (default: the first event's ts; the batches of one stream must share it). */
 export function wireBatch(schema, events, extra = {}) {
   const codes = new Map(Object.entries(schema.kinds).map(([code, [name, fields]]) => [name, [Number(code), fields]]));
   const byCode = new Map(Object.entries(schema.kinds).map(([code, [name, fields]]) => [Number(code), [name, fields]]));
+  const origin = extra.origin ?? (events.length ? events[0][1] : 0);
   const kinds = [];
   const columns = {};
   for (const [kind, ts, ...values] of events) {
@@ -34,10 +37,25 @@ export function wireBatch(schema, events, extra = {}) {
     const [name, fields] = byCode.get(code);
     kinds.push(code);
     const col = (columns[name] ??= Object.fromEntries(["ts", ...fields].map((f) => [f, []])));
-    col.ts.push(ts);
+    col.ts.push(ts - origin);
     fields.forEach((f, i) => col[f].push(values[i] ?? null));
   }
-  return { kinds, columns, dropped: 0, ...extra };
+  const numbers = [];
+  let offset = Math.ceil(kinds.length / 8) * 8;
+  for (const col of Object.values(columns)) {
+    const n = col.ts.length;
+    for (const [f, values] of Object.entries(col)) {
+      if (!values.every((v) => Number.isInteger(v))) continue;
+      numbers.push([offset, values]);
+      col[f] = offset;
+      offset += 8 * n;
+    }
+    col.n = n;
+  }
+  const data = new ArrayBuffer(offset);
+  new Uint8Array(data).set(kinds);
+  for (const [at, values] of numbers) new Float64Array(data, at, values.length).set(values);
+  return { events: kinds.length, data, columns, dropped: 0, ...extra, origin: String(origin) };
 }
 
 /** Per gid, the lane's intervals as [start, end, state, detail] in absolute ns (the events' own clock). */

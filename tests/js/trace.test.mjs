@@ -17,8 +17,9 @@ for (const c of corpus()) {
     assert.deepEqual(intervalsOf(whole), c.intervals);
     for (let cut = 1; cut < c.events.length; cut++) {
       const split = new Trace(model);
-      split.ingest(wireBatch(schema, c.events.slice(0, cut)));
-      split.ingest(wireBatch(schema, c.events.slice(cut)));
+      const origin = c.events[0][1];
+      split.ingest(wireBatch(schema, c.events.slice(0, cut), { origin }));
+      split.ingest(wireBatch(schema, c.events.slice(cut), { origin }));
       assert.deepEqual(intervalsOf(split), c.intervals, `split before event ${cut}`);
     }
   });
@@ -33,7 +34,7 @@ test("the model is the schema's: states, labels and every reason from Python", (
 test("a viewer's own loss (a batch that says it dropped events) makes every live lane unknown from the last event", () => {
   const tr = new Trace(model);
   tr.ingest(wireBatch(schema, [["spawn", 1000, 2, 1, "f", "p.py:1", null], ["switch", 1010, 0, 2]]));
-  tr.ingest(wireBatch(schema, [["switch", 1500, 2, 0]], { dropped: 7 }));
+  tr.ingest(wireBatch(schema, [["switch", 1500, 2, 0]], { dropped: 7, origin: 1000 }));
   assert.equal(tr.dropped, 7);
   assert.deepEqual(intervalsOf(tr)[2], [
     [1000, 1010, "ready", "spawn"],

@@ -7,6 +7,7 @@ import pytest
 import runtime
 from runtime.trace.analysis import analyse, distribution
 from runtime.trace.recorder import Recorder
+from tests.support import code_name
 
 S = 10**9  # ns in a second
 
@@ -59,19 +60,19 @@ def test_a_pool_saturated_by_spawners(rec):
     assert finding["text"].endswith("A size of ~2 would keep up with 2 arrivals/s x 1 s held each.")
 
 
-def test_a_pool_saturated_through_imap_with_no_spawner_waiting(rec):
+def test_a_pool_saturated_through_imap(rec):
+    """imap's own spawner fills the pool as slots free (as eventlet's does): it is the spawner that waits."""
     pool = runtime.GreenPool(2, name="crawler")
     assert list(pool.imap(lambda n: runtime.sleep(1) or n, range(4))) == [0, 1, 2, 3]
     a = analyse(rec.take())
     p = one(a["pools"], name="crawler")
-    assert p["slot_wait"]["count"] == 0 and p["waiting_now"] == []  # nobody ever waited for a slot...
-    assert p["occupancy"] == 1.0 and p["life"] == 2 * S  # ...yet both slots were in use all along
+    spawner = one(a["tasks"], func="imap_spawner")
+    assert p["life"] == 2 * S and p["full_share"] == 1.0 and p["occupancy"] == 1.0
+    assert p["slot_wait"] == {"count": 1, "p50": S, "p95": S, "max": S, "total": S}  # the third call's slot
+    assert p["longest_wait"] == {"gid": spawner["gid"], "ns": S, "at": 0}
     finding = one(a["findings"], kind="pool")
-    assert finding["gid"] == 1 and finding["at"] == 0
-    assert finding["text"] == (
-        "`main` (gt1) spent 100 % of 2 s waiting for the members of pool `crawler`, which had 2 of its"
-        " 2 slots in use on average: the pool's size is the bottleneck."
-    )
+    assert finding["gid"] == spawner["gid"] and finding["at"] == 0
+    assert finding["text"].startswith("pool `crawler` was full 100 % of 2 s; 1 spawner waited for a slot p95 1 s")
 
 
 def test_a_greenthread_that_holds_the_hub(rec, clock):
@@ -158,9 +159,29 @@ def test_who_waits_at_the_end_of_a_range(rec):
     half = analyse(events, 0, S // 2)  # it is still waiting when the range ends
     assert one(half["queues"], name="q")["getters_now"] == [{"gid": c.gid, "since": 0}]
     parked = next(t["parked"] for t in half["tasks"] if t["gid"] == c.gid)
-    assert parked["reason"] == "queue_get" and parked["where"].endswith(
-        "in test_who_waits_at_the_end_of_a_range.<locals>.consumer"
-    )
+    assert parked["reason"] == "queue_get" and parked["where"].endswith(f"in {code_name(consumer)}")
     whole = analyse(events)
     assert one(whole["queues"], name="q")["getters_now"] == []
     assert one(whole["queues"], name="q")["get_wait"] == {"count": 1, "p50": S, "p95": S, "max": S, "total": S}
+
+
+def test_waits_on_a_semaphore_and_an_event(rec):
+    sem, done = runtime.Semaphore(1, name="lock"), runtime.Event(name="done")
+
+    def holder():
+        with sem:
+            runtime.sleep(1)
+
+    def waiter():
+        with sem:
+            pass
+        done.wait()
+
+    h, w = runtime.spawn(holder), runtime.spawn(waiter)
+    runtime.sleep(2)
+    half = analyse(rec.take(), 0, S // 2)
+    lock, ev = one(half["others"], name="lock"), one(half["others"], name="done")
+    assert lock["type"] == "semaphore" and lock["waiting_now"] == [{"gid": w.gid, "since": 0}]
+    assert ev["waiting_now"] == []  # the waiter gets to the event at 1 s
+    done.send()
+    h.wait(), w.wait()

@@ -8,7 +8,6 @@ import http.client
 import http.server
 import json
 import sys
-import threading as real_threading
 import time as real_time
 import urllib.request
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from runtime.green.http import client as gclient
 from runtime.green.urllib import request as grequest
 from runtime.hubs import IOClosed
 from runtime.patcher import import_patched
+from tests.support.httpd import Site
 
 
 @pytest.fixture
@@ -369,77 +369,38 @@ def test_stdlib_queue_imported_over_green_threading():
 # ---------------------------------------------------------------- http.client and urllib.request
 
 
-class _Replies:
-    """A request handler's quiet `_send` (mixed into stdlib and green handlers alike)."""
-
-    def _send(self, body):
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class _Handler(_Replies, http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):
-        if self.path.startswith("/sleep/"):
-            real_time.sleep(float(self.path.split("/")[2]))
-        self._send(f"page {self.path}".encode())
-
-    def do_POST(self):
-        self._send(self.rfile.read(int(self.headers["Content-Length"])).upper())
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-
 @pytest.fixture(scope="module")
-def http_url() -> Iterator[str]:
-    """An HTTP server on 127.0.0.1, in real OS threads (this process is not patched)."""
-    server = _Server(("127.0.0.1", 0), _Handler)
-    thread = real_threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def site() -> Iterator[Site]:
+    """A web site on 127.0.0.1, in real OS threads (this process is not patched)."""
+    with Site() as it:
+        yield it
 
 
-def test_urlopen_reads_a_page(http_url):
-    with grequest.urlopen(f"{http_url}/hello") as resp:
+def test_urlopen_reads_a_page(site):
+    with grequest.urlopen(f"{site.url}/hello") as resp:
         assert resp.status == 200
-        assert resp.read() == b"page /hello"
+        assert resp.read() == b"GET /hello on port %d" % site.ports[0]
 
 
-def test_urlopen_fetches_concurrently(http_url):
-    urls = [f"{http_url}/sleep/0.2/{i}" for i in range(10)]
-
+def test_urlopen_fetches_concurrently():
     def fetch(url):
         with grequest.urlopen(url) as resp:
             return resp.read()
 
-    start = real_time.monotonic()
-    bodies = list(runtime.GreenPool(10).imap(fetch, urls))
-    elapsed = real_time.monotonic() - start
-    assert bodies == [f"page /sleep/0.2/{i}".encode() for i in range(10)]
-    assert elapsed < 1.0  # 10 x 0.2 s one after the other would be 2 s
+    with Site(together=10) as site:
+        bodies = list(runtime.GreenPool(10).imap(fetch, [f"{site.url}/{i}" for i in range(10)]))
+    assert bodies == [b"GET /%d on port %d" % (i, site.ports[0]) for i in range(10)]
+    assert site.most_in_flight == 10  # all ten waited for their answer at once
 
 
-def test_http_client_post(http_url):
-    port = int(http_url.rsplit(":", 1)[1])
-    conn = gclient.HTTPConnection("127.0.0.1", port, timeout=5)
+def test_http_client_post(site):
+    conn = gclient.HTTPConnection("127.0.0.1", site.ports[0], timeout=5)
     try:
         conn.request("POST", "/", body=b"shout", headers={"Content-Type": "text/plain"})
         resp = conn.getresponse()
         assert (resp.status, resp.read()) == (200, b"SHOUT")
         conn.request("GET", "/again")  # keep-alive: same green socket
-        assert conn.getresponse().read() == b"page /again"
+        assert conn.getresponse().read() == b"GET /again on port %d" % site.ports[0]
         assert isinstance(conn.sock, socket.socket)
     finally:
         conn.close()
@@ -493,23 +454,14 @@ def test_https_urlopen_over_green_ssl(tmp_path):
 
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")
-    server = _Server(("127.0.0.1", 0), _Handler)
     server_ctx = real_ssl.SSLContext(real_ssl.PROTOCOL_TLS_SERVER)
     cert.configure_cert(server_ctx)
-    server.socket = server_ctx.wrap_socket(server.socket, server_side=True)
-    thread = real_threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        client_ctx = gssl.create_default_context()
-        ca.configure_trust(client_ctx)
-        url = f"https://127.0.0.1:{server.server_address[1]}/secure"
-        with grequest.urlopen(url, context=client_ctx) as resp:
+    client_ctx = gssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    with Site(context=server_ctx) as site:
+        with grequest.urlopen(f"{site.url}/secure", context=client_ctx) as resp:
             assert isinstance(resp.fp.raw._sock, gssl.SSLSocket)
-            assert resp.read() == b"page /secure"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+            assert resp.read() == b"GET /secure on port %d" % site.ports[0]
 
 
 # ---------------------------------------------------------------- http.server and socketserver
@@ -521,7 +473,7 @@ def test_green_http_server_handles_requests_at_once():
 
     in_flight, most, everyone = [0], [0], runtime.Event()
 
-    class Handler(_Replies, gserver.BaseHTTPRequestHandler):
+    class Handler(gserver.BaseHTTPRequestHandler):
         def do_GET(self):
             in_flight[0] += 1
             most[0] = max(most[0], in_flight[0])
@@ -529,7 +481,14 @@ def test_green_http_server_handles_requests_at_once():
                 everyone.send()
             everyone.wait()  # only when four requests are handled at once
             in_flight[0] -= 1
-            self._send(self.path.encode())
+            body = self.path.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
 
     server = gserver.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     assert isinstance(server, gsocketserver.ThreadingMixIn) and not isinstance(server, http.server.HTTPServer)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import sys
 
 import pytest
 
 import runtime
 from runtime import GreenletExit, GreenPile, GreenPool
+from runtime.greenpool import AHEAD
 
 
 def test_bad_sizes_fail_at_construction():
@@ -132,8 +132,10 @@ def test_waitall_from_inside_the_pool_is_an_error():
         pool.spawn(pool.waitall).wait()
 
 
-def test_waitall_with_nothing_running_returns_at_once():
-    GreenPool(4).waitall()
+def test_waitall_with_nothing_running_returns_at_once(recorder):
+    pool = GreenPool(4)
+    pool.waitall()
+    assert recorder.kinds("blocked", "switch") == []  # it neither parked nor gave up its turn
 
 
 def test_spawn_n_in_a_pool():
@@ -170,19 +172,28 @@ def test_imap_runs_concurrently_up_to_the_pool_size(clock):
     assert clock() < sum(delays) / 2  # concurrent, not one after another
 
 
-def test_imap_reads_its_input_lazily():
+def test_imap_reads_its_input_as_slots_free_at_most_AHEAD_results_ahead(clock):
     pool = GreenPool(3)
     taken = []
 
     def numbers():
-        for i in itertools.count():
+        for i in range(3 * AHEAD):
             taken.append(i)
             yield i
 
     results = pool.imap(lambda x: x * 2, numbers())
-    assert [next(results) for _ in range(5)] == [0, 2, 4, 6, 8]
-    assert len(taken) <= 5 + 3  # at most a pool's worth ahead of what was consumed
-    pool.waitall()
+    assert next(results) == 0
+    runtime.sleep(1)  # the consumer away: the pool works on, until AHEAD results wait for it
+    assert AHEAD < len(taken) <= AHEAD + 2
+    assert list(results) == [2 * i for i in range(1, 3 * AHEAD)]
+
+
+def test_imap_keeps_the_pool_full_behind_a_slow_first_call(clock):
+    """As in eventlet: slots are refilled as they free, not as results are taken, so the quick calls behind a
+    slow first one run in the other slot meanwhile (taking results as they come would leave it idle 2 s)."""
+    pool = GreenPool(2)
+    assert list(pool.imap(lambda d: runtime.sleep(d) or d, [3, 1, 1, 1, 1])) == [3, 1, 1, 1, 1]
+    assert clock() == 4
 
 
 def test_imap_reraises_a_workers_error_at_its_position(capsys):

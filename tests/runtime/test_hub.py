@@ -7,10 +7,12 @@ import selectors
 import socket
 import threading
 
+import greenlet
 import pytest
 
 import runtime
 from runtime import hubs
+from runtime.greenthread import gid_of
 from runtime.hubs import TIMED_OUT, Deadlock, IOClosed, TestClock, Waiter, get_hub, poller_names, trampoline
 from runtime.hubs.poller import make_poller
 from runtime.instrument import Reason
@@ -273,9 +275,11 @@ def test_wait_read_wakes_when_data_arrives(pair, recorder):
 
 
 @pytest.mark.every_poller
-def test_wait_write_on_a_writable_socket_returns(pair):
+def test_wait_write_on_a_writable_socket_returns(pair, recorder):
     a, _ = pair
     trampoline(a, write=True)
+    me = gid_of(greenlet.getcurrent())
+    assert recorder.kinds("blocked", "woken") == [("blocked", me, "io_write", a.fileno()), ("woken", me, "fd_ready", 0)]
 
 
 @pytest.mark.every_poller
@@ -328,7 +332,7 @@ def test_two_readers_on_one_fd_get_a_clear_error(pair):
 
 
 @pytest.mark.every_poller
-def test_reader_and_writer_on_one_fd_both_wake(pair):
+def test_reader_and_writer_on_one_fd_both_wake(pair, recorder):
     a, b = pair
     r = runtime.spawn(trampoline, a, read=True)
     w = runtime.spawn(trampoline, a, write=True)
@@ -336,6 +340,13 @@ def test_reader_and_writer_on_one_fd_both_wake(pair):
     b.send(b"x")
     r.wait()
     w.wait()
+    waits = [rec for rec in recorder.kinds("blocked", "woken") if rec[1] in (r.gid, w.gid)]
+    assert sorted(waits) == [
+        ("blocked", r.gid, "io_read", a.fileno()),
+        ("blocked", w.gid, "io_write", a.fileno()),
+        ("woken", r.gid, "fd_ready", 0),
+        ("woken", w.gid, "fd_ready", 0),
+    ]
 
 
 @pytest.mark.every_poller
@@ -350,18 +361,23 @@ def test_an_idle_readable_fd_does_not_make_the_hub_spin(pair, clock, recorder):
 
 
 @pytest.mark.every_poller
-def test_an_fd_number_reused_after_notify_close_is_watched_again(hub):
+def test_an_fd_number_reused_after_notify_close_is_watched_again(hub, recorder):
+    fds, readers = set(), []
     for _ in range(3):  # the same fd numbers come back each round
         r, w = os.pipe()
+        fds.add(r)
         try:
-            gt = runtime.spawn(trampoline, r, read=True)
+            readers.append(runtime.spawn(trampoline, r, read=True))
             runtime.sleep(0)
             os.write(w, b"x")
-            gt.wait()
+            readers[-1].wait()
         finally:
             hub.notify_close(r)
             os.close(r)
             os.close(w)
+    assert len(fds) == 1
+    woken = [rec for rec in recorder.kinds("woken") if rec[1] in {gt.gid for gt in readers}]
+    assert woken == [("woken", gt.gid, "fd_ready", 0) for gt in readers]  # each by its data, on the reused number
 
 
 # ---------------------------------------------------------------- errors

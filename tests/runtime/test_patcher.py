@@ -12,13 +12,14 @@ from pathlib import Path
 from runtime.hubs import Hub
 
 TIMEOUT = 60
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(hub: Hub, code: str, *, cwd: Path | None = None, warnings_are_errors: bool = True) -> str:
-    """Run `code` in a fresh interpreter; return its stdout (it must exit with 0)."""
+    """Run `code` in a fresh interpreter (which can import `tests.support`); return its stdout (it must exit
+    with 0)."""
     env = {**os.environ, "GREENSCOPE_HUB": hub.poller.name}
-    if cwd is not None:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(cwd), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(cwd or ""), str(ROOT), env.get("PYTHONPATH")]))
     flags = ["-W", "error"] if warnings_are_errors else []
     proc = subprocess.run(
         [sys.executable, *flags, "-c", textwrap.dedent(code)],
@@ -199,14 +200,21 @@ def test_threading_and_queue_are_green_after_patching(hub):
             t.join()
         assert [g[0] for g in got] == list(range(6)) and {g[1:] for g in got} == {("c", native)}
 
-        # ten threads sleeping 0.2 s each take 0.2 s, not 2
-        start = time.monotonic()
-        sleepers = [threading.Thread(target=time.sleep, args=(0.2,)) for _ in range(10)]
+        # ten threads sleep at once: a sleep parks its thread, the others go on
+        asleep, most = [0], [0]
+
+        def sleeper():
+            asleep[0] += 1
+            most[0] = max(most[0], asleep[0])
+            time.sleep(0.05)
+            asleep[0] -= 1
+
+        sleepers = [threading.Thread(target=sleeper) for _ in range(10)]
         for t in sleepers:
             t.start()
         for t in sleepers:
             t.join()
-        assert time.monotonic() - start < 1.0
+        assert most[0] == 10, most
 
         # Condition, Event, Semaphore, SimpleQueue, local, RLock across greenthreads
         cond, event, sem, sq = threading.Condition(), threading.Event(), threading.Semaphore(0), queue.SimpleQueue()
@@ -292,35 +300,14 @@ def test_stdlib_http_server_and_client_in_one_patched_process(hub):
         hub,
         """
         import runtime, runtime.patcher; runtime.patcher.monkey_patch()
-        import http.server, threading, time, urllib.request
+        import threading, urllib.request
+        from tests.support.httpd import Site  # the stdlib's http.server, in green threads here
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                time.sleep(0.2)
-                body = self.path.encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        class Server(http.server.ThreadingHTTPServer):
-            request_queue_size = 128  # ten connects at once must not overflow the backlog
-
-        server = Server(("127.0.0.1", 0), Handler)
-        serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        serving.start()
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        start = time.monotonic()
-        pool = runtime.GreenPool()
-        bodies = list(pool.imap(lambda i: urllib.request.urlopen(f"{url}/{i}").read(), range(10)))
-        assert bodies == [f"/{i}".encode() for i in range(10)], bodies
-        assert time.monotonic() - start < 1.0, time.monotonic() - start
-        server.shutdown()
-        server.server_close()
-        serving.join()
+        with Site(together=10) as site:
+            pool = runtime.GreenPool()
+            bodies = list(pool.imap(lambda i: urllib.request.urlopen(f"{site.url}/{i}").read(), range(10)))
+        assert bodies == [b"GET /%d on port %d" % (i, site.ports[0]) for i in range(10)], bodies
+        assert site.most_in_flight == 10, site.most_in_flight  # server and clients all at once, in one thread
         assert threading.active_count() == 1
         print("ok")
         """,
@@ -393,34 +380,21 @@ def test_https_between_stdlib_server_and_client_in_one_patched_process(hub, tmp_
         hub,
         """
         import runtime, runtime.patcher; runtime.patcher.monkey_patch()
-        import http.server, ssl, threading, urllib.request
+        import ssl, urllib.request
         from runtime.green import ssl as gssl
+        from tests.support.httpd import Site  # the stdlib's http.server, in green threads here
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = b"secret " + self.path.encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # the stdlib's class, made after patching
         server_ctx.load_cert_chain("server.pem")
-        server.socket = server_ctx.wrap_socket(server.socket, server_side=True)
-        assert isinstance(server.socket, gssl.SSLSocket)
-        serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        serving.start()
         client_ctx = ssl.create_default_context(cafile="ca.pem")
-        url = f"https://127.0.0.1:{server.server_address[1]}"
-        pool = runtime.GreenPool()
-        bodies = list(pool.imap(lambda i: urllib.request.urlopen(f"{url}/{i}", context=client_ctx).read(), range(5)))
-        assert bodies == [b"secret /%d" % i for i in range(5)], bodies
-        server.shutdown()
-        server.server_close()
+        with Site(context=server_ctx) as site:
+            assert isinstance(site.servers[0].socket, gssl.SSLSocket)
+
+            def fetch(i):
+                return urllib.request.urlopen(f"{site.url}/{i}", context=client_ctx).read()
+
+            bodies = list(runtime.GreenPool().imap(fetch, range(5)))
+        assert bodies == [b"GET /%d on port %d" % (i, site.ports[0]) for i in range(5)], bodies
         print("ok")
         """,
         cwd=tmp_path,

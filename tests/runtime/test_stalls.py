@@ -10,6 +10,7 @@ import runtime
 from runtime.trace.events import STALL
 from runtime.trace.recorder import Recorder
 from runtime.trace.stalls import StallMonitor
+from tests.support import code_name
 
 
 def stalls_of(program) -> list[tuple]:
@@ -32,10 +33,7 @@ def test_a_blocking_sleep_is_caught_with_the_line_that_sleeps():
     g = runtime.spawn(blocker)
     stalls = stalls_of(g.wait)
     assert [(s[2], s[3] >= 150_000_000) for s in stalls] == [(g.gid, True)]
-    assert (
-        stalls[0][4][-1]
-        == f"{__file__}:{line} in test_a_blocking_sleep_is_caught_with_the_line_that_sleeps.<locals>.blocker"
-    )
+    assert stalls[0][4][-1] == f"{__file__}:{line} in {code_name(blocker)}"
 
 
 def test_a_cpu_loop_is_caught_in_the_loop():

@@ -13,9 +13,10 @@ import pytest
 import runtime
 from runtime import GreenletExit
 from runtime.hubs import trampoline
-from runtime.trace.events import BLOCK, DROPPED, FIELDS, KIND_CODES, KIND_NAMES, SWITCH, WAKE, as_dict, describe
+from runtime.trace.events import BLOCK, DROPPED, FIELDS, KIND_CODES, KIND_NAMES, SPAWN, SWITCH, WAKE, as_dict, describe
 from runtime.trace.recorder import Recorder
 from runtime.trace.states import Interval, check, intervals
+from tests.support import code_name
 
 MAIN = 1
 
@@ -321,6 +322,14 @@ def test_every_scenario_keeps_the_invariants(rec):
     assert check(events) == []
 
 
+def test_imaps_calls_are_spawned_at_the_line_that_called_imap(rec):
+    pool = runtime.GreenPool(2)
+    assert list(pool.imap(abs, [-1, -2, -3])) == [1, 2, 3]  # its spawner runs only the runtime's code
+    line = sys._getframe().f_lineno - 1
+    sites = {e[4]: e[5] for e in rec.take() if e[0] == SPAWN}
+    assert sites["abs"] == sites["imap_spawner"] == f"{__file__}:{line}"
+
+
 def test_a_block_says_where_the_users_code_waits(rec):
     q = runtime.Queue()
 
@@ -333,7 +342,7 @@ def test_a_block_says_where_the_users_code_waits(rec):
     q.put(1)
     c.wait()
     blocks = [ev for ev in rec.take() if ev[0] == BLOCK]
-    assert blocks[0][6] == f"{__file__}:{line} in test_a_block_says_where_the_users_code_waits.<locals>.consumer"
+    assert blocks[0][6] == f"{__file__}:{line} in {code_name(consumer)}"
     assert blocks[1][3] == "join" and blocks[1][6].startswith(f"{__file__}:")  # main's c.wait()
 
 

@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -725,20 +724,19 @@ def test_idle_client_is_dropped_after_the_socket_timeout(start_server):
         c.request("GET", "/")
         served = [c.getresponse().status, time.monotonic() - start]
         c.close()
-        dropped = [idle.recv(10), time.monotonic() - start]
+        idle.setblocking(False)
+        dropped_first = idle.recv(10)  # its end is already here (else BlockingIOError): it went first
         # a client that stops in the middle of its headers gets 408
         stalled = Raw()
         stalled.send(b"GET / HTTP/1.1\r\nHo")
         s408 = stalled.response()["status"]
-        out({"served": served, "dropped": [dropped[0].decode(), dropped[1]], "stalled": s408,
+        out({"served": served, "dropped": dropped_first.decode(), "stalled": s408,
              "stalled_closed": stalled.closed_by_server()})
     """)
     status, waited = result["served"]
     assert status == 200
-    assert 0.25 <= waited < 5
-    eof, dropped_after = result["dropped"]
-    assert eof == ""
-    assert dropped_after <= waited + 0.1
+    assert waited >= 0.25  # the socket timeout, not something sooner, freed the slot
+    assert result["dropped"] == ""  # the idle client was dropped before the waiting request was served
     assert result["stalled"] == 408 and result["stalled_closed"]
     access = [line for line in srv.log.getvalue().splitlines() if line.startswith("127.0.0.1 - - ")]
     assert len(access) == 2  # the served request and the 408; the idle one: nothing
@@ -916,7 +914,8 @@ def test_tls(start_server, tmp_path):
         return echo_app(environ, start_response)
 
     listener = ctx.wrap_socket(runtime.listen(("127.0.0.1", 0)), server_side=True)
-    srv = start_server(app, listener=listener, socket_timeout=30)
+    # no timeouts: a server that waited for the silent client's handshake would wait forever
+    srv = start_server(app, listener=listener, socket_timeout=None, shutdown_timeout=None)
     try:
         client = runtime.spawn(
             srv.client,
@@ -941,9 +940,8 @@ def test_tls(start_server, tmp_path):
         )
         wait_until(lambda: len(schemes) == 2)
     finally:
-        stopping = time.monotonic()
-        srv.stop()
-    assert time.monotonic() - stopping < 5  # the silent client's handshake was cut short
+        with runtime.Timeout(10, AssertionError("the server waited for the silent client's handshake")):
+            srv.stop()
     assert client.wait() == {"plain_closed": True, "bodies": [3, 30000]}
     assert schemes == ["https", "https"]
 

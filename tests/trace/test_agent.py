@@ -20,7 +20,7 @@ from runtime.agent import Agent, SocketSink, parse_address, process_info
 from runtime.trace.codec import COMMAND, END, EVENTS, FRAME_EVENTS, HELLO, MAGIC, Decoder, encode_frame
 from runtime.trace.events import CLOCK, DROPPED, EXIT, SWITCH, TIMERS
 from runtime.trace.recorder import Recorder
-from tests.visualizer.conftest import tally
+from tests.support.events import tally
 
 
 class Dashboard:

@@ -29,7 +29,7 @@ from runtime.trace.codec import (
     read_recording,
 )
 from runtime.trace.events import BLOCK, EXIT, FIELDS, HUB_WAIT, HUB_WAKE, KIND_NAMES, SPAWN, SWITCH, Batch, describe
-from tests.visualizer.conftest import FUZZ
+from tests.support.fuzz import FUZZ
 
 PROCESS = {"pid": 1, "argv": ["p.py"], "program": "p.py", "version": "0"}
 
@@ -202,6 +202,12 @@ def test_crafted_field_types_are_a_format_error(kind, bad_field, values, message
         blobs.append(blob)
     with pytest.raises(FormatError, match=message):
         read_recording(recording(events_frame(1, columns, blobs, bytes([kind]))))
+
+
+def test_events_of_a_kind_the_schema_lacks_are_a_format_error():
+    columns = [[SWITCH, f, "i", 8] for f in range(3)]
+    with pytest.raises(FormatError, match="events of unknown kind 200"):
+        read_recording(recording(events_frame(2, columns, [bytes(24)], bytes([SWITCH, 200]))))
 
 
 def test_ints_where_strings_belong_are_a_format_error():

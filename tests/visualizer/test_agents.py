@@ -15,7 +15,8 @@ import pytest
 from runtime.agent import parse_address
 from runtime.trace.codec import COMMAND, END, EVENTS, HELLO, MAGIC, Decoder, encode_frame
 from runtime.trace.events import describe
-from tests.visualizer.conftest import sample, wait_until
+from tests.support.dashboard import wait_until
+from tests.support.events import sample
 from visualizer.agents import AgentListener
 from visualizer.archive import Archive
 from visualizer.sessions import CRASHED, ENDED, RUNNING
@@ -252,8 +253,9 @@ def test_connections_that_never_say_hello_cannot_keep_launched_programs_out(stor
 def test_with_a_token_the_token_opens_the_agent_door_too(store: Store):
     with serving(store, token="tok") as (_, connect):
         sock = connect()
-        sock.sendall(MAGIC + hello(auth="tok") + encode_frame(END, {"dropped": 0}))
-        wait_until(lambda: store.all() and store.all()[0].state == ENDED)
+        sock.sendall(MAGIC + hello(auth="tok") + encode_frame(EVENTS, sample(3)) + encode_frame(END, {"dropped": 0}))
+        session = wait_until(lambda: store.all() and store.all()[0].state == ENDED and store.all()[0])
+    assert session.events() == sample(3) and session.complete  # its stream was taken, whole
 
 
 def test_commands_go_back_to_the_agent(store: Store, connect):

@@ -10,10 +10,14 @@ import zlib
 import pytest
 from flask import Flask
 
+import runtime
+from runtime.trace.analysis import analyse
 from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame, read_recording
 from runtime.trace.events import HUB_WAKE, describe
+from runtime.trace.recorder import Recorder
 from runtime.trace.states import check
-from tests.visualizer.conftest import PROCESS, alive, page_client, sample, wait_until
+from tests.support.dashboard import alive, page_client, wait_until
+from tests.support.events import PROCESS, sample
 
 FINAL = ("ended", "crashed", "stopped")
 
@@ -39,7 +43,8 @@ def test_workloads_list_their_parameters(app: Flask):
 
 def test_launch_run_record_and_export_a_workload(app: Flask):
     client = page_client(app)
-    r = client.post("/api/sessions", json={"workload": "pipeline", "params": {"items": 20, "maxsize": 2}})
+    params = {"items": 20, "maxsize": 2, "produce": 0.002, "work": 0.004}
+    r = client.post("/api/sessions", json={"workload": "pipeline", "params": params})
     assert r.status_code == 201
     assert r.json["state"] == "starting" and r.json["workload"] == "pipeline" and r.json["params"]["items"] == 20
     session = finished(client, r.json["id"])
@@ -78,7 +83,8 @@ def test_stopping_a_child_that_has_not_connected_yet(app: Flask):
 def test_a_workload_runs_on_when_its_dashboard_is_gone(app: Flask, tmp_path):
     app.extensions["greenscope"].launcher.agent_address = str(tmp_path / "nobody.sock")
     client = page_client(app)
-    sid = client.post("/api/sessions", json={"workload": "pipeline", "params": {"items": 5}}).json["id"]
+    params = {"items": 5, "produce": 0.002, "work": 0.004}
+    sid = client.post("/api/sessions", json={"workload": "pipeline", "params": params}).json["id"]
     session = finished(client, sid)
     assert session["state"] == "ended" and session["events"] == 0
 
@@ -260,3 +266,33 @@ def test_a_host_other_than_loopback_needs_a_token(make_app):
         make_app(host="0.0.0.0")
     with pytest.raises(ValueError, match="unknown dashboard settings"):
         make_app(colour="green")
+
+
+def test_the_analysis_counts_time_from_the_sessions_first_event(app: Flask):
+    """A program whose clock reads 2**60 ns (past a float64's exact integers): the report's moments, and the
+    range asked for, are ns since the session's first event: the same report as of the events moved to 0."""
+    rec = Recorder().install()
+    try:
+        pool = runtime.GreenPool(1, name="servers")
+        for _ in range(3):
+            pool.spawn(runtime.sleep, 0.01)
+        pool.waitall()
+    finally:
+        rec.uninstall()
+    events = rec.take()
+    first = events[0][1]
+    late = [(kind, ts - first + 2**60, *rest) for kind, ts, *rest in events]
+    moved = [(kind, ts - first, *rest) for kind, ts, *rest in events]
+    client = page_client(app)
+    data = MAGIC + encode_frame(HELLO, {"schema": describe(), "process": PROCESS}) + encode_frame(EVENTS, late)
+    sid = client.post("/api/recordings", data=data + encode_frame(END, {"dropped": 0})).json["id"]
+    assert client.get(f"/api/sessions/{sid}").json["origin"] == str(2**60)
+    report = client.get(f"/api/sessions/{sid}/analysis").json
+    assert report == json.loads(json.dumps(analyse(moved)))
+    assert report["findings"][0]["kind"] == "pool" and report["findings"][0]["at"] < 10**9
+    start, stop = moved[len(moved) // 3][1], moved[2 * len(moved) // 3][1]
+    ranged = client.get(f"/api/sessions/{sid}/analysis?start={start}&stop={stop}").json
+    assert ranged == json.loads(json.dumps(analyse(moved, start, stop))) and ranged["span"] == [start, stop]
+    for query, field in (("start=5&stop=4", "stop"), ("start=-1", "start"), ("sort=size", "sort")):
+        r = client.get(f"/api/sessions/{sid}/analysis?{query}")
+        assert r.status_code == 400 and r.json["field"] == field

@@ -16,7 +16,8 @@ import pytest
 
 from runtime.trace.codec import read_recording
 from runtime.trace.states import check
-from tests.visualizer.conftest import Server, running, tally, wait_until
+from tests.support.dashboard import Server, running, wait_until
+from tests.support.events import tally
 
 BUSY = textwrap.dedent(
     """

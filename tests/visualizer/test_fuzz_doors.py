@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 
 from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame
 from runtime.trace.events import describe
-from tests.visualizer.conftest import FUZZ, page_client, sample, wait_until
+from tests.support.dashboard import page_client, wait_until
+from tests.support.events import sample
+from tests.support.fuzz import FUZZ
 from visualizer.agents import AgentListener
 from visualizer.archive import Archive
 from visualizer.sessions import ENDED

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from tests.visualizer.conftest import page_client
+from tests.support.dashboard import page_client
 from visualizer.security import CSRF_HEADER, TOKEN_COOKIE, host_of
 
 

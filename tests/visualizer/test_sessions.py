@@ -4,15 +4,16 @@ sessions listed again after a restart."""
 from __future__ import annotations
 
 import io
+from array import array
 from pathlib import Path
 
 import pytest
 
 from runtime.trace.codec import FormatError, read_recording
-from runtime.trace.events import FIELDS, KIND_NAMES, SPAWN, SWITCH, WAKE, Batch, describe
-from tests.visualizer.conftest import PROCESS, batch, sample
+from runtime.trace.events import FIELDS, SPAWN, SWITCH, WAKE, Batch, describe
+from tests.support.events import PROCESS, batch, events_of, sample
 from visualizer.archive import Archive
-from visualizer.sessions import CRASHED, ENDED, RUNNING, STOPPED, Chunk
+from visualizer.sessions import CRASHED, ENDED, RUNNING, STOPPED, Chunk, wire
 from visualizer.store import Store
 
 HELLO = {"schema": describe(), "process": PROCESS}
@@ -28,14 +29,25 @@ def test_a_chunk_keeps_events_in_columns_and_gives_them_back():
     chunk = Chunk.of(7, events)
     assert chunk.first == 7 and len(chunk) == 30
     assert chunk.events() == events
-    wire = chunk.wire()
-    assert wire["kinds"] == [e[0] for e in events]
-    assert set(wire["columns"]) == {"switch", "wake", "spawn"}
-    assert list(wire["columns"]["wake"]) == ["ts", *FIELDS[WAKE]]
-    assert wire["columns"]["switch"]["to"] == [e[3] for e in events if e[0] == SWITCH]
-    assert wire["columns"]["spawn"]["pool"] == [None] * 10
-    assert wire == chunk.wire() and wire is not chunk.wire()  # made on demand, never kept
-    assert set(wire["columns"]) <= set(KIND_NAMES.values())
+
+
+def test_the_wire_form_is_one_block_of_binary_numbers_with_times_from_the_origin():
+    events = sample(30)
+    chunks = [Chunk.of(0, events[:13]), Chunk.of(13, events[13:])]
+    origin = events[0][1] - 5
+    batch = wire(chunks, origin)
+    data = batch["data"]
+    assert batch["events"] == 30 and data[:30] == bytes(e[0] for e in events)
+    assert set(batch["columns"]) == {"switch", "wake", "spawn"}
+    assert list(batch["columns"]["wake"]) == ["n", "ts", *FIELDS[WAKE]]
+    switch = batch["columns"]["switch"]
+    switches = [e for e in events if e[0] == SWITCH]
+    assert switch["n"] == len(switches) and switch["ts"] % 8 == 0 and switch["ts"] >= 30
+    assert array("d", data[switch["ts"] :][: 8 * len(switches)]).tolist() == [e[1] - origin for e in switches]
+    assert array("d", data[switch["to"] :][: 8 * len(switches)]).tolist() == [e[3] for e in switches]
+    assert batch["columns"]["spawn"]["pool"] == [None] * 10  # not numbers: a list
+    assert events_of({**batch, "origin": str(origin)}) == events
+    assert wire([], 0) == {"events": 0, "data": b"", "columns": {}}
 
 
 def test_a_chunk_slice_is_those_events():

@@ -7,7 +7,9 @@ from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.visualizer.conftest import FUZZ, batch, events_of, sample, wait_until
+from tests.support.dashboard import wait_until
+from tests.support.events import batch, events_of, sample
+from tests.support.fuzz import FUZZ
 from visualizer.sessions import ENDED
 
 
@@ -37,7 +39,7 @@ def test_a_viewer_gets_the_history_then_live_batches_in_columns(app: Flask):
     assert events == sample(50)
     assert [b["seq"] for b in batches] == list(range(1, len(batches) + 1))
     assert all(b["dropped"] == 0 and b["session"] == session.id for b in batches)
-    assert batches[0]["columns"]["switch"].keys() == {"ts", "from", "to"}
+    assert batches[0]["columns"]["switch"].keys() == {"n", "ts", "from", "to"}
     viewer.disconnect()
 
 
@@ -129,13 +131,13 @@ def test_viewers_that_never_ack_cannot_starve_one_that_does(make_app):
     for _ in range(50):
         streamer.tick()  # one pass: a bounded amount of work, whoever acks or not
         mine = received(healthy, "batch")
-        theirs = [sum(len(b["kinds"]) for b in received(v, "batch")) for v in stalled]
-        this_pass = sum(len(b["kinds"]) for b in mine) + sum(theirs)
+        theirs = [sum(b["events"] for b in received(v, "batch")) for v in stalled]
+        this_pass = sum(b["events"] for b in mine) + sum(theirs)
         assert 0 < this_pass <= streamer.tick_budget
-        assert sum(len(b["kinds"]) for b in mine) >= min(streamer.tick_budget // 21, 40_000 - got)  # its share
+        assert sum(b["events"] for b in mine) >= min(streamer.tick_budget // 21, 40_000 - got)  # its share
         stalled_got = [a + b for a, b in zip(stalled_got, theirs, strict=True)]
         for b in mine:
-            got += len(b["kinds"])
+            got += b["events"]
             healthy.emit("ack", {"seq": b["seq"]})
         if got == 40_000:
             break
@@ -155,8 +157,8 @@ def test_a_batch_never_holds_more_than_a_viewer_may_have_unacknowledged(make_app
     viewer = app.extensions["socketio"].test_client(app)
     viewer.emit("subscribe", {"session": session.id})
     batches = wait_until(lambda: received(viewer, "batch"))
-    assert 0 < len(batches[0]["kinds"]) <= dashboard.streamer.max_batch
-    assert events_of(batches[0]) == sample(len(batches[0]["kinds"]))
+    assert 0 < batches[0]["events"] <= dashboard.streamer.max_batch
+    assert events_of(batches[0]) == sample(batches[0]["events"])
     viewer.disconnect()
 
 
@@ -196,7 +198,7 @@ def test_socketio_messages_of_any_shape_leave_streaming_going(app: Flask, name: 
     watcher = app.extensions["socketio"].test_client(app)
     watcher.emit("subscribe", {"session": session.id})
     store.append(session, batch(3, session.total))
-    wait_until(lambda: any(len(b["kinds"]) for b in received(watcher, "batch")))
+    wait_until(lambda: any(b["events"] for b in received(watcher, "batch")))
     for client in (viewer, watcher):
         if client.is_connected():
             client.disconnect()

@@ -2,10 +2,12 @@
 
 The site is served on 127.0.0.1 by `runtime.wsgi` in this same process: `pages` pages,
 each linking to `links` others, each answer after a fixed, uniform or long-tailed latency,
-and a share `errors` of them failing with 500. With `target` (allowed only when the
-dashboard runs with --allow-external-crawl) it crawls that site instead, on its host only,
-connecting directly (no proxy) and only to public addresses: every connection, redirects
-included, is checked once made, so a name that resolves elsewhere later cannot lead it inside.
+and a share `errors` of them failing with 500. `continuous`: the site never ends, and the
+crawl goes on until stopped. With `target` (allowed only when the dashboard runs with
+--allow-external-crawl) it crawls that site instead, on its host only and `pages` pages at
+most, connecting directly (no proxy) and only to public addresses: every connection,
+redirects included, is checked once made, so a name that resolves elsewhere later cannot
+lead it inside.
 """
 
 import random
@@ -22,17 +24,18 @@ from visualizer.workloads.schema import external, parse
 PARAMS = {
     "pages": {"type": "int", "default": 200, "min": 1, "max": 100000, "description": "pages to crawl"},
     "links": {"type": "int", "default": 4, "min": 1, "max": 50, "description": "links on each page"},
-    "size": {"type": "int", "default": 20, "min": 1, "max": 1000, "description": "fetches at once (the pool)"},
+    "size": {"type": "int", "default": 8, "min": 1, "max": 1000, "description": "fetches at once (the pool)"},
     "latency": {
         "type": "choice",
         "default": "uniform",
         "choices": ["fixed", "uniform", "long-tailed"],
         "description": "how long the site takes to answer",
     },
-    "delay": {"type": "float", "default": 0.02, "min": 0.0, "max": 5.0, "description": "mean latency (s)"},
+    "delay": {"type": "float", "default": 0.5, "min": 0.0, "max": 5.0, "description": "mean latency (s)"},
     "errors": {"type": "float", "default": 0.05, "min": 0.0, "max": 1.0, "description": "share of pages that fail"},
     "seed": {"type": "int", "default": 1, "min": 0, "max": 2147483647, "description": "random seed"},
     "target": {"type": "url", "default": "", "description": "an external site to crawl instead (if allowed)"},
+    "continuous": {"type": "bool", "default": False, "description": "a site that never ends: crawl until stopped"},
 }
 LINK = re.compile(rb'href="([^"]+)"')
 
@@ -55,7 +58,8 @@ def site(environ, start_response):
         start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
         return [b"no luck\n"]
     n = int(page)
-    links = "".join(f'<a href="/{(n * args.links + k + 1) % args.pages}">page</a>\n' for k in range(args.links))
+    pages = [n * args.links + k + 1 for k in range(args.links)]  # a tree of pages, endless if continuous
+    links = "".join(f'<a href="/{p if args.continuous else p % args.pages}">page</a>\n' for p in pages)
     start_response("200 OK", [("Content-Type", "text/html")])
     return [f"<h1>page {n}</h1>\n{links}".encode()]
 
@@ -103,7 +107,9 @@ if args.target:
 else:  # the local site: never through a proxy
     root, opener = f"http://127.0.0.1:{server.getsockname()[1]}/0", request.build_opener(request.ProxyHandler({}))
 
-pool = eventlet.GreenPool(args.size)
+# pages to crawl at most: an endless site goes on until stopped; an external one stops at `pages`
+most = float("inf") if args.continuous and not args.target else args.pages
+pool = eventlet.GreenPool(args.size, name="crawler")
 seen, frontier, failed = {root}, [root], 0
 while frontier:
     found = []
@@ -111,7 +117,7 @@ while frontier:
         failed += not body
         for link in LINK.findall(body):
             page = urljoin(url, link.decode())
-            if urlsplit(page).netloc == urlsplit(root).netloc and page not in seen and len(seen) < args.pages:
+            if urlsplit(page).netloc == urlsplit(root).netloc and page not in seen and len(seen) < most:
                 seen.add(page)
                 found.append(page)
     frontier = found

@@ -1,4 +1,11 @@
-"""Producers -> a bounded Queue -> consumers; the main greenthread waits on `join` until every item is done."""
+"""Producers -> a bounded Queue -> consumers; the main greenthread waits on `join` until every item is done.
+
+Producers make an item every `produce` seconds, consumers handle one in `work` seconds: when
+they make more than the consumers handle, the queue fills and the producers wait to put.
+`continuous`: the producers never stop, and the pipeline runs until stopped.
+"""
+
+import itertools
 
 import runtime as eventlet
 from visualizer.workloads.schema import parse
@@ -6,10 +13,11 @@ from visualizer.workloads.schema import parse
 PARAMS = {
     "producers": {"type": "int", "default": 3, "min": 1, "max": 1000, "description": "greenthreads putting items"},
     "consumers": {"type": "int", "default": 2, "min": 1, "max": 1000, "description": "greenthreads taking items"},
-    "items": {"type": "int", "default": 100, "min": 1, "max": 1000000, "description": "items each producer puts"},
+    "items": {"type": "int", "default": 20, "min": 1, "max": 1000000, "description": "items each producer puts"},
     "maxsize": {"type": "int", "default": 5, "min": 1, "max": 100000, "description": "the queue's size"},
-    "produce": {"type": "float", "default": 0.002, "min": 0.0, "max": 5.0, "description": "time to make an item (s)"},
-    "work": {"type": "float", "default": 0.004, "min": 0.0, "max": 5.0, "description": "time to handle an item (s)"},
+    "produce": {"type": "float", "default": 0.5, "min": 0.0, "max": 5.0, "description": "time to make an item (s)"},
+    "work": {"type": "float", "default": 0.4, "min": 0.0, "max": 5.0, "description": "time to handle an item (s)"},
+    "continuous": {"type": "bool", "default": False, "description": "producers never stop: run until stopped"},
 }
 
 args = parse(PARAMS)
@@ -17,7 +25,7 @@ jobs = eventlet.Queue(args.maxsize, name="jobs")
 
 
 def producer(n):
-    for i in range(args.items):
+    for i in itertools.count() if args.continuous else range(args.items):
         eventlet.sleep(args.produce)
         jobs.put((n, i))  # waits while the queue is full
 

@@ -2,10 +2,11 @@
 
 Every 1/`rate` seconds a request comes in and waits for one of the pool's `size` slots;
 serving takes `service` seconds, so the pool can only do size/service a second. At most
-`backlog` requests wait; the others are turned away.
+`backlog` requests wait; the others are turned away. They arrive for `duration` seconds
+(`rate` x `duration` of them); `continuous`: until stopped.
 """
 
-import time
+import itertools
 
 import runtime as eventlet
 from visualizer.workloads.schema import parse
@@ -16,6 +17,7 @@ PARAMS = {
     "service": {"type": "float", "default": 0.05, "min": 0.0, "max": 10.0, "description": "time to serve one (s)"},
     "backlog": {"type": "int", "default": 200, "min": 0, "max": 100000, "description": "requests that may wait"},
     "duration": {"type": "float", "default": 10.0, "min": 0.1, "max": 3600.0, "description": "for how long (s)"},
+    "continuous": {"type": "bool", "default": False, "description": "requests never stop: run until stopped"},
 }
 
 args = parse(PARAMS)
@@ -31,14 +33,12 @@ def request(n):
     pool.spawn(serve, n).wait()  # waits for a slot, then for the answer
 
 
-end = time.monotonic() + args.duration
-n = 0
-while time.monotonic() < end:
+arrivals = itertools.count() if args.continuous else range(round(args.rate * args.duration))
+for n in arrivals:
     if pool.waiting() < args.backlog:
         eventlet.spawn_n(request, n)
     else:
         turned_away += 1
-    n += 1
     eventlet.sleep(1 / args.rate)
 pool.waitall()
-print(f"{n} requests, {turned_away} turned away")
+print(f"{len(arrivals)} requests, {turned_away} turned away")

@@ -5,13 +5,14 @@
         "latency": {"type": "choice", "default": "fixed", "choices": ["fixed", "uniform"], "description": "..."},
     }
 
-Types: ``int`` and ``float`` (with ``min`` and ``max``), ``choice`` (one of ``choices``), and
+Types: ``int`` and ``float`` (with ``min`` and ``max``), ``bool``, ``choice`` (one of ``choices``), and
 ``url`` (empty, or an http(s) URL: only allowed when the server allows external targets,
 and only if its host resolves to public addresses only — `external`: never loopback,
 private, link-local or unspecified, however spelled).
 The server validates what a browser sends (`validate`) and passes the values to the child
 as ``--name=value`` arguments (`to_argv`); the workload reads them back with `parse`,
-which validates them again, so a workload run by hand is checked the same way.
+which validates them again, so a workload run by hand is checked the same way. `from_text`
+types ``NAME=VALUE`` pairs written by hand (``greenscope serve --demo crawler continuous=true``).
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ import sys
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["ParamError", "external", "parse", "to_argv", "validate"]
+__all__ = ["ParamError", "external", "from_text", "parse", "to_argv", "validate"]
 
 _MAX_URL = 2000
+_WRITTEN = {"int": "an integer", "float": "a number", "bool": "true or false"}  # what a value of each type must be
 
 
 class ParamError(ValueError):
@@ -55,10 +57,14 @@ def _check(field: str, spec: dict, value: Any, allow_external: bool) -> Any:
     if kind in ("int", "float"):
         numeric = isinstance(value, int) or (kind == "float" and isinstance(value, float) and math.isfinite(value))
         if isinstance(value, bool) or not numeric:
-            raise ParamError(field, f"must be {'an integer' if kind == 'int' else 'a number'}, got {value!r}")
+            raise ParamError(field, f"must be {_WRITTEN[kind]}, got {value!r}")
         if not spec["min"] <= value <= spec["max"]:
             raise ParamError(field, f"must be between {spec['min']} and {spec['max']}, got {value!r}")
         return float(value) if kind == "float" else value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ParamError(field, f"must be {_WRITTEN[kind]}, got {value!r}")
+        return value
     if kind == "choice":
         if value not in spec["choices"]:
             raise ParamError(field, f"must be one of {', '.join(spec['choices'])}, got {value!r}")
@@ -100,6 +106,32 @@ def _check_external(field: str, host: str, port: int) -> None:
             raise ParamError(field, f"{host!r} is {address}: not an external address (crawling it is never allowed)")
 
 
+def boolean(text: str) -> bool:
+    """``true`` or ``false`` (any case: ``True`` too) as a bool; ValueError for anything else."""
+    if text.lower() not in ("true", "false"):
+        raise ValueError(f"not true or false: {text!r}")
+    return text.lower() == "true"
+
+
+_FROM_TEXT = {"int": int, "float": float, "bool": boolean}  # how each type is written as text; others: as is
+
+
+def from_text(schema: dict[str, dict], pairs: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs as the types `schema` gives them, for `validate` to check (a name it does not
+    know keeps its text, for `validate` to refuse)."""
+    given: dict[str, Any] = {}
+    for pair in pairs:
+        name, equals, text = pair.partition("=")
+        if not equals:
+            raise ParamError(f"params.{name}", f"give it as NAME=VALUE, got {pair!r}")
+        kind = schema.get(name, {}).get("type")
+        try:
+            given[name] = _FROM_TEXT.get(kind, str)(text)
+        except ValueError:
+            raise ParamError(f"params.{name}", f"must be {_WRITTEN[kind]}, got {text!r}") from None
+    return given
+
+
 def to_argv(values: dict[str, Any]) -> list[str]:
     """Validated values as the workload's command-line arguments."""
     return [f"--{name}={value}" for name, value in values.items()]
@@ -108,10 +140,9 @@ def to_argv(values: dict[str, Any]) -> list[str]:
 def parse(schema: dict[str, dict], argv: list[str] | None = None) -> argparse.Namespace:
     """The workload's parameters from its command line (``--name=value``), validated; usage errors exit 2."""
     parser = argparse.ArgumentParser(description="a greenscope workload")
-    convert = {"int": int, "float": float}
     for name, spec in schema.items():
         parser.add_argument(
-            f"--{name}", type=convert.get(spec["type"], str), default=spec["default"], help=spec["description"]
+            f"--{name}", type=_FROM_TEXT.get(spec["type"], str), default=spec["default"], help=spec["description"]
         )
     values = vars(parser.parse_args(sys.argv[1:] if argv is None else argv))
     try:
