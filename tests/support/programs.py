@@ -14,32 +14,13 @@ from runtime.trace.events import CONTROL
 from tests.support.dashboard import Server, wait_until
 
 
-class Program:
-    """``greenscope run app.py ARGS`` in `directory` (argv[0] relative to it), its output read as it comes (and
-    with `stdin`, its input ours to write)."""
+class Controlled:
+    """A running session of `server` (its `id`), driven by the live control; what its hub did read back from its
+    recording."""
 
-    def __init__(self, server: Server, directory: Path, *args: str, stdin: bool = False) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "visualizer", "run", "--port", str(server.port), "--no-open", "app.py", *args],
-            cwd=directory,
-            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+    def __init__(self, server: Server, sid: str) -> None:
         self.server = server
-        self.session: dict = wait_until(
-            lambda: next((s for s in server.get("api/sessions").json() if s["pid"] == self.proc.pid), None),
-            what="its session",
-        )
-        self.id = self.session["id"]
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line.strip())
+        self.id = sid
 
     def events(self) -> list[tuple]:
         """Every event its session has recorded so far."""
@@ -56,6 +37,33 @@ class Program:
             lambda: (evs := self.events()) and sum(e[0] == CONTROL and e[2] == action for e in evs) >= count and evs,
             what=f"{count} {action}",
         )
+
+
+class Program(Controlled):
+    """``greenscope run app.py ARGS`` in `directory` (argv[0] relative to it), its output read as it comes (and
+    with `stdin`, its input ours to write)."""
+
+    def __init__(self, server: Server, directory: Path, *args: str, stdin: bool = False) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "visualizer", "run", "--port", str(server.port), "--no-open", "app.py", *args],
+            cwd=directory,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.session: dict = wait_until(
+            lambda: next((s for s in server.get("api/sessions").json() if s["pid"] == self.proc.pid), None),
+            what="its session",
+        )
+        super().__init__(server, self.session["id"])
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.strip())
 
     def close(self, timeout: float = 60) -> int:
         try:

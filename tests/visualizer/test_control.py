@@ -15,7 +15,7 @@ import pytest
 
 from runtime.trace.events import BLOCK, CONTROL, SWITCH
 from tests.support.dashboard import Server, wait_until
-from tests.support.programs import Program, sources
+from tests.support.programs import Controlled, Program, sources
 from visualizer.source import MAX_SOURCE
 
 APP = """\
@@ -71,7 +71,7 @@ def steps(events: list[tuple]) -> list[int]:
     return [i for i, e in enumerate(events) if e[0] == CONTROL and e[2] == "stepped"]
 
 
-def stepped(program: Program, count: int) -> list[tuple]:
+def stepped(program: Controlled, count: int) -> list[tuple]:
     """The events once the hub has made `count` steps, each with its switch."""
 
     def done() -> list[tuple] | None:
@@ -106,6 +106,41 @@ def test_paused_nothing_runs_each_step_is_one_switch_and_resume_goes_on(program:
     assert program.lines == [f"got {i}" for i in range(300)]  # nothing lost, nothing twice
     session = program.server.get(f"api/sessions/{program.id}").json()
     assert session["pace"] == {"action": "resumed", "speed": 1.0} and session["poller"]
+
+
+# each built-in workload, running until stopped at a quick pace
+STAGE = {
+    "crawler": {"delay": 0.02},
+    "webcrawler": {"delay": 0.05},
+    "echo": {"clients": 3, "pause": 0.02},
+    "pile": {"delay": 0.05},
+    "pipeline": {"produce": 0.01, "work": 0.01},
+    "saturation": {"rate": 50.0},
+    "blocker": {"tick": 0.01, "block": 0.02, "every": 0.1},
+}
+
+
+@pytest.mark.parametrize("workload", sorted(STAGE))
+def test_a_launched_workload_pauses_steps_and_resumes(server: Server, workload: str):
+    session = server.launch(workload, continuous=True, **STAGE[workload])
+    it = Controlled(server, session["id"])
+    try:
+        wait_until(lambda: server.get(f"api/sessions/{it.id}").json()["state"] == "running", what="its HELLO")
+        wait_until(lambda: sum(e[0] == SWITCH for e in it.events()) > 20, what="it to run")
+        assert it.control("pause").status_code == 202
+        it.obeyed("paused")
+        for k in range(1, 4):
+            assert it.control("step").status_code == 202
+            stepped(it, k)
+        assert it.control("resume").status_code == 202
+        events = it.obeyed("resumed")  # the third step's switches end at the resume
+        assert [len(runs_after(events, i)) for i in steps(events)] == [1] * 3
+        resumed = next(i for i, e in enumerate(events) if e[0] == CONTROL and e[2] == "resumed")
+        wait_until(lambda: len(runs_after(it.events(), resumed)) > 20, what="it to run on at full speed")
+    finally:
+        assert server.http.delete(f"{server.base}api/sessions/{session['id']}", timeout=10).status_code < 300
+    final = wait_until(lambda: (s := server.get(f"api/sessions/{session['id']}").json())["state"] != "running" and s)
+    assert final["state"] == "stopped"
 
 
 def test_the_control_endpoint_checks_what_it_is_sent(program: Program, server: Server):
