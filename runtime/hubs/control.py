@@ -45,8 +45,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from runtime.hubs.hub import DONE, PARKED, Hub, Waiter
+from runtime.hubs.hub import Hub
 from runtime.hubs.poller import Poller
+from runtime.hubs.waiter import DONE, PARKED, Waiter
 from runtime.instrument import hooks
 
 __all__ = ["ACTIONS", "COMMANDS", "MIN_SPEED", "CommandError", "Pace", "ProgramClock", "command_of"]

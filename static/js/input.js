@@ -120,7 +120,8 @@ function onKey(ev, app) {
     ev.preventDefault();
     return;
   }
-  if (ev.target.closest?.("dialog") || typing || ev.target.closest?.("select")) return;
+  // a closed dialog can keep the focus on its button (Chromium does not always hand it back): it does not count
+  if (ev.target.closest?.("dialog[open]") || typing || ev.target.closest?.("select")) return;
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (ev.target.closest?.("button, a, summary") && (ev.key === " " || ev.key === "Enter")) return; // pressing it
   const act = app.actions[ev.key];
