@@ -88,6 +88,16 @@ export class Narrator {
     this.el = el;
     this.kept = []; // the events since the last control event: {kind, ts, ...fields}
     this.text = "";
+    this.said = 0; // phrases in the sentence shown
+    this.shown = null; // what it was said of: {trace, session, pace}
+    this.width = 0;
+    if (typeof ResizeObserver === "undefined") return; // (in Node)
+    new ResizeObserver(([entry]) => {
+      const width = entry.contentRect.width; // (its height follows what it says: a change of it is no news)
+      if (width === this.width) return;
+      this.width = width;
+      if (this.shown) this.fit();
+    }).observe(el);
   }
 
   reset() {
@@ -119,12 +129,28 @@ export class Narrator {
     const text = !pace || pace.action === "resumed" ? "" : this.sentence(trace, session, pace);
     if (text === this.text) return;
     this.text = text;
-    this.el.innerHTML = text;
+    this.shown = text ? { trace, session, pace } : null;
     this.el.hidden = !text;
+    this.fit();
   }
 
-  /** The sentence (HTML, escaped): what the pace is, what happened since, who runs next. */
-  sentence(trace, session, pace) {
+  /** The sentence, its oldest phrases giving way ("…") until the rest fits the line's two rows: the latest is the
+   * one to read (again as the line's width changes). */
+  fit() {
+    this.el.innerHTML = this.text;
+    const over = () => {
+      const said = this.el.querySelector?.(".said");
+      return said && said.scrollHeight > said.clientHeight + 1;
+    };
+    for (let drop = 1; this.shown && drop < this.said && over(); drop++) {
+      const { trace, session, pace } = this.shown;
+      this.el.innerHTML = this.sentence(trace, session, pace, drop);
+    }
+  }
+
+  /** The sentence (HTML, escaped): what the pace is, what happened since (but its `drop` oldest phrases), who runs
+   * next. */
+  sentence(trace, session, pace, drop = 0) {
     const lead = {
       paused: "Paused",
       stepped: "Step",
@@ -136,7 +162,9 @@ export class Narrator {
       const p = this.phrase(trace, session, e, woken);
       if (p) phrases.push(p);
     }
-    const said = phrases.length > SAID ? ["…", ...phrases.slice(-SAID)] : phrases;
+    const kept = phrases.slice(-SAID);
+    this.said = kept.length;
+    const said = phrases.length > kept.length || drop ? ["…", ...kept.slice(drop)] : kept;
     let text = `<span class="said"><strong>${lead}:</strong> ${said.join(" → ") || "the hub holds"}</span>`;
     const next = holding(pace) ? nextUp(trace) : null;
     if (next) text += `<span class="next"><strong>Next:</strong> ${this.name(trace, next.gid)} (${why(trace, next)})</span>`;

@@ -35,6 +35,8 @@ export class SourceView {
     this.path = null; // the file shown
     this.rows = []; // its line elements, by line number - 1
     this.shown = ""; // the marks drawn, to redraw only when they change
+    this.next = 0; // the line framed as the next greenthread's (0: none)
+    this.fresh = false; // a file just shown: the first marks bring their lines into view
     section.addEventListener("click", (ev) => {
       const b = ev.target.closest("button[data-gid]");
       if (b) onSelectGid(Number(b.dataset.gid));
@@ -76,6 +78,8 @@ export class SourceView {
   render(file) {
     this.path = file.path;
     this.shown = "";
+    this.next = 0;
+    this.fresh = true;
     const name = file.path.split(/[\\/]/).pop();
     const lines = file.text.replace(/\n$/, "").split("\n");
     this.el.innerHTML =
@@ -126,6 +130,22 @@ export class SourceView {
       row.querySelector(".src-marks").innerHTML = chips.join("");
     }
     if (next && this.rows[next - 1]) this.rows[next - 1].classList.add("next");
+    // the line that runs next comes into view as it changes (stepping); a file just shown, its first marked line
+    const first = byLine.size ? Math.min(...byLine.keys()) : 0;
+    const row = this.rows[(next && next !== this.next ? next : this.fresh ? first : 0) - 1];
+    if (row) this.scrollTo(row, this.fresh);
+    if (row) this.fresh = false;
+    this.next = next;
+  }
+
+  /** Scroll the view (itself only: scrollIntoView would scroll the page's clipped boxes too) to `row`: centred, or
+   * just into view. */
+  scrollTo(row, centre) {
+    const el = this.el, top = row.getBoundingClientRect().top - el.getBoundingClientRect().top + el.scrollTop;
+    const bottom = top + row.offsetHeight, head = this.el.querySelector(".src-head")?.offsetHeight ?? 0;
+    if (centre) el.scrollTop = top - (el.clientHeight - row.offsetHeight) / 2;
+    else if (top - head < el.scrollTop) el.scrollTop = top - head;
+    else if (bottom > el.scrollTop + el.clientHeight) el.scrollTop = bottom - el.clientHeight;
   }
 
   /** Show the line `lane` is parked on (loading its file if another), centred. */
@@ -137,7 +157,7 @@ export class SourceView {
     this.update(trace);
     const row = this.rows[at.line - 1];
     if (!row) return;
-    row.scrollIntoView({ block: "center" });
+    this.scrollTo(row, true);
     for (const r of this.el.querySelectorAll(".src-line.selected")) r.classList.remove("selected");
     row.classList.add("selected");
   }
