@@ -1,8 +1,8 @@
 """Live control from the page, in Chromium, of real programs run by ``greenscope run``: pause (no switch, no output),
 step (one switch a press, the narration names who ran, the hub's ready queue said who would), slow motion (at 0.1x a
 fixed workload takes >= 8x longer, the same events in the same order), resume (the program's clock runs with the
-wall clock again), the source view (the line of a greenthread parked in ``q.get()``), and a recording of a stepped
-run replayed as it ran."""
+wall clock again), the source view (the line of a greenthread parked in ``q.get()``), a recording of a stepped run
+replayed as it ran, and a key for each in the help."""
 
 from __future__ import annotations
 
@@ -263,3 +263,19 @@ def test_the_source_view_marks_the_line_of_a_greenthread_parked_in_q_get(
     expect(line.locator(".src-marks")).to_contain_text(f"gt{consumer}")
     expect(line).to_be_in_viewport()
     assert "q.get()" in line.inner_text()
+
+
+def test_the_help_lists_a_key_for_each_live_control(page: Page):
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_be_visible()
+    for key, words in [
+        ("k", "pause the program"),
+        ("n", "step"),
+        ("b", "until it blocks"),
+        ("m", "slow motion"),
+        ("g", "resume"),
+        ("c", "source"),
+    ]:
+        row = page.locator("#help-keys tr").filter(has=page.locator("kbd", has_text=re.compile(f"^{key}$")))
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text(words)
