@@ -16,6 +16,8 @@ live    the dashboard benchmark's paced traced program (real Recorder + Agent, 5
         sampled every second, and the events/s the page ingested.
 flood   a synthetic agent at 1M events/s (real timestamps), the page following it for 8 s: the events/s it
         ingested (binary batches) and its frames per second, each second (none may fall below 30).
+step    the live control: a paused program stepped from the page, how long each step takes to show
+        (`benchmarks.control`).
 
 A report, not a test: it prints figures and PASS/MISS against the targets and exits 0. It stops every process it
 starts (servers, the traced program, Chromium), by pid or through Playwright.
@@ -38,6 +40,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmarks.control import measure_step
 from benchmarks.dashboard import (
     PACED_RATE,
     Report,
@@ -58,7 +61,7 @@ INTERVALS_TARGET = 1_000_000
 FPS_TARGET = 30.0  # live, following 50k events/s
 HEAP_TARGET_MB = 500.0
 VIEWPORT = {"width": 1400, "height": 900}
-PHASES = ("static", "lanes", "live", "flood")
+PHASES = ("static", "lanes", "live", "flood", "step")
 FLOOD_RATE = 1_000_000  # events/s: the page's ingest target
 # A requestAnimationFrame loop noting each frame's time and the page's draws so far. The page's own frame callback
 # runs after this one in a frame (it is requested later, by input or a batch), so the draws it makes in frame i
@@ -488,7 +491,13 @@ def run(options: Options) -> dict[str, Any]:
     """Run the phases in one headless Chromium, printing as it goes; return the figures."""
     report = Report()
     report.add("browser: the timeline page in headless Chromium (1400x900) against a real `greenscope serve`")
-    phases = {"static": measure_static, "lanes": measure_lanes, "live": measure_live, "flood": measure_flood}
+    phases = {
+        "static": measure_static,
+        "lanes": measure_lanes,
+        "live": measure_live,
+        "flood": measure_flood,
+        "step": measure_step,
+    }
     try:
         from playwright.sync_api import sync_playwright  # the test extra: `python -m benchmarks` runs without it
 

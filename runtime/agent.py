@@ -13,8 +13,13 @@ and it reconnects (saying HELLO again) every second. Each batch ends with a ``cl
 clock still goes out every `heartbeat` seconds: the dashboard can tell silence from a dead
 connection, and draw what is still going on up to then. `StallMonitor` (from
 `runtime.trace.stalls`) watches for a greenthread holding the hub longer than `stall_ms`.
-The dashboard may send COMMAND frames back; ``{"command": "stop"}`` ends the program
-(SIGTERM), and anything else is ignored.
+
+The dashboard may send COMMAND frames back, which the agent reads as they come:
+``{"command": "stop"}`` ends the program (SIGTERM); ``pause``, ``step``, ``step_thread``,
+``speed`` (with ``"speed"``) and ``resume`` set the pace of the hub of the thread that started
+the agent (`runtime.hubs.control`), and what the hub did is shipped as soon as it has obeyed;
+anything else is ignored. While the pace is set, stalls are not watched (a paused or slowed hub
+holds its greenthreads on purpose).
 
 Nothing is lost unsaid: at exit the agent waits (at most `flush_timeout` seconds) for the
 dashboard to take what is queued, and writes what it could not send to a fallback
@@ -39,6 +44,8 @@ from collections.abc import Callable
 from typing import Any
 
 import runtime
+from runtime.hubs import get_hub
+from runtime.hubs.control import CommandError, Pace, command_of
 from runtime.trace import events as ev
 from runtime.trace.codec import (
     COMMAND,
@@ -63,12 +70,15 @@ _start_thread = _thread.start_new_thread
 _allocate_lock = _thread.allocate_lock
 _monotonic = time.monotonic
 _select = select.select
+_new_poll = select.poll
+_POLLIN = select.POLLIN
 _MAX_ARGV = HELLO_FIELD // 2  # characters of argv a HELLO carries (the rest is summed up)
 _MAX_ERROR = 4 << 10  # characters of an exception's message an exit event carries
 
 
 def process_info(program: str, argv: list[str] | None = None, traced_by: str | None = None) -> dict[str, Any]:
-    """Who is traced, and by what runtime: what the HELLO frame says (argv cut to `_MAX_ARGV` characters)."""
+    """Who is traced, and by what runtime: what the HELLO frame says (argv cut to `_MAX_ARGV` characters,
+    and the directory it runs in: what its relative paths are relative to)."""
     kept: list[str] = []
     room = _MAX_ARGV
     for arg in sys.argv if argv is None else argv:
@@ -83,6 +93,7 @@ def process_info(program: str, argv: list[str] | None = None, traced_by: str | N
         "pid": os.getpid(),
         "argv": kept,
         "program": program[:_MAX_ARGV],
+        "cwd": os.getcwd()[:_MAX_ARGV],
         "version": version,
         "runtime": traced_by or f"greenscope {version}",
     }
@@ -156,6 +167,10 @@ class FileSink:
     def poll_commands(self) -> list[dict]:
         return []
 
+    def waitable(self) -> Any:
+        """What commands come through (none here)."""
+        return None
+
     def close(self, timeout: float = 0.0, note: str | None = None) -> str | None:
         """Write END (with `note`) and close it; a line saying what it could not write, if anything."""
         self._file.write(encode_frame(END, _end(self.lost, note)))
@@ -209,6 +224,8 @@ class SocketSink:
         sock = _socket.socket(self.family, _socket.SOCK_STREAM)
         try:
             sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDBUF, self.sndbuf)
+            if self.family != _socket.AF_UNIX:  # a frame goes out at once, even right after another
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
             sock.settimeout(1.0)
             sock.connect(self.address)
             sock.setblocking(False)
@@ -253,6 +270,10 @@ class SocketSink:
         except OSError:
             return False
         return True
+
+    def waitable(self) -> Any:
+        """The socket the dashboard's commands come through, or None while there is none."""
+        return self._sock
 
     def poll_commands(self) -> list[dict]:
         if self._sock is None:
@@ -333,7 +354,9 @@ def _wait_writable(sock: Any, timeout: float) -> None:
 
 
 class Agent:
-    """Drains `recorder` into each of `sinks` every `interval` seconds, from its own OS thread."""
+    """Drains `recorder` into each of `sinks` every `interval` seconds, from its own OS thread, and obeys
+    the commands its dashboard sends as they come. Not `paced` (an eventlet or gevent program: its
+    hub is not greenscope's), the live control's commands are ignored."""
 
     def __init__(
         self,
@@ -344,42 +367,68 @@ class Agent:
         heartbeat: float = 0.25,
         flush_timeout: float = 5.0,
         stall_ms: float = 20.0,
+        paced: bool = True,
     ) -> None:
         self.recorder = recorder
+        self.paced = paced  # the program's hub is greenscope's: the dashboard's live control paces it
         self.sinks = sinks
         self.process = process
         self.interval = interval
         self.heartbeat = heartbeat  # while nothing happens, the program's clock is sent this often
         self.flush_timeout = flush_timeout
-        self.monitor = StallMonitor(recorder, round(stall_ms * 1e6)) if stall_ms > 0 else None
+        self.stall_ns = round(stall_ms * 1e6)  # 0: no stall monitor
+        self.monitor: StallMonitor | None = None  # the stall monitor, while it watches
+        self._program = _thread.get_ident()  # the thread whose hub it watches and paces: the program's
+        self.pace: Pace | None = None  # the pace of the hub of the thread that starts the agent
         self.produced = 0  # events the recorder handed out (and counted as lost)
         self.traced = 0  # of those, the program's (not clocks, nor losses)
         self._last_sent = _monotonic()
         self._running = False
         self._done = _allocate_lock()  # held by the thread while it runs
-        self._stop = _allocate_lock()  # held until stop(): the thread's interruptible sleep
+        self._wake_r = self._wake_w = -1  # the thread's sleep, which stop() ends
 
     def start(self) -> Agent:
-        hello = {"schema": ev.describe(), "process": self.process}
+        process = self.process
+        if self.paced:  # not an eventlet or gevent program's: its hub is not ours
+            hub = get_hub()
+            self.pace = Pace(hub)
+            process = {**process, "poller": hub.poller.name}
+        hello = {"schema": ev.describe(), "process": process}
         for sink in self.sinks:
             sink.hello(hello)
         self._running = True
         self._done.acquire()
-        self._stop.acquire()
+        self._wake_r, self._wake_w = os.pipe()
         _start_thread(self._loop, ())
-        if self.monitor is not None:
-            self.monitor.start()  # it watches the hub of this thread: the program's
+        self._watch_stalls(True)
         return self
 
     def _loop(self) -> None:
         try:
-            while not self._stop.acquire(timeout=self.interval):  # True: stop() released it
-                self.ship()
+            due = _monotonic() + self.interval
+            while self._running:
+                self._sleep(due - _monotonic())
+                obeyed = None  # the last pace command's number
                 for sink in self.sinks:
                     for command in sink.poll_commands():
-                        self._obey(command)
+                        obeyed = self._obey(command) or obeyed
+                if obeyed is not None and self.pace is not None:
+                    self.pace.settled(obeyed, self.interval)  # what the hub did goes out at once
+                if obeyed is not None or _monotonic() >= due:
+                    self.ship()
+                    due = _monotonic() + self.interval
         finally:
             self._done.release()
+
+    def _sleep(self, timeout: float) -> None:
+        """Until `timeout` seconds pass, a command arrives or stop() is called."""
+        poll = _new_poll()
+        poll.register(self._wake_r, _POLLIN)
+        for sink in self.sinks:
+            sock = sink.waitable()
+            if sock is not None:
+                poll.register(sock, _POLLIN)
+        poll.poll(max(timeout, 0) * 1000)
 
     def ship(self) -> None:
         """Send what the recorder holds now; a sink that cannot take it counts it as lost, and
@@ -406,9 +455,31 @@ class Agent:
                 if sink.lost or not sink.send(frame, count):
                     sink.lost += count
 
-    def _obey(self, command: dict) -> None:
-        if command.get("command") == "stop":
+    def _obey(self, command: dict) -> int | None:
+        """Do what the dashboard says: stop the program, or set its pace (then: the command's number,
+        for `Pace.settled`). Anything else is ignored: the agent never executes what it is sent."""
+        action = command.get("command")
+        if action == "stop":
             os.kill(os.getpid(), signal.SIGTERM)
+            return None
+        try:
+            order = command_of(action, command.get("speed"))
+        except CommandError:
+            return None
+        if self.pace is None:
+            return None
+        self._watch_stalls(action == "resume")
+        return self.pace.command(order)
+
+    def _watch_stalls(self, on: bool) -> None:
+        """Start or stop the stall monitor (if there is one)."""
+        if not self.stall_ns or on == (self.monitor is not None):
+            return
+        if on:  # a monitor runs once: a fresh one each time
+            self.monitor = StallMonitor(self.recorder, self.stall_ns, self._program).start()
+        else:
+            self.monitor.stop()  # type: ignore[union-attr]
+            self.monitor = None
 
     def stop(self, explain: Callable[[int], str | None] | None = None) -> list[str]:
         """Stop the thread, ship the rest, write END, close the sinks; a line for each loss.
@@ -416,10 +487,13 @@ class Agent:
         if not self._running:
             return []
         self._running = False
-        if self.monitor is not None:
-            self.monitor.stop()
-        self._stop.release()
+        os.write(self._wake_w, b"x")
         self._done.acquire()
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
+        self._watch_stalls(False)
+        if self.pace is not None:
+            self.pace.close()
         self.ship()
         said = None if explain is None else explain(self.traced)
         notes = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.exceptions import exception_from
-from runtime.hubs.hub import TIMED_OUT
+from runtime.hubs.waiter import TIMED_OUT
 from runtime.instrument import Cause, Reason, hooks
 from runtime.waitqueue import WaitQueue
 

@@ -116,6 +116,11 @@ class Instrument:
         """A pool, queue, semaphore or event came to exist; it has ``resource_kind`` and
         ``name`` attributes."""
 
+    def controlled(self, action: str, speed: float | None) -> None:
+        """The hub obeyed a command of the live control (`runtime.hubs.control`): `action` is
+        ``paused``, ``stepped`` or ``stepped_thread`` (its switch comes next), ``speed`` or ``resumed``;
+        `speed` the share of real time it runs at from now on (None while it is paused)."""
+
     def resource_changed(self, obj: Any) -> None:
         """Such an object's size or contents changed (a queue's items, a pool's running
         members or size). Its waiters change exactly at the ``blocked`` and ``woken``

@@ -18,7 +18,7 @@ from functools import partial
 from queue import Empty, Full
 from typing import Any
 
-from runtime.hubs.hub import TIMED_OUT
+from runtime.hubs.waiter import TIMED_OUT
 from runtime.instrument import Cause, Reason, hooks
 from runtime.semaphore import whole_number
 from runtime.site import creation_site

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.hubs.hub import TIMED_OUT
+from runtime.hubs.waiter import TIMED_OUT
 from runtime.instrument import Cause, Reason, hooks
 from runtime.site import creation_site
 from runtime.waitqueue import WaitQueue

@@ -18,7 +18,7 @@ from typing import Any
 import greenlet
 
 from runtime.hubs import get_hub
-from runtime.hubs.hub import cancel_pending
+from runtime.hubs.waiter import cancel_pending
 from runtime.instrument import Cause
 
 __all__ = ["Timeout", "is_timeout", "with_timeout"]

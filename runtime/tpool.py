@@ -21,7 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from runtime.hubs import get_hub
-from runtime.hubs.hub import Hub, Waiter
+from runtime.hubs.hub import Hub
+from runtime.hubs.waiter import Waiter
 from runtime.instrument import Cause, Reason
 from runtime.semaphore import BoundedSemaphore, check_count
 

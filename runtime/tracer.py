@@ -177,9 +177,12 @@ def record(
         raise TraceError(str(e)) from None
     argv = [str(program), *args]
     witness = _Witness(runtime)
+    stopper = _Stopper(runtime).install()  # before the agent: it obeys a stop as soon as it connects
     recorder = Recorder().install()
     process = process_info(program.name, argv, traced_by=f"{runtime} {version}")
-    agent = Agent(recorder, sinks, process, flush_timeout=flush_timeout, stall_ms=stall_ms).start()
+    paced = runtime == "greenscope"  # the live control paces greenscope's hub, not eventlet's or gevent's
+    agent = Agent(recorder, sinks, process, flush_timeout=flush_timeout, stall_ms=stall_ms, paced=paced).start()
+    stopper.agent = agent
     adapter = None
     if runtime == "greenscope":
         if patch and found.runtime in ("eventlet", "gevent"):
@@ -192,7 +195,6 @@ def record(
         from runtime.attach import attach
 
         adapter = attach(runtime).start()
-    stopper = _Stopper(runtime, agent).install()
     try:
         status = run_program(program, argv)
     finally:
@@ -295,13 +297,14 @@ class _Stopper:
     """SIGINT and SIGTERM end the program whatever it runs on: the exception goes where the
     runtime sends it (Ctrl-C's own way), and if the program is still there `GRACE` seconds
     later (a hub blocked in C, an exception swallowed) the agent ships what it has and the
-    process exits, within 2 s of the signal."""
+    process exits, within 2 s of the signal. Installed before the agent starts (`agent`: it, once it
+    has)."""
 
     GRACE = 1.5
 
-    def __init__(self, runtime: str, agent: Any) -> None:
+    def __init__(self, runtime: str) -> None:
         self.runtime = runtime
-        self.agent = agent
+        self.agent: Any = None
         self.signalled = 0
         self._ending = _allocate_lock()  # held by whoever stops the agent
 
@@ -321,7 +324,8 @@ class _Stopper:
     def _hurry(self, signum: int, frame: object) -> None:
         if not self.signalled:
             self.signalled = signum
-            self.agent.flush_timeout = min(self.agent.flush_timeout, 0.3)
+            if self.agent is not None:
+                self.agent.flush_timeout = min(self.agent.flush_timeout, 0.3)
             _start_thread(self._watchdog, ())
 
     def _on_signal(self, signum: int, frame: object) -> None:
@@ -338,7 +342,7 @@ class _Stopper:
 
     def _watchdog(self) -> None:
         _sleep(self.GRACE)
-        if self._ending.acquire(timeout=0.3):
+        if self._ending.acquire(timeout=0.3) and self.agent is not None:
             self.agent.flush_timeout = 0.1
             for note in self.agent.stop():
                 print(f"greenscope: {note}", file=sys.stderr)

@@ -11,7 +11,7 @@ from collections import deque
 from typing import Any
 
 from runtime.hubs import get_hub
-from runtime.hubs.hub import TIMED_OUT, Waiter
+from runtime.hubs.waiter import TIMED_OUT, Waiter
 
 __all__ = ["TIMED_OUT", "WaitQueue"]
 

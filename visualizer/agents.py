@@ -88,6 +88,8 @@ class _Door:
                 log.warning("agent %s on the %s door: refused, it is full", peer, self.name)
                 sock.close()
                 continue
+            if sock.family != socket.AF_UNIX:  # a command goes out at once, even right after another
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             conn.start()
 
     def forget(self, conn: AgentConnection) -> None:

@@ -18,12 +18,14 @@ from typing import Any, BinaryIO
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from runtime.hubs.control import CommandError, command_of
 from runtime.trace.analysis import TASK_SORTS, relative
 from runtime.trace.chrome import to_chrome
 from runtime.trace.codec import LIMITS, FormatError, read_recording
 from visualizer.dashboard import ApiError, Dashboard, error_response
 from visualizer.launcher import Busy
 from visualizer.sessions import FINAL, Session
+from visualizer.source import read_source
 from visualizer.workloads import workloads
 from visualizer.workloads.schema import ParamError
 
@@ -140,6 +142,39 @@ def delete_session(sid: str) -> Response:
     dashboard.store.remove(session)
     dashboard.analyses.forget(session.id)
     return jsonify({"id": session.id, "deleted": True})
+
+
+@api.post("/sessions/<sid>/control")
+def control(sid: str) -> tuple[Response, int]:
+    """Set the pace of a running program (live control): ``{"action": "pause" | "step" | "step_thread" |
+    "speed" | "resume", "speed": 0.1}`` (speed with the action speed only). Sent to its agent as a COMMAND;
+    the program says what its hub did with ``control`` events."""
+    session = _session(sid)
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise ApiError(400, 'the body must be a JSON object: {"action": ..., "speed": ...}', "body")
+    for key in body:
+        if key not in ("action", "speed"):
+            raise ApiError(400, f"unknown field {key[:100]!r} (there are: action, speed)", key[:100])
+    try:
+        command = command_of(body.get("action"), body.get("speed"))
+    except CommandError as e:
+        raise ApiError(400, str(e), e.field) from None
+    agent = session.agent
+    if session.source == "recording" or session.state in FINAL or agent is None or not agent.send(command):
+        raise ApiError(409, f"session {session.id} is not a running program", "session")
+    return jsonify({"id": session.id, "command": command}), 202
+
+
+@api.get("/sessions/<sid>/source")
+def source(sid: str) -> Response:
+    """A source file of the session's program (``path``: as its events name it; none: its script):
+    ``{"path", "file", "text"}``. Only the program's own files, read-only (see `visualizer.source`)."""
+    session = _session(sid)
+    path = request.args.get("path")
+    if path is not None:
+        _dashboard().store.resident(session)  # its events say which files are its
+    return jsonify(read_source(session, path))
 
 
 @api.get("/sessions/<sid>/recording")

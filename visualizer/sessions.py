@@ -30,7 +30,7 @@ from typing import Any
 
 from runtime.agent import FrameFile
 from runtime.trace.codec import END, EVENTS, HELLO, LIMITS, MAGIC, FormatError, encode_frame, read_frames, slice_batch
-from runtime.trace.events import CLOCK, DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, Batch, describe, from_columns
+from runtime.trace.events import CLOCK, CONTROL, DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, Batch, describe, from_columns
 from visualizer.archive import Scan, scan
 
 __all__ = ["CRASHED", "DEFAULT_WINDOW", "ENDED", "FINAL", "RUNNING", "STARTING", "STOPPED", "Chunk", "Session"]
@@ -155,6 +155,7 @@ class Session:
         self.origin: int | None = None  # its first event's ts: the page's times are from it
         self.trimmed = 0  # oldest events no longer in memory (they are on disk)
         self.lost = 0  # events the program's agent could not send (its `dropped` events and END)
+        self.pace: dict[str, Any] | None = None  # the last `control` event: {"action", "speed"}
         self.viewers = 0  # subscribed viewers (the streamer counts them)
         self.used = time.monotonic()  # when it last got events or a viewer
         self.nbytes = 0  # memory its chunks hold
@@ -174,9 +175,10 @@ class Session:
     @property
     def stalled(self) -> bool:
         """Running, silent for `STALL_SECONDS` (but for its clock), and its hub was not waiting on its
-        poller: a greenthread holds the hub (blocking code)."""
+        poller: a greenthread holds the hub (blocking code). A hub paused or slowed on purpose is not."""
         silent = time.monotonic() - self._last_at > STALL_SECONDS
-        return self.state == RUNNING and self.total > 0 and self._last_kind != HUB_WAIT and silent
+        paced = self.pace is not None and self.pace["action"] != "resumed"
+        return self.state == RUNNING and self.total > 0 and self._last_kind != HUB_WAIT and silent and not paced
 
     # ---------------------------------------------------------------- events in
 
@@ -204,6 +206,9 @@ class Session:
                     self._recording_failed()
             if DROPPED in batch.columns:
                 self.lost += sum(batch.columns[DROPPED][1])
+            if CONTROL in batch.columns:
+                _, actions, speeds = batch.columns[CONTROL]
+                self.pace = {"action": actions[-1], "speed": speeds[-1]}
             said = batch.kinds.rstrip(bytes([CLOCK]))  # the clock says time passed, not that the hub ran
             if said:
                 self._last_kind = said[-1]
@@ -365,6 +370,8 @@ class Session:
             "retained": self._retained,
             "trimmed": self.trimmed,
             "lost": self.lost,
+            "pace": self.pace,
+            "poller": process.get("poller"),
         }
 
 

@@ -163,7 +163,10 @@ class Store:
 
     def append(self, session: Session, batch: Any, frame: bytes | None = None) -> None:
         """Add `batch` to `session` (and `frame` to its recording), within the memory budget."""
+        pace = session.pace
         self._account(session.append(batch, frame))
+        if session.pace is not pace:  # its hub obeyed the live control: viewers hear of it (and get it) at once
+            self._notify(session)
 
     def resident(self, session: Session) -> None:
         """Make sure `session`'s window is in memory (read back from disk if it left), for a viewer

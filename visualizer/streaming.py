@@ -2,8 +2,9 @@
 
 A viewer ``subscribe``s to a session (``{"session": id, "tag": n}``) and gets what the
 session holds in memory, then what comes, as ``batch`` messages — at most one per viewer
-every `interval` seconds (20 a second) — each acknowledged by an ``ack`` carrying its
-``seq``. A batch is columnar::
+every `interval` seconds (20 a second), and one at once when a session changes (its state,
+or its program's pace: a live-control step shows at once) — each acknowledged by an ``ack``
+carrying its ``seq``. A batch is columnar::
 
     {"session": "3", "tag": 2, "seq": 7, "first": 120000, "dropped": 0, "origin": "81234567890123",
      "events": 3, "data": b"...",                          # the kinds, then the numeric columns (binary)
@@ -113,6 +114,7 @@ class Streamer:
         self._turn = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._due = threading.Event()  # a session changed: the pass comes at once (a live-control step shows at once)
         store.subscribe(self._session_changed, self._session_removed)
         self._task = socketio.start_background_task(self._loop)
 
@@ -147,6 +149,7 @@ class Streamer:
     def _session_changed(self, session: Session) -> None:
         with self._lock:
             self._changed[session.id] = session
+        self._due.set()
 
     def _session_removed(self, session: Session) -> None:
         with self._lock:
@@ -158,8 +161,11 @@ class Streamer:
     # -------------------------------------------------------------- the loop
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.tick()
+        while not self._stop.is_set():
+            self._due.wait(self.interval)
+            self._due.clear()
+            if not self._stop.is_set():
+                self.tick()
 
     def tick(self) -> None:
         """Send what is due: session changes to everyone, then each viewer's next batch."""
@@ -238,6 +244,7 @@ class Streamer:
 
     def close(self) -> None:
         self._stop.set()
+        self._due.set()
         self._task.join()
 
 

@@ -29,7 +29,7 @@ from greenlet import getcurrent
 
 from runtime.greenthread import gid_of, spawn_n
 from runtime.hubs import get_hub
-from runtime.hubs.hub import TIMED_OUT
+from runtime.hubs.waiter import TIMED_OUT
 from runtime.instrument import Cause, Reason
 from runtime.waitqueue import WaitQueue
 

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from runtime.hubs.clock import TestClock
-from runtime.hubs.hub import TIMED_OUT, Deadlock, Hub, IOClosed, Timer, WaitContainer, Waiter
+from runtime.hubs.hub import Hub
 from runtime.hubs.poller import make_poller, poller_names
+from runtime.hubs.timers import Timer
+from runtime.hubs.waiter import TIMED_OUT, Deadlock, IOClosed, WaitContainer, Waiter
 
 __all__ = [
     "TIMED_OUT",

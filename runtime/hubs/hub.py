@@ -19,7 +19,8 @@ The loop, in plain words (the hub enters it at 1: whoever switched to it first w
 running, as if in step 3 of a pass):
     1. fire the due timers;
     2. wait on the poller until the next deadline (not at all if something is ready);
-    3. run every greenthread that was ready when this step began (FIFO).
+    3. run every greenthread that was ready when this step began (FIFO). A paced hub (the
+       dashboard's live control, `runtime.hubs.control`) may hold before each switch.
 """
 
 from __future__ import annotations
@@ -35,12 +36,15 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import greenlet
 
 from runtime.hubs.clock import TestClock
+from runtime.hubs.fds import FdGroup, FdWatch
 from runtime.hubs.poller import READ, WRITE, Poller, make_poller
+from runtime.hubs.timers import Timer
+from runtime.hubs.waiter import DONE, PARKED, SCHEDULED, TIMED_OUT, Deadlock, IOClosed, WaitContainer, Waiter
 from runtime.instrument import Cause, Reason, hooks
 
 #: the main thread: its hub is gid 0 and its first greenlet gid 1 (the main greenthread)
@@ -53,150 +57,9 @@ def hub_gid() -> int:
     return 0 if threading.get_ident() == MAIN_THREAD else next(_other_hubs)
 
 
-__all__ = ["TIMED_OUT", "Deadlock", "Hub", "IOClosed", "Timer", "WaitContainer", "Waiter"]
+__all__ = ["Hub", "hub_gid"]
 
 getcurrent = greenlet.getcurrent
-
-# Waiter states. A waiter is PARKED (in a queue, on an fd or a timer), SCHEDULED (in the
-# ready queue) or DONE (resumed, or abandoned).
-PARKED, SCHEDULED, DONE = 0, 1, 2
-
-
-class _TimedOut:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "TIMED_OUT"
-
-
-#: What `Hub.park` returns when its timeout expired first.
-TIMED_OUT: Any = _TimedOut()
-
-
-class Deadlock(RuntimeError):
-    """The main greenthread waits for something that nothing can ever deliver."""
-
-
-class IOClosed(OSError):
-    """The fd a greenthread was waiting on was closed under it."""
-
-
-class Waiter:
-    """One park of one greenthread: where it waits, and what it resumes with."""
-
-    __slots__ = ("container", "data", "exc", "glet", "obj", "pending", "reason", "state", "timer", "value")
-
-    def __init__(self, glet: Any, state: int, value: Any = None) -> None:
-        self.glet = glet
-        self.state = state
-        self.value = value
-        self.exc: BaseException | None = None
-        self.container: WaitContainer | None = None  # where it waits, while PARKED
-        self.timer: Timer | None = None
-        self.reason: str | None = None
-        self.obj: Any = None
-        self.data: Any = None  # what the parked greenthread brings (a putter's item)
-        self.pending: BaseException | None = None  # an interrupt that came after the wake
-
-    def __repr__(self) -> str:
-        state = ("parked", "scheduled", "done")[self.state]
-        return f"<Waiter {state} {self.reason} on {self.obj!r} for {self.glet!r}>"
-
-
-class WaitContainer(Protocol):
-    """Where a parked greenthread's `Waiter` is kept: what `Hub.park` is given.
-
-    The hub calls `add` when the greenthread parks and `discard` when it leaves, however
-    it leaves (woken by the container's owner, timed out, killed, its fd closed). While
-    it is parked, ``waiter.container`` is the container; after `discard`, None.
-    """
-
-    def add(self, waiter: Waiter) -> None:
-        """`waiter` parks here."""
-
-    def discard(self, waiter: Waiter) -> None:
-        """`waiter` leaves: forget it."""
-
-
-class Timer:
-    """A callback due at `deadline` on the hub's clock; `cancel()` withdraws it."""
-
-    __slots__ = ("active", "args", "callback", "deadline", "hub")
-
-    def __init__(self, hub: Hub, deadline: float, callback: Callable[..., Any], args: tuple) -> None:
-        self.hub = hub
-        self.deadline = deadline
-        self.callback = callback
-        self.args = args
-        self.active = True
-
-    @property
-    def pending(self) -> bool:
-        return self.active
-
-    def cancel(self) -> None:
-        if self.active:
-            self.active = False
-            self.hub._timer_cancelled()
-
-    def __repr__(self) -> str:
-        return f"<Timer at {self.deadline:.6f} {getattr(self.callback, '__qualname__', self.callback)}>"
-
-
-class _FdWatch:
-    """The greenthreads waiting on one fd (one reader, one writer) and what the poller watches;
-    the `WaitContainer` of `Hub.wait_fd` (the waiter's reason says which side it takes)."""
-
-    __slots__ = ("fd", "hub", "mask", "reader", "writer")
-
-    def __init__(self, hub: Hub, fd: int) -> None:
-        self.hub = hub
-        self.fd = fd
-        self.reader: Waiter | None = None
-        self.writer: Waiter | None = None
-        self.mask = 0  # what the poller is registered for
-
-    def add(self, waiter: Waiter) -> None:
-        if waiter.reason == Reason.IO_READ:
-            self.reader = waiter
-        else:
-            self.writer = waiter
-        self.hub._fd_waiters += 1
-
-    def discard(self, waiter: Waiter) -> None:
-        if self.reader is waiter:
-            self.reader = None
-        elif self.writer is waiter:
-            self.writer = None
-        else:
-            return
-        self.hub._fd_waiters -= 1
-
-
-class _FdGroup:
-    """One greenthread waiting on several fds at once (green select): the `WaitContainer` of its waiter."""
-
-    __slots__ = ("hub", "slots")
-
-    def __init__(self, hub: Hub, slots: list[tuple[_FdWatch, bool]]) -> None:
-        self.hub = hub
-        self.slots = slots  # (watch, write)
-
-    def add(self, waiter: Waiter) -> None:
-        for watch, write in self.slots:
-            if write:
-                watch.writer = waiter
-            else:
-                watch.reader = waiter
-        self.hub._fd_waiters += 1
-
-    def discard(self, waiter: Waiter) -> None:
-        for watch, write in self.slots:
-            if write and watch.writer is waiter:
-                watch.writer = None
-            elif not write and watch.reader is waiter:
-                watch.reader = None
-        self.hub._fd_waiters -= 1
 
 
 def _raise(exc: BaseException) -> None:
@@ -207,13 +70,6 @@ def _raise_pending(w: Waiter) -> None:
     exc = w.pending
     w.pending = None
     raise exc  # type: ignore[misc]
-
-
-def cancel_pending(glet: Any, exc: BaseException) -> None:
-    """Forget `exc` if it waits to be raised at `glet`'s next blocking call (see `Hub.interrupt`)."""
-    w = getattr(glet, "_gs_waiter", None)
-    if w is not None and w.pending is exc:
-        w.pending = None
 
 
 def _call_if_alive(glet: Any, call: Callable[[], Any]) -> None:
@@ -258,7 +114,7 @@ class Hub:
         self._cancelled = 0  # cancelled timers still in the heap
         self._late = 0  # while a timer's callback runs: ns between its deadline and its firing
         self._seq = itertools.count()
-        self._watches: dict[int, _FdWatch] = {}
+        self._watches: dict[int, FdWatch] = {}
         self._fd_waiters = 0
         # calls from other OS threads, and the pipe that wakes the poller for them
         self._threadsafe: deque[tuple[Callable[..., Any], tuple]] = deque()
@@ -268,6 +124,8 @@ class Hub:
         self.greenlet = greenlet.greenlet(self._run, self._root)
         self.greenlet.gid = hub_gid()
         self.closed = False
+        #: The live control of this hub's pace (`runtime.hubs.control.Pace`) while it is paced, else None.
+        self.pace: Any = None
 
     def __repr__(self) -> str:
         return (
@@ -505,13 +363,13 @@ class Hub:
         if not slots:
             raise ValueError("wait_fds() needs at least one fd")
         reason = Reason.IO_READ if reads else Reason.IO_WRITE
-        return self.park(_FdGroup(self, slots), reason, tuple(reads) + tuple(writes), timeout) is not TIMED_OUT
+        return self.park(FdGroup(self, slots), reason, tuple(reads) + tuple(writes), timeout) is not TIMED_OUT
 
-    def _watch(self, fd: int, write: bool) -> _FdWatch:
+    def _watch(self, fd: int, write: bool) -> FdWatch:
         # The fd's watch, registered with the poller for `write` (or read), with the slot free.
         watch = self._watches.get(fd)
         if watch is None:
-            watch = self._watches[fd] = _FdWatch(self, fd)
+            watch = self._watches[fd] = FdWatch(self, fd)
         other = watch.writer if write else watch.reader
         if other is not None:
             raise RuntimeError(
@@ -689,11 +547,14 @@ class Hub:
                 back = self._nothing_can_happen()
             # 3. run what was ready when this step began; later arrivals wait a pass
             n = len(ready)
+            pace = self.pace  # paced only from step 2 on (a call from another thread), or by itself
             while n:
                 n -= 1
                 w = popleft()
                 if w.state != SCHEDULED:
                     continue
+                if pace is not None:  # a switch boundary: the pace may stretch the last turn, or hold here
+                    back = pace.gate(back, w)
                 w.state = DONE
                 glet = w.glet
                 h = hooks.switched
@@ -708,6 +569,8 @@ class Hub:
     def _report_back(self, back: Any) -> None:
         # The hub keeps control for a while (timers, the poller): report the switch back now.
         if back is not self.greenlet:
+            if self.pace is not None:  # slow motion stretches the turn before it is reported
+                self.pace.ended(back)
             h = hooks.switched
             if h is not None:
                 h(back, self.greenlet)

@@ -23,13 +23,14 @@ With `start` / `stop` (absolute ns), only that range counts: the page's range se
 
 from __future__ import annotations
 
+import bisect
 import math
 from array import array
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from runtime.trace.events import BLOCK, EXIT, POOL, QUEUE, RESOURCE, SPAWN, STALL, WAKE
+from runtime.trace.events import BLOCK, CONTROL, EXIT, POOL, QUEUE, RESOURCE, SPAWN, STALL, SWITCH, WAKE
 from runtime.trace.states import READY, RUNNING, STATES, WAITING, Interval, Machine
 
 __all__ = ["STALL_NS", "TASK_SORTS", "Analyzer", "analyse", "distribution", "relative"]
@@ -76,40 +77,56 @@ def _ms(ns: float) -> str:
 class _Lane:
     """One greenthread's totals over the range, fed its intervals as they close (a Machine's sink)."""
 
-    __slots__ = ("an", "gid", "hi", "latency", "lo", "prev", "reasons", "stall_ns", "stalls", "states")
+    __slots__ = (
+        "an",
+        "gid",
+        "hi",
+        "latency",
+        "lo",
+        "ready_end",
+        "ready_start",
+        "reasons",
+        "stall_ns",
+        "stalls",
+        "states",
+    )
 
     def __init__(self, an: Analyzer, gid: int) -> None:
         self.an = an
         self.gid = gid
-        self.lo, self.hi, self.stall_ns = an.start, an.stop, an.stall_ns  # (read once: the hot path is append)
+        self.lo, self.hi, self.stall_ns = an.start, an.stop, an.stall_ns  # (read once: the hot path is close)
         self.states: dict[str, int] = defaultdict(int)
         self.reasons: dict[str, int] = defaultdict(int)
         self.latency = array("q")  # ready -> running, ns
         self.stalls = an.stalls
-        self.prev: Interval | None = None
+        self.ready_start = self.ready_end = -1  # the last interval, if it was ready to run
 
-    def append(self, iv: Interval) -> None:
-        start, end, state, detail = iv
+    def close(self, start: int, end: int, state: str, detail: str | None) -> None:
+        """The next interval of this greenthread closed."""
         lo, hi = self.lo, self.hi
         d = (end if end < hi else hi) - (start if start > lo else lo)
         if d > 0:
             self.states[state] += d
             if state in WAITING:
-                self.reasons[detail] += d
+                self.reasons[detail] += d  # type: ignore[index]
+        if state == READY:
+            self.ready_start, self.ready_end = start, end
+            return
         if state == RUNNING:
-            prev = self.prev
-            if prev is not None and prev[2] == READY and lo <= prev[1] <= hi:
-                self.latency.append(prev[1] - prev[0])
-            if end - start >= self.stall_ns and lo <= start < hi:
+            if self.ready_start >= 0 and lo <= self.ready_end <= hi:
+                self.latency.append(self.ready_end - self.ready_start)
+            turn = end - start  # (slow motion only stretches a turn: at speed < 1 it is shorter on the program's time)
+            if turn >= self.stall_ns and lo <= start < hi and turn * self.an.speed_at(start) >= self.stall_ns:
                 self.stalls.append({"gid": self.gid, "start": start, "ns": end - start})
-        self.prev = iv
+        self.ready_start = -1
 
     def with_open(self, iv: Interval, stalls: list) -> _Lane:
         """A copy of these totals with `iv` (the interval still open) counted, its stall (if any) into `stalls`."""
         out = _Lane(self.an, self.gid)
         out.states, out.reasons = defaultdict(int, self.states), defaultdict(int, self.reasons)
-        out.latency, out.stalls, out.prev = array("q"), stalls, self.prev
-        out.append(iv)
+        out.latency, out.stalls = array("q"), stalls
+        out.ready_start, out.ready_end = self.ready_start, self.ready_end
+        out.close(*iv)
         out.latency = self.latency + out.latency
         return out
 
@@ -169,10 +186,16 @@ class Analyzer:
         self.beyond = False  # an event after the range was seen
         self.stacks: dict[tuple[int, int], list[str]] = {}  # (gid, start) -> the stack its stall was caught in
         self.late: list[tuple[int, int, int]] = []  # (ts, gid, ns) of each wake by a timer that fired late
+        self.paces: list[tuple[int, float]] = []  # (ts, speed) from the live control: slow motion stretches turns
 
-    def _lane(self, gid: int) -> _Lane:
+    def speed_at(self, ts: int) -> float:
+        """The share of real time the hub ran at, at `ts`: a turn stretched in slow motion is not a stall."""
+        i = bisect.bisect_right(self.paces, (ts, math.inf)) - 1 if self.paces else -1
+        return self.paces[i][1] if i >= 0 else 1.0
+
+    def _lane(self, gid: int) -> Callable[[int, int, str, Any], None]:
         lane = self.lanes[gid] = _Lane(self, gid)
-        return lane
+        return lane.close
 
     def feed(self, events: Iterable[tuple]) -> Analyzer:
         """Take these events (those after the range are left out: the state at its end is the one reported)."""
@@ -182,6 +205,8 @@ class Analyzer:
             self.beyond = True  # the run went on past the range: what was going on at its end lasts to it
         for ev in events:
             kind, ts = ev[0], ev[1]
+            if kind == SWITCH:  # most events: the machine's alone
+                continue
             if kind == BLOCK:
                 self.waiting[ev[2]] = (ts, ev[3], ev[4], ev[5], ev[6])
             elif kind == WAKE or kind == EXIT:
@@ -198,6 +223,8 @@ class Analyzer:
                 self._spawn(ts, *ev[2:])
             elif kind == STALL:
                 self.stacks[(ev[2], ts)] = ev[4]
+            elif kind == CONTROL:
+                self.paces.append((ts, ev[3] or 1.0))  # paused, stepped: its steps run at full speed
             elif kind == RESOURCE:
                 self.resources[ev[2]] = {"obj": ev[2], "type": ev[3], "name": ev[4], "size": ev[5], "created": ts}
                 self.steps[ev[2]] = _Steps(ts)
@@ -240,6 +267,8 @@ class Analyzer:
         stalls: list[dict] = [dict(s) for s in self.stalls]  # (the report's own: `relative` moves them)
         open_ivs = m.open_intervals(stop)
         lanes = {gid: lane.with_open(open_ivs[gid], stalls) for gid, lane in self.lanes.items()}
+        for lane in lanes.values():  # each sorted once: the distributions below then sort sorted runs (a merge)
+            lane.latency = array("q", sorted(lane.latency))
         for s in stalls:
             s["func"] = self.func.get(s["gid"], "?")
             s["stack"] = self.stacks.get((s["gid"], s["start"]))  # as the stall monitor caught it, if it did
@@ -249,7 +278,10 @@ class Analyzer:
         for f in functions:
             for s, ns in f["states"].items():
                 states[s] += ns
-        latency = distribution(d for lane in lanes.values() for d in lane.latency)
+        every = array("q")
+        for f in functions:
+            every += f.pop("_latency")  # a few sorted runs: sorting them is a merge
+        latency = distribution(every)
         rows = sorted(self._tasks(lanes, open_ivs), key=TASK_SORTS[sort])
         return {
             "span": [start, stop],
@@ -281,7 +313,8 @@ class Analyzer:
                 f["reasons"][r] = f["reasons"].get(r, 0) + ns
             f["_latency"] += lane.latency
         for f in funcs.values():
-            f["latency"] = distribution(f.pop("_latency"))
+            f["_latency"] = array("q", sorted(f["_latency"]))  # the whole run's distribution merges these
+            f["latency"] = distribution(f["_latency"])
             mine = [s for s in stalls if s["func"] == f["func"]]
             f["stalls"], f["stall_ns"] = len(mine), sum(s["ns"] for s in mine)
         return sorted(funcs.values(), key=lambda f: f["func"])

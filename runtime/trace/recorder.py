@@ -29,6 +29,7 @@ from runtime.site import code_location, creation_site
 from runtime.trace.events import (
     BLOCK,
     CLOCK,
+    CONTROL,
     DROPPED,
     EXIT,
     FIELDS,
@@ -156,7 +157,7 @@ class Recorder(Instrument):
         drops = self._drops
         spawn_put, switch_put, block_put, wake_put = put[SPAWN], put[SWITCH], put[BLOCK], put[WAKE]
         exit_put, wait_put, wake_hub_put, timers_put = put[EXIT], put[HUB_WAIT], put[HUB_WAKE], put[TIMERS]
-        resource_put = put[RESOURCE]
+        resource_put, control_put = put[RESOURCE], put[CONTROL]
 
         def drop() -> None:
             drops.append(None)
@@ -256,6 +257,13 @@ class Recorder(Instrument):
             else:
                 drop()
 
+        def controlled(action: str, speed: float | None) -> None:
+            if len(kinds) < cap:
+                control_put((now(), action, speed))
+                mark(CONTROL)
+            else:
+                drop()
+
         self.spawned = spawned
         self.switched = switched
         self.blocked = blocked
@@ -265,6 +273,7 @@ class Recorder(Instrument):
         self.after_io_wait = after_io_wait
         self.timers_fired = timers_fired
         self.resource_created = resource_created
+        self.controlled = controlled
         self.resource_changed = resource_state
 
     def _resource_state(self, obj: Any) -> None:

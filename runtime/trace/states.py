@@ -119,16 +119,15 @@ _new = tuple.__new__  # an Interval without NamedTuple's Python-level __new__: a
 
 
 class _Life:
-    __slots__ = ("add", "detail", "exited", "out", "pending", "since", "state")
+    __slots__ = ("close", "detail", "exited", "pending", "since", "state")
 
-    def __init__(self, since: int, state: str, detail: str | None, out: Any) -> None:
+    def __init__(self, since: int, state: str, detail: str | None, close: Callable[[int, int, str, Any], Any]) -> None:
         self.since = since
         self.state = state
         self.detail = detail
         self.pending: tuple[str, str | None] | None = None  # what it becomes when switched out
         self.exited: str | None = None  # its outcome, once it ended
-        self.out = out  # where its closed intervals go: anything with append()
-        self.add = out.append
+        self.close = close  # where its intervals go as they close: close(start, end, state, detail)
 
     def move(self, ts: int, state: str, detail: str | None) -> None:
         if state == self.state and detail == self.detail:
@@ -136,15 +135,16 @@ class _Life:
         since = self.since
         if ts < since:
             ts = since
-        self.add(_new(Interval, (since, ts, self.state, self.detail)))
+        self.close(since, ts, self.state, self.detail)
         self.since, self.state, self.detail = ts, state, detail
 
 
 class Machine:
     """The state machine, fed events a batch at a time. Each greenthread's intervals go, as they
-    close, to ``sink(gid).append(interval)``; `open_intervals()` gives those still open."""
+    close, to ``sink(gid)(start, end, state, detail)`` (one call, no interval built unless the
+    sink builds it); `open_intervals()` gives those still open."""
 
-    def __init__(self, sink: Callable[[int], Any] = lambda gid: []) -> None:
+    def __init__(self, sink: Callable[[int], Callable[[int, int, str, Any], Any]]) -> None:
         self.sink = sink
         self.lives: dict[int, _Life] = {}
         self.first: int | None = None  # the first event's ts
@@ -216,9 +216,15 @@ class Machine:
 def intervals(events: Iterable[tuple]) -> dict[int, list[Interval]]:
     """Per greenthread id (the hub excluded), its state intervals in time order, up to the
     last event's ts."""
-    machine = Machine()
+    out: dict[int, list[Interval]] = {}
+
+    def sink(gid: int) -> Callable[[int, int, str, Any], None]:
+        out[gid] = []
+        add = out[gid].append
+        return lambda start, end, state, detail: add(_new(Interval, (start, end, state, detail)))
+
+    machine = Machine(sink)
     machine.feed(events)
-    out = {gid: lv.out for gid, lv in machine.lives.items()}
     for gid, iv in machine.open_intervals().items():
         out[gid].append(iv)
     return out

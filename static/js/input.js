@@ -20,6 +20,12 @@ export const KEYS = [
   ["h", "hide / show the lanes of greenthreads that ended before the view starts"],
   ["r", "replay the session from its start (ended sessions and recordings)"],
   ["l", "launch a workload"],
+  ["k", "pause the program itself: its hub holds at the next switch (a running program)"],
+  ["n", "step the paused program: one switch"],
+  ["b", "step one greenthread until it blocks"],
+  ["m", "slow motion: 0.5×, 0.1×, 0.02× of real time"],
+  ["g", "resume the program at full speed"],
+  ["c", "the program's source: where each greenthread waits (click a lane: its line)"],
   ["t", "light / dark theme"],
   ["p", "projector mode: large type, thick lanes"],
   ["?", "this help"],
@@ -114,7 +120,8 @@ function onKey(ev, app) {
     ev.preventDefault();
     return;
   }
-  if (ev.target.closest?.("dialog") || typing || ev.target.closest?.("select")) return;
+  // a closed dialog can keep the focus on its button (Chromium does not always hand it back): it does not count
+  if (ev.target.closest?.("dialog[open]") || typing || ev.target.closest?.("select")) return;
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
   if (ev.target.closest?.("button, a, summary") && (ev.key === " " || ev.key === "Enter")) return; // pressing it
   const act = app.actions[ev.key];

@@ -1,6 +1,7 @@
 // The page's wiring: sessions in, the stream into a Trace, the controls, and one redraw per animation
 // frame behind dirty flags.
 
+import { Control } from "./control.js";
 import { fillPools, fillChoices, readFilter, timeDependent } from "./filters.js";
 import { count, duration } from "./format.js";
 import { Gauges } from "./gauges.js";
@@ -9,7 +10,9 @@ import { Launcher } from "./launcher.js";
 import { renderDetails, tooltipText } from "./details.js";
 import { Insights } from "./insights.js";
 import { fillHelp, fillLegend, fillSessionPicker } from "./panels.js";
+import { Narrator } from "./narration.js";
 import { model } from "./schema.js";
+import { SourceView } from "./source.js";
 import { Stream } from "./stream.js";
 import { Side } from "./side.js";
 import { fitCanvas, readTheme } from "./theme.js";
@@ -84,9 +87,24 @@ const stream = new Stream({
     const t0 = performance.now();
     page.trace.ingest(batch);
     stats.ingest += performance.now() - t0;
+    liveControl(batch);
     if (!viewport.paused) dirtyAll();
   },
 });
+
+// ------------------------------------------------------------------ live control: pace, narration, source
+
+const control = new Control($("pace"), { fetchJSON, onStatus: (text, error) => status(text, error) });
+const narrator = new Narrator($("narration"));
+const source = new SourceView($("source"), { fetchJSON, onSelectGid: (gid) => select(page.trace.byGid.get(gid) || null) });
+
+/** After a batch: the pace buttons, the narration and the source view's marks as the program's hub is now. */
+function liveControl(batch) {
+  narrator.ingest(batch, page.trace);
+  narrator.show(page.trace, page.session);
+  control.ingested();
+  if (side.tab === "source") source.update(page.trace);
+}
 
 function sessionsChanged() {
   const list = [...page.sessions.values()];
@@ -123,6 +141,8 @@ function openSession(id) {
   const s = page.sessions.get(id) || { id, state: "?" };
   page.session = s;
   page.trace = new Trace(model);
+  narrator.reset();
+  if (side.tab === "source") source.open(s).then(() => source.update(page.trace));
   viewport.open(page.trace, !isLive(s));
   timeline.setTrace(page.trace);
   gauges.setTrace(page.trace);
@@ -146,6 +166,7 @@ function showSession() {
   pill.title = s?.error || "";
   if (s?.error) status(s.error, true); // whatever the state: an ended session may have lost events on the way
   const live = Boolean(s) && ["starting", "running"].includes(s.state) && s.source !== "recording";
+  control.setSession(s, live, page.trace);
   $("btn-stop").disabled = !live;
   $("btn-delete").disabled = !s || live;
   $("btn-play").disabled = !s || ["starting", "running"].includes(s.state);
@@ -183,6 +204,7 @@ async function stopSession() {
 /** No session open: the page says what to do. */
 function closeSession() {
   page.session = page.trace = viewport.trace = null;
+  narrator.reset();
   timeline.setTrace(null);
   gauges.setTrace(null);
   if (side.tab) side.hide();
@@ -296,7 +318,10 @@ function showReplay() {
 /** Select a greenthread (or none): its lane scrolled into view, its details shown. */
 function select(lane) {
   timeline.selected = lane;
-  if (lane) {
+  if (lane && side.tab === "source") {
+    timeline.reveal(lane, theme);
+    source.reveal(page.trace, lane); // its line in the program
+  } else if (lane) {
     timeline.reveal(lane, theme);
     side.show("details");
     showDetails(lane);
@@ -314,7 +339,8 @@ function showDetails(lane) {
 // ------------------------------------------------------------------ the analysis: insights, tasks, resources, a range
 
 const side = new Side($("side"), (tab) => {
-  if (tab && tab !== "details") refreshInsights(true);
+  if (tab === "source") source.open(page.session).then(() => source.update(page.trace));
+  refreshInsights(true);
   dirtyAll();
 });
 
@@ -330,7 +356,7 @@ const insights = new Insights(
 
 /** Ask for the analysis again (if a panel of it is open, and the session changed since). */
 function refreshInsights(force = false) {
-  if (side.tab && side.tab !== "details") insights.refresh(page.session, page.trace, force);
+  if (side.tab && side.tab !== "details" && side.tab !== "source") insights.refresh(page.session, page.trace, force);
 }
 
 /** A finding: its greenthread selected, the moment it points at in view. */
@@ -423,6 +449,7 @@ setInterval(() => {
   }
   if (timeline.selected && side.tab === "details" && !viewport.paused) showDetails(timeline.selected); // no scrolling
   if (page.session && isLive(page.session)) refreshInsights();
+  if (side.tab === "source") source.update(page.trace);
 }, 500);
 
 function toggleTheme() {
@@ -473,6 +500,12 @@ const actions = {
   h: () => hideEnded(!timeline.hideDone),
   r: toggleReplay,
   l: () => launcher.open(),
+  k: () => control.pause(),
+  n: () => control.step(),
+  b: () => control.stepThread(),
+  m: () => control.slower(),
+  g: () => control.resume(),
+  c: () => side.toggle("source"),
   t: toggleTheme,
   p: toggleProjector,
   "?": () => $("help").showModal(),
@@ -519,7 +552,7 @@ function wireControls() {
 // ------------------------------------------------------------------ start
 
 window.greenscope = {
-  page, view, viewport, timeline, gauges, stats, model, insights, side, stream,
+  page, view, viewport, timeline, gauges, stats, model, insights, side, stream, control, narrator, source,
   get trace() { return page.trace; },
   get theme() { return theme; },
   /** Draw now, synchronously (tests read the canvas right after). */

@@ -243,6 +243,25 @@ function block(data) {
   return [data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), 0];
 }
 
+/** A server batch (visualizer/sessions.py's `wire`) read in place: `kinds` (its wire kind codes, in order) and
+ * `cols` (wire code -> {field: values}: numbers as Float64Arrays over the batch's block, other fields as lists;
+ * undefined for a kind `model` does not know). Event i of kind code k is field[pos] of cols[k], pos counting the
+ * events of kind k before it. */
+export function readBatch(batch, model) {
+  const [buf, at] = block(batch.data);
+  const kinds = new Uint8Array(buf, at, batch.events);
+  const cols = new Array(256);
+  for (const [name, given] of Object.entries(batch.columns)) {
+    const code = model.codes.get(name);
+    if (code === undefined) continue;
+    const c = (cols[code] = {});
+    for (const [field, v] of Object.entries(given)) {
+      c[field] = typeof v === "number" && field !== "n" ? new Float64Array(buf, at + v, given.n) : v;
+    }
+  }
+  return { kinds, cols };
+}
+
 export class Trace {
   constructor(model) {
     this.model = model;
@@ -261,6 +280,7 @@ export class Trace {
     this.hubs = [new HubLane(0, 0)]; // the main thread's hub first, others as they appear
     this.byHub = new Map([[0, this.hubs[0]]]);
     this.stalls = []; // {gid, ts, ns, stack}: a greenthread that held its hub, caught in the act
+    this.controls = []; // {ts, action, speed}: the live control the hub obeyed (paused, stepped, speed...)
     this.home = null; // the program's directory, as its first spawn site tells: paths are shown from there
     this.gaps = new Column(Float64Array, 4); // where events were lost
     this.marks = []; // lanes that ended with an error or a kill, in order
@@ -289,20 +309,10 @@ export class Trace {
    * (read in place), other columns are lists; timestamps are ns since the session's `origin` (a string: its
    * first event's ts on the program's clock). */
   ingest(batch) {
-    const m = this.model, [buf, at] = block(batch.data);
-    const kinds = new Uint8Array(buf, at, batch.events);
+    const m = this.model, { kinds, cols } = readBatch(batch, m);
     if (!kinds.length) return;
     if (this.base === null) this.base = Number(batch.origin);
     if (batch.dropped) this.lost(this.end, batch.dropped); // this viewer missed events before this batch
-    const cols = new Array(256); // code -> its columns (numbers as Float64Arrays); null: a kind unknown here
-    for (const [name, given] of Object.entries(batch.columns)) {
-      const code = m.codes.get(name);
-      if (code === undefined) continue;
-      const c = (cols[code] = {});
-      for (const [field, v] of Object.entries(given)) {
-        c[field] = typeof v === "number" && field !== "n" ? new Float64Array(buf, at + v, given.n) : v;
-      }
-    }
     const pos = new Int32Array(256);
     const sw = cols[m.codes.get("switch")] || {}, swTs = sw.ts, swFrom = sw.from, swTo = sw.to;
     for (let i = 0; i < kinds.length; i++) {
@@ -325,6 +335,7 @@ export class Trace {
         case K.hub_wake: this.hubLane(c.hub?.[j] ?? 0).wake(ts, c.nready[j]); break;
         case K.timers: this.timers(ts, c.hub?.[j] ?? 0, c.count[j], c.late?.[j] ?? 0); break;
         case K.stall: this.stalls.push({ gid: c.gid[j], ts, ns: c.ns[j], stack: c.stack[j] }); break;
+        case K.control: this.controls.push({ ts, action: c.action[j], speed: c.speed[j] }); break;
         case K.resource: this.resource(ts, c.obj[j], c.type[j], c.name[j], c.size[j]); break;
         case K.pool: this.poolState(ts, c.obj[j], c.size[j], c.running[j], c.waiting[j]); break;
         case K.queue: this.queueState(ts, c.obj[j], c.size[j], c.maxsize[j], c.putters[j], c.getters[j]); break;
