@@ -160,6 +160,10 @@ def control(sid: str) -> tuple[Response, int]:
         command = command_of(body.get("action"), body.get("speed"))
     except CommandError as e:
         raise ApiError(400, str(e), e.field) from None
+    runtime = (session.process or {}).get("runtime") or "greenscope"
+    if not runtime.startswith("greenscope"):  # an eventlet or gevent program: its hub is not ours to pace
+        why = f"session {session.id} runs on {runtime}: the live control paces greenscope's runtime only"
+        raise ApiError(409, why, "session")
     agent = session.agent
     if session.source == "recording" or session.state in FINAL or agent is None or not agent.send(command):
         raise ApiError(409, f"session {session.id} is not a running program", "session")

@@ -1,5 +1,6 @@
 """The agent of an eventlet or gevent program leaves greenscope's hub alone: the dashboard's live
-control paces greenscope's runtime only, and the HELLO names no poller of ours."""
+control paces greenscope's runtime only (it refuses, and the agent would ignore it), and the HELLO
+names no poller of ours."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 from runtime.agent import Agent, FileSink, process_info
 from runtime.trace.codec import read_recording
 from runtime.trace.recorder import Recorder
+from tests.support.dashboard import Server, wait_until
+from tests.support.programs import Program
 
 
 def _started(tmp_path: Path, paced: bool) -> tuple[Agent, dict]:
@@ -35,3 +38,25 @@ def test_a_peers_agent_paces_nothing_and_names_no_poller(tmp_path: Path):
 def test_greenscopes_agent_paces_its_hub(tmp_path: Path):
     agent, process = _started(tmp_path, paced=True)
     assert agent.pace is not None and process["poller"]
+
+
+PEER_APP = """\
+import sys
+
+import gevent
+
+print("ready", flush=True)
+sys.stdin.readline()  # until the test says
+"""
+
+
+def test_the_dashboard_refuses_to_pace_a_peers_program(server: Server, tmp_path: Path):
+    (tmp_path / "app.py").write_text(PEER_APP)
+    program = Program(server, tmp_path, stdin=True)
+    try:
+        wait_until(lambda: program.lines, what="the program's start")
+        r = program.control("pause")
+        assert (r.status_code, r.json()["field"]) == (409, "session")
+        assert "runs on gevent" in r.json()["error"]
+    finally:
+        program.stop()
