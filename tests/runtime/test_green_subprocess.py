@@ -181,13 +181,30 @@ def test_os_waitpid_parks_until_the_child_ends(tmp_path):
     child.returncode = 0  # reaped here: tell Popen
 
 
-def test_os_wait_parks_until_a_child_ends(tmp_path):
-    flag = tmp_path / "flag"
-    child = subprocess.Popen([sys.executable, "-c", WAIT_FOR_FILE, str(flag)], stdout=subprocess.DEVNULL)
-    toucher = runtime.spawn_after(0.05, flag.touch)
-    assert gos.wait() == (child.pid, 0)
-    toucher.wait()
+OS_WAIT = textwrap.dedent(
+    """
+    import subprocess, sys
+    import runtime
+    from runtime.green import os as gos
+
+    child = subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]], stdout=subprocess.DEVNULL)
+    ran = []  # what ran while the main greenthread waited for its child
+    toucher = runtime.spawn_after(0.05, lambda: (ran.append("toucher"), open(sys.argv[2], "w").close()))
+    print(gos.wait() == (child.pid, 0), ran)
     child.returncode = 0
+    """
+)
+
+
+def test_os_wait_parks_until_a_child_ends(tmp_path):
+    # os.wait reaps any child: in a process of its own, where the child is the only one
+    run = subprocess.run(
+        [sys.executable, "-c", OS_WAIT, WAIT_FOR_FILE, str(tmp_path / "flag")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.stdout.split("\n")[0] == "True ['toucher']", run.stderr
 
 
 def test_child_exited_times_out_then_sees_the_exit():
