@@ -36,12 +36,25 @@ def code_of(func: Any) -> CodeType:
     return func.__code__
 
 
+def _numbered(code: CodeType) -> list[tuple[dis.Instruction, int | None]]:
+    """Each instruction of `code` with the line it belongs to (3.11+ says so on each; 3.10 on a line's first)."""
+    out, line = [], None
+    for ins in dis.get_instructions(code):
+        positions = getattr(ins, "positions", None)
+        if positions is not None:
+            line = positions.lineno
+        elif ins.starts_line is not None:
+            line = ins.starts_line
+        out.append((ins, line))
+    return out
+
+
 def lines_calling(func: Any, method: str) -> frozenset[int]:
     """The lines of `func` that call a method named `method` (where a frame suspended in that call is)."""
     return frozenset(
-        ins.positions.lineno
-        for ins in dis.get_instructions(code_of(func))
-        if ins.argval == method and ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.positions
+        line
+        for ins, line in _numbered(code_of(func))
+        if ins.argval == method and ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and line is not None
     )
 
 
@@ -63,9 +76,7 @@ class Parking:
             self.yields[id(code)] = unless
             return
         lines = lines_calling(func, calling or "")
-        self.yields[id(code)] = frozenset(
-            ins.offset for ins in dis.get_instructions(code) if ins.positions and ins.positions.lineno in lines
-        )
+        self.yields[id(code)] = frozenset(ins.offset for ins, line in _numbered(code) if line in lines)
 
     def add(self, func: Any, rule: Rule, *, final: bool = True) -> None:
         """Explain a park inside `func` with `rule`. One that is not `final` (a primitive that pools
