@@ -24,8 +24,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
-        with self.server.site.in_flight():
-            self._send(f"GET {self.path} on port {self.server.server_address[1]}".encode())
+        with self.server.site.in_flight():  # until it is answered: the client can send its next one only after
+            body = f"GET {self.path} on port {self.server.server_address[1]}".encode()
+        self._send(body)
 
     def do_POST(self) -> None:
         self._send(self.rfile.read(int(self.headers["Content-Length"])).upper())
@@ -74,7 +75,7 @@ class Site:
 
     @contextmanager
     def in_flight(self) -> Iterator[None]:
-        """Count a request in flight while it is answered; first, wait for the others (`together`)."""
+        """Count a request in flight until its answer leaves; first, wait for the others (`together`)."""
         with self._lock:
             self._now_in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self._now_in_flight)
