@@ -143,7 +143,8 @@ class tracing:
     def __enter__(self) -> None:
         import os
 
-        from runtime.agent import Agent, FileSink, process_info
+        from runtime.agent import Agent, process_info
+        from runtime.sinks import FileSink
         from runtime.trace.recorder import Recorder
 
         self.recorder = Recorder()

@@ -137,7 +137,8 @@ def flood(address: str, total: int, seconds: float = 0.0, rate: float = 0.0) -> 
     """Be an agent that sends `total` synthetic events as fast as the socket takes them (or, with `seconds`,
     as many as it can in that time), then END. With `rate`, `rate` events a second for `seconds`, each frame
     stamped with the clock as it leaves (its last event's ts is now: the delay a viewer measures is real)."""
-    from runtime.agent import parse_address, process_info
+    from runtime.agent import process_info
+    from runtime.sinks import parse_address
     from runtime.trace.codec import END, EVENTS, encode_frame
     from runtime.trace.events import Batch
 
@@ -171,7 +172,8 @@ def flood(address: str, total: int, seconds: float = 0.0, rate: float = 0.0) -> 
 def traced(address: str, rate: float, seconds: float) -> None:
     """A program traced by the real recorder and agent: sleep(0) (one switch event each) paced to `rate` a second."""
     import runtime
-    from runtime.agent import Agent, SocketSink, process_info
+    from runtime.agent import Agent, process_info
+    from runtime.sinks import SocketSink
     from runtime.trace.recorder import Recorder
     from runtime.tracer import find_dashboard
 

@@ -155,7 +155,8 @@ def record(
     `runtime` is what the program runs on (``greenscope``, ``eventlet``, ``gevent``; None: detected
     from its imports). A greenscope program is monkey-patched with the runtime (unless not
     `patch`); an eventlet or gevent one never is: an adapter attaches to its library instead."""
-    from runtime.agent import Agent, FileSink, SocketSink, process_info
+    from runtime.agent import Agent, process_info
+    from runtime.sinks import FileSink, SocketSink
     from runtime.trace.recorder import Recorder
 
     _hold_lifeline()

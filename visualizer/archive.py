@@ -4,7 +4,7 @@
 leaves every frame it wrote readable; a restarted one lists the sessions again.
 
 A write that fails (a full disk, a file-size limit) cuts the recording back to its last
-whole frame and stops it there (`runtime.agent.FrameFile`): the file stays readable, the
+whole frame and stops it there (`runtime.sinks.FrameFile`): the file stays readable, the
 session says why it stopped.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runtime.agent import FrameFile
+from runtime.sinks import FrameFile
 from runtime.trace.codec import END, EVENTS, FRAME_NAMES, HELLO, LIMITS, MAGIC, FormatError, decode_batch
 from runtime.trace.events import DROPPED
 

@@ -28,7 +28,7 @@ from operator import sub
 from pathlib import Path
 from typing import Any
 
-from runtime.agent import FrameFile
+from runtime.sinks import FrameFile
 from runtime.trace.codec import END, EVENTS, HELLO, LIMITS, MAGIC, FormatError, encode_frame, read_frames, slice_batch
 from runtime.trace.events import CLOCK, CONTROL, DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, Batch, describe, from_columns
 from visualizer.archive import Scan, scan

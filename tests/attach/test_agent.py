@@ -7,7 +7,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from runtime.agent import Agent, FileSink, process_info
+from runtime.agent import Agent, process_info
+from runtime.sinks import FileSink
 from runtime.trace.codec import read_recording
 from runtime.trace.recorder import Recorder
 from tests.support.dashboard import Server, wait_until

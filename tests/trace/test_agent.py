@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 import runtime
-from runtime.agent import Agent, SocketSink, parse_address, process_info
+from runtime.agent import Agent, process_info
+from runtime.sinks import SocketSink, parse_address
 from runtime.trace.codec import COMMAND, END, EVENTS, FRAME_EVENTS, HELLO, MAGIC, Decoder, encode_frame
 from runtime.trace.events import CLOCK, DROPPED, EXIT, SWITCH, TIMERS
 from runtime.trace.recorder import Recorder

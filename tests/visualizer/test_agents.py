@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.agent import parse_address
+from runtime.sinks import parse_address
 from runtime.trace.codec import COMMAND, END, EVENTS, HELLO, MAGIC, Decoder, encode_frame
 from runtime.trace.events import describe
 from tests.support.dashboard import wait_until
