@@ -5,7 +5,9 @@ The user's code is the first frame, walking out from the current one, that is no
 runtime's, not the standard library's, and not a library registered with `not_the_users`
 (the adapters that trace eventlet and gevent register those): for a greenthread blocked in
 ``urllib.request.urlopen`` that is the line calling it, not ``http/client.py``. What a
-frame is is decided once per code object, and each location is formatted once.
+frame is is decided once per code object, and each location is formatted once. Code objects
+are looked up by id (hashing one hashes its bytecode: most of the cost), each entry keeping its
+code, so that a new code at a freed one's address is not taken for it.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ _prefixes: list[str] = [
     _RUNTIME_DIR,
     *{os.path.join(sysconfig.get_paths()[k], "") for k in ("stdlib", "platstdlib")},
 ]
-_internal: dict[object, bool] = {}  # code object -> not the user's
-_sites: dict[tuple[object, int], str] = {}  # (code, line) -> "file:line"
-_locations: dict[tuple[object, int], str] = {}  # (code, line) -> "file:line in function"
+_internal: dict[int, tuple[object, bool]] = {}  # id(code) -> (code, not the user's)
+_sites: dict[tuple[int, int], tuple[object, str]] = {}  # (id(code), line) -> (code, "file:line")
+_locations: dict[tuple[int, int], tuple[object, str]] = {}  # (id(code), line) -> (code, "file:line in function")
 _QUALNAME = "co_qualname" if sys.version_info >= (3, 11) else "co_name"
 
 
@@ -45,10 +47,10 @@ def _users_frame(depth: int) -> Any:
     internal = _internal
     while f is not None:
         code = f.f_code
-        inside = internal.get(code)
-        if inside is None:
-            inside = internal[code] = code.co_filename.startswith(tuple(_prefixes))
-        if not inside:
+        known = internal.get(id(code))
+        if known is None or known[0] is not code:
+            known = internal[id(code)] = (code, code.co_filename.startswith(tuple(_prefixes)))
+        if not known[1]:
             return f
         f = f.f_back
     return None
@@ -66,22 +68,24 @@ def creation_site() -> str:
         f = sys._getframe(1)
         while f.f_back is not None:
             f = f.f_back
-    key = (f.f_code, f.f_lineno)
-    site = _sites.get(key)
-    if site is None:
-        site = _sites[key] = f"{f.f_code.co_filename}:{f.f_lineno}"
-    return site
+    code = f.f_code
+    key = (id(code), f.f_lineno)
+    known = _sites.get(key)
+    if known is None or known[0] is not code:
+        known = _sites[key] = (code, f"{code.co_filename}:{f.f_lineno}")
+    return known[1]
 
 
-def code_location() -> str | None:
+def code_location(skip: int = 0) -> str | None:
     """``file:line in function`` of the innermost caller outside the runtime and the standard library,
-    or None if there is none."""
-    f = _users_frame(1)
+    or None if there is none. `skip`: how many callers out are known to be the runtime's (not looked
+    at: each frame looked at is one Python makes an object for)."""
+    f = _users_frame(1 + skip)
     if f is None:
         return None
     code = f.f_code
-    key = (code, f.f_lineno)
-    where = _locations.get(key)
-    if where is None:
-        where = _locations[key] = f"{code.co_filename}:{f.f_lineno} in {getattr(code, _QUALNAME)}"
-    return where
+    key = (id(code), f.f_lineno)
+    known = _locations.get(key)
+    if known is None or known[0] is not code:
+        known = _locations[key] = (code, f"{code.co_filename}:{f.f_lineno} in {getattr(code, _QUALNAME)}")
+    return known[1]
