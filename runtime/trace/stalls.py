@@ -1,14 +1,15 @@
 """The stall monitor: an OS thread that catches a greenthread holding the hub, in the act.
 
 A greenthread that runs for longer than `threshold` without giving control back stops
-every other one with it. The monitor looks at the recorder's latest switch every quarter
-of the threshold; when one greenthread has been running past the threshold, it samples
-that greenthread's Python stack from the program's thread — while it is still running, so
-the stack shows the blocking call itself (a ``time.sleep``, a CPU loop, a blocking
-``subprocess``), not where it yielded afterwards — and when the run ends it records a
-``stall`` event: who, from when, for how long, and that stack. The hot path pays nothing:
-the monitor reads what the recorder's hooks write anyway. It watches the hub of the thread
-that started it.
+every other one with it. The monitor looks at the recorder's latest switch when the run it
+saw last could first pass the threshold (while the hub polls, a threshold later: each look
+takes the GIL from the program); when one greenthread has been running past the threshold,
+it samples that greenthread's Python stack from the program's thread — while it is still
+running, so the stack shows the blocking call itself (a ``time.sleep``, a CPU loop, a
+blocking ``subprocess``), not where it yielded afterwards — and when the run ends it
+records a ``stall`` event: who, from when, for how long, and that stack. The hot path pays
+nothing: the monitor reads what the recorder's hooks write anyway. It watches the hub of
+the thread that started it.
 """
 
 from __future__ import annotations
@@ -62,20 +63,30 @@ class StallMonitor:
             self._done.release()
 
     def _loop(self) -> None:
-        rec, clock, period = self.recorder, self.recorder.clock, self.threshold_ns / 4e9
+        # It looks when the run it saw could first pass the threshold (no sooner: each look takes the GIL
+        # from the program), then at a quarter of the threshold while a stall goes on.
+        rec, clock, threshold = self.recorder, self.recorder.clock, self.threshold_ns
         seen: tuple[int, int | None] | None = None  # (since, gid) of what runs: the run watched
         sampled: list[str] | None = None  # its stack, once it ran past the threshold
+        wait = threshold / 1e9
         try:
-            while not self._stop.acquire(timeout=period):
+            while not self._stop.acquire(timeout=wait):
                 now = rec.running()
                 if now != seen:
                     if sampled is not None and seen is not None and now is not None:  # that run stalled
                         rec.stall(seen[0], seen[1], now[0] - seen[0], sampled)  # type: ignore[arg-type]
                     seen, sampled = now, None
-                elif (
-                    now is not None and now[1] is not None and sampled is None and clock() - now[0] > self.threshold_ns
-                ):
-                    sampled = stack_of(sys._current_frames().get(self.thread))
+                if now is None or now[1] is None:  # nothing runs (the hub polls): a run can start any time
+                    wait = threshold / 1e9
+                elif sampled is not None:  # a stall goes on: see when it ends
+                    wait = threshold / 4e9
+                else:
+                    due = now[0] + threshold - clock()
+                    if due < 0:
+                        sampled = stack_of(sys._current_frames().get(self.thread))
+                        wait = threshold / 4e9
+                    else:
+                        wait = max(due, threshold / 4) / 1e9
             if sampled is not None and seen is not None:
                 rec.stall(seen[0], seen[1], clock() - seen[0], sampled)  # type: ignore[arg-type]
         finally:
