@@ -5,9 +5,9 @@ The user's code is the first frame, walking out from the current one, that is no
 runtime's, not the standard library's, and not a library registered with `not_the_users`
 (the adapters that trace eventlet and gevent register those): for a greenthread blocked in
 ``urllib.request.urlopen`` that is the line calling it, not ``http/client.py``. What a
-frame is is decided once per code object, and each location is formatted once. Code objects
-are looked up by id (hashing one hashes its bytecode: most of the cost), each entry keeping its
-code, so that a new code at a freed one's address is not taken for it.
+frame is is decided once per file, and each location is formatted once. Code objects are looked
+up by id (hashing one hashes its bytecode), each entry keeping its code, so that a new code at a
+freed one's address is not taken for it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ _prefixes: list[str] = [
     _RUNTIME_DIR,
     *{os.path.join(sysconfig.get_paths()[k], "") for k in ("stdlib", "platstdlib")},
 ]
-_internal: dict[int, tuple[object, bool]] = {}  # id(code) -> (code, not the user's)
+_internal: dict[str, bool] = {}  # a code's file name -> not the user's
 _sites: dict[tuple[int, int], tuple[object, str]] = {}  # (id(code), line) -> (code, "file:line")
 _locations: dict[tuple[int, int], tuple[object, str]] = {}  # (id(code), line) -> (code, "file:line in function")
 _QUALNAME = "co_qualname" if sys.version_info >= (3, 11) else "co_name"
@@ -46,11 +46,11 @@ def _users_frame(depth: int) -> Any:
     f: Any = sys._getframe(depth + 1)
     internal = _internal
     while f is not None:
-        code = f.f_code
-        known = internal.get(id(code))
-        if known is None or known[0] is not code:
-            known = internal[id(code)] = (code, code.co_filename.startswith(tuple(_prefixes)))
-        if not known[1]:
+        name = f.f_code.co_filename
+        inside = internal.get(name)  # (a str keeps its hash: the cheapest key there is)
+        if inside is None:
+            inside = internal[name] = name.startswith(tuple(_prefixes))
+        if not inside:
             return f
         f = f.f_back
     return None

@@ -195,7 +195,7 @@ class Recorder(Instrument):
         def blocked(glet: Any, reason: str, obj: Any, detail: Any) -> None:
             if len(kinds) < cap:
                 resource = obj is not None and hasattr(obj, "resource_kind")
-                at = where(1)  # from the greenthread that parks, past the hub's `park` that called this
+                at = where(1)  # from the greenthread that parks, past the `park` that called this
                 try:
                     block_put((now(), glet.gid, reason, id(obj) if resource else None, detail, at))
                 except AttributeError:
