@@ -152,7 +152,10 @@ class Hub:
             raise RuntimeError("sleep() cannot be called from the hub itself (a timer callback?)")
         # sleep(0) is the hottest path: reuse the greenthread's last waiter when it is
         # done (nothing acts on a done waiter) instead of allocating one per yield.
-        w = getattr(cur, "_gs_waiter", None)
+        try:
+            w = cur._gs_waiter  # (an attribute read: cheaper than getattr with a default)
+        except AttributeError:  # a greenlet the runtime did not make, before its first wait
+            w = None
         if w is not None and w.state == DONE:
             if w.pending is not None:
                 _raise_pending(w)
