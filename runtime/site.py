@@ -68,12 +68,7 @@ def creation_site() -> str:
         f = sys._getframe(1)
         while f.f_back is not None:
             f = f.f_back
-    code = f.f_code
-    key = (id(code), f.f_lineno)
-    known = _sites.get(key)
-    if known is None or known[0] is not code:
-        known = _sites[key] = (code, f"{code.co_filename}:{f.f_lineno}")
-    return known[1]
+    return _named(_sites, f, False)
 
 
 def code_location(skip: int = 0) -> str | None:
@@ -83,9 +78,14 @@ def code_location(skip: int = 0) -> str | None:
     f = _users_frame(1 + skip)
     if f is None:
         return None
-    code = f.f_code
-    key = (id(code), f.f_lineno)
-    known = _locations.get(key)
+    return _named(_locations, f, True)
+
+
+def _named(table: dict[tuple[int, int], tuple[object, str]], f: Any, function: bool) -> str:
+    """``file:line`` of frame `f` (with `function`: `` in`` its function), formatted once per code and line."""
+    code, line = f.f_code, f.f_lineno
+    known = table.get((id(code), line))
     if known is None or known[0] is not code:
-        known = _locations[key] = (code, f"{code.co_filename}:{f.f_lineno} in {getattr(code, _QUALNAME)}")
+        text = f"{code.co_filename}:{line}" + (f" in {getattr(code, _QUALNAME)}" if function else "")
+        known = table[(id(code), line)] = (code, text)
     return known[1]
