@@ -25,6 +25,7 @@ running, as if in step 3 of a pass):
 
 from __future__ import annotations
 
+import _thread
 import errno
 import functools
 import heapq
@@ -60,6 +61,7 @@ def hub_gid() -> int:
 __all__ = ["Hub", "hub_gid"]
 
 getcurrent = greenlet.getcurrent
+_real_lock = _thread.allocate_lock  # taken before monkey-patching can make it green: OS threads share it
 
 
 def _raise(exc: BaseException) -> None:
@@ -124,6 +126,8 @@ class Hub:
         self.greenlet = greenlet.greenlet(self._run, self._root)
         self.greenlet.gid = hub_gid()
         self.closed = False
+        # other threads' wake-ups and close() take turns: a write never lands on a closed (or reused) fd
+        self._wakeup_lock = _real_lock()
         #: The live control of this hub's pace (`runtime.hubs.control.Pace`) while it is paced, else None.
         self.pace: Any = None
 
@@ -398,11 +402,14 @@ class Hub:
         Whoever expects such a call must say so first, from the hub's thread, with
         `expect_threadsafe`, so the hub waits for it instead of declaring a deadlock.
         """
-        self._threadsafe.append((callback, args))
-        try:
-            os.write(self._wakeup_w, b"x")
-        except BlockingIOError:  # the pipe is full: the hub is waking up anyway
-            pass
+        with self._wakeup_lock:
+            if self.closed:  # the hub is gone (a call that outlived its program's hub): nobody is left to run it
+                return
+            self._threadsafe.append((callback, args))
+            try:
+                os.write(self._wakeup_w, b"x")
+            except BlockingIOError:  # the pipe is full: the hub is waking up anyway
+                pass
 
     def expect_threadsafe(self) -> None:
         """One `call_threadsafe` is on its way; the callback must call `threadsafe_done`."""
@@ -642,7 +649,9 @@ class Hub:
 
     def close(self) -> None:
         """Release the poller (and the wake-up pipe). The hub must not be used afterwards."""
-        if not self.closed:
+        with self._wakeup_lock:
+            if self.closed:
+                return
             self.closed = True
             self.poller.close()
             if self._wakeup_r >= 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -124,3 +125,29 @@ def test_proxy_iterates_through_threads():
     assert iter(it) is it and next(it) == 1
     with pytest.raises(StopIteration):
         next(it)
+
+
+def test_a_call_that_outlives_its_hub_is_dropped_not_written_to_a_reused_fd():
+    hub = runtime.hubs.Hub()
+    hub.expect_threadsafe()  # opens the wake-up pipe
+    hub.close()
+    r, w = os.pipe()  # likely the closed pipe's numbers again
+    try:
+        errors: list[BaseException] = []
+
+        def late() -> None:
+            try:
+                hub.call_threadsafe(print, "never")
+            except BaseException as e:
+                errors.append(e)
+
+        thread = threading.Thread(target=late)
+        thread.start()
+        thread.join()
+        os.set_blocking(r, False)
+        with pytest.raises(BlockingIOError):
+            os.read(r, 1)  # nothing was written to whatever has the fd now
+        assert errors == [] and not hub._threadsafe
+    finally:
+        os.close(r)
+        os.close(w)
