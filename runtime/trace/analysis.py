@@ -27,7 +27,7 @@ import bisect
 import math
 from array import array
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from runtime.trace.events import BLOCK, CONTROL, EXIT, POOL, QUEUE, RESOURCE, SPAWN, STALL, SWITCH, WAKE
@@ -52,7 +52,11 @@ TASK_SORTS = {
 
 def distribution(values: Iterable[int]) -> dict:
     """count, p50, p95, max and total of durations (ns); nearest-rank percentiles."""
-    ordered = sorted(values)
+    return _of_sorted(sorted(values))
+
+
+def _of_sorted(ordered: Sequence[int]) -> dict:
+    """`distribution` of values already in order."""
     if not ordered:
         return {"count": 0, "p50": 0, "p95": 0, "max": 0, "total": 0}
 
@@ -267,21 +271,18 @@ class Analyzer:
         stalls: list[dict] = [dict(s) for s in self.stalls]  # (the report's own: `relative` moves them)
         open_ivs = m.open_intervals(stop)
         lanes = {gid: lane.with_open(open_ivs[gid], stalls) for gid, lane in self.lanes.items()}
-        for lane in lanes.values():  # each sorted once: the distributions below then sort sorted runs (a merge)
-            lane.latency = array("q", sorted(lane.latency))
+        for lane in lanes.values():  # each sorted once: sorting several lanes' together is then a merge of runs
+            lane.latency = sorted(lane.latency)  # type: ignore[assignment]
         for s in stalls:
             s["func"] = self.func.get(s["gid"], "?")
             s["stack"] = self.stacks.get((s["gid"], s["start"]))  # as the stall monitor caught it, if it did
-        functions = self._functions(lanes, stalls)
+        functions, every = self._functions(lanes, stalls)
         pools, queues, others = self._pools(start, stop), self._queues(start, stop), self._others(stop)
         states = dict.fromkeys(STATES, 0)
         for f in functions:
             for s, ns in f["states"].items():
                 states[s] += ns
-        every = array("q")
-        for f in functions:
-            every += f.pop("_latency")  # a few sorted runs: sorting them is a merge
-        latency = distribution(every)
+        latency = _of_sorted(every)
         rows = sorted(self._tasks(lanes, open_ivs), key=TASK_SORTS[sort])
         return {
             "span": [start, stop],
@@ -297,27 +298,30 @@ class Analyzer:
             "findings": self._findings(pools, queues, functions, stalls, latency),
         }
 
-    def _functions(self, lanes: dict[int, _Lane], stalls: list[dict]) -> list[dict]:
-        """Per function: count, time per state and per block reason, scheduler latency, stalls."""
+    def _functions(self, lanes: dict[int, _Lane], stalls: list[dict]) -> tuple[list[dict], list[int]]:
+        """Per function: count, time per state and per block reason, scheduler latency, stalls; and every
+        greenthread's scheduler latencies, in order (the lanes' `latency` must be in order)."""
         funcs: dict[str, dict] = {}
+        latencies: dict[str, list[int]] = defaultdict(list)
         for gid, lane in lanes.items():
             name = self.func.get(gid, "?")
             f = funcs.get(name)
             if f is None:
                 f = funcs[name] = {"func": name, "count": 0, "states": dict.fromkeys(STATES, 0), "reasons": {}}
-                f["_latency"] = array("q")
             f["count"] += 1
             for s, ns in lane.states.items():
                 f["states"][s] += ns
             for r, ns in lane.reasons.items():
                 f["reasons"][r] = f["reasons"].get(r, 0) + ns
-            f["_latency"] += lane.latency
-        for f in funcs.values():
-            f["_latency"] = array("q", sorted(f["_latency"]))  # the whole run's distribution merges these
-            f["latency"] = distribution(f["_latency"])
-            mine = [s for s in stalls if s["func"] == f["func"]]
+            latencies[name] += lane.latency
+        every: list[int] = []
+        for name, f in funcs.items():
+            ordered = sorted(latencies[name])  # sorted runs: a merge
+            f["latency"] = _of_sorted(ordered)
+            every += ordered
+            mine = [s for s in stalls if s["func"] == name]
             f["stalls"], f["stall_ns"] = len(mine), sum(s["ns"] for s in mine)
-        return sorted(funcs.values(), key=lambda f: f["func"])
+        return sorted(funcs.values(), key=lambda f: f["func"]), sorted(every)
 
     def _tasks(self, lanes: dict[int, _Lane], open_ivs: dict[int, Interval]) -> list[dict]:
         """A row per greenthread: who, its state at the end and since when, time per kind of state, wakes,
@@ -327,7 +331,7 @@ class Analyzer:
         for gid, lane in lanes.items():
             iv, wait = open_ivs[gid], self.waiting.get(gid)
             st = lane.states
-            dist = distribution(lane.latency)
+            dist = _of_sorted(lane.latency)  # (sorted by `report`)
             rows.append(
                 {
                     "gid": gid,
