@@ -61,7 +61,6 @@ __all__ = ["Agent", "process_info"]
 _start_thread = _thread.start_new_thread
 _allocate_lock = _thread.allocate_lock
 _monotonic = time.monotonic
-_select = select.select
 _new_poll = select.poll
 _POLLIN = select.POLLIN
 _MAX_ARGV = HELLO_FIELD // 2  # characters of argv a HELLO carries (the rest is summed up)
