@@ -230,6 +230,9 @@ def _spawn_later(seconds: float, local: bool, func: Callable[..., Any], args: tu
     g = _create(hub, GreenThread, func)
     owner = getcurrent() if local else None
     g._start_timer = hub.call_later(seconds, _start_later, hub, g, owner, args, kwargs)
+    h = hooks.blocked
+    if h is not None:  # until its delay is up it waits, as a sleep does (not ready to run)
+        h(g, Reason.SLEEP, None, seconds)
     return g
 
 
@@ -239,7 +242,7 @@ def _start_later(hub: Any, g: GreenThread, owner: Any, args: tuple, kwargs: dict
     if owner is not None and owner.dead:  # spawn_after_local: its spawner is gone
         hub.interrupt(g, GreenletExit(), Cause.KILL)
     else:
-        hub.start(g, g.func, args, kwargs)  # type: ignore[arg-type]
+        hub.start(g, g.func, args, kwargs, Cause.TIMER)  # type: ignore[arg-type]
 
 
 def spawn_after(seconds: float, func: Callable[..., Any], *args: Any, **kwargs: Any) -> GreenThread:

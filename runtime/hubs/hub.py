@@ -139,8 +139,9 @@ class Hub:
 
     # ------------------------------------------------------------------ scheduling
 
-    def start(self, glet: Any, func: Callable[..., Any], args: tuple, kwargs: dict) -> None:
-        """Make a new greenlet (child of the hub) ready to run ``func(*args, **kwargs)``.
+    def start(self, glet: Any, func: Callable[..., Any], args: tuple, kwargs: dict, cause: str | None = None) -> None:
+        """Make a new greenlet (child of the hub) ready to run ``func(*args, **kwargs)``; with `cause`,
+        one whose start waited (a ``spawn_after`` delay, reported as a block) is reported woken by it.
 
         A greenlet started by the hub receives ``(func, args, kwargs)`` as its one
         argument: its ``run(packed)`` unpacks it.
@@ -148,6 +149,10 @@ class Hub:
         w = Waiter(glet, SCHEDULED, (func, args, kwargs))
         glet._gs_waiter = w
         self._ready.append(w)
+        if cause is not None:
+            h = hooks.woken
+            if h is not None:
+                h(glet, cause, getcurrent(), None, self._late)
 
     def yield_now(self) -> None:
         """Let every other ready greenthread run once, then continue (``sleep(0)``)."""

@@ -179,7 +179,11 @@ class Machine:
                 if dst > 0:
                     (get(dst) or life(dst)).move(ts, RUNNING, None)
             elif kind == BLOCK:
-                life(ev[2]).pending = (state_of(ev[3]), ev[3])
+                lv = life(ev[2])
+                if lv.state == READY and lv.detail == "spawn":  # not started yet: its start waits (spawn_after)
+                    lv.move(ts, state_of(ev[3]), ev[3])
+                else:  # the running greenthread parks: that is its state once it is switched out
+                    lv.pending = (state_of(ev[3]), ev[3])
             elif kind == WAKE:
                 lv = life(ev[2])
                 if lv.state == RUNNING:

@@ -426,16 +426,25 @@ export class Trace {
 
   block(ts, gid, reason, obj, detail, where) {
     const lv = this.lane(gid);
-    lv.pending = this.model.stateOf(reason);
-    lv.pendingDetail = this.strings.code(reason);
-    lv.pendingInfo = detail === null || detail === undefined ? 0 : this.strings.code(String(detail));
-    lv.pendingWhere = where ? this.strings.code(where) : 0;
-    lv.pendingObj = obj ?? null;
+    const state = this.model.stateOf(reason), code = this.strings.code(reason);
+    const info = detail === null || detail === undefined ? 0 : this.strings.code(String(detail));
+    const at = where ? this.strings.code(where) : 0;
+    if (lv.state === this.model.READY && lv.detail === this.strings.code("spawn")) {
+      this.move(lv, ts, state, code, info, at, obj ?? null); // not started yet: its start waits (spawn_after)
+    } else {
+      // the running greenthread parks: that is its state once it is switched out
+      lv.pending = state;
+      lv.pendingDetail = code;
+      lv.pendingInfo = info;
+      lv.pendingWhere = at;
+      lv.pendingObj = obj ?? null;
+    }
     if (reason === "pool_slot" && obj !== null && obj !== undefined) {
       lv.slotWaits ??= new Map();
       if (!lv.slotWaits.has(obj)) lv.slotWaits.set(obj, ts);
     }
   }
+
 
   wake(ts, gid, cause, waker, late) {
     const lv = this.lane(gid), m = this.model;

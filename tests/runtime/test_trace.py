@@ -361,3 +361,17 @@ def test_io_waits_name_the_peer(rec):
     assert details == [f"listening 127.0.0.1:{port}", f"127.0.0.1:{addr[1]}"]
     for s in (client, server, listener):
         s.close()
+
+
+def test_a_spawn_after_greenthread_sleeps_until_its_delay_is_up_not_ready(rec):
+    g = runtime.spawn_after(2, lambda: None)
+    g.wait()
+    lane = intervals(rec.take())[g.gid]
+    assert [(iv.state, iv.detail) for iv in lane] == [
+        ("ready", "spawn"),
+        ("sleep", "sleep"),  # its delay: waiting for a timer, as a sleep does
+        ("ready", "timer"),
+        ("running", None),
+        ("done", "ok"),
+    ]
+    assert lane[1].end - lane[1].start == 2 * 10**9 and lane[0].end == lane[0].start
