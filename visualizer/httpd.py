@@ -63,9 +63,11 @@ class _Server(ThreadedWSGIServer):
             # browser's delayed ACK (40 ms on Linux)
             request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().process_request(request, client_address)
-        except BaseException:
+        except Exception:  # no thread took the request: its slot is free again
             self.slots.release()
             raise
+        # (a signal's SystemExit may land after the thread started, which frees the slot itself: it passes on
+        # untouched, and the server stops; releasing here too raised instead, and the stop was lost)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:

@@ -62,9 +62,14 @@ class Server:
         if hasattr(self, "http"):
             self.http.close()
         self.proc.terminate()
-        self.proc.wait(20)
-        self.proc.stdout.close()
-        self._log.close()
+        try:
+            self.proc.wait(20)  # a server that does not stop on SIGTERM fails the test that stops it...
+        finally:  # ...and only that one: it is killed, its pipes closed
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc.stdout.close()
+            self._log.close()
 
 
 def page_client(app: Flask) -> Any:
