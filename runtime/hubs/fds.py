@@ -1,17 +1,21 @@
-"""Who waits on which fd: the `WaitContainer`s of `Hub.wait_fd` (one fd) and `Hub.wait_fds`
-(several at once, green select). The hub keeps one `FdWatch` per watched fd."""
+"""The hub's fd doors (`FdDoors`: wait for readiness, forget a closed fd, wake whoever the poller
+says is ready) and who waits on which fd: the `WaitContainer`s of `Hub.wait_fd` (one fd,
+`FdWatch`) and `Hub.wait_fds` (several at once, green select: `FdGroup`). The hub keeps one
+`FdWatch` per watched fd."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import errno
+from typing import TYPE_CHECKING, Any
 
-from runtime.hubs.waiter import Waiter
-from runtime.instrument import Reason
+from runtime.hubs.poller import READ, WRITE, Poller
+from runtime.hubs.waiter import TIMED_OUT, IOClosed, Waiter
+from runtime.instrument import Cause, Reason
 
 if TYPE_CHECKING:
     from runtime.hubs.hub import Hub
 
-__all__ = ["FdGroup", "FdWatch"]
+__all__ = ["FdDoors", "FdGroup", "FdWatch"]
 
 
 class FdWatch:
@@ -68,3 +72,106 @@ class FdGroup:
             elif not write and watch.reader is waiter:
                 watch.reader = None
         self.hub._fd_waiters -= 1
+
+
+class FdDoors:
+    """The `Hub`'s doors for fd readiness (a part of the hub: `Hub` sets the state they use)."""
+
+    poller: Poller
+    _watches: dict[int, FdWatch]
+    _wakeup_r: int
+    park: Any
+    wake: Any
+    _run_threadsafe: Any
+
+    def wait_fd(self, fd: int, write: bool = False, timeout: float | None = None, detail: Any = None) -> bool:
+        """Park until `fd` is readable (or writable). False if `timeout` expired first.
+        `detail` is what the ``blocked`` hook reports (the peer, say; default: the fd).
+
+        Raises `IOClosed` if the fd is closed (through `notify_close`) while waiting, and
+        RuntimeError if another greenthread already waits to read (or write) it.
+        """
+        watch = self._watch(fd, write)
+        reason = Reason.IO_WRITE if write else Reason.IO_READ
+        return self.park(watch, reason, fd, timeout, fd if detail is None else detail) is not TIMED_OUT
+
+    def wait_fds(self, reads: list[int], writes: list[int], timeout: float | None = None) -> bool:
+        """Park until one of `reads` is readable or one of `writes` writable (what green
+        select is built on). False if `timeout` expired first."""
+        slots = [(self._watch(fd, False), False) for fd in reads] + [(self._watch(fd, True), True) for fd in writes]
+        if not slots:
+            raise ValueError("wait_fds() needs at least one fd")
+        reason = Reason.IO_READ if reads else Reason.IO_WRITE
+        return self.park(FdGroup(self, slots), reason, tuple(reads) + tuple(writes), timeout) is not TIMED_OUT
+
+    def _watch(self, fd: int, write: bool) -> FdWatch:
+        # The fd's watch, registered with the poller for `write` (or read), with the slot free.
+        watch = self._watches.get(fd)
+        if watch is None:
+            watch = self._watches[fd] = FdWatch(self, fd)
+        other = watch.writer if write else watch.reader
+        if other is not None:
+            raise RuntimeError(
+                f"fd {fd} is already waited on to {'write' if write else 'read'} by {other.glet!r};"
+                " two greenthreads cannot wait on one fd in the same direction"
+            )
+        need = WRITE if write else READ
+        if not watch.mask & need:
+            # Registration stays after the wake (deferred unregister): the next wait on
+            # this fd, usually moments later, then costs no system call.
+            if watch.mask:
+                self.poller.modify(fd, watch.mask | need)
+            else:
+                self.poller.register(fd, need)
+            watch.mask |= need
+        return watch
+
+    def notify_close(self, fd: int) -> None:
+        """`fd` is about to be closed: forget it, and wake its waiters with `IOClosed`.
+
+        Whoever closes an fd that was waited on must call this first (green sockets do):
+        an fd stays registered with the poller after a wait, and a new fd that reuses
+        the number would otherwise never be registered.
+        """
+        watch = self._watches.pop(fd, None)
+        if watch is None:
+            return
+        if watch.mask:
+            try:
+                self.poller.unregister(fd)
+            except (OSError, KeyError, ValueError):
+                pass
+        for w in (watch.reader, watch.writer):
+            if w is not None:
+                err = IOClosed(errno.EBADF, f"fd {fd} was closed while {w.glet!r} waited on it")
+                self.wake(w, None, Cause.CLOSED, err)
+
+    def _dispatch(self, events: list[tuple[int, int]]) -> None:
+        watches = self._watches
+        for fd, mask in events:
+            if fd == self._wakeup_r:
+                self._run_threadsafe()
+                continue
+            watch = watches.get(fd)
+            if watch is None:  # closed behind our back: stop watching it
+                try:
+                    self.poller.unregister(fd)
+                except (OSError, KeyError, ValueError):
+                    pass
+                continue
+            reader = watch.reader
+            writer = watch.writer
+            if mask & READ and reader is not None:
+                self.wake(reader, None, Cause.FD_READY)
+            if mask & WRITE and writer is not None:
+                self.wake(writer, None, Cause.FD_READY)
+            # The deferred unregister: an fd stays registered after its waiter wakes, and
+            # only an event that nobody waited for shows it is idle; then watch less.
+            if mask & ~((READ if reader is not None else 0) | (WRITE if writer is not None else 0)):
+                want = (READ if watch.reader is not None else 0) | (WRITE if watch.writer is not None else 0)
+                if want:
+                    self.poller.modify(fd, want)
+                    watch.mask = want
+                else:
+                    self.poller.unregister(fd)
+                    del watches[fd]

@@ -21,12 +21,14 @@ running, as if in step 3 of a pass):
     2. wait on the poller until the next deadline (not at all if something is ready);
     3. run every greenthread that was ready when this step began (FIFO). A paced hub (the
        dashboard's live control, `runtime.hubs.control`) may hold before each switch.
+
+Here: the loop, park and wake, timers. The fd doors are `runtime.hubs.fds.FdDoors`, the doors
+for other OS threads `runtime.hubs.threads.ThreadDoors`: parts of `Hub`, in modules of their own.
 """
 
 from __future__ import annotations
 
 import _thread
-import errno
 import functools
 import heapq
 import itertools
@@ -42,10 +44,11 @@ from typing import Any
 import greenlet
 
 from runtime.hubs.clock import TestClock
-from runtime.hubs.fds import FdGroup, FdWatch
-from runtime.hubs.poller import READ, WRITE, Poller, make_poller
+from runtime.hubs.fds import FdDoors, FdWatch
+from runtime.hubs.poller import Poller, make_poller
+from runtime.hubs.threads import ThreadDoors
 from runtime.hubs.timers import Timer
-from runtime.hubs.waiter import DONE, PARKED, SCHEDULED, TIMED_OUT, Deadlock, IOClosed, WaitContainer, Waiter
+from runtime.hubs.waiter import DONE, PARKED, SCHEDULED, TIMED_OUT, Deadlock, WaitContainer, Waiter
 from runtime.instrument import Cause, Reason, hooks
 
 #: the main thread: its hub is gid 0 and its first greenlet gid 1 (the main greenthread)
@@ -85,7 +88,7 @@ def _root_of(glet: Any) -> Any:
     return glet
 
 
-class Hub:
+class Hub(FdDoors, ThreadDoors):
     """The scheduler of one OS thread. Use `runtime.hubs.get_hub()` to get it.
 
     The kernel's doors, the only ways into the scheduler (no guard rails: the caller
@@ -354,164 +357,6 @@ class Hub:
             h = hooks.timers_fired
             if h is not None:
                 h(fired, latest)
-
-    # ------------------------------------------------------------------ fds
-
-    def wait_fd(self, fd: int, write: bool = False, timeout: float | None = None, detail: Any = None) -> bool:
-        """Park until `fd` is readable (or writable). False if `timeout` expired first.
-        `detail` is what the ``blocked`` hook reports (the peer, say; default: the fd).
-
-        Raises `IOClosed` if the fd is closed (through `notify_close`) while waiting, and
-        RuntimeError if another greenthread already waits to read (or write) it.
-        """
-        watch = self._watch(fd, write)
-        reason = Reason.IO_WRITE if write else Reason.IO_READ
-        return self.park(watch, reason, fd, timeout, fd if detail is None else detail) is not TIMED_OUT
-
-    def wait_fds(self, reads: list[int], writes: list[int], timeout: float | None = None) -> bool:
-        """Park until one of `reads` is readable or one of `writes` writable (what green
-        select is built on). False if `timeout` expired first."""
-        slots = [(self._watch(fd, False), False) for fd in reads] + [(self._watch(fd, True), True) for fd in writes]
-        if not slots:
-            raise ValueError("wait_fds() needs at least one fd")
-        reason = Reason.IO_READ if reads else Reason.IO_WRITE
-        return self.park(FdGroup(self, slots), reason, tuple(reads) + tuple(writes), timeout) is not TIMED_OUT
-
-    def _watch(self, fd: int, write: bool) -> FdWatch:
-        # The fd's watch, registered with the poller for `write` (or read), with the slot free.
-        watch = self._watches.get(fd)
-        if watch is None:
-            watch = self._watches[fd] = FdWatch(self, fd)
-        other = watch.writer if write else watch.reader
-        if other is not None:
-            raise RuntimeError(
-                f"fd {fd} is already waited on to {'write' if write else 'read'} by {other.glet!r};"
-                " two greenthreads cannot wait on one fd in the same direction"
-            )
-        need = WRITE if write else READ
-        if not watch.mask & need:
-            # Registration stays after the wake (deferred unregister): the next wait on
-            # this fd, usually moments later, then costs no system call.
-            if watch.mask:
-                self.poller.modify(fd, watch.mask | need)
-            else:
-                self.poller.register(fd, need)
-            watch.mask |= need
-        return watch
-
-    # ------------------------------------------------------------------ other OS threads
-
-    def call_threadsafe(self, callback: Callable[..., Any], *args: Any) -> None:
-        """From any OS thread: have the hub call ``callback(*args)`` soon (it must not block).
-
-        Whoever expects such a call must say so first, from the hub's thread, with
-        `expect_threadsafe`, so the hub waits for it instead of declaring a deadlock.
-        """
-        with self._wakeup_lock:
-            if self.closed:  # the hub is gone (a call that outlived its program's hub): nobody is left to run it
-                return
-            self._threadsafe.append((callback, args))
-            try:
-                os.write(self._wakeup_w, b"x")
-            except BlockingIOError:  # the pipe is full: the hub is waking up anyway
-                pass
-
-    def expect_threadsafe(self) -> None:
-        """One `call_threadsafe` is on its way; the callback must call `threadsafe_done`."""
-        self._open_wakeup()
-        self._external += 1
-
-    def _open_wakeup(self) -> None:
-        if self._wakeup_r < 0:
-            self._wakeup_r, self._wakeup_w = os.pipe()
-            os.set_blocking(self._wakeup_r, False)
-            os.set_blocking(self._wakeup_w, False)
-            self.poller.register(self._wakeup_r, READ)
-
-    def raise_in_main(self, exc: BaseException) -> None:
-        """Have the main greenthread raise `exc` at its next switch, as the hub's own work.
-
-        For signal handlers: Python runs them between any two bytecodes of whatever
-        greenthread happens to run — inside a finalizer, an exception is even lost — so a
-        handler should hand its exception to the hub instead of raising it there.
-        """
-        self._open_wakeup()
-        self.call_threadsafe(self._throw_into_main, exc)
-
-    def _throw_into_main(self, exc: BaseException) -> None:
-        w = getattr(self._root, "_gs_waiter", None)
-        if w is not None and w.state != DONE:
-            self.interrupt(self._root, exc, Cause.KILL)
-        else:  # main has not handed control to the hub through a wait: hand it the exception
-            self._to_root(exc)
-
-    def threadsafe_done(self) -> None:
-        """The call announced by `expect_threadsafe` has arrived."""
-        self._external -= 1
-
-    def _run_threadsafe(self) -> None:
-        try:
-            while os.read(self._wakeup_r, 4096):
-                pass
-        except BlockingIOError:
-            pass
-        calls = self._threadsafe
-        while calls:
-            callback, args = calls.popleft()
-            try:
-                callback(*args)
-            except Exception as e:
-                self.report_error(f"thread-safe callback {callback!r}", e)
-
-    def notify_close(self, fd: int) -> None:
-        """`fd` is about to be closed: forget it, and wake its waiters with `IOClosed`.
-
-        Whoever closes an fd that was waited on must call this first (green sockets do):
-        an fd stays registered with the poller after a wait, and a new fd that reuses
-        the number would otherwise never be registered.
-        """
-        watch = self._watches.pop(fd, None)
-        if watch is None:
-            return
-        if watch.mask:
-            try:
-                self.poller.unregister(fd)
-            except (OSError, KeyError, ValueError):
-                pass
-        for w in (watch.reader, watch.writer):
-            if w is not None:
-                err = IOClosed(errno.EBADF, f"fd {fd} was closed while {w.glet!r} waited on it")
-                self.wake(w, None, Cause.CLOSED, err)
-
-    def _dispatch(self, events: list[tuple[int, int]]) -> None:
-        watches = self._watches
-        for fd, mask in events:
-            if fd == self._wakeup_r:
-                self._run_threadsafe()
-                continue
-            watch = watches.get(fd)
-            if watch is None:  # closed behind our back: stop watching it
-                try:
-                    self.poller.unregister(fd)
-                except (OSError, KeyError, ValueError):
-                    pass
-                continue
-            reader = watch.reader
-            writer = watch.writer
-            if mask & READ and reader is not None:
-                self.wake(reader, None, Cause.FD_READY)
-            if mask & WRITE and writer is not None:
-                self.wake(writer, None, Cause.FD_READY)
-            # The deferred unregister: an fd stays registered after its waiter wakes, and
-            # only an event that nobody waited for shows it is idle; then watch less.
-            if mask & ~((READ if reader is not None else 0) | (WRITE if writer is not None else 0)):
-                want = (READ if watch.reader is not None else 0) | (WRITE if watch.writer is not None else 0)
-                if want:
-                    self.poller.modify(fd, want)
-                    watch.mask = want
-                else:
-                    self.poller.unregister(fd)
-                    del watches[fd]
 
     # ------------------------------------------------------------------ the loop
 
