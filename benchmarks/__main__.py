@@ -10,7 +10,7 @@ from pathlib import Path
 
 from benchmarks import attach, browser, dashboard
 from benchmarks.core import IMPLS, SCENARIOS, Scenario
-from benchmarks.harness import Measurement, measure
+from benchmarks.harness import BASE, Measurement, measure
 
 BASELINE = "runtime"
 
@@ -27,6 +27,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-attach", action="store_true", help="skip eventlet and gevent traced against themselves")
     parser.add_argument("--impl", type=impl_list, default=list(IMPLS), help=f"comma list of {','.join(IMPLS)}")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write all results to PATH")
+    parser.add_argument(
+        "--baseline",
+        type=checkout,
+        metavar="DIR",
+        help=f"also measure the runtime of the checkout DIR (an older commit, say) as {BASE}, side by side: its"
+        " ratio vs runtime above 1.00x means this tree is faster",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -40,6 +47,14 @@ def impl_list(text: str) -> list[str]:
     if unknown or not wanted:
         raise argparse.ArgumentTypeError(f"choose from {','.join(IMPLS)}")
     return [impl for impl in IMPLS if impl in wanted]
+
+
+def checkout(text: str) -> Path:
+    """Parse ``--baseline DIR``: a checkout with a ``runtime`` package."""
+    path = Path(text).resolve()
+    if not (path / "runtime" / "__init__.py").is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no runtime/__init__.py there (a greenscope checkout, please)")
+    return path
 
 
 def ratio_vs_baseline(result: Measurement, baseline: Measurement | None) -> float | None:
@@ -101,7 +116,9 @@ def main(argv: list[str]) -> int:
     for name in names:
         spec = SCENARIOS[name]
         impls = [impl for impl in args.impl if impl in spec.impls]  # not every peer has every scenario
-        results = measure(name, impls, args.repeat, progress=show_progress)
+        if args.baseline is not None and "runtime" in spec.impls:
+            impls.insert(1, BASE)
+        results = measure(name, impls, args.repeat, progress=show_progress, baseline=args.baseline)
         show_progress("")
         print(report(spec, results, args.repeat) + "\n")
         by_impl = {r.impl: r for r in results}
