@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import greenlet
 
 from runtime.exceptions import exception_from
-from runtime.hubs import get_hub
+from runtime.hubs import _local, get_hub
 from runtime.hubs.hub import MAIN_THREAD
 from runtime.instrument import Cause, Reason, hooks
 from runtime.waitqueue import WaitQueue
@@ -257,7 +257,10 @@ def spawn_after_local(seconds: float, func: Callable[..., Any], *args: Any, **kw
 
 def sleep(seconds: float = 0) -> None:
     """Yield to the hub: with 0, let every other ready greenthread run once; else park."""
-    hub = get_hub()
+    try:
+        hub = _local.hub  # get_hub() without the call: this is sleep(0), the hottest path
+    except AttributeError:
+        hub = get_hub()
     if seconds <= 0:
         hub.yield_now()
     else:
