@@ -70,6 +70,8 @@ def main() -> None:
         assert not Path(site_file).is_relative_to(CHECKOUT), f"visualizer comes from the checkout: {site_file}"
         assert version != "0+unknown", "no version in the installed metadata"
         assert (Path(site_file).parent.parent / "runtime" / "py.typed").is_file(), "runtime/py.typed is missing"
+        walk = run(bin_dir / "python", "-c", "from runtime import site; print(site._walk.__module__)", cwd=work)
+        assert walk.strip() == "runtime._frames", f"the wheel's C helper is not used: {walk.strip()}"
         step("greenscope record + export")
         (work / "app.py").write_text(PROGRAM)
         greenscope = bin_dir / "greenscope"

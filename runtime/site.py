@@ -8,6 +8,10 @@ runtime's, not the standard library's, and not a library registered with `not_th
 frame is is decided once per file, and each location is formatted once. Code objects are looked
 up by id (hashing one hashes its bytecode), each entry keeping its code, so that a new code at a
 freed one's address is not taken for it.
+
+The walk is `runtime._frames`, a C helper that reads the interpreter's frames where it was
+built (from Python 3.11 on, each frame a walk in Python looks at is an object Python makes on
+demand); else, or with ``GREENSCOPE_PURE_PYTHON=1`` in the environment, the same walk in Python.
 """
 
 from __future__ import annotations
@@ -15,75 +19,86 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
+from collections.abc import Callable
 from typing import Any
 
 import greenlet
 
 __all__ = ["code_location", "creation_site", "not_the_users"]
 
-_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_prefixes: list[str] = [
-    _RUNTIME_DIR,
+_prefixes: tuple[str, ...] = (
+    os.path.dirname(os.path.abspath(__file__)) + os.sep,
     *{os.path.join(sysconfig.get_paths()[k], "") for k in ("stdlib", "platstdlib")},
-]
+)
 _internal: dict[str, bool] = {}  # a code's file name -> not the user's
 _sites: dict[tuple[int, int], tuple[object, str]] = {}  # (id(code), line) -> (code, "file:line")
 _locations: dict[tuple[int, int], tuple[object, str]] = {}  # (id(code), line) -> (code, "file:line in function")
 _QUALNAME = "co_qualname" if sys.version_info >= (3, 11) else "co_name"
 
 
-def not_the_users(directory: str) -> None:
-    """Code under `directory` is a library's, not the user's (eventlet's, gevent's)."""
-    prefix = os.path.join(os.path.abspath(directory), "")
-    if prefix not in _prefixes:
-        _prefixes.append(prefix)
-        _internal.clear()
-
-
-def _users_frame(depth: int) -> Any:
-    """The innermost frame of the user's code from `depth` frames out, or None (the greenthread runs
-    only the runtime's and libraries' code: a ``spawn(queue.get)``)."""
-    f: Any = sys._getframe(depth + 1)
-    internal = _internal
+def _walk_in_python(depth: int, internal: dict[str, bool], prefixes: tuple[str, ...]) -> tuple[Any, int] | None:
+    """`runtime._frames.users_code` in Python: (code, line) of the first frame `depth` frames out of
+    the caller whose file is not under `prefixes`, or None."""
+    try:
+        f: Any = sys._getframe(depth + 1)
+    except ValueError:  # the stack is not that deep
+        return None
     while f is not None:
         name = f.f_code.co_filename
         inside = internal.get(name)  # (a str keeps its hash: the cheapest key there is)
         if inside is None:
-            inside = internal[name] = name.startswith(tuple(_prefixes))
+            inside = internal[name] = name.startswith(prefixes)
         if not inside:
-            return f
+            return f.f_code, f.f_lineno
         f = f.f_back
     return None
+
+
+_walk: Callable[[int, dict[str, bool], tuple[str, ...]], tuple[Any, int] | None] = _walk_in_python
+if not os.environ.get("GREENSCOPE_PURE_PYTHON"):
+    try:
+        from runtime._frames import users_code as _walk
+    except ImportError:  # not built here (no compiler, another interpreter): the walk in Python
+        pass
+
+
+def not_the_users(directory: str) -> None:
+    """Code under `directory` is a library's, not the user's (eventlet's, gevent's)."""
+    global _prefixes
+    prefix = os.path.join(os.path.abspath(directory), "")
+    if prefix not in _prefixes:
+        _prefixes = (*_prefixes, prefix)
+        _internal.clear()
 
 
 def creation_site() -> str:
     """``file:line`` of the innermost caller outside the runtime and the standard library; in a greenthread
     the runtime runs for the user (imap's spawner), the user's line it stands for (its ``_gs_site``); else
     the outermost frame's."""
-    f = _users_frame(1)
-    if f is None:
+    found = _walk(1, _internal, _prefixes)
+    if found is None:
         site = getattr(greenlet.getcurrent(), "_gs_site", None)
         if site is not None:
             return site
         f = sys._getframe(1)
         while f.f_back is not None:
             f = f.f_back
-    return _named(_sites, f, False)
+        found = f.f_code, f.f_lineno
+    return _named(_sites, *found, False)
 
 
 def code_location(skip: int = 0) -> str | None:
     """``file:line in function`` of the innermost caller outside the runtime and the standard library,
     or None if there is none. `skip`: how many callers out are known to be the runtime's (not looked
-    at: each frame looked at is one Python makes an object for)."""
-    f = _users_frame(1 + skip)
-    if f is None:
+    at: in Python each frame looked at is one Python makes an object for)."""
+    found = _walk(1 + skip, _internal, _prefixes)
+    if found is None:
         return None
-    return _named(_locations, f, True)
+    return _named(_locations, *found, True)
 
 
-def _named(table: dict[tuple[int, int], tuple[object, str]], f: Any, function: bool) -> str:
-    """``file:line`` of frame `f` (with `function`: `` in`` its function), formatted once per code and line."""
-    code, line = f.f_code, f.f_lineno
+def _named(table: dict[tuple[int, int], tuple[object, str]], code: Any, line: int, function: bool) -> str:
+    """``file:line`` of `code` at `line` (with `function`: `` in`` its function), formatted once per code and line."""
     known = table.get((id(code), line))
     if known is None or known[0] is not code:
         text = f"{code.co_filename}:{line}" + (f" in {getattr(code, _QUALNAME)}" if function else "")
