@@ -1,10 +1,11 @@
 /* runtime._frames: the user's frame, found without making frame objects.
 
-   users_code(depth, internal, prefixes) -> (code, line) | None
+   users_code(depth, internal, prefixes, names) -> str | (code, line) | None
 
-   Walks the calling thread's Python frames from `depth` frames out of the caller and returns the
-   code object and current line of the first one whose file is not internal: `internal` caches, per
-   file name, True (a file under one of `prefixes`) or False (the user's). This is what
+   Walks the calling thread's Python frames from `depth` frames out of the caller to the first one
+   whose file is not internal: `internal` caches, per file name, True (a file under one of
+   `prefixes`) or False (the user's). Returns that frame's name in `names`, a cache keyed by
+   (id(code), line) of (code, name); or, when `names` has none yet, (code, line). This is what
    `runtime.site._users_frame` does in Python; from Python 3.11 on, each frame that walk looks at is
    an object Python makes on demand (~0.2 us each), here the interpreter's own frames are read.
    Optional: without it (another interpreter, no compiler) `runtime.site` walks in Python. */
@@ -46,10 +47,36 @@ is_internal(PyObject *filename, PyObject *internal, PyObject *prefixes)
     return inside;
 }
 
+/* the name `names` has for `code` at `line`, or (code, line) for the caller to name */
 static PyObject *
-found(PyCodeObject *code, int line)
+found(PyCodeObject *code, int line, PyObject *names)
 {
+    PyObject *key = Py_BuildValue("(ni)", (Py_ssize_t)(uintptr_t)code, line);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *known = PyDict_GetItemWithError(names, key);
+    Py_DECREF(key);
+    if (known != NULL && PyTuple_Check(known) && PyTuple_GET_SIZE(known) == 2
+        && PyTuple_GET_ITEM(known, 0) == (PyObject *)code) {
+        return Py_NewRef(PyTuple_GET_ITEM(known, 1));
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
     return Py_BuildValue("(Oi)", (PyObject *)code, line);
+}
+
+static int
+parse(PyObject *const *args, Py_ssize_t nargs, long *depth)
+{
+    if (nargs != 4 || !PyLong_Check(args[0]) || !PyDict_Check(args[1]) || !PyTuple_Check(args[2])
+        || !PyDict_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "users_code(depth: int, internal: dict, prefixes: tuple, names: dict)");
+        return -1;
+    }
+    *depth = PyLong_AsLong(args[0]);
+    return *depth == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
 #if PY_VERSION_HEX >= 0x030B0000
@@ -89,12 +116,8 @@ frame_line(_PyInterpreterFrame *frame)
 static PyObject *
 users_code(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyLong_Check(args[0]) || !PyDict_Check(args[1]) || !PyTuple_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "users_code(depth: int, internal: dict, prefixes: tuple)");
-        return NULL;
-    }
-    long depth = PyLong_AsLong(args[0]);
-    if (depth == -1 && PyErr_Occurred()) {
+    long depth;
+    if (parse(args, nargs, &depth) < 0) {
         return NULL;
     }
     /* the caller's frame is depth 0, as for sys._getframe (this C call has no frame of its own) */
@@ -120,7 +143,7 @@ users_code(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
         if (!inside) {
-            return found(code, frame_line(frame));
+            return found(code, frame_line(frame), args[3]);
         }
     }
     Py_RETURN_NONE;
@@ -131,12 +154,8 @@ users_code(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 users_code(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3 || !PyLong_Check(args[0]) || !PyDict_Check(args[1]) || !PyTuple_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "users_code(depth: int, internal: dict, prefixes: tuple)");
-        return NULL;
-    }
-    long depth = PyLong_AsLong(args[0]);
-    if (depth == -1 && PyErr_Occurred()) {
+    long depth;
+    if (parse(args, nargs, &depth) < 0) {
         return NULL;
     }
     for (PyFrameObject *frame = PyEval_GetFrame(); frame != NULL; frame = frame->f_back) {
@@ -149,7 +168,7 @@ users_code(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
         if (!inside) {
-            return found(frame->f_code, PyFrame_GetLineNumber(frame));
+            return found(frame->f_code, PyFrame_GetLineNumber(frame), args[3]);
         }
     }
     Py_RETURN_NONE;
@@ -159,13 +178,15 @@ users_code(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef methods[] = {
     {"users_code", (PyCFunction)(void (*)(void))users_code, METH_FASTCALL,
-     "users_code(depth, internal, prefixes) -> (code, line) of the first frame, `depth` frames out of the\n"
-     "caller, whose file is not under one of `prefixes` (`internal` caches the answer per file), or None."},
+     "users_code(depth, internal, prefixes, names) -> the name in `names` (or (code, line)) of the first\n"
+     "frame, `depth` frames out of the caller, whose file is not under one of `prefixes` (`internal`\n"
+     "caches the answer per file), or None."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "runtime._frames", "The user's frame, found without making frame objects.", -1, methods,
+    NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC

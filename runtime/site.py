@@ -31,14 +31,16 @@ _prefixes: tuple[str, ...] = (
     *{os.path.join(sysconfig.get_paths()[k], "") for k in ("stdlib", "platstdlib")},
 )
 _internal: dict[str, bool] = {}  # a code's file name -> not the user's
-_sites: dict[tuple[int, int], tuple[object, str]] = {}  # (id(code), line) -> (code, "file:line")
-_locations: dict[tuple[int, int], tuple[object, str]] = {}  # (id(code), line) -> (code, "file:line in function")
+_sites: dict[tuple[int, int], tuple[Any, str]] = {}  # (id(code), line) -> (code, "file:line")
+_locations: dict[tuple[int, int], tuple[Any, str]] = {}  # (id(code), line) -> (code, "file:line in function")
 _QUALNAME = "co_qualname" if sys.version_info >= (3, 11) else "co_name"
 
 
-def _walk_in_python(depth: int, internal: dict[str, bool], prefixes: tuple[str, ...]) -> tuple[Any, int] | None:
-    """`runtime._frames.users_code` in Python: (code, line) of the first frame `depth` frames out of
-    the caller whose file is not under `prefixes`, or None."""
+def _walk_in_python(
+    depth: int, internal: dict[str, bool], prefixes: tuple[str, ...], names: dict[tuple[int, int], tuple[Any, str]]
+) -> str | tuple[Any, int] | None:
+    """`runtime._frames.users_code` in Python: the first frame `depth` frames out of the caller whose
+    file is not under `prefixes`, as its name in `names` if it has one there, else (code, line); or None."""
     try:
         f: Any = sys._getframe(depth + 1)
     except ValueError:  # the stack is not that deep
@@ -49,12 +51,14 @@ def _walk_in_python(depth: int, internal: dict[str, bool], prefixes: tuple[str, 
         if inside is None:
             inside = internal[name] = name.startswith(prefixes)
         if not inside:
-            return f.f_code, f.f_lineno
+            code, line = f.f_code, f.f_lineno
+            known = names.get((id(code), line))
+            return known[1] if known is not None and known[0] is code else (code, line)
         f = f.f_back
     return None
 
 
-_walk: Callable[[int, dict[str, bool], tuple[str, ...]], tuple[Any, int] | None] = _walk_in_python
+_walk: Callable[..., str | tuple[Any, int] | None] = _walk_in_python
 if not os.environ.get("GREENSCOPE_PURE_PYTHON"):
     try:
         from runtime._frames import users_code as _walk
@@ -75,7 +79,7 @@ def creation_site() -> str:
     """``file:line`` of the innermost caller outside the runtime and the standard library; in a greenthread
     the runtime runs for the user (imap's spawner), the user's line it stands for (its ``_gs_site``); else
     the outermost frame's."""
-    found = _walk(1, _internal, _prefixes)
+    found = _walk(1, _internal, _prefixes, _sites)
     if found is None:
         site = getattr(greenlet.getcurrent(), "_gs_site", None)
         if site is not None:
@@ -84,23 +88,19 @@ def creation_site() -> str:
         while f.f_back is not None:
             f = f.f_back
         found = f.f_code, f.f_lineno
-    return _named(_sites, *found, False)
+    return found if type(found) is str else _name(_sites, *found, False)
 
 
 def code_location(skip: int = 0) -> str | None:
     """``file:line in function`` of the innermost caller outside the runtime and the standard library,
     or None if there is none. `skip`: how many callers out are known to be the runtime's (not looked
     at: in Python each frame looked at is one Python makes an object for)."""
-    found = _walk(1 + skip, _internal, _prefixes)
-    if found is None:
-        return None
-    return _named(_locations, *found, True)
+    found = _walk(1 + skip, _internal, _prefixes, _locations)
+    return found if found is None or type(found) is str else _name(_locations, *found, True)
 
 
-def _named(table: dict[tuple[int, int], tuple[object, str]], code: Any, line: int, function: bool) -> str:
-    """``file:line`` of `code` at `line` (with `function`: `` in`` its function), formatted once per code and line."""
-    known = table.get((id(code), line))
-    if known is None or known[0] is not code:
-        text = f"{code.co_filename}:{line}" + (f" in {getattr(code, _QUALNAME)}" if function else "")
-        known = table[(id(code), line)] = (code, text)
-    return known[1]
+def _name(names: dict[tuple[int, int], tuple[Any, str]], code: Any, line: int, function: bool) -> str:
+    """``file:line`` of `code` at `line` (with `function`: `` in`` its function), kept in `names`."""
+    text = f"{code.co_filename}:{line}" + (f" in {getattr(code, _QUALNAME)}" if function else "")
+    names[(id(code), line)] = (code, text)
+    return text

@@ -46,7 +46,7 @@ def test_pure_python_is_chosen_by_the_environment():
 def every_depth(walk: Any, internal: dict[str, bool], prefixes: tuple[str, ...]) -> list[tuple[str, int]]:
     """What `walk` finds from each depth out of its caller's caller, until it finds nothing."""
     found = []
-    while (hit := walk(2 + len(found), internal, prefixes)) is not None:
+    while (hit := walk(2 + len(found), internal, prefixes, {})) is not None:
         found.append((hit[0].co_qualname if sys.version_info >= (3, 11) else hit[0].co_name, hit[1]))
         if len(found) > 200:
             raise AssertionError("the walk does not end")
@@ -113,6 +113,15 @@ def walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     else:
         monkeypatch.setattr(site, "_walk", site._walk_in_python)
     return request.param
+
+
+def test_a_location_is_named_once(walk: str):
+    """The second time a line is asked for, the walk returns the name it was given the first time."""
+    names = []
+    for _ in range(2):
+        names.append(site.code_location())
+    line, function = sys._getframe().f_lineno - 1, sys._getframe().f_code.co_name
+    assert names[0] == f"{__file__}:{line} in {function}" and names[1] is names[0]
 
 
 def test_a_block_is_located_at_the_users_line_either_way(walk: str):
