@@ -24,6 +24,8 @@ def test_the_trace_format_does_not_load_the_runtime():
     trace = {"runtime", "runtime.trace", "runtime.trace.events"}
     assert loaded_after("import runtime.trace.codec") == trace | {"runtime.trace.codec"}
     assert loaded_after("import runtime.trace.chrome") == trace | {"runtime.trace.chrome", "runtime.trace.states"}
+    analysis = loaded_after("import runtime.trace.analysis")
+    assert {m for m in analysis if not m.startswith("runtime.trace.analysis")} == trace | {"runtime.trace.states"}
 
 
 def test_import_runtime_as_eventlet_is_cheap_and_loads_names_on_use():

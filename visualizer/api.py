@@ -224,7 +224,7 @@ class _Upto:
 
 @api.get("/sessions/<sid>/analysis")
 def analysis(sid: str) -> Response:
-    """The analysis of the session (runtime/trace/analysis.py): of its whole run, or with ``start`` and
+    """The analysis of the session (runtime/trace/analysis/): of its whole run, or with ``start`` and
     ``stop`` of that range; ``tasks`` rows per greenthread (0 to 5000) in the order ``sort`` names. Moments,
     ``start`` and ``stop`` included, are ns since the session's first event (its ``origin``), as on the page."""
     session = _session(sid)

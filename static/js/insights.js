@@ -1,6 +1,6 @@
 // The side panel's analysis tabs: Insights (findings, and the totals of a selected range), Tasks (a row per
 // greenthread, sortable) and Resources (pools and queues, with who waits now). Every number comes from the
-// server's analysis (runtime/trace/analysis.py, GET /api/sessions/<id>/analysis): the page shows them, it does
+// server's analysis (runtime/trace/analysis/, GET /api/sessions/<id>/analysis): the page shows them, it does
 // not compute them. Times in a report, as on the page, are ns since the session's origin (its first event).
 
 import { count, duration, esc } from "./format.js";

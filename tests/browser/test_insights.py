@@ -1,5 +1,5 @@
 """The Insights, Tasks and Resources tabs and range selection, on real workloads: the page shows what the
-analysis (runtime/trace/analysis.py) says, and a click on a finding takes you to its culprit."""
+analysis (runtime/trace/analysis/) says, and a click on a finding takes you to its culprit."""
 
 from __future__ import annotations
 

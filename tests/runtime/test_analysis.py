@@ -1,4 +1,4 @@
-"""The analysis (runtime/trace/analysis.py) of small programs on virtual time: every number exact."""
+"""The analysis (runtime/trace/analysis/) of small programs on virtual time: every number exact."""
 
 from __future__ import annotations
 
