@@ -3,7 +3,7 @@
 
 import { count, duration, esc, shortName } from "./format.js";
 import { model } from "./schema.js";
-import { lastAtOrBefore } from "./trace.js";
+import { lastAtOrBefore } from "./lanes.js";
 
 const WAKES_SHOWN = 50;
 const HISTORY_SHOWN = 200;

@@ -1,7 +1,7 @@
 // The lane filters (text, state now, pool) and the sort, read from the toolbar.
 
 import { model } from "./schema.js";
-import { SORTS } from "./timeline.js";
+import { SORTS } from "./rows.js";
 
 const $ = (id) => document.getElementById(id);
 

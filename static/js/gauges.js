@@ -2,18 +2,15 @@
 // switches per second and the share of time the hub waited in its poller. One canvas, one strip each;
 // labels and values in the left `view.gutter` px.
 //
-// Work per strip is O(pixels × log n), never O(events): step series are folded per pixel column
-// (fold), switches and hub waits are counted per bin of a few px by binary search (binned).
-// Scratch arrays are typed and reused: nothing is allocated per pixel.
+// Each strip is drawn from its numbers per pixel column (folding.js: step series folded per column,
+// switches and hub waits counted per bin of a few px), never from the events one by one.
 
 import { model } from "./schema.js";
-import { lastAtOrBefore } from "./trace.js";
+import { Folding } from "./folding.js";
 import { fitCanvas } from "./theme.js";
 import { count, duration, shortName } from "./format.js";
 
 const CAP = 12; // pools (and queues) drawn at most; the others are counted in "+N more"
-const EXACT = 8; // a pixel column spanning at most this many rows is folded exactly, a busier one sampled
-const SAMPLES = 4; // samples per busy pixel column (8 cost ~50% more for 1M rows, for little gain)
 
 const { DONE, RUNNING } = model;
 const [IO, QUEUE, POOL] = ["io", "queue", "pool"].map((s) => model.states.indexOf(s));
@@ -36,12 +33,7 @@ export class Gauges {
     this.listed = -1; // trace.version the strips were listed at
     this.key = ""; // what the last draw showed: drawing the same again is skipped
     this.theme = null;
-    this.w = 0; // pixel columns the scratch arrays hold
-    this.mean = this.peak = this.bins = null;
-    this.sat = null;
-    this.acc = new Float64Array(16); // per column sums and maxima of one pixel column
-    this.until = 0;
-    this.dt = 1; // bin width (ns) of the last draw
+    this.folding = new Folding(view); // the numbers drawn
     this.shaded = 0;
   }
 
@@ -88,16 +80,8 @@ export class Gauges {
     this.theme = theme;
     ctx.clearRect(0, 0, w, h);
     if (!tr || !(v.t1 > v.t0)) return;
-    this.until = until;
     this.shaded = 0;
     const W = Math.max(1, Math.ceil(v.width));
-    if (W > this.w) {
-      this.w = W;
-      this.mean = new Float64Array(8 * W); // up to 8 columns of a series at a time
-      this.peak = new Float64Array(8 * W);
-      this.sat = new Uint8Array(W);
-      this.bins = new Float64Array(W + 2);
-    }
     const G = theme.gauge;
     const fs = Math.max(9, Math.round(G * 0.24));
     const family = (f) => f.replace(/^.*?[\d.]+px(\/\S+)?\s+/, "");
@@ -106,7 +90,8 @@ export class Gauges {
     const ta = Math.max(v.t0, 0), tb = Math.min(v.t1, until);
     const k0 = Math.max(0, Math.floor(v.x(ta) - v.gutter)), k1 = Math.min(W, Math.ceil(v.x(tb) - v.gutter));
     const span = { ta, tb, k0: tb > ta ? k0 : 0, k1: tb > ta ? k1 : 0 };
-    this.dt = Math.max(2, Math.round(G / 23)) * v.scale; // bins of >= 2 px, aligned in time so panning is steady
+    // bins of >= 2 px, aligned in time so panning is steady
+    this.folding.start(W, Math.max(2, Math.round(G / 23)) * v.scale, until);
 
     const strips = this.list();
     for (let i = 0; i < strips.length; i++) {
@@ -129,8 +114,8 @@ export class Gauges {
   // ------------------------------------------------------------ strips (each returns its label)
 
   states(ctx, theme, s, box, span) {
-    const series = this.trace.stateSeries, W = this.w, mean = this.mean;
-    this.fold(series, 0, DONE, span, false);
+    const f = this.folding, series = this.trace.stateSeries, W = f.w, mean = f.mean;
+    f.fold(series, 0, DONE, span, false);
     let top = 1; // the scale: the highest stack on screen
     for (let k = span.k0; k < span.k1; k++) {
       let sum = 0;
@@ -144,7 +129,7 @@ export class Gauges {
       ctx.fillStyle = theme.states[st];
       ctx.fill();
     }
-    const row = series.at(this.until);
+    const row = series.at(f.until);
     let live = 0, done = 0;
     if (row >= 0) {
       for (let c = 0; c < DONE; c++) live += series.cols[c].a[row];
@@ -155,8 +140,8 @@ export class Gauges {
   }
 
   pool(ctx, theme, s, box, span) {
-    const W = this.w, mean = this.mean, peak = this.peak, sat = this.sat;
-    this.fold(s.r.series, 0, 3, span, true); // 0 size, 1 running, 2 waiting
+    const f = this.folding, W = f.w, mean = f.mean, peak = f.peak, sat = f.sat;
+    f.fold(s.r.series, 0, 3, span, true); // 0 size, 1 running, 2 waiting
     let top = 1;
     for (let k = span.k0; k < span.k1; k++) {
       mean[2 * W + k] += mean[W + k]; // waiting stacked on running
@@ -184,7 +169,7 @@ export class Gauges {
     ctx.strokeStyle = theme.fg;
     ctx.lineWidth = 1.5;
     ctx.stroke();
-    const [size, running, waiting] = this.valuesAt(s.r.series, this.until, 3);
+    const [size, running, waiting] = f.valuesAt(s.r.series, f.until, 3);
     return {
       name: shortName(s.r.name), top: si(top),
       parts: [
@@ -194,8 +179,8 @@ export class Gauges {
   }
 
   queue(ctx, theme, s, box, span) {
-    const W = this.w, mean = this.mean, peak = this.peak;
-    this.fold(s.r.series, 0, 4, span, false); // 0 size, 1 maxsize (-1: unbounded), 2 putters, 3 getters
+    const f = this.folding, W = f.w, mean = f.mean, peak = f.peak;
+    f.fold(s.r.series, 0, 4, span, false); // 0 size, 1 maxsize (-1: unbounded), 2 putters, 3 getters
     let top = 1;
     for (let k = span.k0; k < span.k1; k++) {
       top = Math.max(top, mean[k], peak[W + k], peak[2 * W + k], peak[3 * W + k]);
@@ -219,7 +204,7 @@ export class Gauges {
     this.line(ctx, peak, 3 * W, span, y);
     ctx.strokeStyle = theme.states[IO];
     ctx.stroke();
-    const [size, max, putters, getters] = this.valuesAt(s.r.series, this.until, 4);
+    const [size, max, putters, getters] = f.valuesAt(s.r.series, f.until, 4);
     return {
       name: shortName(s.r.name), top: si(top),
       parts: [
@@ -231,86 +216,22 @@ export class Gauges {
 
   switches(ctx, theme, s, box, span) {
     const tr = this.trace;
-    const { top, now } = this.binned(span, (a, b) => (tr.switchesIn(a, b) * 1e9) / (b - a));
+    const { top, now } = this.folding.binned(span, (a, b) => (tr.switchesIn(a, b) * 1e9) / (b - a));
     this.bars(ctx, span, box, top, theme.accent, null);
     return { name: "switches/s", top: si(top), parts: [[`${si(now)}/s`, theme.fg]] };
   }
 
   hub(ctx, theme, s, box, span) {
     const tr = this.trace;
-    const { now } = this.binned(span, (a, b) => (100 * (tr.waitedUntil(b) - tr.waitedUntil(a))) / (b - a));
+    const { now } = this.folding.binned(span, (a, b) => (100 * (tr.waitedUntil(b) - tr.waitedUntil(a))) / (b - a));
     this.bars(ctx, span, box, 100, theme.hubWait, theme.hubBusy);
     const parts = [[`${Math.round(now)}%`, theme.fg], [" in the poller", theme.dim]];
     return { name: "hub waiting", top: "100%", parts };
   }
 
-  // ------------------------------------------------------------ folding
+  // ------------------------------------------------------------ paths
 
-  /** Fold columns [c0, c0 + n) of step series `series` over the pixel columns [span.k0, span.k1):
-   * mean[c * W + k] = time-weighted mean over the pixel column, peak[...] = its maximum, and with
-   * `saturation` (pools) sat[k] = 1 if running >= size with spawners waiting at some point in it.
-   * A column spanning few rows is folded exactly. A busier one (zoomed out: thousands of switches per px)
-   * is sampled at SAMPLES evenly spaced times, each a binary search bounded to the column's rows: that keeps
-   * it O(pixels × log n), a mean keeps the stacked states consistent (they add up to the mean live count)
-   * where the value at the column's end would flicker between its extremes, and the sampled peak is a
-   * good stand-in for the true one. */
-  fold(series, c0, n, span, saturation) {
-    const v = this.view, W = this.w, mean = this.mean, peak = this.peak, acc = this.acc, sat = this.sat;
-    const ts = series.ts.a, rows = series.ts.n, cols = series.cols;
-    let i = -1; // the row in force at the column's start
-    for (let k = span.k0; k < span.k1; k++) {
-      const a = this.ta(k, span), b = this.tb(k, span);
-      i = lastAtOrBefore(ts, rows, a, Math.max(i, 0));
-      const j = lastAtOrBefore(ts, rows, b, Math.max(i, 0), true); // the last row starting inside [a, b)
-      acc.fill(0, 0, 8);
-      acc.fill(-Infinity, 8); // no row: no peak (a line lifts its pen there)
-      let saturated = 0;
-      if (j - i <= EXACT) {
-        for (let r = i; r <= j; r++) {
-          if (r < 0) continue; // before the first row: zeros
-          const wgt = (r < j ? ts[r + 1] : b) - Math.max(a, ts[r]);
-          for (let c = 0; c < n; c++) {
-            const val = cols[c0 + c].a[r];
-            acc[c] += wgt * val;
-            if (val > acc[8 + c]) acc[8 + c] = val;
-          }
-          if (saturation && cols[1].a[r] >= cols[0].a[r] && cols[2].a[r] > 0) saturated = 1;
-        }
-        for (let c = 0; c < n; c++) acc[c] /= b - a;
-      } else {
-        let r = i;
-        for (let q = 0; q < SAMPLES; q++) {
-          r = lastAtOrBefore(ts, j + 1, a + ((q + 0.5) * (b - a)) / SAMPLES, Math.max(r, 0));
-          if (r < 0) continue;
-          for (let c = 0; c < n; c++) {
-            const val = cols[c0 + c].a[r];
-            acc[c] += val / SAMPLES;
-            if (val > acc[8 + c]) acc[8 + c] = val;
-          }
-          if (saturation && cols[1].a[r] >= cols[0].a[r] && cols[2].a[r] > 0) saturated = 1;
-        }
-      }
-      for (let c = 0; c < n; c++) {
-        mean[c * W + k] = acc[c];
-        peak[c * W + k] = acc[8 + c];
-      }
-      if (saturation) sat[k] = saturated;
-    }
-  }
-
-  /** Values of row in force at t of `series`' first n columns (zeros before its first row). */
-  valuesAt(series, t, n) {
-    const r = series.at(t);
-    return series.cols.slice(0, n).map((c) => (r < 0 ? 0 : c.a[r]));
-  }
-
-  // pixel column k's time range and x edges, clipped to the data's range
-  ta(k, span) {
-    return Math.max(span.ta, this.view.t(this.view.gutter + k));
-  }
-  tb(k, span) {
-    return Math.min(span.tb, this.view.t(this.view.gutter + k + 1));
-  }
+  // pixel column k's x edges, clipped to the data's range
   xl(k, span) {
     return Math.max(this.view.gutter + k, this.view.x(span.ta));
   }
@@ -357,45 +278,15 @@ export class Gauges {
     }
   }
 
-  // ------------------------------------------------------------ bins (switches, hub waiting)
-
-  /** The time range [this.ba, this.bb) of bin j: [j dt, (j + 1) dt), or for the bin holding `until` the dt
-   * before it (a full bin, so the live edge does not divide a few events by a sliver of time). */
-  binRange(j) {
-    const dt = this.dt;
-    this.ba = j * dt;
-    this.bb = this.ba + dt;
-    if (this.bb > this.until) {
-      this.bb = this.until;
-      this.ba = Math.max(0, this.until - dt);
-    }
-  }
-
-  /** bins[] = f(a, b) per bin over the span; returns the largest and the one at `until`. */
-  binned(span, f) {
-    const bins = this.bins;
-    let top = 0, now = 0;
-    this.j0 = Math.floor(span.ta / this.dt);
-    this.nb = span.tb > span.ta ? Math.min(bins.length, Math.ceil(span.tb / this.dt) - this.j0) : 0;
-    for (let q = 0; q < this.nb; q++) {
-      this.binRange(this.j0 + q);
-      const val = this.bb > this.ba ? f(this.ba, this.bb) : 0;
-      bins[q] = val;
-      if (val > top) top = val;
-    }
-    this.binRange(Math.floor(this.until / this.dt));
-    if (this.bb > this.ba) now = f(this.ba, this.bb);
-    return { top: Math.max(top, 1e-9), now };
-  }
-
-  /** Draw bins[] as bars of `fill` on a 0..top scale, with their top edge stroked in `edge` if given. */
+  /** Draw the bins (Folding.binned) as bars of `fill` on a 0..top scale, with their top edge stroked in `edge` if
+   * given. */
   bars(ctx, span, box, top, fill, edge) {
-    const v = this.view, bins = this.bins, h = box.bottom - box.top;
+    const v = this.view, f = this.folding, bins = f.bins, h = box.bottom - box.top;
     ctx.beginPath();
-    for (let q = 0; q < this.nb; q++) {
-      const j = this.j0 + q;
-      const xa = Math.round(v.x(Math.max(j * this.dt, span.ta)));
-      const xb = Math.round(v.x(Math.min((j + 1) * this.dt, span.tb)));
+    for (let q = 0; q < f.nb; q++) {
+      const j = f.j0 + q;
+      const xa = Math.round(v.x(Math.max(j * f.dt, span.ta)));
+      const xb = Math.round(v.x(Math.min((j + 1) * f.dt, span.tb)));
       const bh = (bins[q] * h) / top;
       if (xb > xa && bh > 0) ctx.rect(xa, box.bottom - bh, xb - xa, bh);
     }
@@ -403,10 +294,10 @@ export class Gauges {
     ctx.fill();
     if (!edge) return;
     ctx.beginPath();
-    for (let q = 0; q < this.nb; q++) {
-      const j = this.j0 + q;
-      const xa = Math.round(v.x(Math.max(j * this.dt, span.ta)));
-      const xb = Math.round(v.x(Math.min((j + 1) * this.dt, span.tb)));
+    for (let q = 0; q < f.nb; q++) {
+      const j = f.j0 + q;
+      const xa = Math.round(v.x(Math.max(j * f.dt, span.ta)));
+      const xb = Math.round(v.x(Math.min((j + 1) * f.dt, span.tb)));
       const yy = Math.round(box.bottom - (bins[q] * h) / top) + 0.5;
       if (q) ctx.lineTo(xa, yy);
       else ctx.moveTo(xa, yy);
@@ -461,12 +352,12 @@ export class Gauges {
 
   /** Tooltip text at CSS px (x, y): the strip's name, the time, its values there. */
   hit(x, y) {
-    const tr = this.trace, theme = this.theme;
+    const tr = this.trace, theme = this.theme, f = this.folding;
     if (!tr || !theme) return null;
     const s = this.strips[Math.floor(y / theme.gauge)];
     if (!s || x >= this.view.gutter + this.view.width) return null;
-    const t = x < this.view.gutter ? this.until : this.view.t(x);
-    if (t < 0 || t > this.until) return null;
+    const t = x < this.view.gutter ? f.until : this.view.t(x);
+    if (t < 0 || t > f.until) return null;
     const at = `${x < this.view.gutter ? "now" : "at"} ${duration(t)}`;
     if (s.kind === "states") {
       const series = tr.stateSeries, r = series.at(t);
@@ -478,17 +369,17 @@ export class Gauges {
       return lines.join("\n");
     }
     if (s.kind === "pool") {
-      const [size, running, waiting] = this.valuesAt(s.r.series, t, 3);
+      const [size, running, waiting] = f.valuesAt(s.r.series, t, 3);
       const full = running >= size && waiting > 0 ? "\n  saturated: spawners wait for a slot" : "";
       return `pool ${shortName(s.r.name)} ${at}\n  running ${running} of ${size}\n  waiting ${waiting}${full}`;
     }
     if (s.kind === "queue") {
-      const [size, max, putters, getters] = this.valuesAt(s.r.series, t, 4);
+      const [size, max, putters, getters] = f.valuesAt(s.r.series, t, 4);
       return `queue ${shortName(s.r.name)} ${at}\n  size ${size} of ${max < 0 ? "unbounded" : max}\n`
         + `  putters waiting ${putters}\n  getters waiting ${getters}`;
     }
-    this.binRange(Math.floor(t / this.dt));
-    const a = this.ba, b = this.bb;
+    f.binRange(Math.floor(t / f.dt));
+    const a = f.ba, b = f.bb;
     if (!(b > a)) return null;
     if (s.kind === "switches") {
       const n = tr.switchesIn(a, b);

@@ -1,5 +1,6 @@
-// The page's wiring: sessions in, the stream into a Trace, the controls, and one redraw per animation
-// frame behind dirty flags.
+// The page's wiring: the parts made and joined (the session shown: sessions.js; what is selected and
+// hovered: selection.js), the stream into the session's Trace, the controls, and one redraw per
+// animation frame behind dirty flags.
 
 import { Control } from "./control.js";
 import { fillPools, fillChoices, readFilter, timeDependent } from "./filters.js";
@@ -7,17 +8,17 @@ import { count, duration } from "./format.js";
 import { Gauges } from "./gauges.js";
 import { KEYS, wireInput } from "./input.js";
 import { Launcher } from "./launcher.js";
-import { renderDetails, tooltipText } from "./details.js";
 import { Insights } from "./insights.js";
-import { fillHelp, fillLegend, fillSessionPicker } from "./panels.js";
+import { fillHelp, fillLegend } from "./panels.js";
 import { Narrator } from "./narration.js";
 import { model } from "./schema.js";
+import { Selection } from "./selection.js";
+import { Sessions, isLive } from "./sessions.js";
 import { SourceView } from "./source.js";
 import { Stream } from "./stream.js";
 import { Side } from "./side.js";
 import { fitCanvas, readTheme } from "./theme.js";
 import { Timeline } from "./timeline.js";
-import { Trace } from "./trace.js";
 import { View } from "./view.js";
 import { Viewport } from "./viewport.js";
 
@@ -70,19 +71,9 @@ function status(text, error = false) {
 const stream = new Stream({
   onStatus: status,
   onConnect: () => page.session && stream.subscribe(page.session.id),
-  onSessions: (list) => {
-    page.sessions = new Map(list.map((s) => [s.id, s]));
-    sessionsChanged();
-  },
-  onSession: (s) => {
-    page.sessions.set(s.id, s);
-    sessionsChanged();
-  },
-  onRemoved: (id) => {
-    page.sessions.delete(id);
-    if (page.session?.id === id) closeSession();
-    sessionsChanged();
-  },
+  onSessions: (list) => sessions.listed(list),
+  onSession: (s) => sessions.updated(s),
+  onRemoved: (id) => sessions.removed(id),
   onBatch: (batch) => {
     const t0 = performance.now();
     page.trace.ingest(batch);
@@ -96,7 +87,7 @@ const stream = new Stream({
 
 const control = new Control($("pace"), { fetchJSON, onStatus: (text, error) => status(text, error) });
 const narrator = new Narrator($("narration"));
-const source = new SourceView($("source"), { fetchJSON, onSelectGid: (gid) => select(page.trace.byGid.get(gid) || null) });
+const source = new SourceView($("source"), { fetchJSON, onSelectGid: (gid) => selection.selectGid(gid) });
 
 /** After a batch: the pace buttons, the narration and the source view's marks as the program's hub is now. */
 function liveControl(batch) {
@@ -106,129 +97,45 @@ function liveControl(batch) {
   if (side.tab === "source") source.update(page.trace);
 }
 
-function sessionsChanged() {
-  const list = [...page.sessions.values()];
-  fillSessionPicker($("session-picker"), list, page.session?.id);
-  if (!page.session && page.wantPid === null && !page.opened && list.length) {
-    // the page opened with no session named: show the newest (the demo `make run` launched, say)
-    openSession(list.reduce((a, b) => (Number(b.id) > Number(a.id) ? b : a)).id);
-  }
-  page.opened = true;
-  if (page.wantPid !== null) {
-    const s = list.find((x) => x.pid === page.wantPid);
-    if (s) {
-      page.wantPid = null;
-      openSession(s.id);
-    }
-  }
-  if (page.session) {
-    const s = page.sessions.get(page.session.id);
-    if (s) {
-      if (page.session.state === "?" && !isLive(s)) {
-        viewport.open(page.trace, true); // opened by its URL: an ended one, fitted
-      }
-      page.session = s;
-      showSession();
-    }
-  }
-}
+// ------------------------------------------------------------------ the analysis: insights, tasks, resources, a range
 
-const isLive = (s) => ["starting", "running", "?"].includes(s.state) && s.source !== "recording";
-
-/** Open a session: a fresh Trace, fed from its first retained event; live ones followed, ended ones fitted. */
-function openSession(id) {
-  if (!id) return;
-  const s = page.sessions.get(id) || { id, state: "?" };
-  page.session = s;
-  page.trace = new Trace(model);
-  narrator.reset();
-  if (side.tab === "source") source.open(s).then(() => source.update(page.trace));
-  viewport.open(page.trace, !isLive(s));
-  timeline.setTrace(page.trace);
-  gauges.setTrace(page.trace);
-  if (side.tab === "details") side.hide();
+const side = new Side($("side"), (tab) => {
+  if (tab === "source") source.open(page.session).then(() => source.update(page.trace));
   refreshInsights(true);
-  const url = new URL(location.href);
-  url.searchParams.set("session", id);
-  url.searchParams.delete("pid");
-  history.replaceState(null, "", url);
-  stream.subscribe(id);
-  showSession();
   dirtyAll();
-}
-
-function showSession() {
-  const s = page.session;
-  const pill = $("session-state");
-  pill.textContent = s ? (s.stalled ? "stalled" : s.state) : "";
-  pill.dataset.state = s ? s.state : "";
-  pill.dataset.stalled = String(Boolean(s?.stalled));
-  pill.title = s?.error || "";
-  if (s?.error) status(s.error, true); // whatever the state: an ended session may have lost events on the way
-  const live = Boolean(s) && ["starting", "running"].includes(s.state) && s.source !== "recording";
-  control.setSession(s, live, page.trace);
-  $("btn-stop").disabled = !live;
-  $("btn-delete").disabled = !s || live;
-  $("btn-play").disabled = !s || ["starting", "running"].includes(s.state);
-  $("replay-seek").disabled = $("btn-play").disabled;
-  const base = s ? `/api/sessions/${encodeURIComponent(s.id)}` : "";
-  for (const [el, href] of [
-    ["dl-recording", `${base}/recording`],
-    ["dl-chrome", `${base}/export?format=chrome`],
-  ]) {
-    $(el).setAttribute("aria-disabled", String(!s));
-    $(el).href = s ? href : "#";
-  }
-  $("empty").hidden = Boolean(s);
-  $("session-picker").value = s ? s.id : "";
-}
-
-// ------------------------------------------------------------------ launching, stopping, loading
-
-const launcher = new Launcher($("launcher"), $("launcher-body"), {
-  fetchJSON,
-  onLaunched: (s) => {
-    page.sessions.set(s.id, s);
-    sessionsChanged();
-    openSession(s.id);
-  },
 });
 
-/** Stop a live session's program, or delete an ended session and its recording (DELETE does what fits). */
-async function stopSession() {
-  if (!page.session) return;
-  const r = await fetchJSON(`/api/sessions/${encodeURIComponent(page.session.id)}`, { method: "DELETE" });
-  if (!r.ok) status(r.body?.error || `failed (${r.status})`, true);
+const insights = new Insights(
+  { insights: $("insights"), tasks: $("tasks"), resources: $("resources") },
+  {
+    fetchJSON,
+    onSelectGid: (gid) => selection.selectGid(gid),
+    onFinding: (f) => selection.showFinding(f),
+    onClearRange: () => selection.selectRange(null),
+  },
+);
+
+/** Ask for the analysis again (if a panel of it is open, and the session changed since). */
+function refreshInsights(force = false) {
+  if (side.tab && side.tab !== "details" && side.tab !== "source") insights.refresh(page.session, page.trace, force);
 }
 
-/** No session open: the page says what to do. */
-function closeSession() {
-  page.session = page.trace = viewport.trace = null;
-  narrator.reset();
-  timeline.setTrace(null);
-  gauges.setTrace(null);
-  if (side.tab) side.hide();
-  const url = new URL(location.href);
-  url.searchParams.delete("session");
-  history.replaceState(null, "", url);
-  showSession();
-  dirtyAll();
-}
+// ------------------------------------------------------------------ sessions, launching, selecting
 
-async function loadRecording(file) {
-  status(`loading ${file.name}…`);
-  const form = new FormData();
-  form.append("file", file);
-  const r = await fetchJSON("/api/recordings", { method: "POST", body: form });
-  if (!r.ok) {
-    status(r.body?.error || `could not load ${file.name} (${r.status})`, true);
-    return;
-  }
-  status(`${file.name}: ${count(r.body.events)} events`);
-  page.sessions.set(r.body.id, r.body);
-  sessionsChanged();
-  openSession(r.body.id);
-}
+const sessions = new Sessions(page, {
+  stream, viewport, timeline, gauges, control, narrator, source, side, refreshInsights, redraw: dirtyAll, status,
+  fetchJSON,
+});
+
+const launcher = new Launcher($("launcher"), $("launcher-body"), { fetchJSON, onLaunched: (s) => sessions.added(s) });
+
+const selection = new Selection(page, {
+  timeline, viewport, side, source, insights, theme: () => theme, redraw: dirtyAll,
+  redrawOverlay: () => {
+    dirty.overlay = true;
+    schedule();
+  },
+});
 
 // ------------------------------------------------------------------ drawing, once per frame
 
@@ -313,95 +220,6 @@ function showReplay() {
   if (r) $("replay-seek").value = String(Math.round((1000 * r.t) / Math.max(1, page.trace.now)));
 }
 
-// ------------------------------------------------------------------ details, tooltip
-
-/** Select a greenthread (or none): its lane scrolled into view, its details shown. */
-function select(lane) {
-  timeline.selected = lane;
-  if (lane && side.tab === "source") {
-    timeline.reveal(lane, theme);
-    source.reveal(page.trace, lane); // its line in the program
-  } else if (lane) {
-    timeline.reveal(lane, theme);
-    side.show("details");
-    showDetails(lane);
-  } else if (side.tab === "details") side.hide();
-  dirtyAll();
-}
-
-function showDetails(lane) {
-  renderDetails($("details"), page.trace, lane, {
-    now: viewport.until(),
-    onSelectGid: (gid) => select(page.trace.byGid.get(gid) || null),
-  });
-}
-
-// ------------------------------------------------------------------ the analysis: insights, tasks, resources, a range
-
-const side = new Side($("side"), (tab) => {
-  if (tab === "source") source.open(page.session).then(() => source.update(page.trace));
-  refreshInsights(true);
-  dirtyAll();
-});
-
-const insights = new Insights(
-  { insights: $("insights"), tasks: $("tasks"), resources: $("resources") },
-  {
-    fetchJSON,
-    onSelectGid: (gid) => select(page.trace.byGid.get(gid) || null),
-    onFinding: showFinding,
-    onClearRange: () => selectRange(null),
-  },
-);
-
-/** Ask for the analysis again (if a panel of it is open, and the session changed since). */
-function refreshInsights(force = false) {
-  if (side.tab && side.tab !== "details" && side.tab !== "source") insights.refresh(page.session, page.trace, force);
-}
-
-/** A finding: its greenthread selected, the moment it points at in view. */
-function showFinding(f) {
-  const tr = page.trace;
-  if (f.at !== null) {
-    const at = f.at, ns = Math.max(f.ns ?? 0, tr.now / 100, 1e6);
-    viewport.setFollow(false);
-    viewport.setRange(Math.max(0, at - ns), at + 2 * ns);
-  }
-  if (f.gid !== null && tr.byGid.has(f.gid)) select(tr.byGid.get(f.gid)); // its details: the Greenthread tab
-  dirtyAll();
-}
-
-/** The range shift-dragged on the timeline (page times), or none: its totals in the Insights tab. */
-function selectRange(t0, t1) {
-  timeline.range = t0 === null ? null : { t0: Math.min(t0, t1), t1: Math.max(t0, t1) };
-  if (timeline.range) side.show("insights");
-  insights.select(page.session, page.trace, timeline.range?.t0 ?? null, timeline.range?.t1 ?? null);
-  dirtyAll();
-}
-
-function hover(x, y) {
-  page.hover = { x, y };
-  dirty.overlay = true;
-  schedule();
-  const tip = $("tooltip");
-  const hit = timeline.hit(x, y, theme);
-  if (!hit || (!hit.inPlot && hit.kind !== "group" && hit.kind !== "lane")) {
-    tip.hidden = true;
-    return;
-  }
-  tip.textContent = tooltipText(timeline, hit, viewport.until());
-  tip.hidden = false;
-  const rect = $("timeline").getBoundingClientRect();
-  tip.style.left = `${Math.min(x + 14, rect.width - tip.offsetWidth - 4)}px`;
-  tip.style.top = `${Math.min(y + 14, rect.height - tip.offsetHeight - 4)}px`;
-}
-
-function leave() {
-  page.hover = null;
-  $("tooltip").hidden = true;
-  dirtyAll(); // the rows may move again
-}
-
 // ------------------------------------------------------------------ filters, sort, controls
 
 function applyFilters() {
@@ -447,7 +265,7 @@ setInterval(() => {
     timeline.tick(timeDependent(timeline.sort));
     dirtyAll();
   }
-  if (timeline.selected && side.tab === "details" && !viewport.paused) showDetails(timeline.selected); // no scrolling
+  if (timeline.selected && side.tab === "details" && !viewport.paused) selection.showDetails(timeline.selected); // no scrolling
   if (page.session && isLive(page.session)) refreshInsights();
   if (side.tab === "source") source.update(page.trace);
 }, 500);
@@ -490,9 +308,9 @@ const actions = {
   Home: scrollBy(() => -timeline.nrows),
   End: scrollBy(() => timeline.nrows),
   Escape: () => {
-    if (timeline.range) selectRange(null);
+    if (timeline.range) selection.selectRange(null);
     else if (side.tab) side.hide();
-    select(null);
+    selection.select(null);
   },
   i: () => side.toggle("insights"),
   "/": () => $("filter-text").focus(),
@@ -522,14 +340,14 @@ function wireControls() {
   $("replay-seek").oninput = (ev) => page.trace && viewport.seek(Number(ev.target.value) / 1000);
   $("btn-launch").onclick = () => launcher.open();
   $("empty-launch").onclick = () => launcher.open();
-  $("btn-stop").onclick = stopSession;
-  $("btn-delete").onclick = stopSession;
+  $("btn-stop").onclick = () => sessions.stop();
+  $("btn-delete").onclick = () => sessions.stop();
   $("btn-help").onclick = () => $("help").showModal();
   $("btn-insights").onclick = () => side.toggle("insights");
   $("btn-theme").onclick = toggleTheme;
   $("btn-projector").onclick = toggleProjector;
-  $("session-picker").onchange = (ev) => openSession(ev.target.value);
-  $("file-input").onchange = (ev) => ev.target.files[0] && loadRecording(ev.target.files[0]);
+  $("session-picker").onchange = (ev) => sessions.open(ev.target.value);
+  $("file-input").onchange = (ev) => ev.target.files[0] && sessions.load(ev.target.files[0]);
   for (const id of ["filter-text", "filter-state", "filter-pool", "sort"]) $(id).addEventListener("input", applyFilters);
   $("filter-done").onchange = (ev) => hideEnded(ev.target.checked);
   fillChoices();
@@ -544,7 +362,7 @@ function wireControls() {
     ev.preventDefault();
     $("drop-hint").hidden = true;
     const file = ev.dataTransfer?.files?.[0];
-    if (file) loadRecording(file);
+    if (file) sessions.load(file);
   });
   window.addEventListener("resize", dirtyAll);
 }
@@ -570,13 +388,19 @@ themeChanged();
 fillHelp($("help-keys"), KEYS);
 fillLegend($("legend"));
 wireControls();
-wireInput({ timeline, viewport, theme: () => theme, select, selectRange, hover, leave, redraw: dirtyAll, actions });
+wireInput({
+  timeline, viewport, theme: () => theme, redraw: dirtyAll, actions,
+  select: (lane) => selection.select(lane),
+  selectRange: (t0, t1) => selection.selectRange(t0, t1),
+  hover: (x, y) => selection.hover(x, y),
+  leave: () => selection.leave(),
+});
 new ResizeObserver(dirtyAll).observe($("timeline-wrap"));
 window.addEventListener("load", themeChanged); // the stylesheet's sizes, for sure by now
-showSession(); // none yet: Stop, Replay and the downloads are off
+sessions.show(); // none yet: Stop, Replay and the downloads are off
 if (params.get("session")) {
   page.sessions.set(params.get("session"), { id: params.get("session"), state: "?" });
-  openSession(params.get("session"));
+  sessions.open(params.get("session"));
 } else if (presenter) {
   page.opened = true; // the presenter's session, not the newest
   launcher.launch(presenter, { continuous: true }).then((r) => r.ok || status(r.body?.error || `could not launch ${presenter}`, true));

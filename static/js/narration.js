@@ -5,7 +5,7 @@
 
 import { paceOf, holding } from "./control.js";
 import { duration, esc, shortName } from "./format.js";
-import { readBatch } from "./trace.js";
+import { readBatch } from "./events.js";
 
 const KEPT = 400; // events kept since the last control event
 const SAID = 7; // phrases said at most: the latest

@@ -6,29 +6,19 @@
 // state per frame. The overlay canvas (hover line, selection, wake arrows, the replay cursor)
 // is redrawn on its own, so hovering never redraws the lanes.
 //
-// The rows hold still: they are rebuilt when lanes come or go, the filter, sort or grouping
-// changes — but not while the view is paused or replaying, nor while the pointer is over them.
+// The rows (rows.js: hubs, groups by pool, lanes in order) hold still: they are rebuilt when lanes
+// come or go, the filter, sort or grouping changes — but not while the view is paused or replaying,
+// nor while the pointer is over them.
 
 import { columnRuns } from "./columns.js";
-import { shortName, tickLabel, ticks } from "./format.js";
+import { tickLabel, ticks } from "./format.js";
+import { HUB_WAITING, lastAtOrBefore } from "./lanes.js";
+import { buildRows, headerOf, hubRow } from "./rows.js";
 import { model } from "./schema.js";
-import { HUB_WAITING, lastAtOrBefore } from "./trace.js";
 
-// Row codes: >= 0 a lane's index; below 0 a header row, -1 - 3i - t: t = 0 hub i's lane, t = 1 group i's
-// header, t = 2 the header of group i's pool's waiters.
-const HUB = 0, GROUP = 1, WAITERS = 2;
-const headerCode = (i, t) => -1 - 3 * i - t;
 const ARROWS = 120; // wake arrows drawn at most; past FADE, they fade
 const LATE = 1e6; // a timer pass that fired a timer this late (ns) is marked on its hub's lane
 const FADE = 30;
-
-/** Sorts of the lanes within a group: key(lane, trace, until) ascending, then creation. */
-export const SORTS = {
-  creation: { label: "by creation", key: null },
-  blocked: { label: "by time blocked", key: (lane, tr, t) => -tr.waitedBy(lane, t) },
-  state: { label: "by state now", key: (lane, tr, t) => lane.st.a[Math.max(0, lane.at(t))] },
-  function: { label: "by function", key: null, text: (lane) => String(lane.func).toLowerCase() },
-};
 
 export class Timeline {
   constructor(view) {
@@ -85,84 +75,15 @@ export class Timeline {
     if (!this._stale && (this.held || this.frozen || key === this._key)) return;
     this._stale = false;
     this._key = key;
-    const t0 = this.view.t0, hide = this.hideDone;
-    const shown = (lane) =>
-      lane.ts.a[0] <= until &&
-      !(hide && lane.exitTs !== null && lane.exitTs < t0) &&
-      (!this.filter || this.filter(lane, until));
-    const byKey = new Map();
-    const groups = [], members = [];
-    for (const lane of lanes) {
-      if (!shown(lane)) continue;
-      const hub = lane.hub ?? 0;
-      const gkey = `${hub} ${lane.pool ?? "main"}`; // a hub's lanes, by pool
-      let g = byKey.get(gkey);
-      if (g === undefined) {
-        g = groups.length;
-        byKey.set(gkey, g);
-        const res = lane.pool == null ? null : tr.resources.get(lane.pool);
-        const name = lane.pool == null ? "not in a pool" : res ? shortName(res.name) : `pool ${lane.pool}`;
-        groups.push({ key: gkey, hub, pool: lane.pool, label: name, count: 0, waiting: [] });
-        members.push([]);
-      }
-      groups[g].count++;
-      members[g].push(lane);
-    }
-    // the spawners waiting for a slot of a pool are listed with it too
-    for (const lane of lanes) {
-      if (!lane.slotWaits || !shown(lane)) continue;
-      for (const [pool, since] of lane.slotWaits) {
-        const g = groups.findIndex((x) => x.pool === pool);
-        if (g >= 0 && since <= until && lane.pool !== pool) groups[g].waiting.push(lane);
-      }
-    }
-    const order = this.sorter(until);
-    const hubs = tr ? tr.hubs : [];
-    const total = hubs.length + 2 * groups.length + lanes.length + groups.reduce((n, g) => n + g.waiting.length, 0);
-    const rows = new Int32Array(total);
-    const rowOf = new Int32Array(lanes.length).fill(-1);
-    let n = 0;
-    for (const hub of hubs) {
-      // each hub's row, then its groups: the pool-less one (main and its children) first, then its pools
-      rows[n++] = headerCode(hub.index, HUB);
-      const mine = groups.map((_, i) => i).filter((i) => groups[i].hub === hub.gid);
-      mine.sort((a, b) => (groups[a].pool == null ? -1 : groups[b].pool == null ? 1 : a - b));
-      for (const g of mine) {
-        rows[n++] = headerCode(g, GROUP);
-        if (this.collapsed.has(groups[g].key)) continue;
-        for (const lane of order(members[g])) {
-          rowOf[lane.index] = n;
-          rows[n++] = lane.index;
-        }
-        if (groups[g].waiting.length) {
-          rows[n++] = headerCode(g, WAITERS);
-          for (const lane of order(groups[g].waiting)) {
-            if (rowOf[lane.index] < 0) rowOf[lane.index] = n;
-            rows[n++] = lane.index;
-          }
-        }
-      }
-    }
+    const { groups, rows, nrows, rowOf } = buildRows(tr, until, {
+      t0: this.view.t0, filter: this.filter, hideDone: this.hideDone, collapsed: this.collapsed, sort: this.sort,
+      liveFirst: this.liveFirst,
+    });
     this.groups = groups;
     this.rows = rows;
-    this.nrows = n;
+    this.nrows = nrows;
     this.rowOf = rowOf;
-    this.scrollRow = Math.min(this.scrollRow, Math.max(0, n - 1));
-  }
-
-  /** (lanes) => lanes in the chosen order at `until` (the live ones first, if `liveFirst`). */
-  sorter(until) {
-    const sort = SORTS[this.sort] ?? SORTS.creation, tr = this.trace;
-    const cmp = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
-    const ended = (l) => (this.liveFirst && l.exitTs !== null && l.exitTs <= until ? 1 : 0);
-    let order;
-    if (sort.text) order = (a, b) => cmp(sort.text(a), sort.text(b));
-    else if (sort.key) {
-      const keys = new Map();
-      const key = (l) => keys.get(l) ?? keys.set(l, sort.key(l, tr, until)).get(l);
-      order = (a, b) => key(a) - key(b);
-    } else order = () => 0;
-    return (lanes) => lanes.sort((a, b) => ended(a) - ended(b) || order(a, b) || a.index - b.index);
+    this.scrollRow = Math.min(this.scrollRow, Math.max(0, nrows - 1));
   }
 
   /** Rows that fit in the canvas below the axis. */
@@ -299,8 +220,7 @@ export class Timeline {
 
   /** What a header row (code < 0) is: {hub} or {group, waiters}. */
   header(code) {
-    const k = -code - 1, i = Math.floor(k / 3), t = k % 3;
-    return t === HUB ? { hub: this.trace.hubs[i] } : { group: this.groups[i], waiters: t === WAITERS };
+    return headerOf(code, this.trace, this.groups);
   }
 
   /** Timer passes on a hub's lane (at `y`): ticks along its top, one per pixel column at most. */
@@ -397,19 +317,11 @@ export class Timeline {
       if (x1 < left || x0 > right) continue;
       const lane = tr.byGid.get(s.gid);
       const hub = tr.byHub.get(lane?.hub ?? 0);
-      for (const r of [this.hubRow(hub), lane ? this.rowOf[lane.index] : -1]) {
+      for (const r of [hubRow(hub, this.rows, this.nrows), lane ? this.rowOf[lane.index] : -1]) {
         if (r < this.scrollRow || r < 0) continue;
         ctx.strokeRect(x0, this.rowY(r, theme) + 1, Math.max(2, x1 - x0), row - 2);
       }
     }
-  }
-
-  /** The row of `hub`'s lane (-1 if none). */
-  hubRow(hub) {
-    if (!hub) return -1;
-    const code = headerCode(hub.index, HUB);
-    for (let r = 0; r < this.nrows; r++) if (this.rows[r] === code) return r;
-    return -1;
   }
 
   /** Arrows from each waker (at the wake) to the run the wake caused, for `lane`, in the visible range only;

@@ -3,7 +3,8 @@
 
 import { readFileSync } from "node:fs";
 
-import { Model, Trace } from "../../static/js/trace.js";
+import { Model } from "../../static/js/events.js";
+import { Trace } from "../../static/js/trace.js";
 import { intervalsOf, wireBatch } from "./support.mjs";
 
 const { schema, streams, batch } = JSON.parse(readFileSync(0, "utf8"));

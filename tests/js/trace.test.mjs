@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { Model, Trace } from "../../static/js/trace.js";
+import { Model } from "../../static/js/events.js";
+import { Trace } from "../../static/js/trace.js";
 import { corpus, intervalsOf, pythonSchema, wireBatch } from "./support.mjs";
 
 const schema = pythonSchema();

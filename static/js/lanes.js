@@ -1,0 +1,189 @@
+// The trace's storage: growable typed arrays (never an object per event), and what is kept in them — per
+// greenthread its state transitions and the wakes it got (`Lane`), per hub its transitions between busy and
+// waiting in its poller and its timer passes (`HubLane`), step series (`Series`), strings as small ints — with
+// the binary search every view reads them by. No DOM: Node runs it too.
+// Times are nanoseconds since the session's first event, as doubles.
+
+/** The hub's two states. */
+export const HUB_BUSY = 0, HUB_WAITING = 1;
+
+/** A growable column of numbers in a typed array. */
+export class Column {
+  constructor(Type = Float64Array, capacity = 16) {
+    this.a = new Type(capacity);
+    this.n = 0;
+  }
+  push(v) {
+    if (this.n === this.a.length) this.grow();
+    this.a[this.n++] = v;
+  }
+  grow() {
+    const b = new this.a.constructor(this.a.length * 2);
+    b.set(this.a);
+    this.a = b;
+  }
+  last() {
+    return this.a[this.n - 1];
+  }
+}
+
+/** Index of the last element of sorted `a[lo..hi)` that is <= t (< t if `strict`), else lo - 1. */
+export function lastAtOrBefore(a, hi, t, lo = 0, strict = false) {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (strict ? a[mid] < t : a[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** Strings interned as small ints (details: wake causes, block reasons, outcomes). */
+export class Strings {
+  constructor() {
+    this.list = [null];
+    this.codes = new Map([[null, 0]]);
+  }
+  code(s) {
+    let c = this.codes.get(s);
+    if (c === undefined) {
+      c = this.list.length;
+      this.list.push(s);
+      this.codes.set(s, c);
+    }
+    return c;
+  }
+}
+
+/** One greenthread: who it is, its state transitions and the wakes it got. */
+export class Lane {
+  constructor(gid, index, since, state, detail) {
+    this.gid = gid;
+    this.index = index;
+    this.parent = null;
+    this.func = gid === 1 ? "main" : "?";
+    this.site = null;
+    this.pool = null; // the id of its pool's object, if spawned into one
+    this.spawned = null; // ts
+    this.exitTs = null;
+    this.outcome = null; // ok | error | killed
+    this.error = null; // "Type: message"
+    this.slotWaits = null; // pool obj -> ts it first waited for a slot of it (a spawner of that pool)
+    this.ts = new Column(Float64Array, 8);
+    this.st = new Column(Uint8Array, 8);
+    this.dt = new Column(Uint32Array, 8); // detail: the cause, reason or outcome (a string code)
+    this.info = new Column(Uint32Array, 8); // a block's peer, fd or timeout (a string code), else 0
+    this.wh = new Column(Uint32Array, 8); // a block's place in the user's code (a string code), else 0
+    this.obj = null; // per transition, what it waited on (only once a block named an object: rare)
+    this.hub = null; // the gid of the hub that runs it (0: the main thread's)
+    this.wakeTs = new Column(Float64Array, 4);
+    this.wakeBy = new Column(Int32Array, 4);
+    this.wakeCause = new Column(Uint32Array, 4);
+    this.wakeLate = new Column(Float64Array, 4); // ns a timer that woke it fired after its deadline
+    // the state machine (states.py's _Life)
+    this.state = state;
+    this.detail = detail;
+    this.pending = -1; // the state it takes when switched out, or -1
+    this.pendingDetail = 0;
+    this.pendingInfo = 0;
+    this.pendingWhere = 0;
+    this.pendingObj = null;
+    this.exited = 0; // outcome code once exited
+    this.push(since, state, detail, 0, 0, null);
+  }
+  push(ts, state, detail, info, where, obj) {
+    this.ts.push(ts);
+    this.st.push(state);
+    this.dt.push(detail);
+    this.info.push(info);
+    this.wh.push(where);
+    if (obj !== null || this.obj) (this.obj ??= new Map()).set(this.ts.n - 1, obj);
+  }
+  /** The start of the open interval. */
+  get since() {
+    return this.ts.a[this.ts.n - 1];
+  }
+  /** The index of the transition in force at `t` (-1: before the first). */
+  at(t) {
+    return lastAtOrBefore(this.ts.a, this.ts.n, t);
+  }
+}
+
+/** One hub (an OS thread's): its transitions between busy and waiting in its poller, its waits and timer passes. */
+export class HubLane {
+  constructor(gid, index) {
+    this.gid = gid;
+    this.index = index; // in order of appearance
+    this.ts = new Column(Float64Array, 256); // transitions: busy <-> waiting in its poller
+    this.st = new Column(Uint8Array, 256);
+    this.ts.push(0); // busy from the first event
+    this.st.push(HUB_BUSY);
+    this.waitStart = new Column(Float64Array, 256); // the poller waits
+    this.waitEnd = new Column(Float64Array, 256);
+    this.waitReady = new Column(Int32Array, 256);
+    this.waitCum = new Column(Float64Array, 256); // time waited before each wait began
+    this.timerTs = new Column(Float64Array, 256); // timer passes
+    this.timerCount = new Column(Int32Array, 256);
+    this.timerLate = new Column(Float64Array, 256); // how late the latest timer of each pass fired (ns)
+    this.waiting = false;
+  }
+
+  wait(ts) {
+    if (this.waiting) return;
+    this.waiting = true;
+    const n = this.waitStart.n;
+    if (n) ts = Math.max(ts, this.waitEnd.a[n - 1]);
+    const cum = n ? this.waitCum.a[n - 1] + (this.waitEnd.a[n - 1] - this.waitStart.a[n - 1]) : 0;
+    this.waitStart.push(ts);
+    this.waitEnd.push(ts);
+    this.waitReady.push(0);
+    this.waitCum.push(cum);
+    this.move(ts, HUB_WAITING);
+  }
+
+  wake(ts, nready) {
+    if (!this.waiting) return;
+    this.waiting = false;
+    const n = this.waitStart.n;
+    ts = Math.max(ts, this.waitStart.a[n - 1]);
+    this.waitEnd.a[n - 1] = ts;
+    this.waitReady.a[n - 1] = nready;
+    this.move(ts, HUB_BUSY);
+  }
+
+  move(ts, state) {
+    this.ts.push(Math.max(ts, this.ts.last()));
+    this.st.push(state);
+  }
+
+  /** ns spent waiting in the poller from the start to `t`, the trace known up to `end`. */
+  waitedUntil(t, end) {
+    const i = lastAtOrBefore(this.waitStart.a, this.waitStart.n, t);
+    if (i < 0) return 0;
+    const start = this.waitStart.a[i];
+    const stop = this.waiting && i === this.waitStart.n - 1 ? end : this.waitEnd.a[i];
+    return this.waitCum.a[i] + Math.min(t, stop) - start;
+  }
+}
+
+/** Step series: (ts, v0, v1, ...) rows in columns. */
+export class Series {
+  constructor(names) {
+    this.names = names;
+    this.ts = new Column(Float64Array, 16);
+    this.cols = names.map(() => new Column(Float64Array, 16));
+  }
+  push(ts, values) {
+    const n = this.ts.n;
+    if (n && this.ts.a[n - 1] >= ts) {
+      // same instant (or older: never back in time): the newer values win
+      for (let i = 0; i < values.length; i++) this.cols[i].a[n - 1] = values[i];
+      return;
+    }
+    this.ts.push(ts);
+    for (let i = 0; i < values.length; i++) this.cols[i].push(values[i]);
+  }
+  /** Row index in force at t (-1: none yet). */
+  at(t) {
+    return lastAtOrBefore(this.ts.a, this.ts.n, t);
+  }
+}
