@@ -33,11 +33,16 @@ export const KEYS = [
 
 const TYPING = 'input:not([type="range"]):not([type="checkbox"]):not([type="file"]), textarea';
 
-/** Wire the page's input to `app`: {timeline, viewport, theme(), select(lane), selectRange(t0, t1), hover(x, y),
- * leave(), redraw(), actions: {key: () => void}} — the keys' actions, by the key. */
+/** Wire the page's input to `app`: {timeline, viewport, gauges, theme(), select(lane), selectRange(t0, t1),
+ * hover(x, y), leave(), redraw(), actions: {key: () => void}} — the keys' actions, by the key. */
 export function wireInput(app) {
   const canvas = $("timeline");
-  const { timeline, viewport } = app;
+  const { timeline, viewport, gauges } = app;
+  const strips = $("gauges");
+  strips.addEventListener("pointermove", (ev) => {
+    const rect = strips.getBoundingClientRect();
+    strips.title = gauges.hit(ev.clientX - rect.left, ev.clientY - rect.top) || ""; // the gauge's values there
+  });
   let drag = null;
   canvas.addEventListener("pointerenter", () => {
     timeline.held = true; // rows hold still under the pointer

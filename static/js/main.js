@@ -389,7 +389,7 @@ fillHelp($("help-keys"), KEYS);
 fillLegend($("legend"));
 wireControls();
 wireInput({
-  timeline, viewport, theme: () => theme, redraw: dirtyAll, actions,
+  timeline, viewport, gauges, theme: () => theme, redraw: dirtyAll, actions,
   select: (lane) => selection.select(lane),
   selectRange: (t0, t1) => selection.selectRange(t0, t1),
   hover: (x, y) => selection.hover(x, y),

@@ -76,6 +76,12 @@ def test_an_undersized_pool_shows_saturation(page: Page):
     )
     assert found == "servers"
     wait_for(page, "greenscope.gauges.saturated() > 0")
+    # hovering the pool's strip (in the gutter: its values now) shows them in the strip's tooltip
+    row = page.evaluate("greenscope.gauges.strips.findIndex(s => s.kind === 'pool')")
+    box = page.locator("#gauges").bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + (row + 0.5) * page.evaluate("greenscope.gauges.theme.gauge"))
+    title = page.locator("#gauges").get_attribute("title")
+    assert title.startswith("pool servers now") and "running 2 of 2" in title and "saturated" in title, title
 
 
 def test_clicking_a_lane_shows_its_spawn_site(page: Page):
