@@ -206,22 +206,21 @@ class Connection:
             self.request_line = e.request_line
             self._refuse(e)
             return False
-        self.request_line = head.request_line
-        env = head.environ
+        env, self.request_line, http10, length, chunked, keep_alive, expect_continue = head  # (a Head's fields)
         options = server.options
         http10_only = server.http10_only
         self.resp = resp = Response(
             stream,
             env["REQUEST_METHOD"] == "HEAD",
-            head.http10 or http10_only,
-            server.keepalive and head.keep_alive,
+            http10 or http10_only,
+            server.keepalive and keep_alive,
             options.max_http_version,
             options.capitalize_response_headers,
         )
         inp = None
-        if head.chunked or head.content_length:
+        if chunked or length:
             inp = env["wsgi.input"] = env["eventlet.input"] = Input(
-                stream, resp, head.content_length, head.chunked, head.expect_continue and not http10_only, server.limits
+                stream, resp, length, chunked, expect_continue and not http10_only, server.limits
             )
         log_output = server.log_output
         if log_output:

@@ -23,7 +23,8 @@ def _tick() -> None:
 
 def date_header() -> str:
     """``Date: ...\\r\\n`` for a response sent now."""
-    _tick()
+    if int(time.time()) != _second:  # (each response asks: the check without a call)
+        _tick()
     return _date_header
 
 

@@ -64,6 +64,12 @@ _VERSION = re.compile(r"HTTP/[0-9]\.[0-9]\Z").match
 # control characters but HTAB, CR and LF (a bare CR is refused apart)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search
 _HEXDIGITS = b"0123456789abcdefABCDEF"
+# what a head holds besides line breaks: the bytes a translate drops to leave only its CRLFs
+_PRINTABLE = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100)) + b"\t"
+_MANY_LINES = 100
+_CRLFS = [b"\r\n" * n for n in range(_MANY_LINES)]
+_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"))
+_new_head = tuple.__new__  # a Head without NamedTuple's __new__ (a Python call): parse_head makes one a request
 
 _HEADER_KEYS: dict[str, str] = {}  # header name as sent -> environ key ("" to drop it); a bounded cache
 
@@ -125,16 +131,20 @@ def parse_head(data: bytes | bytearray, limits: Limits = DEFAULT_LIMITS, environ
     """
     text = data.decode("latin-1")
     lines = text.split("\r\n")
-    breaks = len(lines) - 1
-    mixed = text.count("\n") != breaks or text.count("\r") != breaks  # bare LFs (accepted) or bare CRs
-    if mixed:
-        lines = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
+    # the usual head: no byte but printable ones, tabs and CRLFs (one translate says so)
+    usual = data.translate(None, _PRINTABLE) == _CRLFS[len(lines) - 1] if len(lines) <= _MANY_LINES else False
+    if not usual:
+        breaks = len(lines) - 1
+        mixed = text.count("\n") != breaks or text.count("\r") != breaks  # bare LFs (accepted) or bare CRs
+        if mixed:
+            lines = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
     request_line = lines[0]
     try:
-        if mixed and any("\r" in line for line in lines):
-            raise RequestError("bare CR in the request head")
-        if _CONTROL(text):
-            raise RequestError("control character in the request head")
+        if not usual:
+            if mixed and any("\r" in line for line in lines):
+                raise RequestError("bare CR in the request head")
+            if _CONTROL(text):
+                raise RequestError("control character in the request head")
         return _parse(lines, request_line, limits, {} if environ is None else environ)
     except RequestError as e:
         e.request_line = request_line
@@ -156,7 +166,7 @@ def _parse(lines: list[str], request_line: str, limits: Limits, env: dict[str, A
         raise RequestError(f"unsupported version {version}", 505)
     else:
         raise RequestError("malformed request line")
-    if not _TOKEN(method):
+    if method not in _METHODS and not _TOKEN(method):
         raise RequestError("malformed method")
 
     keys = _HEADER_KEYS
@@ -232,7 +242,7 @@ def _parse(lines: list[str], request_line: str, limits: Limits, env: dict[str, A
         if expect.lower() != "100-continue":
             raise RequestError(f"unsupported expectation {expect!r}", 417)
         expect_continue = not http10 and (chunked or length > 0)
-    return Head(env, request_line, http10, length, chunked, keep_alive, expect_continue)
+    return _new_head(Head, (env, request_line, http10, length, chunked, keep_alive, expect_continue))
 
 
 def chunk_size(line: bytes) -> int:

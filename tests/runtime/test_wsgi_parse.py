@@ -37,6 +37,11 @@ def test_a_simple_get():
     )
 
 
+def test_a_head_of_many_lines():
+    head = parse_head(b"GET / HTTP/1.1\r\nHost: x" + b"\r\nX-A: a" * 150 + b"\nX-B: b")  # a bare LF is taken
+    assert head.environ["HTTP_X_A"] == ", ".join(["a"] * 150) and head.environ["HTTP_X_B"] == "b"
+
+
 def test_the_keys_go_into_the_environ_given():
     base = {"wsgi.version": (1, 0)}
     head = parse_head(GET, environ=base)
@@ -128,6 +133,9 @@ REFUSED = [
     (b"G(T / HTTP/1.1\r\nHost: x", 400, "method"),
     (b"GET nope HTTP/1.1\r\nHost: x", 400, "target"),
     (b"GET /" + b"a" * 100 + b" HTTP/1.1\r\nHost: x", 414, "too long"),
+    # heads of many lines are checked as closely as short ones
+    (b"GET / HTTP/1.1\r\nHost: x" + b"\r\nX-A: a" * 150 + b"\r\nX-B: \x01", 400, "control character"),
+    (b"GET / HTTP/1.1\r\nHost: x" + b"\r\nX-A: a" * 150 + b"\rX-B: b", 400, "bare CR"),
 ]
 
 
