@@ -22,14 +22,14 @@ running, as if in step 3 of a pass):
     3. run every greenthread that was ready when this step began (FIFO). A paced hub (the
        dashboard's live control, `runtime.hubs.control`) may hold before each switch.
 
-Here: the loop, park and wake, timers. The fd doors are `runtime.hubs.fds.FdDoors`, the doors
-for other OS threads `runtime.hubs.threads.ThreadDoors`: parts of `Hub`, in modules of their own.
+Here: the loop, park and wake. The timer doors are `runtime.hubs.timers.TimerDoors`, the fd doors
+`runtime.hubs.fds.FdDoors`, the doors for other OS threads `runtime.hubs.threads.ThreadDoors`:
+parts of `Hub`, in modules of their own.
 """
 
 from __future__ import annotations
 
 import _thread
-import functools
 import heapq
 import itertools
 import os
@@ -47,7 +47,7 @@ from runtime.hubs.clock import TestClock
 from runtime.hubs.fds import FdDoors, FdWatch
 from runtime.hubs.poller import Poller, make_poller
 from runtime.hubs.threads import ThreadDoors
-from runtime.hubs.timers import Timer
+from runtime.hubs.timers import Timer, TimerDoors
 from runtime.hubs.waiter import DONE, PARKED, SCHEDULED, TIMED_OUT, Deadlock, WaitContainer, Waiter
 from runtime.instrument import Cause, Reason, hooks
 
@@ -77,18 +77,13 @@ def _raise_pending(w: Waiter) -> None:
     raise exc  # type: ignore[misc]
 
 
-def _call_if_alive(glet: Any, call: Callable[[], Any]) -> None:
-    if not glet.dead:
-        call()
-
-
 def _root_of(glet: Any) -> Any:
     while glet.parent is not None:
         glet = glet.parent
     return glet
 
 
-class Hub(FdDoors, ThreadDoors):
+class Hub(TimerDoors, FdDoors, ThreadDoors):
     """The scheduler of one OS thread. Use `runtime.hubs.get_hub()` to get it.
 
     The kernel's doors, the only ways into the scheduler (no guard rails: the caller
@@ -294,69 +289,6 @@ class Hub(FdDoors, ThreadDoors):
             w.exc = exc
         elif w.pending is None or cause == Cause.KILL:  # SCHEDULED by a wake: never taken back
             w.pending = exc
-
-    # ------------------------------------------------------------------ timers
-
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
-        """Call ``callback(*args)`` from the hub in `delay` seconds (or at once if <= 0)."""
-        return self.call_at(self.clock() + delay, callback, *args)
-
-    def call_at(self, deadline: float, callback: Callable[..., Any], *args: Any) -> Timer:
-        """Call ``callback(*args)`` from the hub when the clock reaches `deadline`.
-
-        Timers with equal deadlines fire in the order they were set.
-        """
-        t = Timer(self, deadline, callback, args)
-        heapq.heappush(self._timers, (deadline, next(self._seq), t))
-        return t
-
-    def schedule_call_global(self, seconds: float, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Timer:
-        """eventlet's name for `call_later` (keyword arguments too). The callback runs in
-        the hub: it must not block, nor switch into a greenthread (make it ready instead)."""
-        return self.call_later(seconds, functools.partial(callback, *args, **kwargs))
-
-    def schedule_call_local(self, seconds: float, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Timer:
-        """Like `schedule_call_global`, but the call is skipped if the greenthread that
-        scheduled it has ended by then."""
-        return self.call_later(seconds, _call_if_alive, getcurrent(), functools.partial(callback, *args, **kwargs))
-
-    def pending_timers(self) -> int:
-        """How many timers are set and not yet fired or cancelled."""
-        return len(self._timers) - self._cancelled
-
-    def _timer_cancelled(self) -> None:
-        self._cancelled += 1
-        # Cancelled timers stay in the heap (O(1) cancel) until they would fire; when
-        # they are most of it, rebuild it so a loop of cancelled timeouts cannot grow it.
-        if self._cancelled > 256 and self._cancelled * 2 > len(self._timers):
-            self._timers = [e for e in self._timers if e[2].active]
-            heapq.heapify(self._timers)
-            self._cancelled = 0
-
-    def _fire_timers(self) -> None:
-        timers = self._timers
-        now = self.clock()
-        fired = latest = 0
-        while timers and timers[0][0] <= now:
-            deadline, _, t = heapq.heappop(timers)
-            if not t.active:
-                self._cancelled -= 1
-                continue
-            t.active = False
-            fired += 1
-            self._late = late = round((now - deadline) * 1e9)  # what a sleep it ends reports (_expire)
-            if late > latest:
-                latest = late
-            try:
-                t.callback(*t.args)
-            except Exception:
-                self.report_error(f"timer callback {t.callback!r}", sys.exc_info()[1])
-            timers = self._timers  # a callback may have compacted the heap
-        self._late = 0
-        if fired:
-            h = hooks.timers_fired
-            if h is not None:
-                h(fired, latest)
 
     # ------------------------------------------------------------------ the loop
 
