@@ -1,16 +1,19 @@
 """The packages of the wheel: runtime and visualizer, and the page's top-level static/ and
 templates/ folders as visualizer's data (``visualizer/static``, ``visualizer/templates``:
-`visualizer.ROOT` finds them there); the optional C helper `runtime._frames` (where no compiler or
-no CPython is, the build goes on without it and `runtime.site` walks frames in Python). Everything
-else is in pyproject.toml."""
+`visualizer.ROOT` finds them there); the optional C helpers `runtime._frames` and
+`runtime.trace._hooks` (where no compiler or no CPython is, the build goes on without them and the
+same code runs in Python). Everything else is in pyproject.toml."""
 
 import platform
 
 from setuptools import Extension, find_namespace_packages, find_packages, setup
 
 page = [f"visualizer.{name}" for name in find_namespace_packages(include=["static", "static.*", "templates"])]
-frames = Extension("runtime._frames", ["runtime/_frames.c"], optional=True)
+helpers = [
+    Extension("runtime._frames", ["runtime/_frames.c"], optional=True),
+    Extension("runtime.trace._hooks", ["runtime/trace/_hooks.c"], optional=True),
+]
 setup(
     packages=[*find_packages(include=["runtime", "runtime.*", "visualizer", "visualizer.*"]), *page],
-    ext_modules=[frames] if platform.python_implementation() == "CPython" else [],
+    ext_modules=helpers if platform.python_implementation() == "CPython" else [],
 )

@@ -7,8 +7,10 @@
 
 Its hot hooks are closures over the buffer's ``append`` and the clock (no attribute
 lookups, no bound methods) and cannot raise, so they are installed without the
-instrument guard. When the hub goes straight from one greenthread to the next, the
-switch out and the switch in are one ``switch`` event (the hub reports them so).
+instrument guard. The three hottest (switched, blocked, woken) are `runtime.trace._hooks`, the
+same in C, where it was built (unless ``GREENSCOPE_PURE_PYTHON=1``). When the hub goes straight
+from one greenthread to the next, the switch out and the switch in are one ``switch`` event (the
+hub reports them so).
 What is costly to compute — a function's qualified name, a spawn site — is cached
 per code object (and line). When the buffer is full, events are
 dropped and counted; the next `take` ends with a ``dropped`` event saying how many.
@@ -17,6 +19,7 @@ dropped and counted; the next `take` ends with a ``dropped`` event saying how ma
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +50,13 @@ from runtime.trace.events import (
 )
 
 __all__ = ["Recorder"]
+
+try:
+    if os.environ.get("GREENSCOPE_PURE_PYTHON"):
+        raise ImportError("the hooks in Python were asked for")
+    from runtime.trace._hooks import Hooks as _CHooks
+except ImportError:  # not built here (no compiler, another interpreter): the closures below
+    _CHooks = None
 
 _now = time.perf_counter_ns  # CLOCK_MONOTONIC, in ns
 
@@ -264,6 +274,12 @@ class Recorder(Instrument):
             else:
                 drop()
 
+        if _CHooks is not None:  # the same three, in C
+            fast = _CHooks(
+                kinds, self._values[SWITCH], self._values[BLOCK], self._values[WAKE], cap, drops, now, gid_of,
+                where, resource_state, (SWITCH, BLOCK, WAKE),
+            )  # fmt: skip
+            switched, blocked, woken = fast.switched, fast.blocked, fast.woken
         self.spawned = spawned
         self.switched = switched
         self.blocked = blocked

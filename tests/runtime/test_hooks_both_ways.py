@@ -1,0 +1,118 @@
+"""The recorder's hottest hooks in C (`runtime.trace._hooks`) and in Python (the recorder's closures) record
+the same events: one program, run under each on the virtual clock, gives the same stream (timestamps from a
+counter, greenthread and object ids numbered in order of appearance); a full buffer counts its drops alike."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import runtime
+from runtime.hubs import TestClock
+from runtime.trace import recorder
+from runtime.trace.events import BLOCK, DROPPED, EXIT, POOL, QUEUE, RESOURCE, SPAWN, SWITCH, WAKE
+from runtime.trace.recorder import Recorder
+
+
+def program(clock: TestClock) -> None:
+    """A pool of consumers on a Queue(1), an Event, sleeps and a timeout: every hook, many times."""
+    q: runtime.Queue = runtime.Queue(1)
+    done = runtime.Event()
+    pool = runtime.GreenPool(2)
+
+    def consume(n: int) -> None:
+        for _ in range(n):
+            q.get()
+            runtime.sleep(0.001)
+
+    def produce() -> None:
+        for i in range(12):
+            q.put(i)
+
+    producer = runtime.spawn(produce)
+    for _ in range(3):
+        pool.spawn(consume, 4)  # the third waits for a slot
+    producer.wait()
+    runtime.spawn_after(0.01, done.send, "ok")
+    assert done.wait() == "ok"
+    with pytest.raises(runtime.Timeout):
+        with runtime.Timeout(0.005):
+            runtime.sleep(1)
+    pool.waitall()
+
+
+def recorded(c_hooks: Any, clock: TestClock, capacity: int = 1_000_000) -> list[tuple]:
+    """The events of `program` under a recorder with the C hooks (`c_hooks`) or the closures (None)."""
+    ticks = iter(range(1, 1 << 40))
+    saved = recorder._CHooks
+    recorder._CHooks = c_hooks
+    try:
+        rec = Recorder(capacity=capacity, clock=lambda: next(ticks))
+    finally:
+        recorder._CHooks = saved
+    assert (type(rec.switched).__name__ == "builtin_function_or_method") == (c_hooks is not None)
+    rec.install()
+    try:
+        program(clock)
+    finally:
+        rec.uninstall()
+    return numbered(rec.take())
+
+
+def numbered(events: list[tuple]) -> list[tuple]:
+    """`events` with greenthread ids and object ids replaced by their order of appearance, floats rounded."""
+    gids: dict[int, int] = {}
+    objs: dict[int, int] = {}
+    gid = lambda g: gids.setdefault(g, len(gids))  # noqa: E731
+    obj: Callable[[Any], Any] = lambda o: o if o is None else objs.setdefault(o, len(objs))  # noqa: E731
+    out = []
+    for e in events:
+        kind, ts, *f = e
+        if kind == SPAWN:  # gid, parent, func, site, pool
+            f = [gid(f[0]), gid(f[1]), f[2], f[3], obj(f[4])]
+        elif kind == SWITCH:  # from, to
+            f = [gid(f[0]), gid(f[1])]
+        elif kind == BLOCK:  # gid, reason, obj, detail, where
+            f = [gid(f[0]), f[1], obj(f[2]), f[3], f[4]]
+        elif kind == WAKE:  # gid, cause, waker, late
+            f = [gid(f[0]), f[1], gid(f[2]), f[3]]
+        elif kind == EXIT:
+            f = [gid(f[0]), *f[1:]]
+        elif kind in (RESOURCE, POOL, QUEUE):
+            f = [obj(f[0]), *f[1:]]
+        # (the virtual clock goes on from run to run: a float it gives may differ in its last bits)
+        out.append((kind, ts, *(round(v, 9) if type(v) is float else v for v in f)))
+    return out
+
+
+needs_c = pytest.mark.skipif(recorder._CHooks is None, reason="runtime.trace._hooks is not built here")
+
+
+def test_the_c_hooks_are_used_where_built():
+    if recorder._CHooks is None:
+        pytest.skip("runtime.trace._hooks is not built here")
+    rec = Recorder()
+    used = type(rec.switched).__name__ == "builtin_function_or_method"
+    assert used != bool(os.environ.get("GREENSCOPE_PURE_PYTHON"))
+
+
+@needs_c
+def test_the_same_events_either_way(clock: TestClock):
+    in_c = recorded(recorder._CHooks, clock)
+    in_python = recorded(None, clock)
+    kinds = {e[0] for e in in_c}
+    assert {SPAWN, SWITCH, BLOCK, WAKE, EXIT, POOL, QUEUE} <= kinds
+    assert in_c == in_python
+    where = [e[6] for e in in_c if e[0] == BLOCK]
+    assert where and all(w and w.startswith(__file__) for w in where)  # the user's lines, either way
+
+
+@needs_c
+def test_a_full_buffer_counts_its_drops_alike(clock: TestClock):
+    in_c = recorded(recorder._CHooks, clock, capacity=40)
+    in_python = recorded(None, clock, capacity=40)
+    assert in_c == in_python
+    assert in_c[-1][0] == DROPPED and in_c[-1][2] > 0 and len(in_c) == 41
