@@ -70,8 +70,9 @@ def main() -> None:
         assert not Path(site_file).is_relative_to(CHECKOUT), f"visualizer comes from the checkout: {site_file}"
         assert version != "0+unknown", "no version in the installed metadata"
         assert (Path(site_file).parent.parent / "runtime" / "py.typed").is_file(), "runtime/py.typed is missing"
-        walk = run(bin_dir / "python", "-c", "from runtime import site; print(site._walk.__module__)", cwd=work)
-        assert walk.strip() == "runtime._frames", f"the wheel's C helper is not used: {walk.strip()}"
+        probe = "from runtime import site; from runtime.trace import recorder as r; print(site._walk.__module__,"
+        helpers = run(bin_dir / "python", "-c", probe + " r._CHooks)", cwd=work).strip()
+        assert helpers == "runtime._frames <class 'runtime.trace._hooks.Hooks'>", f"the wheel's C helpers: {helpers}"
         step("greenscope record + export")
         (work / "app.py").write_text(PROGRAM)
         greenscope = bin_dir / "greenscope"
