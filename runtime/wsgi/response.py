@@ -26,14 +26,17 @@ def _connection_tokens(value: str) -> set[str]:
     return {t.strip().lower() for t in value.split(",")}
 
 
-_CAPITALIZED: dict[str, str] = {}  # header name as given -> as sent; a bounded cache
+# header name as given -> (as sent, lowercase): bounded caches, one capitalizing (as eventlet does), one not
+_CAPITALIZED: dict[str, tuple[str, str]] = {}
+_AS_GIVEN: dict[str, tuple[str, str]] = {}
 
 
-def _capitalized(name: str) -> str:
-    sent = "-".join(part.capitalize() for part in name.split("-"))
-    if len(_CAPITALIZED) < 4096:
-        _CAPITALIZED[name] = sent
-    return sent
+def _names(name: str, cache: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    sent = "-".join(part.capitalize() for part in name.split("-")) if cache is _CAPITALIZED else name
+    names = sent, name.lower()
+    if len(cache) < 4096:
+        cache[name] = names
+    return names
 
 
 def _as_bytes(data: Any) -> bytes:
@@ -139,13 +142,11 @@ class Response:
         out = [f"{self.version} {self.status}\r\n"]
         length = None
         has_connection = has_date = False
-        capitalized = _CAPITALIZED if self.capitalize else None
+        cache = _CAPITALIZED if self.capitalize else _AS_GIVEN
         for name, value in self.headers:
             if type(name) is not str or type(value) is not str:
                 raise TypeError(f"header names and values must be str, got {name!r}: {value!r}")
-            if capitalized is not None:
-                name = capitalized.get(name) or _capitalized(name)
-            lname = name.lower()
+            name, lname = cache.get(name) or _names(name, cache)
             if lname == "content-length":
                 value = value.strip()
                 if not (value.isascii() and value.isdigit()):
