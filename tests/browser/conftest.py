@@ -1,4 +1,4 @@
-"""A real dashboard process and a real Chromium (see `benchmarks.chromium` for which one).
+"""A real dashboard process and a real Chromium (see `tests.support.chromium` for which one).
 
 Every page fails its test if the browser logged an error or a page script threw.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from benchmarks.chromium import launch_chromium
+from tests.support.chromium import launch_chromium
 from tests.support.dashboard import Server
 
 

@@ -1,4 +1,4 @@
-"""Headless Chromium for the browser tests (tests/browser) and the page's benchmark (benchmarks/browser.py),
+"""Headless Chromium for the browser tests (tests/browser) and the page's benchmark (benchmarks/browser/),
 through Playwright.
 
 `GREENSCOPE_CHROMIUM` names the browser (`make test` sets it from scripts/find_chromium.sh);

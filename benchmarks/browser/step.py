@@ -1,11 +1,9 @@
-"""The live control's step latency, in headless Chromium against a real ``greenscope serve`` (a phase of
-``python -m benchmarks.browser``, so of ``make bench``).
+"""The step phase: the live control's step latency.
 
-step    a traced program whose greenthreads are always ready (each yields in a loop: a step never waits for the
-        program itself), streaming to the dashboard, opened in the page and paused with its key; then `STEPS` presses
-        of the step key, one at a time: from the request the key sends (POST /api/sessions/<id>/control) to the end
-        of the animation frame that draws the step's switch (`greenscope.control.stats.latencies`, measured in the
-        page). Target: p95 <= 100 ms.
+A traced program whose greenthreads are always ready (each yields in a loop: a step never waits for the program
+itself), streaming to the dashboard, opened in the page and paused with its key; then `STEPS` presses of the step
+key, one at a time: from the request the key sends (POST /api/sessions/<id>/control) to the end of the animation
+frame that draws the step's switch (`greenscope.control.stats.latencies`, measured in the page). Target: p95 <= 100 ms.
 """
 
 from __future__ import annotations
@@ -15,16 +13,19 @@ import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from benchmarks.dashboard import Report, Server, percentile, started, verdict
+from benchmarks.browser.page import new_page
+from benchmarks.dashboard.report import Report, percentile, verdict
+from benchmarks.dashboard.server import Server, started
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
+    from benchmarks.browser.runner import Options
+
 STEPS = 40
 TARGET_MS = 100.0
-VIEWPORT = {"width": 1400, "height": 900}
 PROGRAM = """\
 import runtime
 
@@ -40,7 +41,7 @@ runtime.sleep(3600)
 """
 
 
-def measure_step(report: Report, browser: Browser, options: Any) -> None:
+def measure_step(report: Report, browser: Browser, options: Options) -> None:
     """A paused program stepped `STEPS` times: how long each step takes to show in the page."""
     with ExitStack() as stack:
         server = started(stack, Server())
@@ -49,10 +50,7 @@ def measure_step(report: Report, browser: Browser, options: Any) -> None:
         command = [sys.executable, "-m", "visualizer", "record", "--connect", server.agent, "spin.py"]
         program = started(stack, subprocess.Popen(command, cwd=directory, stdout=subprocess.PIPE, text=True))
         sid = server.session_of(program.pid)["id"]
-        context = browser.new_context(viewport=VIEWPORT)
-        stack.callback(context.close)
-        page = context.new_page()
-        page.goto(f"{server.base}?session={sid}")
+        page = new_page(stack, browser, f"{server.base}?session={sid}")
         page.wait_for_function("greenscope.trace && greenscope.trace.lanes.length > 10", timeout=60_000)
         page.keyboard.press("k")
         page.wait_for_function("greenscope.trace.controls.some((c) => c.action === 'paused')", timeout=30_000)
