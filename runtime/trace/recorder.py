@@ -81,6 +81,7 @@ class Recorder(Instrument):
         self._kinds = bytearray()
         self._values: dict[int, list] = {kind: [] for kind in FIELDS}
         self._state: tuple[int, int | None] | None = None  # running() as of the last take
+        self.recording = False  # installed: its hooks see the program
         self._bind()
 
     # ------------------------------------------------------------------ install, take
@@ -89,10 +90,12 @@ class Recorder(Instrument):
         """Start recording (process-wide); returns self."""
         gid_of(greenlet.getcurrent())  # the main greenthread gets its id before any hook needs it
         add_instrument(self)
+        self.recording = True
         return self
 
     def uninstall(self) -> None:
         remove_instrument(self)
+        self.recording = False
 
     def stall(self, ts: int, gid: int, ns: int, stack: list[str]) -> None:
         """Record that `gid` ran `ns` from `ts` without giving control back (the stall monitor

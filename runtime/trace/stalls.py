@@ -37,6 +37,9 @@ def stack_of(frame: Any) -> list[str]:
     return out[::-1]
 
 
+_IDLE = 0.5  # seconds between looks while the recorder is not installed
+
+
 class StallMonitor:
     """Watches `recorder` for runs longer than `threshold_ns` in the thread `thread` (default: the caller's)."""
 
@@ -76,7 +79,9 @@ class StallMonitor:
                     if sampled is not None and seen is not None and now is not None:  # that run stalled
                         rec.stall(seen[0], seen[1], now[0] - seen[0], sampled)  # type: ignore[arg-type]
                     seen, sampled = now, None
-                if now is None or now[1] is None:  # nothing runs (the hub polls): a run can start any time
+                if not rec.recording:  # nothing is seen: look again in a while (each look takes the GIL)
+                    wait = _IDLE
+                elif now is None or now[1] is None:  # nothing runs (the hub polls): a run can start any time
                     wait = threshold / 1e9
                 elif sampled is not None:  # a stall goes on: see when it ends
                     wait = threshold / 4e9

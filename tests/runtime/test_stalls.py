@@ -55,3 +55,27 @@ def test_greenthreads_that_yield_are_no_stall():
             runtime.sleep(0.001)
 
     assert stalls_of(runtime.spawn(polite).wait) == []
+
+
+def test_a_monitor_looks_rarely_while_its_recorder_records_nothing():
+    """Each look takes the GIL from the program: with the recorder not installed there is nothing to see (a
+    look every 20 ms cost sleep(0) ~1.4 %); once it is installed, the monitor watches at its threshold."""
+
+    class Counted(Recorder):
+        looks = 0
+
+        def running(self):
+            Counted.looks += 1
+            return super().running()
+
+    rec = Counted()
+    monitor = StallMonitor(rec, threshold_ns=20_000_000).start()
+    try:
+        time.sleep(0.4)
+        idle = Counted.looks
+        rec.install()
+        time.sleep(0.6)  # the idle wait ends within 0.5 s, then it looks every 20 ms
+    finally:
+        monitor.stop()
+        rec.uninstall()
+    assert idle <= 1 and Counted.looks - idle >= 5
