@@ -67,10 +67,12 @@ room(Hooks *self)
     return PyList_Append(self->drops, Py_None) < 0 ? -1 : 0;
 }
 
-/* the values, then the kind: `n` new references in `values`, all released */
+/* the values, then the kind: `n` new references in `values`, all released. All or nothing: a failed
+   append (out of memory) takes back the values already appended, so the columns stay whole events. */
 static int
 put(Hooks *self, PyObject *list, PyObject **values, int n, unsigned char kind)
 {
+    Py_ssize_t before = PyList_GET_SIZE(list);
     int status = 0;
     for (int i = 0; i < n; i++) {
         if (status == 0 && PyList_Append(list, values[i]) < 0) {
@@ -78,14 +80,22 @@ put(Hooks *self, PyObject *list, PyObject **values, int n, unsigned char kind)
         }
         Py_DECREF(values[i]);
     }
-    if (status == 0) {
-        Py_ssize_t size = PyByteArray_GET_SIZE(self->kinds);
-        if (PyByteArray_Resize(self->kinds, size + 1) < 0) {
-            return -1;
-        }
+    Py_ssize_t size = PyByteArray_GET_SIZE(self->kinds);
+    if (status == 0 && PyByteArray_Resize(self->kinds, size + 1) == 0) {
         PyByteArray_AS_STRING(self->kinds)[size] = (char)kind;
+        return 0;
     }
-    return status;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *error = PyErr_GetRaisedException();
+    PyList_SetSlice(list, before, PY_SSIZE_T_MAX, NULL);
+    PyErr_SetRaisedException(error);
+#else
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyList_SetSlice(list, before, PY_SSIZE_T_MAX, NULL);
+    PyErr_Restore(type, value, traceback);
+#endif
+    return -1;
 }
 
 /* obj is a pool or a queue (it has resource_kind): its counters as an event */
