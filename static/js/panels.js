@@ -26,7 +26,8 @@ export function fillHelp(table, keys) {
   table.innerHTML = keys.map(([key, what]) => `<tr><td><kbd>${esc(key)}</kbd></td><td>${esc(what)}</td></tr>`).join("");
 }
 
-/** Fill the footer (#legend): each state's colour, the hub's, error marks, lost events and wake arrows. */
+/** Fill the footer (#legend): each state's colour, the hub's, error marks, lost events, late timers, stalls and
+ * wake arrows. */
 export function fillLegend(footer) {
   const item = (mark, label, extra = false) => `<span${extra ? ' class="extra"' : ""}>${mark}${esc(label)}</span>`;
   footer.innerHTML = [
@@ -34,7 +35,9 @@ export function fillLegend(footer) {
     item(swatch("hub-wait"), "hub: waiting in the poller", true),
     item(swatch("hub-busy"), "hub: running", true),
     item('<span class="mark">✕</span> ', "error / kill", true),
-    item('<span class="mark">▮</span> ', "events lost here", true),
+    item('<span class="mark">▮</span> ', "events lost here (on the time axis)", true),
+    item('<span class="mark">╹</span> ', "a timer fired ≥ 1 ms late (on the hub's lane)", true),
+    item('<span class="mark">▭</span> ', "a stall: one greenthread held the hub", true),
     item('<span class="arrow">→</span> ', "wake (who woke whom)", true),
   ].join("");
 }

@@ -329,3 +329,16 @@ def test_a_server_with_a_token_works_from_the_url_it_prints(browser, token_serve
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_legend_tells_the_red_marks_apart(page: Page):
+    """Red marks mean four things (an error, events lost, a late timer, a stall): the legend names each and
+    where it is drawn (the late timers' ticks on the hub's lane once read as lost events)."""
+    legend = page.locator("#legend")
+    for label in (
+        "error / kill",
+        "events lost here (on the time axis)",
+        "a timer fired ≥ 1 ms late (on the hub's lane)",
+        "a stall: one greenthread held the hub",
+    ):
+        expect(legend).to_contain_text(label)
