@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from runtime.trace.analysis import analyse
 from runtime.trace.codec import read_recording
@@ -18,11 +19,17 @@ def ended(page: Page, server: Server, workload: str, **params: object) -> str:
     """Launch `workload`, open it, wait until it ended and the page has all its events; its session id."""
     sid = server.launch(workload, **params)["id"]
     page.goto(f"{server.base}?session={sid}")
-    page.wait_for_function(
-        "greenscope.page.session && greenscope.page.session.state === 'ended' &&"
-        " greenscope.trace && greenscope.trace.events >= greenscope.page.session.events",
-        timeout=60_000,
-    )
+    try:
+        page.wait_for_function(
+            "greenscope.page.session && greenscope.page.session.state === 'ended' &&"
+            " greenscope.trace && greenscope.trace.events >= greenscope.page.session.events",
+            timeout=40_000,  # under the test's own timeout: what was seen is said
+        )
+    except PlaywrightTimeout:
+        seen = page.evaluate(
+            "({session: greenscope.page.session, events: greenscope.trace && greenscope.trace.events})"
+        )
+        raise AssertionError(f"the page saw {seen}; the server says {server.get(f'api/sessions/{sid}').json()}")
     return sid
 
 
