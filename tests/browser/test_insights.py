@@ -26,10 +26,9 @@ def ended(page: Page, server: Server, workload: str, **params: object) -> str:
             timeout=40_000,  # under the test's own timeout: what was seen is said
         )
     except PlaywrightTimeout:
-        seen = page.evaluate(
-            "({session: greenscope.page.session, events: greenscope.trace && greenscope.trace.events})"
-        )
-        raise AssertionError(f"the page saw {seen}; the server says {server.get(f'api/sessions/{sid}').json()}")
+        seen = page.evaluate("({session: greenscope.page.session, events: greenscope.trace?.events})")
+        said = server.get(f"api/sessions/{sid}").json()
+        raise AssertionError(f"the page saw {seen}; the server says {said}") from None
     return sid
 
 
