@@ -58,6 +58,9 @@ def fetch(url: str, data: dict | None = None) -> tuple[int, bytes]:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="greenscope-wheel-") as tmp:
         work = Path(tmp)
+        for var, name in (("XDG_CACHE_HOME", "cache"), ("XDG_RUNTIME_DIR", "run")):  # its sessions stay in here
+            (work / name).mkdir(mode=0o700)
+            ENV[var] = str(work / name)
         step("building the wheel")
         run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", work / "dist", CHECKOUT, cwd=work)
         (wheel,) = (work / "dist").glob("greenscope-*.whl")
