@@ -98,7 +98,16 @@ put(Hooks *self, PyObject *list, PyObject **values, int n, unsigned char kind)
     return -1;
 }
 
-/* obj is a pool or a queue (it has resource_kind): its counters as an event */
+/* a pool's or a queue's counters as an event */
+static int
+resource_state(Hooks *self, PyObject *obj)
+{
+    PyObject *done = PyObject_CallOneArg(self->resource_state, obj);
+    Py_XDECREF(done);
+    return done == NULL ? -1 : 0;
+}
+
+/* obj's counters as an event if it is a pool or a queue (it has resource_kind) */
 static int
 resource(Hooks *self, PyObject *obj)
 {
@@ -106,12 +115,7 @@ resource(Hooks *self, PyObject *obj)
         return 0;
     }
     int has = PyObject_HasAttrWithError(obj, resource_kind_name);
-    if (has <= 0) {
-        return has;
-    }
-    PyObject *done = PyObject_CallOneArg(self->resource_state, obj);
-    Py_XDECREF(done);
-    return done == NULL ? -1 : 0;
+    return has <= 0 ? has : resource_state(self, obj);
 }
 
 static PyObject *
@@ -167,7 +171,8 @@ blocked(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
         }
         return NULL;
     }
-    if (put(self, self->blocks, v, 6, self->codes[1]) < 0 || (is_resource && resource(self, obj) < 0)) {
+    /* a pool or a queue, known already: its counters without asking again */
+    if (put(self, self->blocks, v, 6, self->codes[1]) < 0 || (is_resource && resource_state(self, obj) < 0)) {
         return NULL;
     }
     Py_RETURN_NONE;
