@@ -26,10 +26,10 @@ import greenlet
 
 __all__ = ["code_location", "creation_site", "not_the_users"]
 
-_prefixes: tuple[str, ...] = (
+_prefixes: list[str] = [  # grows in place (`not_the_users`): the C locator holds it
     os.path.dirname(os.path.abspath(__file__)) + os.sep,
     *{os.path.join(sysconfig.get_paths()[k], "") for k in ("stdlib", "platstdlib")},
-)
+]
 _internal: dict[str, bool] = {}  # a code's file name -> not the user's
 _sites: dict[tuple[int, int], tuple[Any, str]] = {}  # (id(code), line) -> (code, "file:line")
 _locations: dict[tuple[int, int], tuple[Any, str]] = {}  # (id(code), line) -> (code, "file:line in function")
@@ -37,7 +37,10 @@ _QUALNAME = "co_qualname" if sys.version_info >= (3, 11) else "co_name"
 
 
 def _walk_in_python(
-    depth: int, internal: dict[str, bool], prefixes: tuple[str, ...], names: dict[tuple[int, int], tuple[Any, str]]
+    depth: int,
+    internal: dict[str, bool],
+    prefixes: tuple[str, ...] | list[str],
+    names: dict[tuple[int, int], tuple[Any, str]],
 ) -> str | tuple[Any, int] | None:
     """`runtime._frames.users_code` in Python: the first frame `depth` frames out of the caller whose
     file is not under `prefixes`, as its name in `names` if it has one there, else (code, line); or None."""
@@ -49,7 +52,7 @@ def _walk_in_python(
         name = f.f_code.co_filename
         inside = internal.get(name)  # (a str keeps its hash: the cheapest key there is)
         if inside is None:
-            inside = internal[name] = name.startswith(prefixes)
+            inside = internal[name] = name.startswith(tuple(prefixes))
         if not inside:
             code, line = f.f_code, f.f_lineno
             known = names.get((id(code), line))
@@ -58,21 +61,23 @@ def _walk_in_python(
     return None
 
 
-_walk: Callable[..., str | tuple[Any, int] | None] = _walk_in_python
-if not os.environ.get("GREENSCOPE_PURE_PYTHON"):
-    try:
-        from runtime._frames import users_code as _walk
-    except ImportError:  # not built here (no compiler, another interpreter): the walk in Python
-        pass
+try:
+    if os.environ.get("GREENSCOPE_PURE_PYTHON"):
+        raise ImportError("the walk in Python was asked for")
+    from runtime import _frames
+except ImportError:  # not built here (no compiler, another interpreter): the walk in Python
+    _frames = None  # type: ignore[assignment]
+_walk: Callable[..., str | tuple[Any, int] | None] = _walk_in_python if _frames is None else _frames.users_code
 
 
 def not_the_users(directory: str) -> None:
     """Code under `directory` is a library's, not the user's (eventlet's, gevent's)."""
-    global _prefixes
     prefix = os.path.join(os.path.abspath(directory), "")
     if prefix not in _prefixes:
-        _prefixes = (*_prefixes, prefix)
+        _prefixes.append(prefix)
         _internal.clear()
+        if _frames is not None:
+            _frames.forget()  # what the C walk kept of `_internal`
 
 
 def creation_site() -> str:
@@ -91,12 +96,23 @@ def creation_site() -> str:
     return found if type(found) is str else _name(_sites, *found, False)
 
 
-def code_location(skip: int = 0) -> str | None:
+def _code_location_in_python(skip: int = 0) -> str | None:
     """``file:line in function`` of the innermost caller outside the runtime and the standard library,
     or None if there is none. `skip`: how many callers out are known to be the runtime's (not looked
     at: in Python each frame looked at is one Python makes an object for)."""
     found = _walk(1 + skip, _internal, _prefixes, _locations)
     return found if found is None or type(found) is str else _name(_locations, *found, True)
+
+
+def _name_location(code: Any, line: int) -> str:
+    return _name(_locations, code, line, True)
+
+
+code_location: Callable[..., str | None] = _code_location_in_python
+"""`_code_location_in_python`; where `runtime._frames` is built, the same as a C object (no Python frame:
+the recorder's C hooks call it for every block)."""
+if _frames is not None:
+    code_location = _frames.Locator(_internal, _prefixes, _locations, _name_location)
 
 
 def _name(names: dict[tuple[int, int], tuple[Any, str]], code: Any, line: int, function: bool) -> str:

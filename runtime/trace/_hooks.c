@@ -6,10 +6,12 @@
    appends an event's values to its kind's list, then its kind to `kinds` (so the agent's thread,
    taking a batch between two hooks, sees whole events only); a full buffer counts a drop instead.
    No Python code runs between the first append and the kind's: the values are computed first.
+   With the default clock (time.perf_counter_ns: CLOCK_MONOTONIC on Linux) the time is read directly.
    Optional: without it the closures run (`runtime.trace.recorder`). */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <time.h>
 
 typedef struct {
     PyObject_HEAD
@@ -20,6 +22,7 @@ typedef struct {
     Py_ssize_t capacity;      /* events the buffer holds */
     PyObject *drops;          /* list: one None per event lost */
     PyObject *clock;          /* () -> int ns */
+    int monotonic;            /* clock is time.perf_counter_ns, which is CLOCK_MONOTONIC here: read it directly */
     PyObject *gid_of;         /* (greenlet) -> int, for a greenlet the runtime did not make */
     PyObject *where;          /* (skip) -> str | None: the user's line */
     PyObject *resource_state; /* (obj) -> None: a pool's or queue's counters as an event */
@@ -44,6 +47,7 @@ PyObject_HasAttrWithError(PyObject *obj, PyObject *name)
 #endif
 
 static PyObject *gid_name;            /* "gid" */
+static PyObject *perf_counter_ns;     /* time.perf_counter_ns */
 static PyObject *resource_kind_name;  /* "resource_kind" */
 
 /* the greenthread id of `glet`: its gid attribute, else gid_of(glet) */
@@ -55,6 +59,19 @@ gid(Hooks *self, PyObject *glet)
         return NULL;
     }
     return value != NULL ? value : PyObject_CallOneArg(self->gid_of, glet);
+}
+
+/* the time now, in ns */
+static PyObject *
+now(Hooks *self)
+{
+#ifdef __linux__
+    struct timespec ts;
+    if (self->monotonic && clock_gettime(CLOCK_MONOTONIC, &ts) == 0) {
+        return PyLong_FromLongLong((long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+    }
+#endif
+    return PyObject_CallNoArgs(self->clock);
 }
 
 /* 1 when the buffer has room; else a drop counted: 0 (-1 on an error) */
@@ -129,7 +146,7 @@ switched(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
     if (ok <= 0) {
         return ok < 0 ? NULL : Py_NewRef(Py_None);
     }
-    PyObject *v[3] = {PyObject_CallNoArgs(self->clock), NULL, NULL};
+    PyObject *v[3] = {now(self), NULL, NULL};
     if (v[0] != NULL && (v[1] = gid(self, args[0])) != NULL && (v[2] = gid(self, args[1])) != NULL) {
         return put(self, self->switches, v, 3, self->codes[0]) < 0 ? NULL : Py_NewRef(Py_None);
     }
@@ -161,7 +178,7 @@ blocked(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
     if (at == NULL) {
         return NULL;
     }
-    PyObject *v[6] = {PyObject_CallNoArgs(self->clock), NULL, Py_NewRef(args[1]), NULL, Py_NewRef(args[3]), at};
+    PyObject *v[6] = {now(self), NULL, Py_NewRef(args[1]), NULL, Py_NewRef(args[3]), at};
     if (v[0] != NULL && (v[1] = gid(self, args[0])) != NULL) {
         v[3] = is_resource ? PyLong_FromVoidPtr(obj) : Py_NewRef(Py_None);
     }
@@ -189,7 +206,7 @@ woken(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
     if (ok <= 0) {
         return ok < 0 ? NULL : Py_NewRef(Py_None);
     }
-    PyObject *v[5] = {PyObject_CallNoArgs(self->clock), NULL, Py_NewRef(args[1]), NULL, Py_NewRef(args[4])};
+    PyObject *v[5] = {now(self), NULL, Py_NewRef(args[1]), NULL, Py_NewRef(args[4])};
     if (v[0] == NULL || (v[1] = gid(self, args[0])) == NULL || (v[3] = gid(self, args[2])) == NULL) {
         for (int i = 0; i < 5; i++) {
             Py_XDECREF(v[i]);
@@ -226,6 +243,7 @@ Hooks_init(Hooks *self, PyObject *args, PyObject *kwargs)
         }
         self->codes[i] = (unsigned char)code;
     }
+    self->monotonic = self->clock == perf_counter_ns;
     Py_INCREF(self->kinds);
     Py_INCREF(self->switches);
     Py_INCREF(self->blocks);
@@ -305,6 +323,12 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__hooks(void)
 {
+    PyObject *time = PyImport_ImportModule("time");
+    perf_counter_ns = time == NULL ? NULL : PyObject_GetAttrString(time, "perf_counter_ns");
+    Py_XDECREF(time);
+    if (perf_counter_ns == NULL) {
+        return NULL;
+    }
     gid_name = PyUnicode_InternFromString("gid");
     resource_kind_name = PyUnicode_InternFromString("resource_kind");
     if (gid_name == NULL || resource_kind_name == NULL || PyType_Ready(&HooksType) < 0) {

@@ -26,9 +26,9 @@ from typing import Any
 
 import greenlet
 
+from runtime import site
 from runtime.greenthread import gid_of
 from runtime.instrument import Instrument, add_instrument, remove_instrument
-from runtime.site import code_location, creation_site
 from runtime.trace.events import (
     BLOCK,
     CLOCK,
@@ -176,17 +176,17 @@ class Recorder(Instrument):
             drops.append(None)
 
         func_name = self._func_name
-        spawn_site = creation_site
-        where = code_location
+        spawn_site = site.creation_site
+        where = site.code_location  # (read now: a test may choose the walk in Python)
         current = greenlet.getcurrent
         resource_state = self._resource_state
 
         def spawned(glet: Any, parent: Any) -> None:
             if len(kinds) < cap:
                 pool = getattr(glet, "pool", None)
-                site = spawn_site()
+                spawned_at = spawn_site()
                 func = func_name(getattr(glet, "func", None))
-                spawn_put((now(), gid_of(glet), gid_of(parent), func, site, None if pool is None else id(pool)))
+                spawn_put((now(), gid_of(glet), gid_of(parent), func, spawned_at, None if pool is None else id(pool)))
                 mark(SPAWN)
             else:
                 drop()

@@ -116,3 +116,26 @@ def test_a_full_buffer_counts_its_drops_alike(clock: TestClock):
     in_python = recorded(None, clock, capacity=40)
     assert in_c == in_python
     assert in_c[-1][0] == DROPPED and in_c[-1][2] > 0 and len(in_c) == 41
+
+
+@needs_c
+def test_on_the_default_clock_the_c_hooks_read_the_same_clock_as_perf_counter_ns():
+    """The C hooks read CLOCK_MONOTONIC themselves when the clock is time.perf_counter_ns: their
+    timestamps fall between two readings of it, in order with the events the closures stamp."""
+    import time
+
+    rec = Recorder()
+    assert type(rec.switched).__name__ == "builtin_function_or_method"
+    rec.install()
+    try:
+        before = time.perf_counter_ns()
+        runtime.sleep(0)
+        g = runtime.spawn(runtime.sleep, 0.001)
+        g.wait()
+        after = time.perf_counter_ns()
+    finally:
+        rec.uninstall()
+    events = rec.take()
+    stamps = [e[1] for e in events]
+    assert {SWITCH, BLOCK, WAKE, SPAWN} <= {e[0] for e in events}
+    assert before <= stamps[0] and stamps[-1] <= after and stamps == sorted(stamps)

@@ -117,9 +117,13 @@ def walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str
     if request.param == "c":
         if _frames is None:
             pytest.skip("runtime._frames is not built here")
+        monkeypatch.setattr(site, "_frames", _frames)  # (its caches are forgotten with the rest)
         monkeypatch.setattr(site, "_walk", _frames.users_code)
+        locator = _frames.Locator(site._internal, site._prefixes, site._locations, site._name_location)
+        monkeypatch.setattr(site, "code_location", locator)
     else:
         monkeypatch.setattr(site, "_walk", site._walk_in_python)
+        monkeypatch.setattr(site, "code_location", site._code_location_in_python)
     return request.param
 
 
@@ -170,3 +174,38 @@ def test_a_block_is_located_at_the_users_line_either_way(walk: str):
     if sys.version_info < (3, 11):
         name = "consumer"
     assert where == [f"{__file__}:{lines[k]} in {name}" for k in ("get", "readline", "sleep")]
+
+
+def test_two_lines_of_one_function_are_two_locations(walk: str):
+    """The C walk keeps names per place in the code (not per function): each line gets its own."""
+    first = site.code_location()
+    second = site.code_location()
+    line, name = sys._getframe().f_lineno - 2, sys._getframe().f_code.co_name
+    assert first == f"{__file__}:{line} in {name}" and second == f"{__file__}:{line + 1} in {name}"
+
+
+def test_a_library_registered_later_is_skipped_from_then_on(walk: str):
+    """`not_the_users` makes what was the user's file a library's: the walk, which had kept the
+    answer for that file's code, goes past it to the caller from then on."""
+    saved = list(site._prefixes)
+    library: dict = {}
+    exec(compile("def call(where):\n    return where()\n", "/a/later/library.py", "exec"), library)
+    try:
+        assert library["call"](site.code_location) == "/a/later/library.py:2 in call"
+        site.not_the_users("/a/later")
+        line = sys._getframe().f_lineno + 1
+        assert library["call"](site.code_location) == f"{__file__}:{line} in {sys._getframe().f_code.co_name}"
+    finally:
+        site._prefixes[:] = saved
+        site._internal.clear()
+        if _frames is not None:
+            _frames.forget()
+
+
+@pytest.mark.skipif(_frames is None, reason="runtime._frames is not built here")
+def test_the_c_locator_checks_its_argument():
+    for bad in (("x",), (1, 2)):
+        with pytest.raises(TypeError, match=r"code_location\(skip: int = 0\)"):
+            _frames.Locator(site._internal, site._prefixes, site._locations, site._name_location)(*bad)
+    with pytest.raises(TypeError, match="prefixes"):
+        _frames.Locator({}, "not a sequence", {}, print)
