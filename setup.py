@@ -1,8 +1,8 @@
 """The packages of the wheel: runtime and visualizer, and the page's top-level static/ and
 templates/ folders as visualizer's data (``visualizer/static``, ``visualizer/templates``:
-`visualizer.ROOT` finds them there); the optional C helpers `runtime._frames` and
-`runtime.trace._hooks` (where no compiler or no CPython is, the build goes on without them and the
-same code runs in Python). Everything else is in pyproject.toml."""
+`visualizer.ROOT` finds them there); the optional C helpers `runtime._frames`, `runtime.trace._hooks`
+and `runtime.trace._columns` (where no compiler or no CPython is, the build goes on without them and
+the same code runs in Python). Everything else is in pyproject.toml."""
 
 import platform
 
@@ -12,6 +12,7 @@ page = [f"visualizer.{name}" for name in find_namespace_packages(include=["stati
 helpers = [
     Extension("runtime._frames", ["runtime/_frames.c"], optional=True),
     Extension("runtime.trace._hooks", ["runtime/trace/_hooks.c"], optional=True),
+    Extension("runtime.trace._columns", ["runtime/trace/_columns.c"], optional=True),
 ]
 setup(
     packages=[*find_packages(include=["runtime", "runtime.*", "visualizer", "visualizer.*"]), *page],

@@ -73,9 +73,11 @@ def main() -> None:
         assert not Path(site_file).is_relative_to(CHECKOUT), f"visualizer comes from the checkout: {site_file}"
         assert version != "0+unknown", "no version in the installed metadata"
         assert (Path(site_file).parent.parent / "runtime" / "py.typed").is_file(), "runtime/py.typed is missing"
-        probe = "from runtime import site; from runtime.trace import recorder as r; print(site._walk.__module__,"
-        helpers = run(bin_dir / "python", "-c", probe + " r._CHooks)", cwd=work).strip()
-        assert helpers == "runtime._frames <class 'runtime.trace._hooks.Hooks'>", f"the wheel's C helpers: {helpers}"
+        probe = "from runtime import site; from runtime.trace import recorder as r, codec as c; print("
+        probe += "site._walk.__module__, r._CHooks, c._dictionary.__module__)"
+        helpers = run(bin_dir / "python", "-c", probe, cwd=work).strip()
+        expected = "runtime._frames <class 'runtime.trace._hooks.Hooks'> runtime.trace._columns"
+        assert helpers == expected, f"the wheel's C helpers: {helpers}"
         step("greenscope record + export")
         (work / "app.py").write_text(PROGRAM)
         greenscope = bin_dir / "greenscope"

@@ -10,8 +10,11 @@ HELLO (first): ``{"schema": events.describe(), "process": {pid, argv, program, v
 (and ``"auth"``, the secret an agent shows its dashboard). END (last, on a clean stop):
 ``{"dropped": n}``. COMMAND (dashboard -> agent): ``{"command": "stop"}``. EVENTS is
 columnar (compressed too): a 4-byte header length, a JSON header ``{"n": N, "columns":
-[[kind, field, "i" | "j", nbytes], ...]}``, the N kind codes (one byte each, in event
-order), then the columns in header order: "i" columns little-endian int64 arrays, "j"
+[[kind, field, "i" | "d" | "j", nbytes], ...]}``, the N kind codes (one byte each, in event
+order), then the columns in header order: "i" columns little-endian int64 arrays, "d"
+columns coded by dictionary (a column that names the same few things over and over: a
+4-byte little-endian length, a JSON list of the distinct values, then each value's index in
+it, a little-endian unsigned int of 1, 2 or 4 bytes: the fewest that hold them all), "j"
 columns JSON lists; each kind's columns hold its events' values (``ts`` first, field 0)
 in event order. The recorder hands its events out by column (`Batch`), and frames decode
 back into columns (int64 columns stay `array("q")`), so neither side builds a tuple per event.
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import struct
 import sys
 import zlib
@@ -69,6 +73,8 @@ _LITTLE = sys.byteorder == "little"
 _U64 = "L" if array("L").itemsize == 8 else "Q"  # array() converts ints to these 2-4x faster than to "q"
 _PLAIN = bytes(c for c in range(32, 128) if c not in b'"\\')  # ASCII a JSON string holds unescaped
 _NONE = type(None)
+_CODABLE = {str, int, _NONE}  # what a "d" column holds (exact types: True or 1.0 would be taken for 1)
+_IDS = {1: "B", 2: "H", 4: "I" if array("I").itemsize == 4 else "L"}  # id width -> array typecode
 
 
 @dataclass(frozen=True)
@@ -134,12 +140,53 @@ def _encode_batch(batch: Batch) -> bytes:
         for field, values in enumerate(batch.columns[kind]):
             blob = _int64s(values)
             kind_of = "i"
-            if blob is None:  # None, floats, strings
-                blob, kind_of = _json_list(values), "j"
+            if blob is None:  # None, floats, strings: by dictionary where they repeat, else JSON
+                blob, kind_of = _coded(values), "d"
+                if blob is None:
+                    blob, kind_of = _json_list(values), "j"
             columns.append([kind, field, kind_of, len(blob)])
             blobs.append(blob)
     head = json.dumps({"n": len(batch.kinds), "columns": columns}, separators=(",", ":")).encode()
     return b"".join((struct.pack(">I", len(head)), head, batch.kinds, *blobs))
+
+
+def _dictionary_in_python(values: list) -> tuple[list, bytes] | None:
+    """`runtime.trace._columns.dictionary` in Python: (each distinct value once, in order of first
+    appearance; each value's index in that table as little-endian unsigned ints of 1, 2 or 4 bytes),
+    or None for a value other than a str, an int or None, or when more than half are distinct."""
+    if not set(map(type, values)) <= _CODABLE:
+        return None
+    table = dict.fromkeys(values)
+    if 2 * len(table) > len(values):
+        return None
+    index = {value: i for i, value in enumerate(table)}
+    ids = array(_IDS[_width(len(table))], map(index.__getitem__, values))
+    if not _LITTLE:
+        ids.byteswap()
+    return list(table), ids.tobytes()
+
+
+def _width(distinct: int) -> int:
+    """Bytes per index into a table of `distinct` values."""
+    return 1 if distinct <= 0x100 else 2 if distinct <= 0x10000 else 4
+
+
+try:
+    if os.environ.get("GREENSCOPE_PURE_PYTHON"):
+        raise ImportError("the coding in Python was asked for")
+    from runtime.trace._columns import dictionary as _dictionary
+except ImportError:  # not built here (no compiler, another interpreter): the coding in Python
+    _dictionary = _dictionary_in_python
+
+
+def _coded(values: Any) -> bytes | None:
+    """`values` as a "d" column, or None where that does not pay (or cannot be)."""
+    found = _dictionary(values) if type(values) is list else None
+    if found is None:
+        return None
+    table, ids = found
+    head = json.dumps(table, separators=(",", ":")).encode()
+    return b"".join((struct.pack("<I", len(head)), head, ids))
 
 
 def _int64s(values: Any) -> bytes | None:
@@ -245,6 +292,8 @@ def _column(blob: bytes, kind_of: Any, count: int, name: str, where: str, limits
         if not _LITTLE:
             values.byteswap()
         return values
+    if kind_of == "d":
+        return _decoded(blob, count, where, allowed, limits)
     if kind_of != "j":
         raise FormatError(f"an events frame whose {where} column has an unknown type {kind_of!r}")
     column = _strings(blob)
@@ -255,11 +304,38 @@ def _column(blob: bytes, kind_of: Any, count: int, name: str, where: str, limits
             raise FormatError(f"an events frame whose {where} column is not JSON") from None
     if not isinstance(column, list) or len(column) != count:
         raise FormatError(f"an events frame whose {where} column has the wrong length")
+    return _checked(column, len(blob), where, allowed, limits)
+
+
+def _decoded(blob: bytes, count: int, where: str, allowed: set[type], limits: Limits) -> list:
+    """A "d" column's values: its table, checked like a "j" column, then looked up by index."""
+    try:
+        (size,) = struct.unpack_from("<I", blob)
+        table = json.loads(blob[4 : 4 + size]) if size <= len(blob) - 4 else None
+    except (struct.error, ValueError, RecursionError):
+        table = None
+    if not isinstance(table, list) or (not table and count):
+        raise FormatError(f"an events frame whose {where} column has a damaged table")
+    table = _checked(table, size, where, allowed & _CODABLE, limits)
+    table = [sys.intern(v) if type(v) is str else v for v in table]
+    ids = array(_IDS[_width(len(table))])
+    if len(blob) - 4 - size != ids.itemsize * count:
+        raise FormatError(f"an events frame whose {where} column has the wrong length")
+    ids.frombytes(blob[4 + size :])
+    if not _LITTLE:
+        ids.byteswap()
+    if count and max(ids) >= len(table):
+        raise FormatError(f"an events frame whose {where} column points past its table")
+    return list(map(table.__getitem__, ids))
+
+
+def _checked(column: list, size: int, where: str, allowed: set[type], limits: Limits) -> list:
+    """`column` (of `size` bytes as JSON) if its values are of the `allowed` types and within `limits`."""
     types = set(map(type, column))
     if not types <= allowed:
         bad = ", ".join(sorted(t.__name__ for t in types - allowed))
         raise FormatError(f"an events frame whose {where} holds {bad} (it takes {_names(allowed)})")
-    if str in types and len(blob) > limits.string and _longest(column, types) > limits.string:
+    if str in types and size > limits.string and _longest(column, types) > limits.string:
         raise FormatError(f"an events frame whose {where} holds a string over {limits.string} characters")
     if list in types:  # argv: lists of strings
         for value in column:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runtime.trace import codec
 from runtime.trace.chrome import to_chrome
 from runtime.trace.codec import (
     END,
@@ -86,7 +87,83 @@ def test_string_columns(texts):
     events = [(EXIT, i, 2, text, None) for i, text in enumerate(texts)]
     decoded, types = roundtrip(events)
     assert decoded == events
-    assert types[(EXIT, 2)] == "j" and types[(EXIT, 3)] == "j"
+    assert types[(EXIT, 2)] == "j" and types[(EXIT, 3)] == "d"  # all different: JSON; all None: by dictionary
+
+
+@pytest.mark.parametrize("texts", [["io_read", "sleep"], ['say "hi"', "new\nline", "café", "\udc80", '","', ""]])
+def test_repeated_values_are_coded_by_dictionary_and_come_back_the_same_objects(texts):
+    where = [None, 7, *texts]
+    events = [(BLOCK, i, 2, texts[i % len(texts)], None, where[i % len(where)], texts[0]) for i in range(60)]
+    decoded, types = roundtrip(events)
+    assert decoded == events
+    assert {types[(BLOCK, f)] for f in (2, 3, 4, 5)} == {"d"}  # reason; obj (all None); detail (str, int, None)
+    assert len({id(ev[3]) for ev in decoded}) == len(texts)  # one object per distinct string
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        ["a", 0, 0.0] * 4,  # a float is not its int (as a key it would be)
+        [f"peer {i}" for i in range(8)],  # more than half distinct: no gain
+    ],
+)
+def test_what_a_dictionary_would_confuse_or_not_shrink_stays_json(details):
+    events = [(BLOCK, i, 2, "sleep", None, d, None) for i, d in enumerate(details)]
+    decoded, types = roundtrip(events)
+    assert decoded == events and [type(ev[5]) for ev in decoded] == [type(d) for d in details]
+    assert types[(BLOCK, 4)] == "j"
+
+
+@pytest.mark.parametrize("distinct", [256, 257, 65537])
+def test_the_index_width_grows_with_the_table(distinct):
+    """1-byte indexes up to 256 distinct values, 2 bytes up to 65,536, then 4."""
+    events = [(EXIT, i, 2, "ok", f"e{i % distinct}") for i in range(2 * distinct)]
+    decoded, types = roundtrip(events)
+    assert decoded == events and types[(EXIT, 3)] == "d"
+
+
+@pytest.mark.skipif(codec._dictionary is codec._dictionary_in_python, reason="runtime.trace._columns is not built")
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["a", "b", "a", None, 3, 3, "a", None],
+        ["x"] * 300 + [str(i) for i in range(299)],
+        [1, True, 1, 1],
+        [0.5, 0.5],
+        [[], []],
+        ["one"],
+        [],
+    ],
+)
+def test_the_c_coding_is_the_python_one(values):
+    assert codec._dictionary(values) == codec._dictionary_in_python(values)
+
+
+def _d_column(table: list, ids: bytes) -> bytes:
+    head = json.dumps(table).encode()
+    return struct.pack("<I", len(head)) + head + ids
+
+
+@pytest.mark.parametrize(
+    ("blob", "message"),
+    [
+        (_d_column(["a", "b"], bytes([0, 2, 1])), "points past its table"),
+        (_d_column(["a", "b"], bytes([0, 1])), "wrong length"),
+        (_d_column(["a", "b"], bytes([0, 1, 1, 0])), "wrong length"),
+        (_d_column(["a", True], bytes([0, 1, 1])), "holds bool"),
+        (_d_column(["a", 0.5], bytes([0, 1, 1])), "holds float"),
+        (_d_column([], bytes([0, 0, 0])), "damaged table"),
+        (struct.pack("<I", 99) + b'["a"]' + bytes(3), "damaged table"),
+        (struct.pack("<I", 3) + b'["a' + bytes(3), "damaged table"),
+        (b"\x01", "damaged table"),
+    ],
+)
+def test_a_damaged_dictionary_column_is_refused(blob: bytes, message: str):
+    outcomes = b'["a","b","c"]'
+    columns = [[EXIT, 0, "i", 24], [EXIT, 1, "i", 24], [EXIT, 2, "j", len(outcomes)], [EXIT, 3, "d", len(blob)]]
+    frame = events_frame(3, columns, [bytes(24), bytes(24), outcomes, blob], bytes([EXIT]) * 3)
+    with pytest.raises(FormatError, match=message):
+        read_recording(recording(frame), LIMITS)
 
 
 def test_mixed_kinds_keep_their_order():
@@ -291,7 +368,7 @@ def test_mutated_recordings_are_read_or_refused_in_one_line(evs: list[tuple], da
 
 @st.composite
 def confused_frames(draw: st.DrawFn) -> bytes:
-    """An EVENTS frame whose columns hold anything JSON holds, as "i" or "j", of any length."""
+    """An EVENTS frame whose columns hold anything JSON holds, as "i", "d" or "j", of any length."""
     kinds = draw(st.lists(st.sampled_from(sorted(KIND_NAMES)), min_size=1, max_size=5))
     columns, blobs = [], []
     json_values = st.recursive(
@@ -302,8 +379,13 @@ def confused_frames(draw: st.DrawFn) -> bytes:
     for kind in sorted(set(kinds)):
         count = kinds.count(kind) + draw(st.sampled_from([0, 0, 0, 1, -1]))
         for field in range(1 + len(FIELDS[kind])):
-            if draw(st.booleans()):
+            shape = draw(st.sampled_from(["i", "d", "j"]))
+            if shape == "i":
                 blob, kind_of = bytes(8 * max(count, 0)), draw(st.sampled_from(["i", "i", "x"]))
+            elif shape == "d":  # a table of anything, indexes of any width that may point past it
+                table = json.dumps(draw(st.lists(json_values, max_size=4))).encode()
+                ids = draw(st.binary(min_size=max(count, 0), max_size=max(count, 0) * 2 + 1))
+                blob, kind_of = struct.pack("<I", len(table)) + table + ids, "d"
             else:
                 blob, kind_of = json.dumps(draw(st.lists(json_values, min_size=count, max_size=count))).encode(), "j"
             columns.append([kind, field, kind_of, len(blob)])
