@@ -61,13 +61,9 @@ class Head(NamedTuple):
 # RFC 9110 token: methods and header names
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z").match
 _VERSION = re.compile(r"HTTP/[0-9]\.[0-9]\Z").match
-# control characters but HTAB, CR and LF (a bare CR is refused apart)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search
+# a translate table: control characters but HTAB, CR and LF -> 0 (a bare CR is refused apart), the rest -> 1
+_CONTROLS = bytes(0 if (c < 0x20 and c not in (9, 10, 13)) or c == 0x7F else 1 for c in range(256))
 _HEXDIGITS = b"0123456789abcdefABCDEF"
-# what a head holds besides line breaks: the bytes a translate drops to leave only its CRLFs
-_PRINTABLE = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100)) + b"\t"
-_MANY_LINES = 100
-_CRLFS = [b"\r\n" * n for n in range(_MANY_LINES)]
 _METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"))
 _new_head = tuple.__new__  # a Head without NamedTuple's __new__ (a Python call): parse_head makes one a request
 
@@ -131,20 +127,16 @@ def parse_head(data: bytes | bytearray, limits: Limits = DEFAULT_LIMITS, environ
     """
     text = data.decode("latin-1")
     lines = text.split("\r\n")
-    # the usual head: no byte but printable ones, tabs and CRLFs (one translate says so)
-    usual = data.translate(None, _PRINTABLE) == _CRLFS[len(lines) - 1] if len(lines) <= _MANY_LINES else False
-    if not usual:
-        breaks = len(lines) - 1
-        mixed = text.count("\n") != breaks or text.count("\r") != breaks  # bare LFs (accepted) or bare CRs
-        if mixed:
-            lines = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
+    breaks = len(lines) - 1
+    mixed = text.count("\n") != breaks or text.count("\r") != breaks  # bare LFs (accepted) or bare CRs
+    if mixed:
+        lines = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
     request_line = lines[0]
     try:
-        if not usual:
-            if mixed and any("\r" in line for line in lines):
-                raise RequestError("bare CR in the request head")
-            if _CONTROL(text):
-                raise RequestError("control character in the request head")
+        if mixed and any("\r" in line for line in lines):
+            raise RequestError("bare CR in the request head")
+        if 0 in data.translate(_CONTROLS):  # (a table and no bytes to delete: translate's fast path)
+            raise RequestError("control character in the request head")
         return _parse(lines, request_line, limits, {} if environ is None else environ)
     except RequestError as e:
         e.request_line = request_line
