@@ -4,6 +4,7 @@ counter, greenthread and object ids numbered in order of appearance); a full buf
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -139,3 +140,22 @@ def test_on_the_default_clock_the_c_hooks_read_the_same_clock_as_perf_counter_ns
     stamps = [e[1] for e in events]
     assert {SWITCH, BLOCK, WAKE, SPAWN} <= {e[0] for e in events}
     assert before <= stamps[0] and stamps[-1] <= after and stamps == sorted(stamps)
+
+
+@needs_c
+def test_the_c_hooks_read_a_gid_slot_until_its_type_changes():
+    """A type whose `gid` is a slot (the runtime's greenthreads) is read straight from the slot; when the
+    type changes (here the slot is replaced by a property) the hooks see the change."""
+    import greenlet
+
+    class Slotted(greenlet.greenlet):
+        __slots__ = ("gid",)
+
+    a, b = Slotted(lambda: None), Slotted(lambda: None)
+    a.gid, b.gid = 7, 8
+    rec = Recorder(clock=itertools.count(1).__next__)
+    rec.switched(a, b)
+    rec.switched(b, runtime.hubs.get_hub().greenlet)  # a type without the slot in between: the hub's
+    Slotted.gid = property(lambda self: 99)  # type: ignore[assignment]
+    rec.switched(a, b)
+    assert [(e[2], e[3]) for e in rec.take()] == [(7, 8), (8, 0), (99, 99)]
