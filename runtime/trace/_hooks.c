@@ -154,14 +154,18 @@ resource_state(Hooks *self, PyObject *obj)
     return done == NULL ? -1 : 0;
 }
 
-/* obj's counters as an event if it is a pool or a queue (it has resource_kind) */
+/* 1 if obj is a pool or a queue (it has resource_kind), 0 if not, -1 on an error; an fd (an int) is not */
+static int
+is_resource(PyObject *obj)
+{
+    return obj == Py_None || PyLong_CheckExact(obj) ? 0 : PyObject_HasAttrWithError(obj, resource_kind_name);
+}
+
+/* obj's counters as an event if it is a pool or a queue */
 static int
 resource(Hooks *self, PyObject *obj)
 {
-    if (obj == Py_None) {
-        return 0;
-    }
-    int has = PyObject_HasAttrWithError(obj, resource_kind_name);
+    int has = is_resource(obj);
     return has <= 0 ? has : resource_state(self, obj);
 }
 
@@ -197,8 +201,8 @@ blocked(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
     if (ok <= 0) {
         return ok < 0 ? NULL : Py_NewRef(Py_None);
     }
-    int is_resource = obj == Py_None ? 0 : PyObject_HasAttrWithError(obj, resource_kind_name);
-    if (is_resource < 0) {
+    int pooled = is_resource(obj);
+    if (pooled < 0) {
         return NULL;
     }
     /* where(0): the hook is C, so the caller of `where` is the one that blocks (the hub's park) */
@@ -210,7 +214,7 @@ blocked(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *v[6] = {now(self), NULL, Py_NewRef(args[1]), NULL, Py_NewRef(args[3]), at};
     if (v[0] != NULL && (v[1] = gid(self, args[0])) != NULL) {
-        v[3] = is_resource ? PyLong_FromVoidPtr(obj) : Py_NewRef(Py_None);
+        v[3] = pooled ? PyLong_FromVoidPtr(obj) : Py_NewRef(Py_None);
     }
     if (v[3] == NULL) {
         for (int i = 0; i < 6; i++) {
@@ -219,7 +223,7 @@ blocked(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     /* a pool or a queue, known already: its counters without asking again */
-    if (put(self, self->blocks, v, 6, self->codes[1]) < 0 || (is_resource && resource_state(self, obj) < 0)) {
+    if (put(self, self->blocks, v, 6, self->codes[1]) < 0 || (pooled && resource_state(self, obj) < 0)) {
         return NULL;
     }
     Py_RETURN_NONE;
