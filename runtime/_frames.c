@@ -99,10 +99,13 @@ code_is_internal(PyCodeObject *code, PyObject *internal, PyObject *prefixes)
         return e->inside;
     }
     int inside = is_internal(code->co_filename, internal, prefixes);
-    if (inside >= 0) {
-        Py_XSETREF(e->internal, Py_NewRef(internal));
-        Py_XSETREF(e->code, Py_NewRef((PyObject *)code));
+    if (inside >= 0) { /* the entry whole before what it held is released (which may run code) */
+        PyObject *old_internal = e->internal, *old_code = e->code;
+        e->internal = Py_NewRef(internal);
+        e->code = Py_NewRef((PyObject *)code);
         e->inside = inside;
+        Py_XDECREF(old_internal);
+        Py_XDECREF(old_code);
     }
     return inside;
 }
@@ -142,12 +145,16 @@ cached_name(PyObject *names, PyCodeObject *code, int lasti)
 static PyObject *
 keep_name(PyObject *names, PyCodeObject *code, int lasti, PyObject *result)
 {
-    if (result != NULL && PyUnicode_Check(result)) {
+    if (result != NULL && PyUnicode_Check(result)) { /* whole before the old is released, as above */
         Named *e = &named[slot(names, code, lasti)];
-        Py_XSETREF(e->names, Py_NewRef(names));
-        Py_XSETREF(e->code, Py_NewRef((PyObject *)code));
-        Py_XSETREF(e->name, Py_NewRef(result));
+        PyObject *old_names = e->names, *old_code = e->code, *old_name = e->name;
+        e->names = Py_NewRef(names);
+        e->code = Py_NewRef((PyObject *)code);
+        e->name = Py_NewRef(result);
         e->lasti = lasti;
+        Py_XDECREF(old_names);
+        Py_XDECREF(old_code);
+        Py_XDECREF(old_name);
     }
     return result;
 }
