@@ -316,6 +316,8 @@ def _decoded(blob: bytes, count: int, where: str, allowed: set[type], limits: Li
         table = None
     if not isinstance(table, list) or (not table and count):
         raise FormatError(f"an events frame whose {where} column has a damaged table")
+    if not allowed & _CODABLE:  # lists (argv, a stack): never coded by dictionary
+        raise FormatError(f"an events frame whose {where} column is coded by dictionary (it takes lists)")
     table = _checked(table, size, where, allowed & _CODABLE, limits)
     table = [sys.intern(v) if type(v) is str else v for v in table]
     ids = array(_IDS[_width(len(table))])

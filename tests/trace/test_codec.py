@@ -29,7 +29,19 @@ from runtime.trace.codec import (
     encode_frames,
     read_recording,
 )
-from runtime.trace.events import BLOCK, EXIT, FIELDS, HUB_WAIT, HUB_WAKE, KIND_NAMES, SPAWN, SWITCH, Batch, describe
+from runtime.trace.events import (
+    BLOCK,
+    EXIT,
+    FIELDS,
+    HUB_WAIT,
+    HUB_WAKE,
+    KIND_NAMES,
+    SPAWN,
+    STALL,
+    SWITCH,
+    Batch,
+    describe,
+)
 from tests.support.fuzz import FUZZ
 
 PROCESS = {"pid": 1, "argv": ["p.py"], "program": "p.py", "version": "0"}
@@ -142,6 +154,15 @@ def test_the_c_coding_is_the_python_one(values):
 def _d_column(table: list, ids: bytes) -> bytes:
     head = json.dumps(table).encode()
     return struct.pack("<I", len(head)) + head + ids
+
+
+def test_a_stack_coded_by_dictionary_is_refused():
+    """A stall's stack is a list of strings: a "d" column of it is not one this codec writes."""
+    blob = _d_column(["a"], bytes([0]))
+    columns = [[STALL, 0, "i", 8], [STALL, 1, "i", 8], [STALL, 2, "i", 8], [STALL, 3, "d", len(blob)]]
+    frame = events_frame(1, columns, [bytes(8), bytes(8), bytes(8), blob], bytes([STALL]))
+    with pytest.raises(FormatError, match="field stack column is coded by dictionary"):
+        read_recording(recording(frame), LIMITS)
 
 
 @pytest.mark.parametrize(
