@@ -22,6 +22,7 @@ __all__ = ["FileSink", "FrameFile", "SocketSink", "parse_address"]
 
 _monotonic = time.monotonic
 _select = select.select
+_write = os.write  # the real one: a frame may be written from inside the program's hub
 
 
 def parse_address(text: str) -> tuple[int, Any]:
@@ -56,7 +57,7 @@ class FrameFile:
         try:
             view = memoryview(frame)
             while view:
-                view = view[os.write(self._fd, view) :]
+                view = view[_write(self._fd, view) :]
         except OSError as e:
             self.error = f"cannot write {self.path}: {e.strerror or e}"
             try:
@@ -91,6 +92,10 @@ class FileSink:
 
     def poll_commands(self) -> list[dict]:
         return []
+
+    def ready(self) -> bool:
+        """Whether it takes a frame without blocking (a file: always)."""
+        return True
 
     def waitable(self) -> Any:
         """What commands come through (none here)."""
@@ -199,6 +204,10 @@ class SocketSink:
     def waitable(self) -> Any:
         """The socket the dashboard's commands come through, or None while there is none."""
         return self._sock
+
+    def ready(self) -> bool:
+        """Whether it takes a frame without blocking: connected (reconnecting may wait a second)."""
+        return self._sock is not None
 
     def poll_commands(self) -> list[dict]:
         if self._sock is None:

@@ -61,6 +61,12 @@ def hub_gid() -> int:
     return 0 if threading.get_ident() == MAIN_THREAD else next(_other_hubs)
 
 
+class HubGreenlet(greenlet.greenlet):
+    """The greenlet a hub runs in: its `gid` in a slot (a hook reads it on every wake)."""
+
+    __slots__ = ("gid",)
+
+
 __all__ = ["Hub", "hub_gid"]
 
 getcurrent = greenlet.getcurrent
@@ -121,7 +127,7 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
         self._external = 0  # calls announced by expect_threadsafe and not yet arrived
         self._wakeup_r = self._wakeup_w = -1
         self._root = _root_of(getcurrent())
-        self.greenlet = greenlet.greenlet(self._run, self._root)
+        self.greenlet = HubGreenlet(self._run, self._root)
         self.greenlet.gid = hub_gid()
         self.closed = False
         # other threads' wake-ups and close() take turns: a write never lands on a closed (or reused) fd

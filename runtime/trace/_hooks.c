@@ -1,6 +1,10 @@
-/* runtime.trace._hooks: the recorder's three hottest hooks (switched, blocked, woken) in C.
+/* runtime.trace._hooks: the recorder's hottest hooks in C: a greenthread's (switched, blocked, woken) and the
+   hub's (before_io_wait, after_io_wait, timers_fired).
 
-   Hooks(kinds, switches, blocks, wakes, capacity, drops, clock, gid_of, where, resource_state, codes)
+   Hooks(kinds, lists, codes, capacity, drops, clock, gid_of, where, resource_state)
+
+   `lists` and `codes`: a tuple each, the values list and the kind code of SWITCH, BLOCK, WAKE, HUB_WAIT,
+   HUB_WAKE and TIMERS, in this order.
 
    Each hook does what `Recorder._bind`'s closure of the same name does, on the same buffer: it
    appends an event's values to its kind's list, then its kind to `kinds` (so the agent's thread,
@@ -12,14 +16,29 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h> /* T_OBJECT_EX */
+#include <limits.h> /* LLONG_MAX */
 #include <time.h>
+#ifdef __linux__
+#include <poll.h>
+#endif
+
+/* where a type keeps `gid`: a slot at `offset` (0: no slot, ask the generic way), as of its version tag
+   (a type changed, or a new one at the same address, has another) */
+typedef struct {
+    PyTypeObject *type;
+    unsigned int tag;
+    Py_ssize_t offset;
+} GidSlot;
+
+enum { SWITCH, BLOCK, WAKE, HUB_WAIT, HUB_WAKE, TIMERS, KINDS }; /* the order of `lists` and `codes` */
+
+#define GID_TYPES 4 /* a hub's greenlet, a greenthread, spawn_n's, a foreign one: a switch goes between two */
 
 typedef struct {
     PyObject_HEAD
     PyObject *kinds;          /* bytearray: one kind code per whole event */
-    PyObject *switches;       /* list: ts, from, to, ... */
-    PyObject *blocks;         /* list: ts, gid, reason, obj, detail, where, ... */
-    PyObject *wakes;          /* list: ts, gid, cause, waker, late, ... */
+    PyObject *lists[KINDS];   /* each kind's values: ts, then its fields, event after event */
+    unsigned char codes[KINDS];
     Py_ssize_t capacity;      /* events the buffer holds */
     PyObject *drops;          /* list: one None per event lost */
     PyObject *clock;          /* () -> int ns */
@@ -27,10 +46,12 @@ typedef struct {
     PyObject *gid_of;         /* (greenlet) -> int, for a greenlet the runtime did not make */
     PyObject *where;          /* (skip) -> str | None: the user's line */
     PyObject *resource_state; /* (obj) -> None: a pool's or queue's counters as an event */
-    unsigned char codes[3];   /* SWITCH, BLOCK, WAKE */
-    PyTypeObject *slot_type;  /* a type whose `gid` is a slot (the runtime's greenthreads), as of */
-    unsigned int slot_tag;    /* its version tag (a type changed or new has another), */
-    Py_ssize_t slot_offset;   /* at this offset in its objects */
+    long long due;            /* on_due is called at the first switch or poll stamped at or after this */
+    long long last;           /* the stamp of the latest switch, hub wait or hub wake (0: none yet) */
+    int polling;              /* that latest was a hub wait: nothing runs */
+    PyObject *on_due;         /* () -> None, or NULL */
+    GidSlot slots[GID_TYPES]; /* the types seen last, and where each keeps `gid` */
+    int next_slot;            /* the entry the next type learned replaces */
 } Hooks;
 
 #if PY_VERSION_HEX < 0x030D0000 /* 3.13's names for what older versions call _PyObject_LookupAttr */
@@ -52,34 +73,42 @@ PyObject_HasAttrWithError(PyObject *obj, PyObject *name)
 
 static PyObject *gid_name;            /* "gid" */
 static PyObject *perf_counter_ns;     /* time.perf_counter_ns */
+static PyObject *getcurrent;          /* greenlet.getcurrent */
 static PyObject *resource_kind_name;  /* "resource_kind" */
 
-/* whether `type` keeps `gid` in a slot: if so, where (for gid) */
-static void
-learn_slot(Hooks *self, PyTypeObject *type)
+/* the entry saying where `type` keeps `gid`, learned now if it is not known (NULL: a type without a
+   version tag, which is not cached) */
+static GidSlot *
+slot_of(Hooks *self, PyTypeObject *type)
 {
-    PyObject *descr = _PyType_Lookup(type, gid_name); /* (borrowed; gives the type a version tag) */
-    if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)
-        && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX
-        && (type->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) && type->tp_version_tag != 0) {
-        self->slot_type = type;
-        self->slot_tag = type->tp_version_tag;
-        self->slot_offset = ((PyMemberDescrObject *)descr)->d_member->offset;
+    for (GidSlot *slot = self->slots; slot < self->slots + GID_TYPES; slot++) {
+        if (slot->type == type && slot->tag == type->tp_version_tag) {
+            return slot;
+        }
     }
+    PyObject *descr = _PyType_Lookup(type, gid_name); /* (borrowed; gives the type a version tag) */
+    if (!(type->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) || type->tp_version_tag == 0) {
+        return NULL;
+    }
+    GidSlot *slot = &self->slots[self->next_slot];
+    self->next_slot = (self->next_slot + 1) % GID_TYPES;
+    slot->type = type;
+    slot->tag = type->tp_version_tag;
+    slot->offset = descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)
+                           && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX
+                       ? ((PyMemberDescrObject *)descr)->d_member->offset
+                       : 0;
+    return slot;
 }
 
 /* the greenthread id of `glet`: its gid attribute, read straight from its slot where its type has one
-   (learned once per type: a generic attribute lookup is ~200 instructions, most of a switch's hook),
-   else gid_of(glet) */
+   (a generic attribute lookup is ~200 instructions, most of a switch's hook), else gid_of(glet) */
 static PyObject *
 gid(Hooks *self, PyObject *glet)
 {
-    PyTypeObject *type = Py_TYPE(glet);
-    if (type != self->slot_type || type->tp_version_tag != self->slot_tag) {
-        learn_slot(self, type);
-    }
-    if (type == self->slot_type && type->tp_version_tag == self->slot_tag) {
-        PyObject *value = *(PyObject **)((char *)glet + self->slot_offset);
+    GidSlot *slot = slot_of(self, Py_TYPE(glet));
+    if (slot != NULL && slot->offset != 0) {
+        PyObject *value = *(PyObject **)((char *)glet + slot->offset);
         if (value != NULL) {
             return Py_NewRef(value);
         }
@@ -91,17 +120,64 @@ gid(Hooks *self, PyObject *glet)
     return value != NULL ? value : PyObject_CallOneArg(self->gid_of, glet);
 }
 
-/* the time now, in ns */
+/* the time now, in ns; in *stamp too (LLONG_MIN if the clock gave no int) */
 static PyObject *
-now(Hooks *self)
+now(Hooks *self, long long *stamp)
 {
 #ifdef __linux__
     struct timespec ts;
     if (self->monotonic && clock_gettime(CLOCK_MONOTONIC, &ts) == 0) {
-        return PyLong_FromLongLong((long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+        *stamp = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+        return PyLong_FromLongLong(*stamp);
     }
 #endif
-    return PyObject_CallNoArgs(self->clock);
+    PyObject *value = PyObject_CallNoArgs(self->clock);
+    *stamp = value != NULL && PyLong_Check(value) ? PyLong_AsLongLong(value) : LLONG_MIN;
+    if (*stamp == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        *stamp = LLONG_MIN;
+    }
+    return value;
+}
+
+/* what runs changed at `stamp`: a greenthread or the hub (polling 0), or nothing (1: the hub polls). Read
+   by wait_idle from another thread, without the GIL. */
+static void
+ran(Hooks *self, long long stamp, int polling)
+{
+#if defined(__GNUC__)
+    __atomic_store_n(&self->polling, polling, __ATOMIC_RELAXED);
+    __atomic_store_n(&self->last, stamp, __ATOMIC_RELEASE);
+#else
+    self->polling = polling;
+    self->last = stamp;
+#endif
+}
+
+/* when on_due is due (LLONG_MAX: never); read by wait_idle from another thread, without the GIL */
+static void
+set_due(Hooks *self, long long due)
+{
+#if defined(__GNUC__)
+    __atomic_store_n(&self->due, due, __ATOMIC_RELAXED);
+#else
+    self->due = due;
+#endif
+}
+
+/* after an event stamped `stamp`: on_due, if it is due (once: it sets the next time itself) */
+static PyObject *
+call_due(Hooks *self, long long stamp)
+{
+    if (stamp < self->due || self->on_due == NULL) {
+        Py_RETURN_NONE;
+    }
+    set_due(self, LLONG_MAX);
+    PyObject *callee = self->on_due;
+    self->on_due = NULL;
+    PyObject *done = PyObject_CallNoArgs(callee);
+    Py_DECREF(callee);
+    return done;
 }
 
 /* 1 when the buffer has room; else a drop counted: 0 (-1 on an error) */
@@ -117,8 +193,9 @@ room(Hooks *self)
 /* the values, then the kind: `n` new references in `values`, all released. All or nothing: a failed
    append (out of memory) takes back the values already appended, so the columns stay whole events. */
 static int
-put(Hooks *self, PyObject *list, PyObject **values, int n, unsigned char kind)
+put(Hooks *self, int kind, PyObject **values, int n)
 {
+    PyObject *list = self->lists[kind];
     Py_ssize_t before = PyList_GET_SIZE(list);
     int status = 0;
     for (int i = 0; i < n; i++) {
@@ -129,7 +206,7 @@ put(Hooks *self, PyObject *list, PyObject **values, int n, unsigned char kind)
     }
     Py_ssize_t size = PyByteArray_GET_SIZE(self->kinds);
     if (status == 0 && PyByteArray_Resize(self->kinds, size + 1) == 0) {
-        PyByteArray_AS_STRING(self->kinds)[size] = (char)kind;
+        PyByteArray_AS_STRING(self->kinds)[size] = (char)self->codes[kind];
         return 0;
     }
 #if PY_VERSION_HEX >= 0x030C0000
@@ -180,9 +257,14 @@ switched(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
     if (ok <= 0) {
         return ok < 0 ? NULL : Py_NewRef(Py_None);
     }
-    PyObject *v[3] = {now(self), NULL, NULL};
+    long long stamp;
+    PyObject *v[3] = {now(self, &stamp), NULL, NULL};
     if (v[0] != NULL && (v[1] = gid(self, args[0])) != NULL && (v[2] = gid(self, args[1])) != NULL) {
-        return put(self, self->switches, v, 3, self->codes[0]) < 0 ? NULL : Py_NewRef(Py_None);
+        if (put(self, SWITCH, v, 3) < 0) {
+            return NULL;
+        }
+        ran(self, stamp, 0);
+        return call_due(self, stamp);
     }
     Py_XDECREF(v[0]);
     Py_XDECREF(v[1]);
@@ -212,7 +294,8 @@ blocked(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
     if (at == NULL) {
         return NULL;
     }
-    PyObject *v[6] = {now(self), NULL, Py_NewRef(args[1]), NULL, Py_NewRef(args[3]), at};
+    long long stamp;
+    PyObject *v[6] = {now(self, &stamp), NULL, Py_NewRef(args[1]), NULL, Py_NewRef(args[3]), at};
     if (v[0] != NULL && (v[1] = gid(self, args[0])) != NULL) {
         v[3] = pooled ? PyLong_FromVoidPtr(obj) : Py_NewRef(Py_None);
     }
@@ -223,7 +306,7 @@ blocked(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     /* a pool or a queue, known already: its counters without asking again */
-    if (put(self, self->blocks, v, 6, self->codes[1]) < 0 || (pooled && resource_state(self, obj) < 0)) {
+    if (put(self, BLOCK, v, 6) < 0 || (pooled && resource_state(self, obj) < 0)) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -240,48 +323,202 @@ woken(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
     if (ok <= 0) {
         return ok < 0 ? NULL : Py_NewRef(Py_None);
     }
-    PyObject *v[5] = {now(self), NULL, Py_NewRef(args[1]), NULL, Py_NewRef(args[4])};
+    long long stamp;
+    PyObject *v[5] = {now(self, &stamp), NULL, Py_NewRef(args[1]), NULL, Py_NewRef(args[4])};
     if (v[0] == NULL || (v[1] = gid(self, args[0])) == NULL || (v[3] = gid(self, args[2])) == NULL) {
         for (int i = 0; i < 5; i++) {
             Py_XDECREF(v[i]);
         }
         return NULL;
     }
-    if (put(self, self->wakes, v, 5, self->codes[2]) < 0 || resource(self, args[3]) < 0) {
+    if (put(self, WAKE, v, 5) < 0 || resource(self, args[3]) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
 }
 
+static PyObject *
+call_at(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "call_at(due, callee)");
+        return NULL;
+    }
+    long long due = LLONG_MAX;
+    if (args[0] != Py_None && (due = PyLong_AsLongLong(args[0])) == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *callee = args[0] == Py_None || args[1] == Py_None ? NULL : Py_NewRef(args[1]);
+    set_due(self, callee == NULL ? LLONG_MAX : due);
+    Py_XSETREF(self->on_due, callee);
+    Py_RETURN_NONE;
+}
+
+#ifdef __linux__
+static long long
+monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* wait_idle(fds, timeout, still, late) -> int: without the GIL, until
+     1  one of `fds` is readable,
+     2  what runs (a greenthread or the hub, not a poll) has run `still` ns with no switch (0: not watched),
+     3  on_due is `late` ns overdue: the program has not come by for it (0: not watched),
+     0  or `timeout` ns passed.
+   For the agent's and the stall monitor's threads: a program that keeps switching never hands them the GIL
+   (each time another thread takes it from a busy program, the program pays for the hand-over). */
+#define WAIT_FDS 8
+static PyObject *
+wait_idle(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    struct pollfd fds[WAIT_FDS];
+    long long timeout, still, late;
+    Py_ssize_t nfds;
+    if (nargs != 4 || !PyTuple_Check(args[0]) || (nfds = PyTuple_GET_SIZE(args[0])) > WAIT_FDS) {
+        PyErr_SetString(PyExc_TypeError, "wait_idle(fds: tuple of at most 8, timeout_ns, still_ns, late_ns)");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < nfds; i++) {
+        fds[i].fd = PyObject_AsFileDescriptor(PyTuple_GET_ITEM(args[0], i));
+        fds[i].events = POLLIN;
+        if (fds[i].fd < 0) {
+            return NULL;
+        }
+    }
+    if (((timeout = PyLong_AsLongLong(args[1])) == -1 || (still = PyLong_AsLongLong(args[2])) == -1
+         || (late = PyLong_AsLongLong(args[3])) == -1)
+        && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (!self->monotonic || timeout < 0 || still < 0 || late < 0) {
+        PyErr_SetString(PyExc_ValueError, "wait_idle: on the default clock, with times >= 0 ns");
+        return NULL;
+    }
+    int why = 0;
+    Py_BEGIN_ALLOW_THREADS
+    long long end = monotonic_ns() + timeout;
+    for (;;) {
+        long long last = __atomic_load_n(&self->last, __ATOMIC_ACQUIRE);
+        int polling = __atomic_load_n(&self->polling, __ATOMIC_RELAXED);
+        long long due = __atomic_load_n(&self->due, __ATOMIC_RELAXED);
+        long long now = monotonic_ns();
+        long long next = end;
+        if (still) {
+            if (last != 0 && !polling) {
+                if (now - last >= still) {
+                    why = 2;
+                    break;
+                }
+                next = last + still < next ? last + still : next;
+            }
+            else {
+                next = now + still < next ? now + still : next; /* a run may start any time */
+            }
+        }
+        if (late) {
+            if (due != LLONG_MAX && now - due >= late) {
+                why = 3;
+                break;
+            }
+            long long then = due != LLONG_MAX ? due + late : now + late; /* (not set now: look again later) */
+            next = then < next ? then : next;
+        }
+        if (now >= end) {
+            break;
+        }
+        if (poll(fds, (nfds_t)nfds, (int)((next - now + 999999) / 1000000)) != 0) {
+            why = 1;
+            break;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong(why);
+}
+#endif
+
+/* a hub's event: the time, the hub (the current greenlet), then `n` values (new references) */
+static PyObject *
+hub_event(Hooks *self, int kind, PyObject *a, PyObject *b, int n)
+{
+    int ok = room(self);
+    long long stamp;
+    PyObject *v[4] = {NULL, NULL, a, b};
+    PyObject *current = ok > 0 ? PyObject_CallNoArgs(getcurrent) : NULL;
+    if (current != NULL && (v[0] = now(self, &stamp)) != NULL && (v[1] = gid(self, current)) != NULL) {
+        Py_DECREF(current);
+        if (put(self, kind, v, 2 + n) < 0) {
+            return NULL;
+        }
+        if (kind != TIMERS) {
+            ran(self, stamp, kind == HUB_WAIT);
+        }
+        return call_due(self, stamp);
+    }
+    Py_XDECREF(current);
+    for (int i = 0; i < 2 + n; i++) {
+        Py_XDECREF(v[i]);
+    }
+    return ok == 0 ? Py_NewRef(Py_None) : NULL;
+}
+
+static PyObject *
+before_io_wait(Hooks *self, PyObject *timeout)
+{
+    return hub_event(self, HUB_WAIT, Py_NewRef(timeout), NULL, 1);
+}
+
+static PyObject *
+after_io_wait(Hooks *self, PyObject *nready)
+{
+    return hub_event(self, HUB_WAKE, Py_NewRef(nready), NULL, 1);
+}
+
+static PyObject *
+timers_fired(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "timers_fired(n, late)");
+        return NULL;
+    }
+    return hub_event(self, TIMERS, Py_NewRef(args[0]), Py_NewRef(args[1]), 2);
+}
+
 static int
 Hooks_init(Hooks *self, PyObject *args, PyObject *kwargs)
 {
-    PyObject *codes;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!nO!OOOOO!:Hooks", &PyByteArray_Type, &self->kinds, &PyList_Type,
-                          &self->switches, &PyList_Type, &self->blocks, &PyList_Type, &self->wakes, &self->capacity,
-                          &PyList_Type, &self->drops, &self->clock, &self->gid_of, &self->where,
-                          &self->resource_state, &PyTuple_Type, &codes)) {
+    PyObject *lists, *codes;
+    if (!PyArg_ParseTuple(args, "O!O!O!nO!OOOO:Hooks", &PyByteArray_Type, &self->kinds, &PyTuple_Type, &lists,
+                          &PyTuple_Type, &codes, &self->capacity, &PyList_Type, &self->drops, &self->clock,
+                          &self->gid_of, &self->where, &self->resource_state)) {
         return -1;
     }
-    if (PyTuple_GET_SIZE(codes) != 3) {
-        PyErr_SetString(PyExc_ValueError, "codes: (SWITCH, BLOCK, WAKE)");
+    if (PyTuple_GET_SIZE(lists) != KINDS || PyTuple_GET_SIZE(codes) != KINDS) {
+        PyErr_SetString(PyExc_ValueError, "lists, codes: one each for SWITCH, BLOCK, WAKE, HUB_WAIT, HUB_WAKE, TIMERS");
         return -1;
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < KINDS; i++) {
+        PyObject *list = PyTuple_GET_ITEM(lists, i);
         long code = PyLong_AsLong(PyTuple_GET_ITEM(codes, i));
-        if (code < 0 || code > 255) {
+        if (!PyList_CheckExact(list) || code < 0 || code > 255) {
             if (!PyErr_Occurred()) {
-                PyErr_SetString(PyExc_ValueError, "a kind code is a byte");
+                PyErr_SetString(PyExc_ValueError, "each of lists is a list, each of codes a byte");
             }
             return -1;
         }
         self->codes[i] = (unsigned char)code;
     }
+    for (int i = 0; i < KINDS; i++) {
+        Py_XSETREF(self->lists[i], Py_NewRef(PyTuple_GET_ITEM(lists, i)));
+    }
     self->monotonic = self->clock == perf_counter_ns;
+    self->due = LLONG_MAX;
+    self->last = 0;
+    self->polling = 0;
+    Py_CLEAR(self->on_due);
     Py_INCREF(self->kinds);
-    Py_INCREF(self->switches);
-    Py_INCREF(self->blocks);
-    Py_INCREF(self->wakes);
     Py_INCREF(self->drops);
     Py_INCREF(self->clock);
     Py_INCREF(self->gid_of);
@@ -294,14 +531,15 @@ static int
 Hooks_traverse(Hooks *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->kinds);
-    Py_VISIT(self->switches);
-    Py_VISIT(self->blocks);
-    Py_VISIT(self->wakes);
+    for (int i = 0; i < KINDS; i++) {
+        Py_VISIT(self->lists[i]);
+    }
     Py_VISIT(self->drops);
     Py_VISIT(self->clock);
     Py_VISIT(self->gid_of);
     Py_VISIT(self->where);
     Py_VISIT(self->resource_state);
+    Py_VISIT(self->on_due);
     return 0;
 }
 
@@ -309,14 +547,15 @@ static int
 Hooks_clear(Hooks *self)
 {
     Py_CLEAR(self->kinds);
-    Py_CLEAR(self->switches);
-    Py_CLEAR(self->blocks);
-    Py_CLEAR(self->wakes);
+    for (int i = 0; i < KINDS; i++) {
+        Py_CLEAR(self->lists[i]);
+    }
     Py_CLEAR(self->drops);
     Py_CLEAR(self->clock);
     Py_CLEAR(self->gid_of);
     Py_CLEAR(self->where);
     Py_CLEAR(self->resource_state);
+    Py_CLEAR(self->on_due);
     return 0;
 }
 
@@ -333,6 +572,18 @@ static PyMethodDef Hooks_methods[] = {
     {"blocked", (PyCFunction)(void (*)(void))blocked, METH_FASTCALL,
      "blocked(glet, reason, obj, detail): a block event, at the user's line."},
     {"woken", (PyCFunction)(void (*)(void))woken, METH_FASTCALL, "woken(glet, cause, waker, obj, late): a wake event."},
+    {"call_at", (PyCFunction)(void (*)(void))call_at, METH_FASTCALL,
+     "call_at(due, callee): callee() at the first switch or poll stamped at or after due (ns), once; None: never."},
+#ifdef __linux__
+    {"wait_idle", (PyCFunction)(void (*)(void))wait_idle, METH_FASTCALL,
+     "wait_idle(fds, timeout_ns, still_ns, late_ns) -> int: without the GIL, until an fd is readable (1), what "
+     "runs has run still_ns with no switch (2), the due call is late_ns overdue (3), or timeout_ns pass (0). "
+     "On the default clock only."},
+#endif
+    {"before_io_wait", (PyCFunction)before_io_wait, METH_O, "before_io_wait(timeout): the hub waits on its poller."},
+    {"after_io_wait", (PyCFunction)after_io_wait, METH_O, "after_io_wait(nready): the hub's poller returned."},
+    {"timers_fired", (PyCFunction)(void (*)(void))timers_fired, METH_FASTCALL,
+     "timers_fired(n, late): the hub fired n timers, the latest `late` ns after its deadline."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -340,7 +591,7 @@ static PyTypeObject HooksType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "runtime.trace._hooks.Hooks",
     .tp_basicsize = sizeof(Hooks),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_doc = "The recorder's switched, blocked and woken hooks, on its buffer.",
+    .tp_doc = "The recorder's hottest hooks (a greenthread's and the hub's), on its buffer.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Hooks_init,
     .tp_traverse = (traverseproc)Hooks_traverse,
@@ -360,7 +611,10 @@ PyInit__hooks(void)
     PyObject *time = PyImport_ImportModule("time");
     perf_counter_ns = time == NULL ? NULL : PyObject_GetAttrString(time, "perf_counter_ns");
     Py_XDECREF(time);
-    if (perf_counter_ns == NULL) {
+    PyObject *greenlet = perf_counter_ns == NULL ? NULL : PyImport_ImportModule("greenlet");
+    getcurrent = greenlet == NULL ? NULL : PyObject_GetAttrString(greenlet, "getcurrent");
+    Py_XDECREF(greenlet);
+    if (getcurrent == NULL) {
         return NULL;
     }
     gid_name = PyUnicode_InternFromString("gid");

@@ -7,9 +7,10 @@
 
 Its hot hooks are closures over the buffer's ``append`` and the clock (no attribute
 lookups, no bound methods) and cannot raise, so they are installed without the
-instrument guard. The three hottest (switched, blocked, woken) are `runtime.trace._hooks`, the
-same in C, where it was built (unless ``GREENSCOPE_PURE_PYTHON=1``). When the hub goes straight
-from one greenthread to the next, the switch out and the switch in are one ``switch`` event (the
+instrument guard. The hottest (switched, blocked, woken, and the hub's before_io_wait,
+after_io_wait, timers_fired) are `runtime.trace._hooks`, the same in C, where it was
+built (unless ``GREENSCOPE_PURE_PYTHON=1``). When the hub goes straight from one
+greenthread to the next, the switch out and the switch in are one ``switch`` event (the
 hub reports them so).
 What is costly to compute — a function's qualified name, a spawn site — is cached
 per code object (and line). When the buffer is full, events are
@@ -61,6 +62,8 @@ except ImportError:  # not built here (no compiler, another interpreter): the cl
 _now = time.perf_counter_ns  # CLOCK_MONOTONIC, in ns
 
 
+_NEVER = 1 << 63  # a time no clock reaches
+
 _SIZE_ATTR = {"pool": "size", "queue": "maxsize", "semaphore": "counter"}
 
 
@@ -81,6 +84,13 @@ class Recorder(Instrument):
         self._kinds = bytearray()
         self._values: dict[int, list] = {kind: [] for kind in FIELDS}
         self._state: tuple[int, int | None] | None = None  # running() as of the last take
+        self._due: list = [_NEVER, None]  # call_at's: when, and whom (the hooks in Python)
+        self._call_at = self._call_at_in_python
+        #: wait_idle(fds, timeout_ns, still_ns, late_ns) -> int, where the hooks are C on the default clock
+        #: (else None): without the GIL, until one of `fds` is readable (1), what runs has run `still_ns` with
+        #: no switch (2), the `call_at` call is `late_ns` overdue (3), or `timeout_ns` pass (0); a 0 for
+        #: still_ns or late_ns leaves that unwatched. The agent's thread and the stall monitor wait in it.
+        self.wait_idle: Callable[[tuple, int, int, int], int] | None = None
         self.recording = False  # installed: its hooks see the program
         self._bind()
 
@@ -105,6 +115,16 @@ class Recorder(Instrument):
             self._kinds.append(STALL)
         else:
             self._drops.append(None)
+
+    def call_at(self, due: int | None, callee: Callable[[], Any] | None) -> None:
+        """Have the program's own thread call `callee()` once, at its first switch or hub event stamped at
+        or after `due` (ns, on this recorder's clock); None: never. The call is made inside the hook, at
+        a switch boundary; `callee` must not raise nor switch. (The agent ships from there: no other OS
+        thread need take the GIL from a busy program for it.)"""
+        self._call_at(due, callee)
+
+    def _call_at_in_python(self, due: int | None, callee: Callable[[], Any] | None) -> None:
+        self._due[:] = [_NEVER, None] if due is None or callee is None else [due, callee]
 
     def running(self) -> tuple[int, int | None] | None:
         """(since, gid) of what the hub runs, as far as its events tell: a greenthread (gid > 0), the
@@ -133,7 +153,7 @@ class Recorder(Instrument):
         kinds = bytes(self._kinds)
         columns = {}
         for kind, flat in self._values.items():
-            if count := kinds.count(kind):
+            if flat and (count := kinds.count(kind)):
                 width = 1 + len(FIELDS[kind])
                 n = count * width
                 columns[kind] = [flat[i:n:width] for i in range(width)]
@@ -168,12 +188,18 @@ class Recorder(Instrument):
         now = self.clock
         cap = self.capacity
         drops = self._drops
+        due = self._due
         spawn_put, switch_put, block_put, wake_put = put[SPAWN], put[SWITCH], put[BLOCK], put[WAKE]
         exit_put, wait_put, wake_hub_put, timers_put = put[EXIT], put[HUB_WAIT], put[HUB_WAKE], put[TIMERS]
         resource_put, control_put = put[RESOURCE], put[CONTROL]
 
         def drop() -> None:
             drops.append(None)
+
+        def call_due() -> None:
+            callee, due[:] = due[1], [_NEVER, None]
+            if callee is not None:
+                callee()
 
         func_name = self._func_name
         spawn_site = site.creation_site
@@ -197,11 +223,14 @@ class Recorder(Instrument):
             prev: Any, nxt: Any, _len: Callable = len, _now: Callable = now, _cap: int = cap, _sw: int = SWITCH
         ) -> None:
             if _len(kinds) < _cap:
+                ts = _now()
                 try:
-                    switch_put((_now(), prev.gid, nxt.gid))  # three ints on a flat list: the cheapest record
+                    switch_put((ts, prev.gid, nxt.gid))  # three ints on a flat list: the cheapest record
                 except AttributeError:  # a greenlet the runtime did not make
-                    switch_put((_now(), gid_of(prev), gid_of(nxt)))
+                    switch_put((ts, gid_of(prev), gid_of(nxt)))
                 mark(_sw)
+                if ts >= due[0]:
+                    call_due()
             else:
                 drop()
 
@@ -242,22 +271,31 @@ class Recorder(Instrument):
         # the hub's own hooks run in the hub's greenlet: which hub is the current greenlet's gid
         def before_io_wait(timeout: float | None) -> None:
             if len(kinds) < cap:
-                wait_put((now(), gid_of(current()), timeout))
+                ts = now()
+                wait_put((ts, gid_of(current()), timeout))
                 mark(HUB_WAIT)
+                if ts >= due[0]:
+                    call_due()
             else:
                 drop()
 
         def after_io_wait(nready: int) -> None:
             if len(kinds) < cap:
-                wake_hub_put((now(), gid_of(current()), nready))
+                ts = now()
+                wake_hub_put((ts, gid_of(current()), nready))
                 mark(HUB_WAKE)
+                if ts >= due[0]:
+                    call_due()
             else:
                 drop()
 
         def timers_fired(n: int, late: int) -> None:
             if len(kinds) < cap:
-                timers_put((now(), gid_of(current()), n, late))
+                ts = now()
+                timers_put((ts, gid_of(current()), n, late))
                 mark(TIMERS)
+                if ts >= due[0]:
+                    call_due()
             else:
                 drop()
 
@@ -277,12 +315,17 @@ class Recorder(Instrument):
             else:
                 drop()
 
-        if _CHooks is not None:  # the same three, in C
+        if _CHooks is not None:  # the same six, in C
+            order = (SWITCH, BLOCK, WAKE, HUB_WAIT, HUB_WAKE, TIMERS)
             fast = _CHooks(
-                kinds, self._values[SWITCH], self._values[BLOCK], self._values[WAKE], cap, drops, now, gid_of,
-                where, resource_state, (SWITCH, BLOCK, WAKE),
+                kinds, tuple(self._values[kind] for kind in order), order, cap, drops, now, gid_of, where,
+                resource_state,
             )  # fmt: skip
             switched, blocked, woken = fast.switched, fast.blocked, fast.woken
+            before_io_wait, after_io_wait, timers_fired = fast.before_io_wait, fast.after_io_wait, fast.timers_fired
+            self._call_at = fast.call_at
+            if now is _now and hasattr(fast, "wait_idle"):  # (Linux, on the default clock)
+                self.wait_idle = fast.wait_idle
         self.spawned = spawned
         self.switched = switched
         self.blocked = blocked

@@ -15,6 +15,8 @@ the thread that started it.
 from __future__ import annotations
 
 import _thread
+import os
+import select
 import sys
 from typing import Any
 
@@ -38,6 +40,8 @@ def stack_of(frame: Any) -> list[str]:
 
 
 _IDLE = 0.5  # seconds between looks while the recorder is not installed
+_select = select.select  # the real one, captured before any monkey-patching
+_FOREVER_NS = 3600 * 10**9  # a wait without the GIL: until there is something to see
 
 
 class StallMonitor:
@@ -49,31 +53,49 @@ class StallMonitor:
         self.recorder = recorder
         self.threshold_ns = threshold_ns
         self.thread = _thread.get_ident() if thread is None else thread
-        self._stop = _thread.allocate_lock()
+        self._stop_r = self._stop_w = -1  # stop() writes to it: every wait ends
         self._done = _thread.allocate_lock()
 
     def start(self) -> StallMonitor:
-        self._stop.acquire()
+        self._stop_r, self._stop_w = os.pipe()
         self._done.acquire()
         _thread.start_new_thread(self._loop, ())
         return self
 
     def stop(self) -> None:
         """Stop watching (a stall in progress is recorded as far as it went)."""
-        if self._stop.locked():
-            self._stop.release()
+        if self._stop_w >= 0:
+            os.write(self._stop_w, b"x")
             self._done.acquire()
             self._done.release()
+            for fd in (self._stop_r, self._stop_w):
+                os.close(fd)
+            self._stop_r = self._stop_w = -1
+
+    def _sleep(self, seconds: float) -> bool:
+        """Wait `seconds`; True if stopped."""
+        return bool(_select([self._stop_r], [], [], seconds)[0])
 
     def _loop(self) -> None:
         # It looks when the run it saw could first pass the threshold (no sooner: each look takes the GIL
-        # from the program), then at a quarter of the threshold while a stall goes on.
+        # from the program), then at a quarter of the threshold while a stall goes on. Where the recorder's
+        # hooks are C, it waits for that moment without the GIL (`Recorder.wait_idle`): a program that
+        # keeps switching never hands it the GIL.
         rec, clock, threshold = self.recorder, self.recorder.clock, self.threshold_ns
+        wait_idle = rec.wait_idle
         seen: tuple[int, int | None] | None = None  # (since, gid) of what runs: the run watched
         sampled: list[str] | None = None  # its stack, once it ran past the threshold
         wait = threshold / 1e9
         try:
-            while not self._stop.acquire(timeout=wait):
+            while True:
+                if wait_idle is not None and sampled is None:
+                    why = wait_idle((self._stop_r,), _FOREVER_NS, threshold, 0)
+                    if why == 1:
+                        break
+                    if why != 2:
+                        continue
+                elif self._sleep(wait):
+                    break
                 now = rec.running()
                 if now != seen:
                     if sampled is not None and seen is not None and now is not None:  # that run stalled
@@ -92,6 +114,8 @@ class StallMonitor:
                         wait = threshold / 4e9
                     else:
                         wait = max(due, threshold / 4) / 1e9
+                if wait_idle is not None and sampled is None and self._sleep(threshold / 4e9):
+                    break  # (what wait_idle saw still was not a stall: not again at once)
             if sampled is not None and seen is not None:
                 rec.stall(seen[0], seen[1], clock() - seen[0], sampled)  # type: ignore[arg-type]
         finally:

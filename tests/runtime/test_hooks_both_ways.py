@@ -1,6 +1,7 @@
-"""The recorder's hottest hooks in C (`runtime.trace._hooks`) and in Python (the recorder's closures) record
-the same events: one program, run under each on the virtual clock, gives the same stream (timestamps from a
-counter, greenthread and object ids numbered in order of appearance); a full buffer counts its drops alike."""
+"""The recorder's hottest hooks in C (`runtime.trace._hooks`: a greenthread's switch, block and wake, the
+hub's poll and timers) and in Python (the recorder's closures) record the same events: one program, run under
+each on the virtual clock, gives the same stream (timestamps from a counter, greenthread and object ids
+numbered in order of appearance); a full buffer counts its drops alike."""
 
 from __future__ import annotations
 
@@ -14,7 +15,20 @@ import pytest
 import runtime
 from runtime.hubs import TestClock
 from runtime.trace import recorder
-from runtime.trace.events import BLOCK, DROPPED, EXIT, POOL, QUEUE, RESOURCE, SPAWN, SWITCH, WAKE
+from runtime.trace.events import (
+    BLOCK,
+    DROPPED,
+    EXIT,
+    HUB_WAIT,
+    HUB_WAKE,
+    POOL,
+    QUEUE,
+    RESOURCE,
+    SPAWN,
+    SWITCH,
+    TIMERS,
+    WAKE,
+)
 from runtime.trace.recorder import Recorder
 
 
@@ -105,7 +119,7 @@ def test_the_same_events_either_way(clock: TestClock):
     in_c = recorded(recorder._CHooks, clock)
     in_python = recorded(None, clock)
     kinds = {e[0] for e in in_c}
-    assert {SPAWN, SWITCH, BLOCK, WAKE, EXIT, POOL, QUEUE} <= kinds
+    assert {SPAWN, SWITCH, BLOCK, WAKE, EXIT, POOL, QUEUE, HUB_WAIT, HUB_WAKE, TIMERS} <= kinds
     assert in_c == in_python
     where = [e[6] for e in in_c if e[0] == BLOCK]
     assert where and all(w and w.startswith(__file__) for w in where)  # the user's lines, either way
@@ -144,18 +158,32 @@ def test_on_the_default_clock_the_c_hooks_read_the_same_clock_as_perf_counter_ns
 
 @needs_c
 def test_the_c_hooks_read_a_gid_slot_until_its_type_changes():
-    """A type whose `gid` is a slot (the runtime's greenthreads) is read straight from the slot; when the
-    type changes (here the slot is replaced by a property) the hooks see the change."""
+    """A type whose `gid` is a slot (the runtime's greenthreads, a hub's greenlet) is read straight from the
+    slot, among other types (more than the hooks keep in mind at once, and one without the slot: a plain
+    greenlet's `gid` is in its dict); when the type changes (here the slot is replaced by a property) the
+    hooks see the change."""
     import greenlet
 
     class Slotted(greenlet.greenlet):
         __slots__ = ("gid",)
 
+    others = [type(f"Other{i}", (greenlet.greenlet,), {"__slots__": ("gid",)})(lambda: None) for i in range(5)]
+    for i, other in enumerate(others):
+        other.gid = 10 + i
+    plain = greenlet.greenlet(lambda: None)
+    plain.gid = 20
     a, b = Slotted(lambda: None), Slotted(lambda: None)
     a.gid, b.gid = 7, 8
     rec = Recorder(clock=itertools.count(1).__next__)
     rec.switched(a, b)
-    rec.switched(b, runtime.hubs.get_hub().greenlet)  # a type without the slot in between: the hub's
+    rec.switched(b, runtime.hubs.get_hub().greenlet)
+    for other in others:
+        rec.switched(other, plain)
     Slotted.gid = property(lambda self: 99)  # type: ignore[assignment]
     rec.switched(a, b)
-    assert [(e[2], e[3]) for e in rec.take()] == [(7, 8), (8, 0), (99, 99)]
+    assert [(e[2], e[3]) for e in rec.take()] == [
+        (7, 8),
+        (8, 0),
+        *((10 + i, 20) for i in range(5)),
+        (99, 99),
+    ]

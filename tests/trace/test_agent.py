@@ -17,8 +17,18 @@ import pytest
 
 import runtime
 from runtime.agent import Agent, process_info
-from runtime.sinks import SocketSink, parse_address
-from runtime.trace.codec import COMMAND, END, EVENTS, FRAME_EVENTS, HELLO, MAGIC, Decoder, encode_frame
+from runtime.sinks import FileSink, SocketSink, parse_address
+from runtime.trace.codec import (
+    COMMAND,
+    END,
+    EVENTS,
+    FRAME_EVENTS,
+    HELLO,
+    MAGIC,
+    Decoder,
+    encode_frame,
+    read_recording,
+)
 from runtime.trace.events import CLOCK, DROPPED, EXIT, SWITCH, TIMERS
 from runtime.trace.recorder import Recorder
 from tests.support.events import tally
@@ -232,6 +242,49 @@ def test_losses_are_reported_once_the_dashboard_reads_again():
     assert events[0] == (DROPPED, 3, 2)  # the earlier loss, said first
     assert events[1] == (TIMERS, 3, 1, 1, 0)  # (here the main greenlet, gid 1, plays the hub)
     dash.close()
+
+
+class Noted(FileSink):
+    """A recording file that notes which OS thread wrote each frame, and when."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.writes: list[tuple[int, float]] = []
+
+    def send(self, frame: bytes, events: int = 0) -> bool:
+        self.writes.append((threading.get_ident(), time.monotonic()))
+        return super().send(frame, events)
+
+
+def test_a_busy_program_ships_from_its_own_thread_and_a_held_one_from_the_agents(tmp_path: Path):
+    """An OS thread that takes the GIL from a busy program makes it pay for every hand-over: while the program
+    keeps switching, its own thread ships (at a switch, an interval after the last shipping; where the hooks
+    are C); while one greenthread holds the hub, the agent's thread does, so what came before the hold goes
+    out during it."""
+    rec = Recorder().install()
+    sink = Noted(str(tmp_path / "r.gscope"))
+    agent = Agent(rec, [sink], process_info("prog.py"), interval=0.01).start()
+    program = threading.get_ident()
+    try:
+        end = time.monotonic() + 0.2
+        while time.monotonic() < end:
+            busy_program(200)
+        held_from = time.monotonic()
+        time.sleep(0.3)  # the real one: nothing switches
+        held_to = time.monotonic()
+    finally:
+        rec.uninstall()
+        agent.stop()
+    busy = [thread for thread, at in sink.writes if at < held_from]
+    held = [thread for thread, at in sink.writes if held_from <= at < held_to]
+    assert len(busy) >= 5 and held and program not in held
+    if rec.wait_idle is not None:
+        assert sum(thread != program for thread in busy) <= 1  # (at most one look of the thread's may race it)
+    else:  # the hooks in Python: the agent's thread ships every interval
+        assert program not in busy
+    with open(tmp_path / "r.gscope", "rb") as f:
+        _, events, _ = read_recording(f)
+    assert len(events) == agent.produced  # nothing lost between the two
 
 
 def test_an_idle_program_says_it_is_alive():
