@@ -185,7 +185,8 @@ class Agent:
         try:
             due = _monotonic() + self.interval
             while self._running:
-                if self._program_ships:  # without the GIL until a command, or the program stops coming by
+                recording = self.recorder.recording
+                if self._program_ships and recording:  # without the GIL until a command, or the program is late
                     late = wait_idle(self._waitables(), _FOREVER_NS, 0, self._interval_ns) == 3  # type: ignore[misc]
                 else:
                     self._sleep(due - _monotonic())
@@ -202,7 +203,7 @@ class Agent:
                     self.pace.settled(obeyed, self.interval)  # what the hub did goes out at once
                 if obeyed is not None or late:
                     self.ship()
-                    due = _monotonic() + self.interval
+                    due = _monotonic() + (self.interval if recording else self.heartbeat)  # (then: only the clock)
                     if late and self._program_ships:  # its turn again, from its next switch
                         self._ship_later()
         finally:
