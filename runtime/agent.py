@@ -5,17 +5,20 @@ Every `interval` seconds it takes what the recorder holds and sends it as EVENTS
 listener (``host:port`` or a unix-socket path, from ``$GREENSCOPE_CONNECT``), whose HELLO
 carries the secret that dashboard gave out.
 
-Who ships: while the program keeps switching, the program's own thread does, at the first
-switch or hub poll an interval after the last shipping (`Recorder.call_at`), and the agent's
-thread waits without the GIL (`Recorder.wait_idle`) for a command, or for the program to be
-an interval late (it waits in its poller, or one greenthread holds the hub): then it ships
-itself. Any OS thread that takes the GIL from a busy program makes the program pay for the
-hand-over, even a thread that only wakes to look: on the TCP echo benchmark an idle thread
-waking 5 times a second cost ~5 % of the program's time, the thread shipping every 50 ms
-~8 %. Where the recorder's hooks are Python (or its clock not the default one), the thread
-ships every interval as before. Shipping never blocks the program: the recorder's buffer is
-only appended to, frames go to a file or a non-blocking socket, and a sink that would block
-(one reconnecting) is left to the agent's thread.
+Who ships: while the program's hub keeps coming back from its poller, the program's own
+thread does, in the hub, at the first wake-up (or timers firing) an interval after the last
+shipping (`Recorder.call_at`): the time it takes is the hub's, and the recording shows it so.
+The agent's thread waits without the GIL (`Recorder.wait_idle`) for a command, or for the
+program to be a tenth of an interval late (it waits in its poller, never polls — greenthreads
+only yielding to each other —, or one greenthread holds the hub): then it ships itself. Any
+OS thread that takes the GIL from a busy program makes the program pay for the hand-over,
+even a thread that only wakes to look: on the TCP echo benchmark an idle thread waking 5
+times a second cost ~5 % of the program's time, the thread shipping every 50 ms ~8 %. Where
+the recorder's hooks are Python (or its clock not the default one), the thread ships every
+interval. Shipping never blocks the program: the recorder's buffer is only appended to,
+frames go to a file or a non-blocking socket, and a sink that would block (one reconnecting)
+is left to the agent's thread.
+
 When the dashboard is slow (more than `max_backlog` bytes unsent) or gone, the agent drops
 batches and counts them; the count goes out as a ``dropped`` event once it can send again,
 and it reconnects (saying HELLO again) every second. Each batch ends with a ``clock`` event
@@ -134,6 +137,7 @@ class Agent:
         self._program_ships = False  # its thread ships at a switch or a poll (`Recorder.call_at`)
         self._shipping = _allocate_lock()  # one shipping at a time
         self._interval_ns = round(interval * 1e9)
+        self._slack_ns = max(self._interval_ns // 10, 1_000_000)  # how late the program may be before the thread ships
         self._running = False
         self._done = _allocate_lock()  # held by the thread while it runs
         self._wake_r = self._wake_w = -1  # the thread's sleep, which stop() ends
@@ -159,7 +163,7 @@ class Agent:
         return self
 
     def _ship_later(self) -> None:
-        """Have the program's thread ship an interval from now, at a switch or a poll."""
+        """Have the program's thread ship an interval from now, in its hub (a wake-up or timers)."""
         rec = self.recorder
         rec.call_at(rec.clock() + self._interval_ns, self._ship_here)
 
@@ -187,7 +191,7 @@ class Agent:
             while self._running:
                 recording = self.recorder.recording
                 if self._program_ships and recording:  # without the GIL until a command, or the program is late
-                    late = wait_idle(self._waitables(), _FOREVER_NS, 0, self._interval_ns) == 3  # type: ignore[misc]
+                    late = wait_idle(self._waitables(), _FOREVER_NS, 0, self._slack_ns) == 3  # type: ignore[misc]
                 else:
                     self._sleep(due - _monotonic())
                     late = _monotonic() >= due
@@ -204,7 +208,7 @@ class Agent:
                 if obeyed is not None or late:
                     self.ship()
                     due = _monotonic() + (self.interval if recording else self.heartbeat)  # (then: only the clock)
-                    if late and self._program_ships:  # its turn again, from its next switch
+                    if late and self._program_ships:  # its turn again, from its hub's next wake-up
                         self._ship_later()
         finally:
             self._done.release()

@@ -46,7 +46,7 @@ typedef struct {
     PyObject *gid_of;         /* (greenlet) -> int, for a greenlet the runtime did not make */
     PyObject *where;          /* (skip) -> str | None: the user's line */
     PyObject *resource_state; /* (obj) -> None: a pool's or queue's counters as an event */
-    long long due;            /* on_due is called at the first switch or poll stamped at or after this */
+    long long due;            /* on_due is called at the first hub wake-up or timers stamped at or after this */
     long long last;           /* the stamp of the latest switch, hub wait or hub wake (0: none yet) */
     int polling;              /* that latest was a hub wait: nothing runs */
     PyObject *on_due;         /* () -> None, or NULL */
@@ -264,7 +264,7 @@ switched(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
         ran(self, stamp, 0);
-        return call_due(self, stamp);
+        Py_RETURN_NONE;
     }
     Py_XDECREF(v[0]);
     Py_XDECREF(v[1]);
@@ -455,7 +455,8 @@ hub_event(Hooks *self, int kind, PyObject *a, PyObject *b, int n)
         if (kind != TIMERS) {
             ran(self, stamp, kind == HUB_WAIT);
         }
-        return call_due(self, stamp);
+        /* on_due: where the time it takes is the hub's (not a poll's wait, not a greenthread's run) */
+        return kind == HUB_WAIT ? Py_NewRef(Py_None) : call_due(self, stamp);
     }
     Py_XDECREF(current);
     for (int i = 0; i < 2 + n; i++) {
@@ -573,7 +574,8 @@ static PyMethodDef Hooks_methods[] = {
      "blocked(glet, reason, obj, detail): a block event, at the user's line."},
     {"woken", (PyCFunction)(void (*)(void))woken, METH_FASTCALL, "woken(glet, cause, waker, obj, late): a wake event."},
     {"call_at", (PyCFunction)(void (*)(void))call_at, METH_FASTCALL,
-     "call_at(due, callee): callee() at the first switch or poll stamped at or after due (ns), once; None: never."},
+     "call_at(due, callee): callee() at the first hub wake-up or timers event stamped at or after due (ns), once; "
+     "None: never."},
 #ifdef __linux__
     {"wait_idle", (PyCFunction)(void (*)(void))wait_idle, METH_FASTCALL,
      "wait_idle(fds, timeout_ns, still_ns, late_ns) -> int: without the GIL, until an fd is readable (1), what "

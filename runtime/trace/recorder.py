@@ -117,10 +117,11 @@ class Recorder(Instrument):
             self._drops.append(None)
 
     def call_at(self, due: int | None, callee: Callable[[], Any] | None) -> None:
-        """Have the program's own thread call `callee()` once, at its first switch or hub event stamped at
-        or after `due` (ns, on this recorder's clock); None: never. The call is made inside the hook, at
-        a switch boundary; `callee` must not raise nor switch. (The agent ships from there: no other OS
-        thread need take the GIL from a busy program for it.)"""
+        """Have the program's own thread call `callee()` once, at the first hub wake-up (its poller
+        returned) or timers firing stamped at or after `due` (ns, on this recorder's clock); None: never.
+        The call is made inside that hook, where the hub runs: the time it takes is the hub's, as the
+        recording shows it (not a greenthread's run, nor a poll's wait). `callee` must not raise nor
+        switch. (The agent ships from there: no other OS thread need take the GIL from a busy program.)"""
         self._call_at(due, callee)
 
     def _call_at_in_python(self, due: int | None, callee: Callable[[], Any] | None) -> None:
@@ -223,14 +224,11 @@ class Recorder(Instrument):
             prev: Any, nxt: Any, _len: Callable = len, _now: Callable = now, _cap: int = cap, _sw: int = SWITCH
         ) -> None:
             if _len(kinds) < _cap:
-                ts = _now()
                 try:
-                    switch_put((ts, prev.gid, nxt.gid))  # three ints on a flat list: the cheapest record
+                    switch_put((_now(), prev.gid, nxt.gid))  # three ints on a flat list: the cheapest record
                 except AttributeError:  # a greenlet the runtime did not make
-                    switch_put((ts, gid_of(prev), gid_of(nxt)))
+                    switch_put((_now(), gid_of(prev), gid_of(nxt)))
                 mark(_sw)
-                if ts >= due[0]:
-                    call_due()
             else:
                 drop()
 
@@ -271,11 +269,8 @@ class Recorder(Instrument):
         # the hub's own hooks run in the hub's greenlet: which hub is the current greenlet's gid
         def before_io_wait(timeout: float | None) -> None:
             if len(kinds) < cap:
-                ts = now()
-                wait_put((ts, gid_of(current()), timeout))
+                wait_put((now(), gid_of(current()), timeout))
                 mark(HUB_WAIT)
-                if ts >= due[0]:
-                    call_due()
             else:
                 drop()
 

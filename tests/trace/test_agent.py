@@ -257,18 +257,23 @@ class Noted(FileSink):
 
 
 def test_a_busy_program_ships_from_its_own_thread_and_a_held_one_from_the_agents(tmp_path: Path):
-    """An OS thread that takes the GIL from a busy program makes it pay for every hand-over: while the program
-    keeps switching, its own thread ships (at a switch, an interval after the last shipping; where the hooks
-    are C); while one greenthread holds the hub, the agent's thread does, so what came before the hold goes
-    out during it."""
+    """An OS thread that takes the GIL from a busy program makes it pay for every hand-over: while the
+    program's hub keeps coming back from its poller, its own thread ships (in the hub, an interval after
+    the last shipping; where the hooks are C); while one greenthread holds the hub, the agent's thread
+    does, so what came before the hold goes out during it."""
+
+    def ticker() -> None:
+        end = time.monotonic() + 0.2
+        while time.monotonic() < end:
+            runtime.sleep(0.0005)  # the hub polls until the timer is due, and wakes
+
     rec = Recorder().install()
     sink = Noted(str(tmp_path / "r.gscope"))
     agent = Agent(rec, [sink], process_info("prog.py"), interval=0.01).start()
     program = threading.get_ident()
     try:
-        end = time.monotonic() + 0.2
-        while time.monotonic() < end:
-            busy_program(200)
+        for g in [runtime.spawn(ticker) for _ in range(2)]:
+            g.wait()
         held_from = time.monotonic()
         time.sleep(0.3)  # the real one: nothing switches
         held_to = time.monotonic()
