@@ -134,7 +134,7 @@ class Agent:
         self.produced = 0  # events the recorder handed out (and counted as lost)
         self.traced = 0  # of those, the program's (not clocks, nor losses)
         self._last_sent = _monotonic()
-        self._program_ships = False  # its thread ships at a switch or a poll (`Recorder.call_at`)
+        self._program_ships = False  # the program ships in its hub (`Recorder.call_at`)
         self._shipping = _allocate_lock()  # one shipping at a time
         self._interval_ns = round(interval * 1e9)
         self._slack_ns = max(self._interval_ns // 10, 1_000_000)  # how late the program may be before the thread ships

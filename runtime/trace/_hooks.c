@@ -19,6 +19,7 @@
 #include <limits.h> /* LLONG_MAX */
 #include <time.h>
 #ifdef __linux__
+#include <errno.h>
 #include <poll.h>
 #endif
 
@@ -429,7 +430,9 @@ wait_idle(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
         if (now >= end) {
             break;
         }
-        if (poll(fds, (nfds_t)nfds, (int)((next - now + 999999) / 1000000)) != 0) {
+        long long ms = (next - now + 999999) / 1000000;
+        int ready = poll(fds, (nfds_t)nfds, ms < 3600000 ? (int)ms : 3600000);
+        if (ready > 0 || (ready < 0 && errno != EINTR)) { /* (a signal: look again) */
             why = 1;
             break;
         }
