@@ -76,6 +76,7 @@ _allocate_lock = _thread.allocate_lock
 _monotonic = time.monotonic
 _new_poll = select.poll
 _POLLIN = select.POLLIN
+_read, _write = os.read, os.write  # the real ones: monkey-patching may make os's green (the thread has no hub)
 _MAX_ARGV = HELLO_FIELD // 2  # characters of argv a HELLO carries (the rest is summed up)
 _MAX_ERROR = 4 << 10  # characters of an exception's message an exit event carries
 _FOREVER_NS = 3600 * 10**9  # the thread's wait while the program ships: until something happens
@@ -178,7 +179,7 @@ class Agent:
                     self._ship()
             except Exception:  # nothing may reach the hook: the agent's thread ships, and shows what fails
                 self._program_ships = False
-                os.write(self._wake_w, b"x")
+                _write(self._wake_w, b"x")
                 return
             finally:
                 self._shipping.release()
@@ -196,7 +197,7 @@ class Agent:
                     self._sleep(due - _monotonic())
                     late = _monotonic() >= due
                 try:
-                    os.read(self._wake_r, 64)
+                    _read(self._wake_r, 64)
                 except BlockingIOError:
                     pass
                 obeyed = None  # the last pace command's number
@@ -286,7 +287,7 @@ class Agent:
             return []
         self._running = False
         self.recorder.call_at(None, None)
-        os.write(self._wake_w, b"x")
+        _write(self._wake_w, b"x")
         self._done.acquire()
         for fd in (self._wake_r, self._wake_w):
             os.close(fd)

@@ -40,7 +40,8 @@ def stack_of(frame: Any) -> list[str]:
 
 
 _IDLE = 0.5  # seconds between looks while the recorder is not installed
-_select = select.select  # the real one, captured before any monkey-patching
+_select = select.select  # the real ones, captured before any monkey-patching
+_write = os.write
 _FOREVER_NS = 3600 * 10**9  # a wait without the GIL: until there is something to see
 
 
@@ -65,7 +66,7 @@ class StallMonitor:
     def stop(self) -> None:
         """Stop watching (a stall in progress is recorded as far as it went)."""
         if self._stop_w >= 0:
-            os.write(self._stop_w, b"x")
+            _write(self._stop_w, b"x")
             self._done.acquire()
             self._done.release()
             for fd in (self._stop_r, self._stop_w):
