@@ -79,7 +79,6 @@ _POLLIN = select.POLLIN
 _read, _write = os.read, os.write  # the real ones: monkey-patching may make os's green (the thread has no hub)
 _MAX_ARGV = HELLO_FIELD // 2  # characters of argv a HELLO carries (the rest is summed up)
 _MAX_ERROR = 4 << 10  # characters of an exception's message an exit event carries
-_FOREVER_NS = 3600 * 10**9  # the thread's wait while the program ships: until something happens
 
 
 def process_info(program: str, argv: list[str] | None = None, traced_by: str | None = None) -> dict[str, Any]:
@@ -192,7 +191,7 @@ class Agent:
             while self._running:
                 recording = self.recorder.recording
                 if self._program_ships and recording:  # without the GIL until a command, or the program is late
-                    late = wait_idle(self._waitables(), _FOREVER_NS, 0, self._slack_ns) == 3  # type: ignore[misc]
+                    late = wait_idle(self._waitables(), 0, self._slack_ns) == 3  # type: ignore[misc]
                 else:
                     self._sleep(due - _monotonic())
                     late = _monotonic() >= due

@@ -364,22 +364,22 @@ monotonic_ns(void)
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* wait_idle(fds, timeout, still, late) -> int: without the GIL, until
+/* wait_idle(fds, still, late) -> int: without the GIL, until
      1  one of `fds` is readable,
      2  what runs (a greenthread or the hub, not a poll) has run `still` ns with no switch (0: not watched),
-     3  on_due is `late` ns overdue: the program has not come by for it (0: not watched),
-     0  or `timeout` ns passed.
+     3  on_due is `late` ns overdue: the program has not come by for it (0: not watched).
    For the agent's and the stall monitor's threads: a program that keeps switching never hands them the GIL
    (each time another thread takes it from a busy program, the program pays for the hand-over). */
 #define WAIT_FDS 8
+#define WAIT_MS_MAX 3600000 /* one poll at most (then it looks again) */
 static PyObject *
 wait_idle(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
 {
     struct pollfd fds[WAIT_FDS];
-    long long timeout, still, late;
+    long long still, late;
     Py_ssize_t nfds;
-    if (nargs != 4 || !PyTuple_Check(args[0]) || (nfds = PyTuple_GET_SIZE(args[0])) > WAIT_FDS) {
-        PyErr_SetString(PyExc_TypeError, "wait_idle(fds: tuple of at most 8, timeout_ns, still_ns, late_ns)");
+    if (nargs != 3 || !PyTuple_Check(args[0]) || (nfds = PyTuple_GET_SIZE(args[0])) > WAIT_FDS) {
+        PyErr_SetString(PyExc_TypeError, "wait_idle(fds: tuple of at most 8, still_ns, late_ns)");
         return NULL;
     }
     for (Py_ssize_t i = 0; i < nfds; i++) {
@@ -389,24 +389,21 @@ wait_idle(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
     }
-    if (((timeout = PyLong_AsLongLong(args[1])) == -1 || (still = PyLong_AsLongLong(args[2])) == -1
-         || (late = PyLong_AsLongLong(args[3])) == -1)
-        && PyErr_Occurred()) {
+    if (((still = PyLong_AsLongLong(args[1])) == -1 || (late = PyLong_AsLongLong(args[2])) == -1) && PyErr_Occurred()) {
         return NULL;
     }
-    if (!self->monotonic || timeout < 0 || still < 0 || late < 0) {
+    if (!self->monotonic || still < 0 || late < 0) {
         PyErr_SetString(PyExc_ValueError, "wait_idle: on the default clock, with times >= 0 ns");
         return NULL;
     }
     int why = 0;
     Py_BEGIN_ALLOW_THREADS
-    long long end = monotonic_ns() + timeout;
-    for (;;) {
+    while (why == 0) {
         long long last = __atomic_load_n(&self->last, __ATOMIC_ACQUIRE);
         int polling = __atomic_load_n(&self->polling, __ATOMIC_RELAXED);
         long long due = __atomic_load_n(&self->due, __ATOMIC_RELAXED);
         long long now = monotonic_ns();
-        long long next = end;
+        long long next = now + WAIT_MS_MAX * 1000000LL;
         if (still) {
             if (last != 0 && !polling) {
                 if (now - last >= still) {
@@ -427,14 +424,9 @@ wait_idle(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
             long long then = due != LLONG_MAX ? due + late : now + late; /* (not set now: look again later) */
             next = then < next ? then : next;
         }
-        if (now >= end) {
-            break;
-        }
-        long long ms = (next - now + 999999) / 1000000;
-        int ready = poll(fds, (nfds_t)nfds, ms < 3600000 ? (int)ms : 3600000);
+        int ready = poll(fds, (nfds_t)nfds, (int)((next - now + 999999) / 1000000));
         if (ready > 0 || (ready < 0 && errno != EINTR)) { /* (a signal: look again) */
             why = 1;
-            break;
         }
     }
     Py_END_ALLOW_THREADS
@@ -581,8 +573,8 @@ static PyMethodDef Hooks_methods[] = {
      "None: never."},
 #ifdef __linux__
     {"wait_idle", (PyCFunction)(void (*)(void))wait_idle, METH_FASTCALL,
-     "wait_idle(fds, timeout_ns, still_ns, late_ns) -> int: without the GIL, until an fd is readable (1), what "
-     "runs has run still_ns with no switch (2), the due call is late_ns overdue (3), or timeout_ns pass (0). "
+     "wait_idle(fds, still_ns, late_ns) -> int: without the GIL, until an fd is readable (1), what runs has "
+     "run still_ns with no switch (2), or the due call is late_ns overdue (3). "
      "On the default clock only."},
 #endif
     {"before_io_wait", (PyCFunction)before_io_wait, METH_O, "before_io_wait(timeout): the hub waits on its poller."},

@@ -86,11 +86,11 @@ class Recorder(Instrument):
         self._state: tuple[int, int | None] | None = None  # running() as of the last take
         self._due: list = [_NEVER, None]  # call_at's: when, and whom (the hooks in Python)
         self._call_at = self._call_at_in_python
-        #: wait_idle(fds, timeout_ns, still_ns, late_ns) -> int, where the hooks are C on the default clock
-        #: (else None): without the GIL, until one of `fds` is readable (1), what runs has run `still_ns` with
-        #: no switch (2), the `call_at` call is `late_ns` overdue (3), or `timeout_ns` pass (0); a 0 for
-        #: still_ns or late_ns leaves that unwatched. The agent's thread and the stall monitor wait in it.
-        self.wait_idle: Callable[[tuple, int, int, int], int] | None = None
+        #: wait_idle(fds, still_ns, late_ns) -> int, where the hooks are C on the default clock (else None):
+        #: without the GIL, until one of `fds` is readable (1), what runs has run `still_ns` with no switch
+        #: (2), or the `call_at` call is `late_ns` overdue (3); a 0 for still_ns or late_ns leaves that
+        #: unwatched. The agent's thread and the stall monitor wait in it.
+        self.wait_idle: Callable[[tuple, int, int], int] | None = None
         self.recording = False  # installed: its hooks see the program
         self._bind()
 

@@ -42,7 +42,6 @@ def stack_of(frame: Any) -> list[str]:
 _IDLE = 0.5  # seconds between looks while the recorder is not installed
 _select = select.select  # the real ones, captured before any monkey-patching
 _write = os.write
-_FOREVER_NS = 3600 * 10**9  # a wait without the GIL: until there is something to see
 
 
 class StallMonitor:
@@ -90,11 +89,8 @@ class StallMonitor:
         try:
             while True:
                 if wait_idle is not None and sampled is None:
-                    why = wait_idle((self._stop_r,), _FOREVER_NS, threshold, 0)
-                    if why == 1:
+                    if wait_idle((self._stop_r,), threshold, 0) == 1:
                         break
-                    if why != 2:
-                        continue
                 elif self._sleep(wait):
                     break
                 now = rec.running()
