@@ -215,9 +215,11 @@ class AgentConnection:
         except OSError as e:
             log.info("agent %s: %s", self.peer, e)
         finally:
-            self._sock.close()
-            self._detach()
-            self.door.forget(self)
+            try:  # the session's state is settled before the peer sees the close
+                self._detach()
+                self.door.forget(self)
+            finally:
+                self._sock.close()
 
     def _read(self) -> None:
         listener = self.listener
