@@ -17,7 +17,10 @@ value of each column of that kind. Numbers travel in `data` (one Socket.IO binar
 the page reads float64s in place), timestamps as ns since `origin` — the session's first
 event's ts, a string — so they are exact for any uptime; see `visualizer.sessions.wire`.
 `tag` is the viewer's, from its subscribe: a batch of an earlier subscription (one sent as
-the viewer subscribed again) carries the old tag, and the viewer drops it.
+the viewer subscribed again) carries the old tag, and the viewer drops it. A subscribe replaces
+the viewer's subscription, unless it is older (a smaller tag) than the one the viewer has: each
+message is handled in a thread of its own, so a viewer's subscribes may be handled out of order,
+and the later one must win. ``unsubscribe`` (``{"tag": n}``, or no tag) ends a subscription.
 
 Every viewer has a budget: at most `in_flight` batches and `max_unacked` events not yet
 acknowledged — past it, it gets nothing more until it acks, and what it has not read stays
@@ -87,6 +90,11 @@ def whole_packets(server: Any) -> None:
     server._send_packet = send_whole
 
 
+def _later(tag: int | None, than: int | None) -> bool:
+    """Whether subscription `tag` came after `than` (a viewer counts its subscriptions up; no tag is no order)."""
+    return tag is not None and than is not None and tag > than
+
+
 class Streamer:
     """Sends each viewer its batches from one background task, every `interval` seconds."""
 
@@ -120,22 +128,29 @@ class Streamer:
 
     # -------------------------------------------------------------- viewers
 
-    def subscribe(self, sid: str, session: Session, tag: int | None = None) -> None:
-        """From now on, `sid` gets `session`'s events: all those in memory, then the new ones,
-        in batches carrying `tag`."""
+    def subscribe(self, sid: str, session: Session, tag: int | None = None) -> bool:
+        """From now on, `sid` gets `session`'s events: all those in memory, then the new ones, in batches
+        carrying `tag`. False (and nothing changes) if `sid` is subscribed under a later tag: each message is
+        handled in a thread of its own, so a viewer's messages may be handled out of their order."""
         with self._lock:
             session.viewers += 1  # first: what viewers watch leaves memory last
-            old = self._viewers.pop(sid, None)
-            if old is not None:
-                old.session.viewers -= 1
         self.store.resident(session)  # perhaps read back from disk, while the others stream on
         with self._lock:
+            old = self._viewers.get(sid)
+            if old is not None and _later(old.tag, tag):
+                session.viewers -= 1
+                return False
+            if old is not None:
+                old.session.viewers -= 1
             self._viewers[sid] = _Viewer(session, tag)
+        return True
 
-    def unsubscribe(self, sid: str) -> None:
+    def unsubscribe(self, sid: str, tag: int | None = None) -> None:
+        """`sid` gets no more events (of its subscription `tag`, if given: a later one stays)."""
         with self._lock:
-            viewer = self._viewers.pop(sid, None)
-            if viewer is not None:
+            viewer = self._viewers.get(sid)
+            if viewer is not None and not _later(viewer.tag, tag):
+                del self._viewers[sid]
                 viewer.session.viewers -= 1
 
     def ack(self, sid: str, seq: Any) -> None:
@@ -270,11 +285,13 @@ class Viewers(Namespace):
         if session is None:
             return {"error": f"no such session: {str(sid)[:100]!r}"}
         tag = data.get("tag")
-        self.streamer.subscribe(request.sid, session, tag if type(tag) is int else None)
+        if not self.streamer.subscribe(request.sid, session, tag if type(tag) is int else None):
+            return {"superseded": True}
         return {"session": session.to_dict()}
 
-    def on_unsubscribe(self, *_: Any) -> None:
-        self.streamer.unsubscribe(request.sid)
+    def on_unsubscribe(self, data: Any = None, *_: Any) -> None:
+        tag = data.get("tag") if isinstance(data, dict) else None
+        self.streamer.unsubscribe(request.sid, tag if type(tag) is int else None)
 
     def on_ack(self, data: Any = None, *_: Any) -> None:
         self.streamer.ack(request.sid, data.get("seq") if isinstance(data, dict) else None)

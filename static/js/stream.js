@@ -27,9 +27,9 @@ export class Stream {
     });
   }
 
-  /** From now on, session `id`'s events (all it retains, then the new ones), and no other's. */
+  /** From now on, session `id`'s events (all it retains, then the new ones), and no other's (a subscription
+   * replaces the one before; the server handles each message in a thread of its own, and goes by the tag). */
   subscribe(id) {
-    if (this.session !== null) this.socket.emit("unsubscribe", {});
     this.session = id;
     this.tag++;
     if (!this.socket.connected) return; // onConnect subscribes again

@@ -59,6 +59,25 @@ def test_batches_carry_the_tag_of_the_subscription_they_belong_to(app: Flask):
     viewer.disconnect()
 
 
+def test_a_subscription_handled_after_a_later_one_does_not_replace_it(app: Flask):
+    """Each message is handled in a thread of its own: a page's unsubscribe or subscribe may be handled after the
+    subscribe it sent next (once, in CI, the page then waited for a session's events for ever)."""
+    store = app.extensions["greenscope"].store
+    old, new = store.create(source="agent"), store.create(source="agent")
+    store.append(old, batch(5))
+    store.append(new, batch(10))
+    viewer = app.extensions["socketio"].test_client(app)
+    assert viewer.emit("subscribe", {"session": new.id, "tag": 2}, callback=True)["session"]["id"] == new.id
+    assert viewer.emit("subscribe", {"session": old.id, "tag": 1}, callback=True) == {"superseded": True}
+    viewer.emit("unsubscribe", {"tag": 1})
+    got = wait_until(lambda: received(viewer, "batch"))
+    assert [(b["session"], b["tag"]) for b in got] == [(new.id, 2)] and events_of(got[0]) == sample(10)
+    assert (old.viewers, new.viewers) == (0, 1)
+    viewer.emit("unsubscribe", {"tag": 2})
+    assert new.viewers == 0
+    viewer.disconnect()
+
+
 def test_session_changes_and_removals_are_pushed_to_every_viewer(app: Flask):
     store = app.extensions["greenscope"].store
     viewers = [app.extensions["socketio"].test_client(app) for _ in range(2)]
