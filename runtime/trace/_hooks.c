@@ -1,15 +1,16 @@
 /* runtime.trace._hooks: the recorder's hottest hooks in C: a greenthread's (switched, blocked, woken) and the
-   hub's (before_io_wait, after_io_wait, timers_fired).
+   hub's (before_io_wait, after_io_wait, timers_fired), and the buffer they write.
 
-   Hooks(kinds, lists, codes, capacity, drops, clock, gid_of, where, resource_state)
+   Hooks(kinds, codes, capacity, drops, clock, gid_of, where, resource_state)
 
-   `lists` and `codes`: a tuple each, the values list and the kind code of SWITCH, BLOCK, WAKE, HUB_WAIT,
-   HUB_WAKE and TIMERS, in this order.
+   `codes`: the kind codes of SWITCH, BLOCK, WAKE, HUB_WAIT, HUB_WAKE and TIMERS, in this order.
 
-   Each hook does what `Recorder._bind`'s closure of the same name does, on the same buffer: it
-   appends an event's values to its kind's list, then its kind to `kinds` (so the agent's thread,
-   taking a batch between two hooks, sees whole events only); a full buffer counts a drop instead.
-   No Python code runs between the first append and the kind's: the values are computed first.
+   Each hook does what `Recorder._bind`'s closure of the same name does, but into a buffer of its
+   own: per kind, its times and greenthread ids as raw int64s and its other fields as references,
+   row after row (no int object made per time, none freed at the take). It appends an event's
+   row, then its kind to `kinds` (the recorder's bytearray, shared with the hooks in Python), so
+   `take` — given the kinds taken — hands out exactly the events those kinds name, oldest first,
+   as columns: array("q") for the ints, lists for the rest. A full buffer counts a drop instead.
    With the default clock (time.perf_counter_ns: CLOCK_MONOTONIC on Linux) the time is read directly.
    Optional: without it the closures run (`runtime.trace.recorder`). */
 
@@ -17,6 +18,7 @@
 #include <Python.h>
 #include <structmember.h> /* T_OBJECT_EX */
 #include <limits.h> /* LLONG_MAX */
+#include <string.h>
 #include <time.h>
 #ifdef __linux__
 #include <errno.h>
@@ -31,14 +33,33 @@ typedef struct {
     Py_ssize_t offset;
 } GidSlot;
 
-enum { SWITCH, BLOCK, WAKE, HUB_WAIT, HUB_WAKE, TIMERS, KINDS }; /* the order of `lists` and `codes` */
+enum { SWITCH, BLOCK, WAKE, HUB_WAIT, HUB_WAKE, TIMERS, KINDS }; /* the order of `codes` */
+
+/* each kind's fields, ts first: 'i' an int64 (a time, a greenthread id), 'o' a reference */
+static const char *const LAYOUT[KINDS] = {
+    "iii",    /* switch: ts, from, to */
+    "iioooo", /* block: ts, gid, reason, obj, detail, where */
+    "iioio",  /* wake: ts, gid, cause, waker, late */
+    "iio",    /* hub_wait: ts, hub, timeout */
+    "iio",    /* hub_wake: ts, hub, nready */
+    "iioo",   /* timers: ts, hub, count, late */
+};
+#define MAX_FIELDS 6
+
+/* one kind's events not yet taken: `n` rows of `ni` int64s and of `no` references */
+typedef struct {
+    long long *ints;
+    PyObject **refs;
+    Py_ssize_t n, room;
+    int ni, no;
+} Rows;
 
 #define GID_TYPES 4 /* a hub's greenlet, a greenthread, spawn_n's, a foreign one: a switch goes between two */
 
 typedef struct {
     PyObject_HEAD
-    PyObject *kinds;          /* bytearray: one kind code per whole event */
-    PyObject *lists[KINDS];   /* each kind's values: ts, then its fields, event after event */
+    PyObject *kinds;          /* bytearray: one kind code per whole event (the recorder's) */
+    Rows rows[KINDS];         /* each kind's events */
     unsigned char codes[KINDS];
     Py_ssize_t capacity;      /* events the buffer holds */
     PyObject *drops;          /* list: one None per event lost */
@@ -49,6 +70,7 @@ typedef struct {
     PyObject *resource_state; /* (obj) -> None: a pool's or queue's counters as an event */
     long long due;            /* on_due is called at the first hub wake-up or timers stamped at or after this */
     long long last;           /* the stamp of the latest switch, hub wait or hub wake (0: none yet) */
+    long long running;        /* ...and what runs since: a greenthread or a hub (its gid) */
     int polling;              /* that latest was a hub wait: nothing runs */
     PyObject *on_due;         /* () -> None, or NULL */
     GidSlot slots[GID_TYPES]; /* the types seen last, and where each keeps `gid` */
@@ -76,6 +98,7 @@ static PyObject *gid_name;            /* "gid" */
 static PyObject *perf_counter_ns;     /* time.perf_counter_ns */
 static PyObject *getcurrent;          /* greenlet.getcurrent */
 static PyObject *resource_kind_name;  /* "resource_kind" */
+static PyObject *array_type;          /* array.array */
 
 /* the entry saying where `type` keeps `gid`, learned now if it is not known (NULL: a type without a
    version tag, which is not cached) */
@@ -102,50 +125,61 @@ slot_of(Hooks *self, PyTypeObject *type)
     return slot;
 }
 
-/* the greenthread id of `glet`: its gid attribute, read straight from its slot where its type has one
-   (a generic attribute lookup is ~200 instructions, most of a switch's hook), else gid_of(glet) */
-static PyObject *
-gid(Hooks *self, PyObject *glet)
+/* the greenthread id of `glet` in *out: its gid attribute, read straight from its slot where its type has one
+   (a generic attribute lookup is ~200 instructions, most of a switch's hook), else gid_of(glet). 0, or -1 with
+   an exception (a gid that is no int64: never one the runtime gives) */
+static int
+gid(Hooks *self, PyObject *glet, long long *out)
 {
     GidSlot *slot = slot_of(self, Py_TYPE(glet));
+    PyObject *value = NULL;
     if (slot != NULL && slot->offset != 0) {
-        PyObject *value = *(PyObject **)((char *)glet + slot->offset);
-        if (value != NULL) {
-            return Py_NewRef(value);
+        value = *(PyObject **)((char *)glet + slot->offset);
+        if (value != NULL && PyLong_CheckExact(value)) {
+            *out = PyLong_AsLongLong(value);
+            return *out == -1 && PyErr_Occurred() ? -1 : 0;
+        }
+        Py_XINCREF(value);
+    }
+    if (value == NULL) {
+        if (PyObject_GetOptionalAttr(glet, gid_name, &value) < 0) {
+            return -1;
+        }
+        if (value == NULL && (value = PyObject_CallOneArg(self->gid_of, glet)) == NULL) {
+            return -1;
         }
     }
-    PyObject *value;
-    if (PyObject_GetOptionalAttr(glet, gid_name, &value) < 0) {
-        return NULL;
-    }
-    return value != NULL ? value : PyObject_CallOneArg(self->gid_of, glet);
+    *out = PyLong_AsLongLong(value);
+    Py_DECREF(value);
+    return *out == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
-/* the time now, in ns; in *stamp too (LLONG_MIN if the clock gave no int) */
-static PyObject *
+/* the time now, in ns, in *stamp: 0, or -1 with an exception (the clock failed, or gave no int) */
+static int
 now(Hooks *self, long long *stamp)
 {
 #ifdef __linux__
     struct timespec ts;
     if (self->monotonic && clock_gettime(CLOCK_MONOTONIC, &ts) == 0) {
         *stamp = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-        return PyLong_FromLongLong(*stamp);
+        return 0;
     }
 #endif
     PyObject *value = PyObject_CallNoArgs(self->clock);
-    *stamp = value != NULL && PyLong_Check(value) ? PyLong_AsLongLong(value) : LLONG_MIN;
-    if (*stamp == -1 && PyErr_Occurred()) {
-        PyErr_Clear();
-        *stamp = LLONG_MIN;
+    if (value == NULL) {
+        return -1;
     }
-    return value;
+    *stamp = PyLong_AsLongLong(value);
+    Py_DECREF(value);
+    return *stamp == -1 && PyErr_Occurred() ? -1 : 0;
 }
 
-/* what runs changed at `stamp`: a greenthread or the hub (polling 0), or nothing (1: the hub polls). Read
+/* what runs changed at `stamp`: greenthread or hub `gid` (polling 0), or nothing (1: the hub polls). Read
    by wait_idle from another thread, without the GIL. */
 static void
-ran(Hooks *self, long long stamp, int polling)
+ran(Hooks *self, long long stamp, long long gid, int polling)
 {
+    self->running = gid;
 #if defined(__GNUC__)
     __atomic_store_n(&self->polling, polling, __ATOMIC_RELAXED);
     __atomic_store_n(&self->last, stamp, __ATOMIC_RELEASE);
@@ -191,36 +225,54 @@ room(Hooks *self)
     return PyList_Append(self->drops, Py_None) < 0 ? -1 : 0;
 }
 
-/* the values, then the kind: `n` new references in `values`, all released. All or nothing: a failed
-   append (out of memory) takes back the values already appended, so the columns stay whole events. */
-static int
-put(Hooks *self, int kind, PyObject **values, int n)
+/* an event that cannot be recorded (its gid or the clock's time is no int64: never so in the runtime): counted
+   as lost, the error cleared (a hook never raises into the hub for its event) */
+static PyObject *
+lost(Hooks *self)
 {
-    PyObject *list = self->lists[kind];
-    Py_ssize_t before = PyList_GET_SIZE(list);
-    int status = 0;
-    for (int i = 0; i < n; i++) {
-        if (status == 0 && PyList_Append(list, values[i]) < 0) {
-            status = -1;
+    PyErr_Clear();
+    return PyList_Append(self->drops, Py_None) < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+/* one row of `kind`: its ints, then its references (new ones, taken over: all released on a failure), then the
+   kind in `kinds`. All or nothing (out of memory: nothing is appended, -1). */
+static int
+put(Hooks *self, int kind, const long long *ints, PyObject **refs)
+{
+    Rows *rows = &self->rows[kind];
+    if (rows->n == rows->room) {
+        Py_ssize_t room = rows->room < 64 ? 64 : rows->room * 2;
+        long long *more_ints = PyMem_Realloc(rows->ints, sizeof(long long) * rows->ni * room);
+        if (more_ints != NULL) {
+            rows->ints = more_ints;
         }
-        Py_DECREF(values[i]);
+        PyObject **more_refs = rows->no && more_ints != NULL ? PyMem_Realloc(rows->refs, sizeof(PyObject *) * rows->no * room) : NULL;
+        if (more_refs != NULL) {
+            rows->refs = more_refs;
+        }
+        if (more_ints == NULL || (rows->no && more_refs == NULL)) {
+            for (int i = 0; i < rows->no; i++) {
+                Py_DECREF(refs[i]);
+            }
+            PyErr_NoMemory();
+            return -1;
+        }
+        rows->room = room;
     }
     Py_ssize_t size = PyByteArray_GET_SIZE(self->kinds);
-    if (status == 0 && PyByteArray_Resize(self->kinds, size + 1) == 0) {
-        PyByteArray_AS_STRING(self->kinds)[size] = (char)self->codes[kind];
-        return 0;
+    if (PyByteArray_Resize(self->kinds, size + 1) < 0) {
+        for (int i = 0; i < rows->no; i++) {
+            Py_DECREF(refs[i]);
+        }
+        return -1;
     }
-#if PY_VERSION_HEX >= 0x030C0000
-    PyObject *error = PyErr_GetRaisedException();
-    PyList_SetSlice(list, before, PY_SSIZE_T_MAX, NULL);
-    PyErr_SetRaisedException(error);
-#else
-    PyObject *type, *value, *traceback;
-    PyErr_Fetch(&type, &value, &traceback);
-    PyList_SetSlice(list, before, PY_SSIZE_T_MAX, NULL);
-    PyErr_Restore(type, value, traceback);
-#endif
-    return -1;
+    memcpy(rows->ints + rows->n * rows->ni, ints, sizeof(long long) * rows->ni);
+    if (rows->no) {
+        memcpy(rows->refs + rows->n * rows->no, refs, sizeof(PyObject *) * rows->no);
+    }
+    rows->n++;
+    PyByteArray_AS_STRING(self->kinds)[size] = (char)self->codes[kind];
+    return 0;
 }
 
 /* a pool's or a queue's counters as an event */
@@ -258,18 +310,15 @@ switched(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
     if (ok <= 0) {
         return ok < 0 ? NULL : Py_NewRef(Py_None);
     }
-    long long stamp;
-    PyObject *v[3] = {now(self, &stamp), NULL, NULL};
-    if (v[0] != NULL && (v[1] = gid(self, args[0])) != NULL && (v[2] = gid(self, args[1])) != NULL) {
-        if (put(self, SWITCH, v, 3) < 0) {
-            return NULL;
-        }
-        ran(self, stamp, 0);
-        Py_RETURN_NONE;
+    long long v[3];
+    if (now(self, &v[0]) < 0 || gid(self, args[0], &v[1]) < 0 || gid(self, args[1], &v[2]) < 0) {
+        return lost(self);
     }
-    Py_XDECREF(v[0]);
-    Py_XDECREF(v[1]);
-    return NULL;
+    if (put(self, SWITCH, v, NULL) < 0) {
+        return NULL;
+    }
+    ran(self, v[0], v[2], 0);
+    Py_RETURN_NONE;
 }
 
 static PyObject *
@@ -295,19 +344,19 @@ blocked(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
     if (at == NULL) {
         return NULL;
     }
-    long long stamp;
-    PyObject *v[6] = {now(self, &stamp), NULL, Py_NewRef(args[1]), NULL, Py_NewRef(args[3]), at};
-    if (v[0] != NULL && (v[1] = gid(self, args[0])) != NULL) {
-        v[3] = pooled ? PyLong_FromVoidPtr(obj) : Py_NewRef(Py_None);
+    long long v[2];
+    if (now(self, &v[0]) < 0 || gid(self, args[0], &v[1]) < 0) {
+        Py_DECREF(at);
+        return lost(self);
     }
-    if (v[3] == NULL) {
-        for (int i = 0; i < 6; i++) {
-            Py_XDECREF(v[i]);
-        }
+    PyObject *id = pooled ? PyLong_FromVoidPtr(obj) : Py_NewRef(Py_None);
+    if (id == NULL) {
+        Py_DECREF(at);
         return NULL;
     }
+    PyObject *refs[4] = {Py_NewRef(args[1]), id, Py_NewRef(args[3]), at};
     /* a pool or a queue, known already: its counters without asking again */
-    if (put(self, BLOCK, v, 6) < 0 || (pooled && resource_state(self, obj) < 0)) {
+    if (put(self, BLOCK, v, refs) < 0 || (pooled && resource_state(self, obj) < 0)) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -324,15 +373,12 @@ woken(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
     if (ok <= 0) {
         return ok < 0 ? NULL : Py_NewRef(Py_None);
     }
-    long long stamp;
-    PyObject *v[5] = {now(self, &stamp), NULL, Py_NewRef(args[1]), NULL, Py_NewRef(args[4])};
-    if (v[0] == NULL || (v[1] = gid(self, args[0])) == NULL || (v[3] = gid(self, args[2])) == NULL) {
-        for (int i = 0; i < 5; i++) {
-            Py_XDECREF(v[i]);
-        }
-        return NULL;
+    long long v[3];
+    if (now(self, &v[0]) < 0 || gid(self, args[0], &v[1]) < 0 || gid(self, args[2], &v[2]) < 0) {
+        return lost(self);
     }
-    if (put(self, WAKE, v, 5) < 0 || resource(self, args[3]) < 0) {
+    PyObject *refs[2] = {Py_NewRef(args[1]), Py_NewRef(args[4])};
+    if (put(self, WAKE, v, refs) < 0 || resource(self, args[3]) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -434,42 +480,46 @@ wait_idle(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
 }
 #endif
 
-/* a hub's event: the time, the hub (the current greenlet), then `n` values (new references) */
+/* a hub's event: the time, the hub (the current greenlet), then its `refs` (new references, taken over) */
 static PyObject *
-hub_event(Hooks *self, int kind, PyObject *a, PyObject *b, int n)
+hub_event(Hooks *self, int kind, PyObject **refs, int n)
 {
     int ok = room(self);
-    long long stamp;
-    PyObject *v[4] = {NULL, NULL, a, b};
     PyObject *current = ok > 0 ? PyObject_CallNoArgs(getcurrent) : NULL;
-    if (current != NULL && (v[0] = now(self, &stamp)) != NULL && (v[1] = gid(self, current)) != NULL) {
+    long long v[2];
+    if (current == NULL || now(self, &v[0]) < 0 || gid(self, current, &v[1]) < 0) {
+        for (int i = 0; i < n; i++) {
+            Py_DECREF(refs[i]);
+        }
+        if (current == NULL) { /* no room (a drop counted), or an error */
+            return ok == 0 ? Py_NewRef(Py_None) : NULL;
+        }
         Py_DECREF(current);
-        if (put(self, kind, v, 2 + n) < 0) {
-            return NULL;
-        }
-        if (kind != TIMERS) {
-            ran(self, stamp, kind == HUB_WAIT);
-        }
-        /* on_due: where the time it takes is the hub's (not a poll's wait, not a greenthread's run) */
-        return kind == HUB_WAIT ? Py_NewRef(Py_None) : call_due(self, stamp);
+        return lost(self);
     }
-    Py_XDECREF(current);
-    for (int i = 0; i < 2 + n; i++) {
-        Py_XDECREF(v[i]);
+    Py_DECREF(current);
+    if (put(self, kind, v, refs) < 0) {
+        return NULL;
     }
-    return ok == 0 ? Py_NewRef(Py_None) : NULL;
+    if (kind != TIMERS) {
+        ran(self, v[0], v[1], kind == HUB_WAIT);
+    }
+    /* on_due: where the time it takes is the hub's (not a poll's wait, not a greenthread's run) */
+    return kind == HUB_WAIT ? Py_NewRef(Py_None) : call_due(self, v[0]);
 }
 
 static PyObject *
 before_io_wait(Hooks *self, PyObject *timeout)
 {
-    return hub_event(self, HUB_WAIT, Py_NewRef(timeout), NULL, 1);
+    PyObject *refs[1] = {Py_NewRef(timeout)};
+    return hub_event(self, HUB_WAIT, refs, 1);
 }
 
 static PyObject *
 after_io_wait(Hooks *self, PyObject *nready)
 {
-    return hub_event(self, HUB_WAKE, Py_NewRef(nready), NULL, 1);
+    PyObject *refs[1] = {Py_NewRef(nready)};
+    return hub_event(self, HUB_WAKE, refs, 1);
 }
 
 static PyObject *
@@ -479,57 +529,186 @@ timers_fired(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "timers_fired(n, late)");
         return NULL;
     }
-    return hub_event(self, TIMERS, Py_NewRef(args[0]), Py_NewRef(args[1]), 2);
+    PyObject *refs[2] = {Py_NewRef(args[0]), Py_NewRef(args[1])};
+    return hub_event(self, TIMERS, refs, 2);
+}
+
+/* after a burst, the memory back: a buffer an eighth full gives back half its room (never below 8K rows) */
+static void
+shrink(Rows *rows)
+{
+    if (rows->room <= (1 << 13) || rows->n > rows->room / 8) {
+        return;
+    }
+    Py_ssize_t room = rows->room / 2;
+    long long *ints = PyMem_Realloc(rows->ints, sizeof(long long) * rows->ni * room);
+    PyObject **refs = rows->no && ints != NULL ? PyMem_Realloc(rows->refs, sizeof(PyObject *) * rows->no * room) : NULL;
+    if (ints != NULL) {
+        rows->ints = ints;
+    }
+    if (refs != NULL) {
+        rows->refs = refs;
+    }
+    if (ints != NULL && (refs != NULL || !rows->no)) {
+        rows->room = room;
+    }
+}
+
+/* each kind's columns for the events named by `kinds` (its first n rows, for the n times its code is there):
+   {code: [ts, field, ...]}, int fields as array("q"), the others as lists; those rows leave the buffer */
+static PyObject *
+take(Hooks *self, PyObject *kinds)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(kinds, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Py_ssize_t count[256] = {0};
+    for (Py_ssize_t i = 0; i < view.len; i++) {
+        count[((unsigned char *)view.buf)[i]]++;
+    }
+    PyBuffer_Release(&view);
+    PyObject *taken = PyDict_New();
+    for (int kind = 0; taken != NULL && kind < KINDS; kind++) {
+        Rows *rows = &self->rows[kind];
+        Py_ssize_t n = count[self->codes[kind]];
+        if (n == 0) {
+            continue;
+        }
+        if (n > rows->n) {
+            PyErr_Format(PyExc_ValueError, "take: %zd events of kind %d named, %zd recorded", n, self->codes[kind], rows->n);
+            Py_CLEAR(taken);
+            break;
+        }
+        const char *layout = LAYOUT[kind];
+        Py_ssize_t width = (Py_ssize_t)strlen(layout);
+        PyObject *columns = PyList_New(width);
+        PyObject *code = PyLong_FromLong(self->codes[kind]);
+        int failed = columns == NULL || code == NULL;
+        for (Py_ssize_t f = 0, i = 0, o = 0; !failed && f < width; f++) {
+            PyObject *column;
+            if (layout[f] == 'i') {
+                PyObject *raw = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(long long));
+                if (raw != NULL) {
+                    long long *out = (long long *)PyBytes_AS_STRING(raw);
+                    for (Py_ssize_t r = 0; r < n; r++) {
+                        out[r] = rows->ints[r * rows->ni + i];
+                    }
+                }
+                column = raw == NULL ? NULL : PyObject_CallFunction(array_type, "sO", "q", raw);
+                Py_XDECREF(raw);
+                i++;
+            }
+            else {
+                column = PyList_New(n);
+                for (Py_ssize_t r = 0; column != NULL && r < n; r++) {
+                    PyList_SET_ITEM(column, r, Py_NewRef(rows->refs[r * rows->no + o]));
+                }
+                o++;
+            }
+            failed = column == NULL;
+            if (!failed) {
+                PyList_SET_ITEM(columns, f, column);
+            }
+        }
+        if (failed || PyDict_SetItem(taken, code, columns) < 0) {
+            Py_CLEAR(taken); /* (nothing left the buffer) */
+        }
+        else {
+            for (Py_ssize_t r = 0; r < n * rows->no; r++) {
+                Py_DECREF(rows->refs[r]);
+            }
+            rows->n -= n;
+            memmove(rows->ints, rows->ints + n * rows->ni, sizeof(long long) * rows->ni * rows->n);
+            if (rows->no) {
+                memmove(rows->refs, rows->refs + n * rows->no, sizeof(PyObject *) * rows->no * rows->n);
+            }
+            shrink(rows);
+        }
+        Py_XDECREF(columns);
+        Py_XDECREF(code);
+    }
+    return taken;
+}
+
+/* (since, gid) of what runs as the events tell: a greenthread or a hub (gid), or nothing (None: the hub
+   polls); None before any such event */
+static PyObject *
+running(Hooks *self, PyObject *unused)
+{
+    if (self->last == 0) {
+        Py_RETURN_NONE;
+    }
+    return self->polling ? Py_BuildValue("(LO)", self->last, Py_None) : Py_BuildValue("(LL)", self->last, self->running);
+}
+
+/* the rows' references released, their memory freed */
+static void
+rows_clear(Rows *rows)
+{
+    for (Py_ssize_t r = 0; r < rows->n * rows->no; r++) {
+        Py_DECREF(rows->refs[r]);
+    }
+    PyMem_Free(rows->ints);
+    PyMem_Free(rows->refs);
+    rows->ints = NULL;
+    rows->refs = NULL;
+    rows->n = rows->room = 0;
 }
 
 static int
 Hooks_init(Hooks *self, PyObject *args, PyObject *kwargs)
 {
-    PyObject *lists, *codes;
-    if (!PyArg_ParseTuple(args, "O!O!O!nO!OOOO:Hooks", &PyByteArray_Type, &self->kinds, &PyTuple_Type, &lists,
-                          &PyTuple_Type, &codes, &self->capacity, &PyList_Type, &self->drops, &self->clock,
-                          &self->gid_of, &self->where, &self->resource_state)) {
+    PyObject *kinds, *codes, *drops, *clock, *gid_of, *where, *resource_state;
+    Py_ssize_t capacity;
+    if (!PyArg_ParseTuple(args, "O!O!nO!OOOO:Hooks", &PyByteArray_Type, &kinds, &PyTuple_Type, &codes, &capacity,
+                          &PyList_Type, &drops, &clock, &gid_of, &where, &resource_state)) {
         return -1;
     }
-    if (PyTuple_GET_SIZE(lists) != KINDS || PyTuple_GET_SIZE(codes) != KINDS) {
-        PyErr_SetString(PyExc_ValueError, "lists, codes: one each for SWITCH, BLOCK, WAKE, HUB_WAIT, HUB_WAKE, TIMERS");
+    if (PyTuple_GET_SIZE(codes) != KINDS) {
+        PyErr_SetString(PyExc_ValueError, "codes: one each for SWITCH, BLOCK, WAKE, HUB_WAIT, HUB_WAKE, TIMERS");
         return -1;
     }
     for (int i = 0; i < KINDS; i++) {
-        PyObject *list = PyTuple_GET_ITEM(lists, i);
         long code = PyLong_AsLong(PyTuple_GET_ITEM(codes, i));
-        if (!PyList_CheckExact(list) || code < 0 || code > 255) {
+        if (code < 0 || code > 255) {
             if (!PyErr_Occurred()) {
-                PyErr_SetString(PyExc_ValueError, "each of lists is a list, each of codes a byte");
+                PyErr_SetString(PyExc_ValueError, "each of codes is a byte");
             }
             return -1;
         }
         self->codes[i] = (unsigned char)code;
     }
     for (int i = 0; i < KINDS; i++) {
-        Py_XSETREF(self->lists[i], Py_NewRef(PyTuple_GET_ITEM(lists, i)));
+        Rows *rows = &self->rows[i];
+        rows_clear(rows);
+        rows->ni = rows->no = 0;
+        for (const char *f = LAYOUT[i]; *f; f++) {
+            *(*f == 'i' ? &rows->ni : &rows->no) += 1;
+        }
     }
-    self->monotonic = self->clock == perf_counter_ns;
+    Py_XSETREF(self->kinds, Py_NewRef(kinds));
+    Py_XSETREF(self->drops, Py_NewRef(drops));
+    Py_XSETREF(self->clock, Py_NewRef(clock));
+    Py_XSETREF(self->gid_of, Py_NewRef(gid_of));
+    Py_XSETREF(self->where, Py_NewRef(where));
+    Py_XSETREF(self->resource_state, Py_NewRef(resource_state));
+    self->capacity = capacity;
+    self->monotonic = clock == perf_counter_ns;
     self->due = LLONG_MAX;
     self->last = 0;
+    self->running = 0;
     self->polling = 0;
     Py_CLEAR(self->on_due);
-    Py_INCREF(self->kinds);
-    Py_INCREF(self->drops);
-    Py_INCREF(self->clock);
-    Py_INCREF(self->gid_of);
-    Py_INCREF(self->where);
-    Py_INCREF(self->resource_state);
     return 0;
 }
 
+/* (the rows' references are not visited: times and ids are ints, the rest strs, ints, floats or None as the
+   hooks' callers pass them, which hold nothing; all are released at the take) */
 static int
 Hooks_traverse(Hooks *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->kinds);
-    for (int i = 0; i < KINDS; i++) {
-        Py_VISIT(self->lists[i]);
-    }
     Py_VISIT(self->drops);
     Py_VISIT(self->clock);
     Py_VISIT(self->gid_of);
@@ -544,7 +723,7 @@ Hooks_clear(Hooks *self)
 {
     Py_CLEAR(self->kinds);
     for (int i = 0; i < KINDS; i++) {
-        Py_CLEAR(self->lists[i]);
+        rows_clear(&self->rows[i]);
     }
     Py_CLEAR(self->drops);
     Py_CLEAR(self->clock);
@@ -568,6 +747,11 @@ static PyMethodDef Hooks_methods[] = {
     {"blocked", (PyCFunction)(void (*)(void))blocked, METH_FASTCALL,
      "blocked(glet, reason, obj, detail): a block event, at the user's line."},
     {"woken", (PyCFunction)(void (*)(void))woken, METH_FASTCALL, "woken(glet, cause, waker, obj, late): a wake event."},
+    {"take", (PyCFunction)take, METH_O,
+     "take(kinds) -> {code: columns}: the events `kinds` names (a bytes-like of kind codes), oldest first, out of "
+     "the buffer: per kind its columns, ts first (int64 fields as array('q'), the others as lists)."},
+    {"running", (PyCFunction)running, METH_NOARGS,
+     "running() -> (since, gid) | None: what runs as the events tell (gid None: the hub polls); None before any."},
     {"call_at", (PyCFunction)(void (*)(void))call_at, METH_FASTCALL,
      "call_at(due, callee): callee() at the first hub wake-up or timers event stamped at or after due (ns), once; "
      "None: never."},
@@ -611,7 +795,10 @@ PyInit__hooks(void)
     PyObject *greenlet = perf_counter_ns == NULL ? NULL : PyImport_ImportModule("greenlet");
     getcurrent = greenlet == NULL ? NULL : PyObject_GetAttrString(greenlet, "getcurrent");
     Py_XDECREF(greenlet);
-    if (getcurrent == NULL) {
+    PyObject *array = getcurrent == NULL ? NULL : PyImport_ImportModule("array");
+    array_type = array == NULL ? NULL : PyObject_GetAttrString(array, "array");
+    Py_XDECREF(array);
+    if (array_type == NULL) {
         return NULL;
     }
     gid_name = PyUnicode_InternFromString("gid");

@@ -192,9 +192,10 @@ def _coded(values: Any) -> bytes | None:
 def _int64s(values: Any) -> bytes | None:
     """`values` as little-endian int64s, or None unless they are all ints that fit."""
     if isinstance(values, array) and values.typecode == "q":
+        if _LITTLE:
+            return values.tobytes()
         packed = array("q", values)
-        if not _LITTLE:
-            packed.byteswap()
+        packed.byteswap()
         return packed.tobytes()
     try:
         try:

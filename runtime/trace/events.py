@@ -131,8 +131,9 @@ def as_dict(event: tuple) -> dict:
 
 class Batch(NamedTuple):
     """Events as the recorder hands them out: the kind of each event, in order, and per kind
-    its columns (ts, then each field), each a list of its events' values, in order. No tuple
-    per event: most values are ints the garbage collector never looks at."""
+    its columns (ts, then each field), each a sequence of its events' values, in order (a list,
+    or an ``array("q")`` of int64s). No tuple per event: most values are ints the garbage
+    collector never looks at."""
 
     kinds: bytes  # one kind code per event, in order
     columns: dict[int, Any]  # kind -> [ts of its events, field 0 of its events, ...]

@@ -9,7 +9,9 @@ Its hot hooks are closures over the buffer's ``append`` and the clock (no attrib
 lookups, no bound methods) and cannot raise, so they are installed without the
 instrument guard. The hottest (switched, blocked, woken, and the hub's before_io_wait,
 after_io_wait, timers_fired) are `runtime.trace._hooks`, the same in C, where it was
-built (unless ``GREENSCOPE_PURE_PYTHON=1``). When the hub goes straight from one
+built (unless ``GREENSCOPE_PURE_PYTHON=1``): they keep their events in a buffer of their own,
+times and ids as raw int64s, and hand them out as ``array("q")`` columns (no int object
+made per time, none freed at the take). When the hub goes straight from one
 greenthread to the next, the switch out and the switch in are one ``switch`` event (the
 hub reports them so).
 What is costly to compute — a function's qualified name, a spawn site — is cached
@@ -83,7 +85,8 @@ class Recorder(Instrument):
         # last, so that the kinds say which events are whole.
         self._kinds = bytearray()
         self._values: dict[int, list] = {kind: [] for kind in FIELDS}
-        self._state: tuple[int, int | None] | None = None  # running() as of the last take
+        self._state: tuple[int, int | None] | None = None  # running() as of the last take (hooks in Python)
+        self._fast: Any = None  # the hooks in C, where they run: they keep their kinds' events themselves
         self._due: list = [_NEVER, None]  # call_at's: when, and whom (the hooks in Python)
         self._call_at = self._call_at_in_python
         #: wait_idle(fds, still_ns, late_ns) -> int, where the hooks are C on the default clock (else None):
@@ -132,6 +135,8 @@ class Recorder(Instrument):
         hub itself (gid <= 0), or nothing (None: it waits in its poller); None before any such event.
         For the stall monitor's OS thread: each of these events is appended in one call, and a take
         leaves the state it saw last."""
+        if self._fast is not None:
+            return self._fast.running()
         latest = self._state
         for kind in (SWITCH, HUB_WAIT, HUB_WAKE):  # (ts, from, to), (ts, hub, timeout), (ts, hub, nready)
             last = self._values[kind][-3:]
@@ -146,13 +151,16 @@ class Recorder(Instrument):
 
         Safe from another OS thread (the agent's) while the hooks keep appending: a hook
         puts an event's values first and its kind last, and each step here is one atomic
-        call. It copies the kinds there are (whole events), slices as many events' columns
-        off the front of each kind's values (the hooks only append, so they stay put
-        meanwhile) and deletes them, then deletes those kinds.
+        call. It copies the kinds there are (whole events), takes as many events of each
+        kind off the front of its values (the hooks only append, so they stay put
+        meanwhile: the C hooks' buffer in one call, each list by slicing and deleting),
+        then deletes those kinds.
         """
-        self._state = self.running()  # what the taken events said last, for running()
+        fast = self._fast
+        if fast is None:
+            self._state = self.running()  # what the taken events said last, for running()
         kinds = bytes(self._kinds)
-        columns = {}
+        columns = {} if fast is None else fast.take(kinds)
         for kind, flat in self._values.items():
             if flat and (count := kinds.count(kind)):
                 width = 1 + len(FIELDS[kind])
@@ -310,12 +318,11 @@ class Recorder(Instrument):
             else:
                 drop()
 
-        if _CHooks is not None:  # the same six, in C
+        if _CHooks is not None:  # the same six, in C, each kind's events in a buffer of its own
             order = (SWITCH, BLOCK, WAKE, HUB_WAIT, HUB_WAKE, TIMERS)
-            fast = _CHooks(
-                kinds, tuple(self._values[kind] for kind in order), order, cap, drops, now, gid_of, where,
-                resource_state,
-            )  # fmt: skip
+            fast = self._fast = _CHooks(kinds, order, cap, drops, now, gid_of, where, resource_state)
+            for kind in order:
+                del self._values[kind]
             switched, blocked, woken = fast.switched, fast.blocked, fast.woken
             before_io_wait, after_io_wait, timers_fired = fast.before_io_wait, fast.after_io_wait, fast.timers_fired
             self._call_at = fast.call_at

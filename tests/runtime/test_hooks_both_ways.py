@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -187,3 +188,60 @@ def test_the_c_hooks_read_a_gid_slot_until_its_type_changes():
         *((10 + i, 20) for i in range(5)),
         (99, 99),
     ]
+
+
+@needs_c
+def test_the_c_buffer_hands_out_what_the_kinds_name_and_counts_what_it_cannot_hold():
+    """The C hooks keep their events in a buffer of their own (times and ids as int64s): a take hands out
+    exactly the events the kinds it was given name, oldest first, and leaves the rest for the next; an event
+    whose gid is no int64 (never one the runtime gives) is counted as lost, not raised into the hub; a take
+    naming more events than there are is refused."""
+    import greenlet
+
+    class Odd(greenlet.greenlet):
+        __slots__ = ("gid",)
+
+    a, b, odd = Odd(lambda: None), Odd(lambda: None), Odd(lambda: None)
+    a.gid, b.gid, odd.gid = 7, 1 << 40, "not an id"
+    rec = Recorder(clock=itertools.count(1).__next__)
+    fast = rec._fast
+    rec.switched(a, b)
+    rec.woken(b, "send", a, None, 5)
+    rec.switched(b, a)
+    rec.switched(odd, a)  # lost: counted
+    first = fast.take(bytes([SWITCH]))  # the first switch only
+    assert {kind: [list(c) for c in cols] for kind, cols in first.items()} == {SWITCH: [[1], [7], [1 << 40]]}
+    assert all(isinstance(c, array) and c.typecode == "q" for c in first[SWITCH])
+    with pytest.raises(ValueError, match="2 events of kind 4 named, 1 recorded"):
+        fast.take(bytes([WAKE, WAKE]))
+    del rec._kinds[:1]  # (what take_batch does after the buffer's take)
+    assert rec.take() == [(WAKE, 2, 1 << 40, "send", 7, 5), (SWITCH, 3, 1 << 40, 7), (DROPPED, 5, 1)]
+    assert rec.take() == []
+
+
+@needs_c
+def test_the_c_buffer_gives_memory_back_after_a_burst():
+    """A buffer that grew for a burst (here 200,000 switches between two takes) shrinks again once taken."""
+    import tracemalloc
+
+    import greenlet
+
+    class Slotted(greenlet.greenlet):
+        __slots__ = ("gid",)
+
+    a, b = Slotted(lambda: None), Slotted(lambda: None)
+    a.gid, b.gid = 2, 3
+    rec = Recorder(clock=itertools.count(1).__next__)
+    tracemalloc.start()
+    try:
+        for _ in range(200_000):
+            rec.switched(a, b)
+        grown = tracemalloc.get_traced_memory()[0]
+        assert len(rec.take_batch().kinds) == 200_000
+        for _ in range(10):  # each take of a buffer an eighth full gives back half its room
+            rec.switched(a, b)
+            rec.take_batch()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert grown > 200_000 * 24 and after < grown / 10
