@@ -317,7 +317,11 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
         # been reported yet; when the hub goes straight on to the next greenthread, the
         # `switched` hook reports both ends in one call.
         ready = self._ready
-        popleft = ready.popleft  # bound once: the loop below is the hottest code here
+        # bound once: the loop below is the hottest code here (`hooks` is one object for
+        # good, its attributes change when an instrument comes or goes: read at each switch)
+        popleft = ready.popleft
+        hooks_ = hooks
+        scheduled, done = SCHEDULED, DONE
         while True:
             # 1. fire due timers
             timers = self._timers
@@ -349,13 +353,13 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
             while n:
                 n -= 1
                 w = popleft()
-                if w.state != SCHEDULED:
+                if w.state != scheduled:
                     continue
                 if pace is not None:  # a switch boundary: the pace may stretch the last turn, or hold here
                     back = pace.gate(back, w)
-                w.state = DONE
+                w.state = done
                 glet = w.glet
-                h = hooks.switched
+                h = hooks_.switched
                 if h is not None:
                     h(back, glet)  # `back` is the hub's greenlet when nothing came back since
                 if w.exc is None:
