@@ -161,13 +161,13 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
     def yield_now(self) -> None:
         """Let every other ready greenthread run once, then continue (``sleep(0)``)."""
         cur = getcurrent()
-        if cur is self.greenlet:
-            raise RuntimeError("sleep() cannot be called from the hub itself (a timer callback?)")
         # sleep(0) is the hottest path: reuse the greenthread's last waiter when it is
         # done (nothing acts on a done waiter) instead of allocating one per yield.
         try:
             w = cur._gs_waiter  # (an attribute read: cheaper than getattr with a default)
-        except AttributeError:  # a greenlet the runtime did not make, before its first wait
+        except AttributeError:  # the hub (it never has a waiter), or a greenlet the runtime did not make
+            if cur is self.greenlet:
+                raise RuntimeError("sleep() cannot be called from the hub itself (a timer callback?)") from None
             w = None
         if w is not None and w.state == DONE:
             if w.pending is not None:
