@@ -197,11 +197,14 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
         `timeout` seconds passed first.
         """
         cur = getcurrent()
-        if cur is self.greenlet:
-            raise RuntimeError(f"cannot block inside the hub (waiting for {reason} on {obj!r})")
-        last = getattr(cur, "_gs_waiter", None)
-        if last is not None and last.pending is not None:
-            _raise_pending(last)
+        try:
+            last = cur._gs_waiter  # (as in yield_now: cheaper than getattr with a default)
+        except AttributeError:  # the hub (it never has a waiter), or a greenlet the runtime did not make
+            if cur is self.greenlet:
+                raise RuntimeError(f"cannot block inside the hub (waiting for {reason} on {obj!r})") from None
+        else:
+            if last.pending is not None:
+                _raise_pending(last)
         w = cur._gs_waiter = Waiter(cur, PARKED)
         w.reason = reason
         w.obj = obj
@@ -228,7 +231,10 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
         """Make the parked `w` ready with `value` (or to raise `exc`). False if it was not parked."""
         if w.state != PARKED:
             return False
-        self._withdraw(w)
+        c = w.container  # _withdraw, inline: a queue's hand-off comes through here
+        if c is not None:
+            w.container = None
+            c.discard(w)
         self._resume(w, value, exc, cause)
         return True
 
