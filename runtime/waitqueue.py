@@ -51,6 +51,9 @@ class WaitQueue:
         while waiters:
             w = waiters.popleft()
             if w.container is self:
+                # popped already: leave the queue here, so the hub's wake has nothing to withdraw
+                w.container = None
+                self.waiting -= 1
                 try:
                     hub = _local.hub  # (as in park)
                 except AttributeError:
