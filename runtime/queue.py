@@ -112,7 +112,8 @@ class LightQueue:
         elif not block:
             raise Full
         else:
-            _check_timeout(timeout)
+            if timeout is not None:  # (no call for the common case)
+                _check_timeout(timeout)
             if self._putters.park(Reason.QUEUE_PUT, self, timeout, item) is TIMED_OUT:
                 raise Full
             return  # the getter that took the item reported the change
@@ -139,7 +140,8 @@ class LightQueue:
         elif not block:
             raise Empty
         else:
-            _check_timeout(timeout)
+            if timeout is not None:  # (no call for the common case)
+                _check_timeout(timeout)
             item = self._getters.park(Reason.QUEUE_GET, self, timeout)
             if item is TIMED_OUT:
                 raise Empty

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from runtime.hubs import get_hub
+from runtime.hubs import _local, get_hub
 from runtime.hubs.waiter import TIMED_OUT, Waiter
 
 __all__ = ["TIMED_OUT", "WaitQueue"]
@@ -39,7 +39,11 @@ class WaitQueue:
 
         `data` rides on the waiter, for whoever unparks it (`unpark_one` returns the waiter).
         """
-        return get_hub().park(self, reason, obj, timeout, None, data)
+        try:
+            hub = _local.hub  # get_hub() without the call: every wait and its wake come through here
+        except AttributeError:
+            hub = get_hub()
+        return hub.park(self, reason, obj, timeout, None, data)
 
     def unpark_one(self, value: Any = None, cause: str = "send") -> Waiter | None:
         """Wake the longest-waiting greenthread with `value`; return its waiter (None if none waits)."""
@@ -47,7 +51,14 @@ class WaitQueue:
         while waiters:
             w = waiters.popleft()
             if w.container is self:
-                get_hub().wake(w, value, cause)
+                # popped already: leave the queue here, so the hub's wake has nothing to withdraw
+                w.container = None
+                self.waiting -= 1
+                try:
+                    hub = _local.hub  # (as in park)
+                except AttributeError:
+                    hub = get_hub()
+                hub.wake(w, value, cause)
                 return w
         return None
 

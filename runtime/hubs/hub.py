@@ -161,13 +161,13 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
     def yield_now(self) -> None:
         """Let every other ready greenthread run once, then continue (``sleep(0)``)."""
         cur = getcurrent()
-        if cur is self.greenlet:
-            raise RuntimeError("sleep() cannot be called from the hub itself (a timer callback?)")
         # sleep(0) is the hottest path: reuse the greenthread's last waiter when it is
         # done (nothing acts on a done waiter) instead of allocating one per yield.
         try:
             w = cur._gs_waiter  # (an attribute read: cheaper than getattr with a default)
-        except AttributeError:  # a greenlet the runtime did not make, before its first wait
+        except AttributeError:  # the hub (it never has a waiter), or a greenlet the runtime did not make
+            if cur is self.greenlet:
+                raise RuntimeError("sleep() cannot be called from the hub itself (a timer callback?)") from None
             w = None
         if w is not None and w.state == DONE:
             if w.pending is not None:
@@ -197,11 +197,14 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
         `timeout` seconds passed first.
         """
         cur = getcurrent()
-        if cur is self.greenlet:
-            raise RuntimeError(f"cannot block inside the hub (waiting for {reason} on {obj!r})")
-        last = getattr(cur, "_gs_waiter", None)
-        if last is not None and last.pending is not None:
-            _raise_pending(last)
+        try:
+            last = cur._gs_waiter  # (as in yield_now: cheaper than getattr with a default)
+        except AttributeError:  # the hub (it never has a waiter), or a greenlet the runtime did not make
+            if cur is self.greenlet:
+                raise RuntimeError(f"cannot block inside the hub (waiting for {reason} on {obj!r})") from None
+        else:
+            if last.pending is not None:
+                _raise_pending(last)
         w = cur._gs_waiter = Waiter(cur, PARKED)
         w.reason = reason
         w.obj = obj
@@ -228,7 +231,10 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
         """Make the parked `w` ready with `value` (or to raise `exc`). False if it was not parked."""
         if w.state != PARKED:
             return False
-        self._withdraw(w)
+        c = w.container  # _withdraw, inline: a queue's hand-off comes through here
+        if c is not None:
+            w.container = None
+            c.discard(w)
         self._resume(w, value, exc, cause)
         return True
 
@@ -317,7 +323,11 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
         # been reported yet; when the hub goes straight on to the next greenthread, the
         # `switched` hook reports both ends in one call.
         ready = self._ready
-        popleft = ready.popleft  # bound once: the loop below is the hottest code here
+        # bound once: the loop below is the hottest code here (`hooks` is one object for
+        # good, its attributes change when an instrument comes or goes: read at each switch)
+        popleft = ready.popleft
+        hooks_ = hooks
+        scheduled, done = SCHEDULED, DONE
         while True:
             # 1. fire due timers
             timers = self._timers
@@ -349,13 +359,13 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
             while n:
                 n -= 1
                 w = popleft()
-                if w.state != SCHEDULED:
+                if w.state != scheduled:
                     continue
                 if pace is not None:  # a switch boundary: the pace may stretch the last turn, or hold here
                     back = pace.gate(back, w)
-                w.state = DONE
+                w.state = done
                 glet = w.glet
-                h = hooks.switched
+                h = hooks_.switched
                 if h is not None:
                     h(back, glet)  # `back` is the hub's greenlet when nothing came back since
                 if w.exc is None:

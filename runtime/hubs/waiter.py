@@ -71,7 +71,9 @@ class WaitContainer(Protocol):
 
     The hub calls `add` when the greenthread parks and `discard` when it leaves, however
     it leaves (woken by the container's owner, timed out, killed, its fd closed). While
-    it is parked, ``waiter.container`` is the container; after `discard`, None.
+    it is parked, ``waiter.container`` is the container; after `discard`, None. An owner
+    that takes the waiter out itself before waking it sets ``waiter.container`` to None
+    first: then the hub has nothing to withdraw, and does not call `discard`.
     """
 
     def add(self, waiter: Waiter) -> None:
