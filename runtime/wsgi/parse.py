@@ -132,109 +132,105 @@ def parse_head(data: bytes | bytearray, limits: Limits = DEFAULT_LIMITS, environ
     if mixed:
         lines = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
     request_line = lines[0]
+    env = {} if environ is None else environ
     try:
         if mixed and any("\r" in line for line in lines):
             raise RequestError("bare CR in the request head")
         if 0 in data.translate(_CONTROLS):  # (a table and no bytes to delete: translate's fast path)
             raise RequestError("control character in the request head")
-        return _parse(lines, request_line, limits, {} if environ is None else environ)
+        if len(request_line) > limits.url_length_limit:
+            raise RequestError("request line too long", 414)
+        parts = request_line.split(" ")
+        if len(parts) != 3:
+            raise RequestError("malformed request line")
+        method, target, version = parts
+        if version == "HTTP/1.1":
+            http10 = False
+        elif version == "HTTP/1.0":
+            http10 = True
+        elif _VERSION(version):
+            raise RequestError(f"unsupported version {version}", 505)
+        else:
+            raise RequestError("malformed request line")
+        if method not in _METHODS and not _TOKEN(method):
+            raise RequestError("malformed method")
+
+        keys = _HEADER_KEYS
+        for line in islice(lines, 1, None):
+            name, colon, value = line.partition(":")
+            if not colon:
+                if line[:1] in (" ", "\t"):
+                    raise RequestError("a folded header line (obs-fold)")
+                raise RequestError("header line without a colon")
+            key = keys.get(name)
+            if key is None:
+                key = _header_key(name)
+            if not key:
+                continue
+            value = value.strip(" \t")
+            if key in env:
+                old = env[key]
+                if key == "CONTENT_LENGTH" or key == "HTTP_HOST" or key == "HTTP_TRANSFER_ENCODING":
+                    if old != value or key != "CONTENT_LENGTH":
+                        raise RequestError(f"conflicting {name} headers")
+                    continue
+                env[key] = f"{old}; {value}" if key == "HTTP_COOKIE" else f"{old}, {value}"
+            else:
+                env[key] = value
+
+        if target[:1] == "/":
+            path, _, query = target.partition("?")
+        elif target == "*" and method == "OPTIONS":
+            path, query = "*", ""
+        elif target[:7].lower() == "http://" or target[:8].lower() == "https://":
+            authority, _, rest = target.partition("://")[2].partition("/")
+            path, _, query = ("/" + rest).partition("?")
+            env["HTTP_HOST"] = authority
+        else:
+            raise RequestError("malformed request target")
+        env["REQUEST_METHOD"] = method
+        env["PATH_INFO"] = unquote_to_bytes(path).decode("latin-1") if "%" in path else path
+        env["RAW_PATH_INFO"] = path
+        env["QUERY_STRING"] = query
+        env["SERVER_PROTOCOL"] = version
+        if not http10 and "HTTP_HOST" not in env:
+            raise RequestError("HTTP/1.1 request without Host")
+
+        connection = env.get("HTTP_CONNECTION")
+        if http10:
+            keep_alive = connection is not None and "keep-alive" in _tokens(connection)
+        else:
+            keep_alive = connection is None or "close" not in _tokens(connection)
+        length = 0
+        chunked = False
+        te = env.get("HTTP_TRANSFER_ENCODING")
+        if te is not None:
+            if "CONTENT_LENGTH" in env:
+                raise RequestError("both Transfer-Encoding and Content-Length")
+            if te.lower() != "chunked":
+                if any(coding != "chunked" for coding in _tokens(te)):
+                    raise RequestError(f"unsupported transfer coding {te!r}", 501)
+                raise RequestError(f"chunked applied more than once: {te!r}")
+            chunked = True
+            keep_alive = keep_alive and not http10
+        else:
+            cl = env.get("CONTENT_LENGTH")
+            if cl is not None:
+                if not (cl.isascii() and cl.isdigit()) or len(cl) > 18:
+                    raise RequestError(f"invalid Content-Length {cl!r}")
+                length = int(cl)
+                if length > limits.max_body_bytes:
+                    raise RequestError(f"request body larger than {limits.max_body_bytes} bytes", 413)
+        expect_continue = False
+        expect = env.get("HTTP_EXPECT")
+        if expect is not None:
+            if expect.lower() != "100-continue":
+                raise RequestError(f"unsupported expectation {expect!r}", 417)
+            expect_continue = not http10 and (chunked or length > 0)
+        return _new_head(Head, (env, request_line, http10, length, chunked, keep_alive, expect_continue))
     except RequestError as e:
         e.request_line = request_line
         raise
-
-
-def _parse(lines: list[str], request_line: str, limits: Limits, env: dict[str, Any]) -> Head:
-    if len(request_line) > limits.url_length_limit:
-        raise RequestError("request line too long", 414)
-    parts = request_line.split(" ")
-    if len(parts) != 3:
-        raise RequestError("malformed request line")
-    method, target, version = parts
-    if version == "HTTP/1.1":
-        http10 = False
-    elif version == "HTTP/1.0":
-        http10 = True
-    elif _VERSION(version):
-        raise RequestError(f"unsupported version {version}", 505)
-    else:
-        raise RequestError("malformed request line")
-    if method not in _METHODS and not _TOKEN(method):
-        raise RequestError("malformed method")
-
-    keys = _HEADER_KEYS
-    for line in islice(lines, 1, None):
-        name, colon, value = line.partition(":")
-        if not colon:
-            if line[:1] in (" ", "\t"):
-                raise RequestError("a folded header line (obs-fold)")
-            raise RequestError("header line without a colon")
-        key = keys.get(name)
-        if key is None:
-            key = _header_key(name)
-        if not key:
-            continue
-        value = value.strip(" \t")
-        if key in env:
-            old = env[key]
-            if key == "CONTENT_LENGTH" or key == "HTTP_HOST" or key == "HTTP_TRANSFER_ENCODING":
-                if old != value or key != "CONTENT_LENGTH":
-                    raise RequestError(f"conflicting {name} headers")
-                continue
-            env[key] = f"{old}; {value}" if key == "HTTP_COOKIE" else f"{old}, {value}"
-        else:
-            env[key] = value
-
-    if target[:1] == "/":
-        path, _, query = target.partition("?")
-    elif target == "*" and method == "OPTIONS":
-        path, query = "*", ""
-    elif target[:7].lower() == "http://" or target[:8].lower() == "https://":
-        authority, _, rest = target.partition("://")[2].partition("/")
-        path, _, query = ("/" + rest).partition("?")
-        env["HTTP_HOST"] = authority
-    else:
-        raise RequestError("malformed request target")
-    env["REQUEST_METHOD"] = method
-    env["PATH_INFO"] = unquote_to_bytes(path).decode("latin-1") if "%" in path else path
-    env["RAW_PATH_INFO"] = path
-    env["QUERY_STRING"] = query
-    env["SERVER_PROTOCOL"] = version
-    if not http10 and "HTTP_HOST" not in env:
-        raise RequestError("HTTP/1.1 request without Host")
-
-    connection = env.get("HTTP_CONNECTION")
-    if http10:
-        keep_alive = connection is not None and "keep-alive" in _tokens(connection)
-    else:
-        keep_alive = connection is None or "close" not in _tokens(connection)
-
-    length = 0
-    chunked = False
-    te = env.get("HTTP_TRANSFER_ENCODING")
-    if te is not None:
-        if "CONTENT_LENGTH" in env:
-            raise RequestError("both Transfer-Encoding and Content-Length")
-        if te.lower() != "chunked":
-            if any(coding != "chunked" for coding in _tokens(te)):
-                raise RequestError(f"unsupported transfer coding {te!r}", 501)
-            raise RequestError(f"chunked applied more than once: {te!r}")
-        chunked = True
-        keep_alive = keep_alive and not http10
-    else:
-        cl = env.get("CONTENT_LENGTH")
-        if cl is not None:
-            if not (cl.isascii() and cl.isdigit()) or len(cl) > 18:
-                raise RequestError(f"invalid Content-Length {cl!r}")
-            length = int(cl)
-            if length > limits.max_body_bytes:
-                raise RequestError(f"request body larger than {limits.max_body_bytes} bytes", 413)
-    expect_continue = False
-    expect = env.get("HTTP_EXPECT")
-    if expect is not None:
-        if expect.lower() != "100-continue":
-            raise RequestError(f"unsupported expectation {expect!r}", 417)
-        expect_continue = not http10 and (chunked or length > 0)
-    return _new_head(Head, (env, request_line, http10, length, chunked, keep_alive, expect_continue))
 
 
 def chunk_size(line: bytes) -> int:
