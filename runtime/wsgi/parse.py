@@ -65,6 +65,8 @@ _VERSION = re.compile(r"HTTP/[0-9]\.[0-9]\Z").match
 _CONTROLS = bytes(0 if (c < 0x20 and c not in (9, 10, 13)) or c == 0x7F else 1 for c in range(256))
 _HEXDIGITS = b"0123456789abcdefABCDEF"
 _METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"))
+# the environ keys that decide how a body is framed, or whether the client waits before sending it
+_FRAMING_KEYS = frozenset(("HTTP_TRANSFER_ENCODING", "CONTENT_LENGTH", "HTTP_EXPECT"))
 _new_head = tuple.__new__  # a Head without NamedTuple's __new__ (a Python call): parse_head makes one a request
 
 _HEADER_KEYS: dict[str, str] = {}  # header name as sent -> environ key ("" to drop it); a bounded cache
@@ -201,36 +203,43 @@ def parse_head(data: bytes | bytearray, limits: Limits = DEFAULT_LIMITS, environ
             keep_alive = connection is not None and "keep-alive" in _tokens(connection)
         else:
             keep_alive = connection is None or "close" not in _tokens(connection)
-        length = 0
-        chunked = False
-        te = env.get("HTTP_TRANSFER_ENCODING")
-        if te is not None:
-            if "CONTENT_LENGTH" in env:
-                raise RequestError("both Transfer-Encoding and Content-Length")
-            if te.lower() != "chunked":
-                if any(coding != "chunked" for coding in _tokens(te)):
-                    raise RequestError(f"unsupported transfer coding {te!r}", 501)
-                raise RequestError(f"chunked applied more than once: {te!r}")
-            chunked = True
-            keep_alive = keep_alive and not http10
-        else:
-            cl = env.get("CONTENT_LENGTH")
-            if cl is not None:
-                if not (cl.isascii() and cl.isdigit()) or len(cl) > 18:
-                    raise RequestError(f"invalid Content-Length {cl!r}")
-                length = int(cl)
-                if length > limits.max_body_bytes:
-                    raise RequestError(f"request body larger than {limits.max_body_bytes} bytes", 413)
-        expect_continue = False
-        expect = env.get("HTTP_EXPECT")
-        if expect is not None:
-            if expect.lower() != "100-continue":
-                raise RequestError(f"unsupported expectation {expect!r}", 417)
-            expect_continue = not http10 and (chunked or length > 0)
-        return _new_head(Head, (env, request_line, http10, length, chunked, keep_alive, expect_continue))
+        if env.keys().isdisjoint(_FRAMING_KEYS):  # the common case: no body, nothing expected
+            return _new_head(Head, (env, request_line, http10, 0, False, keep_alive, False))
+        return _framed(env, request_line, http10, keep_alive, limits)
     except RequestError as e:
         e.request_line = request_line
         raise
+
+
+def _framed(env: dict[str, Any], request_line: str, http10: bool, keep_alive: bool, limits: Limits) -> Head:
+    # The Head of a request that has a Transfer-Encoding, a Content-Length or an Expect header.
+    length = 0
+    chunked = False
+    te = env.get("HTTP_TRANSFER_ENCODING")
+    if te is not None:
+        if "CONTENT_LENGTH" in env:
+            raise RequestError("both Transfer-Encoding and Content-Length")
+        if te.lower() != "chunked":
+            if any(coding != "chunked" for coding in _tokens(te)):
+                raise RequestError(f"unsupported transfer coding {te!r}", 501)
+            raise RequestError(f"chunked applied more than once: {te!r}")
+        chunked = True
+        keep_alive = keep_alive and not http10
+    else:
+        cl = env.get("CONTENT_LENGTH")
+        if cl is not None:
+            if not (cl.isascii() and cl.isdigit()) or len(cl) > 18:
+                raise RequestError(f"invalid Content-Length {cl!r}")
+            length = int(cl)
+            if length > limits.max_body_bytes:
+                raise RequestError(f"request body larger than {limits.max_body_bytes} bytes", 413)
+    expect_continue = False
+    expect = env.get("HTTP_EXPECT")
+    if expect is not None:
+        if expect.lower() != "100-continue":
+            raise RequestError(f"unsupported expectation {expect!r}", 417)
+        expect_continue = not http10 and (chunked or length > 0)
+    return _new_head(Head, (env, request_line, http10, length, chunked, keep_alive, expect_continue))
 
 
 def chunk_size(line: bytes) -> int:
