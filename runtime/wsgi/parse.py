@@ -102,12 +102,13 @@ def find_head_end(data: bytes | bytearray, searched: int = 0) -> tuple[int, int]
     ends it, and where the body begins; None while the blank line has not arrived. The search starts at
     `searched` (what an earlier call searched in vain, less 3 bytes)."""
     i = data.find(b"\n\r\n", searched)
-    j = data.find(b"\n\n", searched, len(data) if i < 0 else i + 1)
+    if i < 0:
+        j = data.find(b"\n\n", searched)
+        return None if j < 0 else (j, j + 2)
+    j = data.find(b"\n\n", searched, i + 1)  # a blank line of a bare LF before it?
     if j >= 0:
         return j, j + 2
-    if i >= 0:
-        return (i - 1 if data[i - 1] == 13 else i), i + 3
-    return None
+    return (i - 1 if data[i - 1] == 13 else i), i + 3
 
 
 def head_too_large(data: bytes | bytearray, limits: Limits) -> RequestError:
