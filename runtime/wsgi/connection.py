@@ -225,19 +225,19 @@ class Connection:
         log_output = server.log_output
         if log_output:
             started = time.perf_counter()
-        result = None
         try:
             result = server.app(env, resp.start_response)
-            try:
-                if type(result) is list:
-                    resp.write_list(result)
-                else:
-                    resp.write_iter(result, options.minimum_chunk_size)
+            if type(result) is list:  # (no close() to call)
+                resp.write_list(result)
                 resp.finish()
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+            else:
+                try:
+                    resp.write_iter(result, options.minimum_chunk_size)
+                    resp.finish()
+                finally:
+                    close = getattr(result, "close", None)
+                    if close is not None:
+                        close()
         except (Exception, Timeout) as e:
             self._app_failed(resp, inp, e)
         resp.done = True  # a write() kept by the application must not reach the next response
