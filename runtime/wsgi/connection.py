@@ -196,7 +196,6 @@ class Connection:
         """Read and answer one request; True if the connection may serve another."""
         server = self.server
         stream = self.stream
-        self.request_line = "-"
         try:
             data = self._read_head()
             if data is None:
