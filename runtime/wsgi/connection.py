@@ -206,15 +206,13 @@ class Connection:
             self._refuse(e)
             return False
         env, self.request_line, http10, length, chunked, keep_alive, expect_continue = head  # (a Head's fields)
-        options = server.options
         http10_only = server.http10_only
         self.resp = resp = Response(
             stream,
             env["REQUEST_METHOD"] == "HEAD",
             http10 or http10_only,
             server.keepalive and keep_alive,
-            options.max_http_version,
-            options.capitalize_response_headers,
+            server.head_style,
         )
         inp = None
         if chunked or length:
@@ -231,7 +229,7 @@ class Connection:
                 resp.finish()
             else:
                 try:
-                    resp.write_iter(result, options.minimum_chunk_size)
+                    resp.write_iter(result, server.options.minimum_chunk_size)
                     resp.finish()
                 finally:
                     close = getattr(result, "close", None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 from runtime.wsgi.dates import date_header
 from runtime.wsgi.stream import Stream
@@ -37,6 +37,23 @@ def _names(name: str, cache: dict[str, tuple[str, str]]) -> tuple[str, str]:
     if len(cache) < 4096:
         cache[name] = names
     return names
+
+
+class HeadStyle(NamedTuple):
+    """How the responses of one server write their heads (made once, by `head_style`)."""
+
+    version: str
+    """Of the status line."""
+    names: dict[str, tuple[str, str]]
+    """The header-name cache: `_CAPITALIZED` or `_AS_GIVEN`."""
+
+
+def head_style(version: str = "HTTP/1.1", capitalize: bool = True) -> HeadStyle:
+    """The status line's `version`, and header names `capitalize`d (as eventlet does) or sent as given."""
+    return HeadStyle(version, _CAPITALIZED if capitalize else _AS_GIVEN)
+
+
+DEFAULT_STYLE = head_style()
 
 
 def _as_bytes(data: Any) -> bytes:
@@ -70,7 +87,6 @@ class Response:
 
     __slots__ = (
         "body_bytes",
-        "capitalize",
         "chunked",
         "code",
         "done",
@@ -83,7 +99,7 @@ class Response:
         "size_hint",
         "status",
         "stream",
-        "version",
+        "style",
     )
 
     def __init__(
@@ -92,12 +108,10 @@ class Response:
         head_only: bool,
         http10: bool,
         keep_alive: bool,
-        version: str = "HTTP/1.1",
-        capitalize: bool = True,
+        style: HeadStyle = DEFAULT_STYLE,
     ) -> None:
         self.stream = stream
-        self.version = version  # of the status line
-        self.capitalize = capitalize
+        self.style = style
         self.head_only = head_only  # HEAD: headers only, the body is dropped
         self.http10 = http10
         self.keep_alive = keep_alive
@@ -139,10 +153,10 @@ class Response:
         # The status line and headers; decides the body's framing.
         code = self.code
         keep_alive = self.keep_alive
-        out = [f"{self.version} {self.status}\r\n"]
+        version, cache = self.style
+        out = [f"{version} {self.status}\r\n"]
         length = None
         has_connection = has_date = False
-        cache = _CAPITALIZED if self.capitalize else _AS_GIVEN
         for name, value in self.headers:
             if type(name) is not str or type(value) is not str:
                 raise TypeError(f"header names and values must be str, got {name!r}: {value!r}")
