@@ -26,14 +26,18 @@ def _connection_tokens(value: str) -> set[str]:
     return {t.strip().lower() for t in value.split(",")}
 
 
-# header name as given -> (as sent, lowercase): bounded caches, one capitalizing (as eventlet does), one not
+# the headers `_head` looks at (lowercase)
+_FRAMING = frozenset(("content-length", "connection", "transfer-encoding", "date"))
+# header name as given -> (as sent, lowercase if in _FRAMING else ""): bounded caches, one capitalizing
+# (as eventlet does), one not
 _CAPITALIZED: dict[str, tuple[str, str]] = {}
 _AS_GIVEN: dict[str, tuple[str, str]] = {}
 
 
 def _names(name: str, cache: dict[str, tuple[str, str]]) -> tuple[str, str]:
     sent = "-".join(part.capitalize() for part in name.split("-")) if cache is _CAPITALIZED else name
-    names = sent, name.lower()
+    lname = name.lower()
+    names = sent, lname if lname in _FRAMING else ""
     if len(cache) < 4096:
         cache[name] = names
     return names
@@ -160,20 +164,21 @@ class Response:
         for name, value in self.headers:
             if type(name) is not str or type(value) is not str:
                 raise TypeError(f"header names and values must be str, got {name!r}: {value!r}")
-            name, lname = cache.get(name) or _names(name, cache)
-            if lname == "content-length":
-                value = value.strip()
-                if not (value.isascii() and value.isdigit()):
-                    raise ValueError(f"invalid Content-Length {value!r}")
-                length = int(value)
-            elif lname == "connection":
-                has_connection = True
-                if "close" in _connection_tokens(value):
-                    keep_alive = False
-            elif lname == "transfer-encoding":
-                raise ValueError("the application must not set the hop-by-hop header Transfer-Encoding")
-            elif lname == "date":
-                has_date = True
+            name, framing = cache.get(name) or _names(name, cache)
+            if framing:
+                if framing == "content-length":
+                    value = value.strip()
+                    if not (value.isascii() and value.isdigit()):
+                        raise ValueError(f"invalid Content-Length {value!r}")
+                    length = int(value)
+                elif framing == "connection":
+                    has_connection = True
+                    if "close" in _connection_tokens(value):
+                        keep_alive = False
+                elif framing == "transfer-encoding":
+                    raise ValueError("the application must not set the hop-by-hop header Transfer-Encoding")
+                else:
+                    has_date = True
             out.append(f"{name}: {value}\r\n")
         chunked = False
         if code < 200 or code == 204 or code == 304:
