@@ -11,6 +11,7 @@ hands the connection to the application (a websocket).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any, NamedTuple
@@ -20,6 +21,8 @@ from runtime.wsgi.stream import Stream
 
 _SMALL_BODY = 65536  # sent with the headers in one send
 _JOINED_BODY = 262144  # a list's chunks up to this size are joined and sent in one send
+# a status: its code, 3 ASCII digits and a space before the reason phrase if there is one (or 1 to 3 digits alone)
+_STATUS = re.compile(r"[0-9]{3} |[0-9]{1,3}\Z").match
 
 
 def _connection_tokens(value: str) -> set[str]:
@@ -143,12 +146,11 @@ class Response:
             raise AssertionError("start_response() called a second time without exc_info")
         if type(status) is not str:
             raise TypeError(f"status must be a str, got {type(status).__name__}")
-        code = status[:3]
-        if not (code.isascii() and code.isdigit()) or (len(status) > 3 and status[3] != " "):
+        if _STATUS(status) is None:
             raise ValueError(f"invalid status {status!r}")
         if type(headers) is not list:
             raise TypeError(f"headers must be a list, got {type(headers).__name__}")
-        self.code = int(code)
+        self.code = int(status[:3])
         self.status = status
         self.headers = headers
         return self.write
