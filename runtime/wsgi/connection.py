@@ -143,19 +143,17 @@ class Connection:
         stream = self.stream
         buf = stream.buf
         server = self.server
-        limit = server.limits.max_header_bytes
-        keepalive_timeout = server.keepalive_timeout
         searched = 0
         while True:
             if buf:
-                if buf[0] == 13 or buf[0] == 10:  # empty lines before a request line are ignored
+                if buf[0] in b"\r\n":  # empty lines before a request line are ignored
                     del buf[: len(buf) - len(buf.lstrip(b"\r\n"))]
                     searched = 0
                 if buf:
                     found = find_head_end(buf, searched)
                     if found is not None:
                         break
-                    if len(buf) > limit:
+                    if len(buf) > server.limits.max_header_bytes:
                         raise head_too_large(buf, server.limits)
                     searched = max(0, len(buf) - 3)
             idle = not buf
@@ -163,8 +161,8 @@ class Connection:
                 return None
             self.idle = idle
             try:
-                if idle and keepalive_timeout is not None:
-                    stream.sock.settimeout(keepalive_timeout)
+                if idle and server.keepalive_timeout is not None:
+                    stream.sock.settimeout(server.keepalive_timeout)
                     try:
                         data = stream.sock.recv(RECV_SIZE)
                     finally:
@@ -186,7 +184,7 @@ class Connection:
                 return None
             buf += data
         end, body = found
-        if end > limit:
+        if end > server.limits.max_header_bytes:
             raise head_too_large(buf, server.limits)
         head = buf[:end]
         del buf[:body]
