@@ -219,10 +219,15 @@ class Response:
         """PEP 3333's write(): send `data` (the headers first)."""
         if type(data) is not bytes:
             data = _as_bytes(data)
-        if self.status is None:
-            raise AssertionError("write() before start_response()")
         if self.done:
             raise RuntimeError("write() after the response ended")
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        # Send body bytes (the headers first), held to the Content-Length: `write` without its checks of
+        # the application's call, for the body the application returned (its callers make it bytes).
+        if self.status is None:
+            raise AssertionError("write() before start_response()")
         if self.head_only:
             self.body_bytes += len(data)
             return
@@ -262,14 +267,14 @@ class Response:
                 if type(body) is not bytes:
                     body = _as_bytes(body)
                 self.size_hint = len(body)
-                self.write(body)
+                self._write(body)
                 return
             if not all(type(data) is bytes for data in chunks):
                 chunks = [data if type(data) is bytes else _as_bytes(data) for data in chunks]
             total = sum(map(len, chunks))
             self.size_hint = total
             if total <= _JOINED_BODY:
-                self.write(b"".join(chunks))
+                self._write(b"".join(chunks))
                 return
         for data in chunks:
             if data:
@@ -281,7 +286,9 @@ class Response:
         if not minimum:
             for data in chunks:
                 if data:
-                    self.write(data)
+                    if type(data) is not bytes:
+                        data = _as_bytes(data)
+                    self._write(data)
             return
         pending: list[bytes] = []
         size = 0
@@ -292,11 +299,11 @@ class Response:
                 pending.append(data)
                 size += len(data)
                 if size >= minimum:
-                    self.write(b"".join(pending))
+                    self._write(b"".join(pending))
                     pending.clear()
                     size = 0
         if pending:
-            self.write(b"".join(pending))
+            self._write(b"".join(pending))
 
     def finish(self) -> None:
         """The body is complete: send the headers if not yet sent, end a chunked body."""
