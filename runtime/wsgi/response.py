@@ -21,6 +21,8 @@ from runtime.wsgi.stream import Stream
 
 _SMALL_BODY = 65536  # sent with the headers in one send
 _JOINED_BODY = 262144  # a list's chunks up to this size are joined and sent in one send
+# the status codes of a response without a body: 1xx, 204, 304 (and the codes below 100)
+_BODILESS = frozenset((*range(200), 204, 304))
 # a status: its code, 3 ASCII digits and a space before the reason phrase if there is one (or 1 to 3 digits alone)
 _STATUS = re.compile(r"[0-9]{3} |[0-9]{1,3}\Z").match
 
@@ -183,7 +185,7 @@ class Response:
                     has_date = True
             out.append(f"{name}: {value}\r\n")
         chunked = False
-        if code < 200 or code == 204 or code == 304:
+        if code in _BODILESS:
             length = 0  # no body, whatever the application says
         elif length is None:
             total = self.size_hint
@@ -238,8 +240,7 @@ class Response:
             if n > left:  # more than announced: drop the excess (and the connection after)
                 data = data[:left]
                 n = left
-                code = self.code
-                if code >= 200 and code != 204 and code != 304:  # not a status without a body
+                if self.code not in _BODILESS:  # (a body sent with a status that has none is just dropped)
                     self.keep_alive = False
         self.body_bytes += n
         send = self.stream.send
