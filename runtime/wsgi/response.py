@@ -11,7 +11,6 @@ hands the connection to the application (a websocket).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any, NamedTuple
@@ -23,12 +22,24 @@ _SMALL_BODY = 65536  # sent with the headers in one send
 _JOINED_BODY = 262144  # a list's chunks up to this size are joined and sent in one send
 # the status codes of a response without a body: 1xx, 204, 304 (and the codes below 100)
 _BODILESS = frozenset((*range(200), 204, 304))
-# a status: its code, 3 ASCII digits and a space before the reason phrase if there is one (or 1 to 3 digits alone)
-_STATUS = re.compile(r"[0-9]{3} |[0-9]{1,3}\Z").match
 
 
 def _connection_tokens(value: str) -> set[str]:
     return {t.strip().lower() for t in value.split(",")}
+
+
+_CODES: dict[str, int] = {}  # status -> its code, for the statuses found valid: a bounded cache
+
+
+def _status_code(status: str) -> int:
+    # The code of a status not in _CODES: its first 3 characters (all, if fewer) ASCII digits, a space next.
+    code = status[:3]
+    if not (code.isascii() and code.isdigit()) or (len(status) > 3 and status[3] != " "):
+        raise ValueError(f"invalid status {status!r}")
+    number = int(code)
+    if len(_CODES) < 4096:
+        _CODES[status] = number
+    return number
 
 
 # the headers `_head` looks at (lowercase)
@@ -148,11 +159,12 @@ class Response:
             raise AssertionError("start_response() called a second time without exc_info")
         if type(status) is not str:
             raise TypeError(f"status must be a str, got {type(status).__name__}")
-        if _STATUS(status) is None:
-            raise ValueError(f"invalid status {status!r}")
+        code = _CODES.get(status)
+        if code is None:
+            code = _status_code(status)
         if type(headers) is not list:
             raise TypeError(f"headers must be a list, got {type(headers).__name__}")
-        self.code = int(status[:3])
+        self.code = code
         self.status = status
         self.headers = headers
         return self.write
