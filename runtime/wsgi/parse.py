@@ -65,8 +65,6 @@ _VERSION = re.compile(r"HTTP/[0-9]\.[0-9]\Z").match
 _CONTROLS = bytes(0 if (c < 0x20 and c not in (9, 10, 13)) or c == 0x7F else 1 for c in range(256))
 _HEXDIGITS = b"0123456789abcdefABCDEF"
 _METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"))
-# the environ keys that decide how a body is framed, or whether the client waits before sending it
-_FRAMING_KEYS = frozenset(("HTTP_TRANSFER_ENCODING", "CONTENT_LENGTH", "HTTP_EXPECT"))
 _new_head = tuple.__new__  # a Head without NamedTuple's __new__ (a Python call): parse_head makes one a request
 
 _HEADER_KEYS: dict[str, str] = {}  # header name as sent -> environ key ("" to drop it); a bounded cache
@@ -204,9 +202,9 @@ def parse_head(data: bytes | bytearray, limits: Limits = DEFAULT_LIMITS, environ
             keep_alive = connection is not None and "keep-alive" in _tokens(connection)
         else:
             keep_alive = connection is None or "close" not in _tokens(connection)
-        if env.keys().isdisjoint(_FRAMING_KEYS):  # the common case: no body, nothing expected
-            return _new_head(Head, (env, request_line, http10, 0, False, keep_alive, False))
-        return _framed(env, request_line, http10, keep_alive, limits)
+        if "CONTENT_LENGTH" in env or "HTTP_TRANSFER_ENCODING" in env or "HTTP_EXPECT" in env:
+            return _framed(env, request_line, http10, keep_alive, limits)
+        return _new_head(Head, (env, request_line, http10, 0, False, keep_alive, False))  # no body, nothing expected
     except RequestError as e:
         e.request_line = request_line
         raise
