@@ -143,19 +143,17 @@ class Connection:
         stream = self.stream
         buf = stream.buf
         server = self.server
-        limit = server.limits.max_header_bytes
-        keepalive_timeout = server.keepalive_timeout
         searched = 0
         while True:
             if buf:
-                if buf[0] == 13 or buf[0] == 10:  # empty lines before a request line are ignored
+                if buf[0] in b"\r\n":  # empty lines before a request line are ignored
                     del buf[: len(buf) - len(buf.lstrip(b"\r\n"))]
                     searched = 0
                 if buf:
                     found = find_head_end(buf, searched)
                     if found is not None:
                         break
-                    if len(buf) > limit:
+                    if len(buf) > server.limits.max_header_bytes:
                         raise head_too_large(buf, server.limits)
                     searched = max(0, len(buf) - 3)
             idle = not buf
@@ -163,8 +161,8 @@ class Connection:
                 return None
             self.idle = idle
             try:
-                if idle and keepalive_timeout is not None:
-                    stream.sock.settimeout(keepalive_timeout)
+                if idle and server.keepalive_timeout is not None:
+                    stream.sock.settimeout(server.keepalive_timeout)
                     try:
                         data = stream.sock.recv(RECV_SIZE)
                     finally:
@@ -186,7 +184,7 @@ class Connection:
                 return None
             buf += data
         end, body = found
-        if end > limit:
+        if end > server.limits.max_header_bytes:
             raise head_too_large(buf, server.limits)
         head = buf[:end]
         del buf[:body]
@@ -196,7 +194,6 @@ class Connection:
         """Read and answer one request; True if the connection may serve another."""
         server = self.server
         stream = self.stream
-        self.request_line = "-"
         try:
             data = self._read_head()
             if data is None:
@@ -207,15 +204,13 @@ class Connection:
             self._refuse(e)
             return False
         env, self.request_line, http10, length, chunked, keep_alive, expect_continue = head  # (a Head's fields)
-        options = server.options
         http10_only = server.http10_only
         self.resp = resp = Response(
             stream,
             env["REQUEST_METHOD"] == "HEAD",
             http10 or http10_only,
             server.keepalive and keep_alive,
-            options.max_http_version,
-            options.capitalize_response_headers,
+            server.head_style,
         )
         inp = None
         if chunked or length:
@@ -225,19 +220,19 @@ class Connection:
         log_output = server.log_output
         if log_output:
             started = time.perf_counter()
-        result = None
         try:
             result = server.app(env, resp.start_response)
-            try:
-                if type(result) is list:
-                    resp.write_list(result)
-                else:
-                    resp.write_iter(result, options.minimum_chunk_size)
+            if type(result) is list:  # (no close() to call)
+                resp.write_list(result)
                 resp.finish()
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+            else:
+                try:
+                    resp.write_iter(result, server.options.minimum_chunk_size)
+                    resp.finish()
+                finally:
+                    close = getattr(result, "close", None)
+                    if close is not None:
+                        close()
         except (Exception, Timeout) as e:
             self._app_failed(resp, inp, e)
         resp.done = True  # a write() kept by the application must not reach the next response

@@ -100,12 +100,13 @@ def find_head_end(data: bytes | bytearray, searched: int = 0) -> tuple[int, int]
     ends it, and where the body begins; None while the blank line has not arrived. The search starts at
     `searched` (what an earlier call searched in vain, less 3 bytes)."""
     i = data.find(b"\n\r\n", searched)
-    j = data.find(b"\n\n", searched, len(data) if i < 0 else i + 1)
+    if i < 0:
+        j = data.find(b"\n\n", searched)
+        return None if j < 0 else (j, j + 2)
+    j = data.find(b"\n\n", searched, i + 1)  # a blank line of a bare LF before it?
     if j >= 0:
         return j, j + 2
-    if i >= 0:
-        return (i - 1 if data[i - 1] == 13 else i), i + 3
-    return None
+    return (i - 1 if data[i - 1] == 13 else i), i + 3
 
 
 def head_too_large(data: bytes | bytearray, limits: Limits) -> RequestError:
@@ -132,82 +133,85 @@ def parse_head(data: bytes | bytearray, limits: Limits = DEFAULT_LIMITS, environ
     if mixed:
         lines = [line[:-1] if line[-1:] == "\r" else line for line in text.split("\n")]
     request_line = lines[0]
+    env = {} if environ is None else environ
     try:
         if mixed and any("\r" in line for line in lines):
             raise RequestError("bare CR in the request head")
         if 0 in data.translate(_CONTROLS):  # (a table and no bytes to delete: translate's fast path)
             raise RequestError("control character in the request head")
-        return _parse(lines, request_line, limits, {} if environ is None else environ)
+        if len(request_line) > limits.url_length_limit:
+            raise RequestError("request line too long", 414)
+        parts = request_line.split(" ")
+        if len(parts) != 3:
+            raise RequestError("malformed request line")
+        method, target, version = parts
+        if version == "HTTP/1.1":
+            http10 = False
+        elif version == "HTTP/1.0":
+            http10 = True
+        elif _VERSION(version):
+            raise RequestError(f"unsupported version {version}", 505)
+        else:
+            raise RequestError("malformed request line")
+        if method not in _METHODS and not _TOKEN(method):
+            raise RequestError("malformed method")
+
+        keys = _HEADER_KEYS
+        for line in islice(lines, 1, None):
+            name, colon, value = line.partition(":")
+            if not colon:
+                if line[:1] in (" ", "\t"):
+                    raise RequestError("a folded header line (obs-fold)")
+                raise RequestError("header line without a colon")
+            key = keys.get(name)
+            if key is None:
+                key = _header_key(name)
+            if not key:
+                continue
+            value = value.strip(" \t")
+            if key in env:
+                old = env[key]
+                if key == "CONTENT_LENGTH" or key == "HTTP_HOST" or key == "HTTP_TRANSFER_ENCODING":
+                    if old != value or key != "CONTENT_LENGTH":
+                        raise RequestError(f"conflicting {name} headers")
+                    continue
+                env[key] = f"{old}; {value}" if key == "HTTP_COOKIE" else f"{old}, {value}"
+            else:
+                env[key] = value
+
+        if target[:1] == "/":
+            path, _, query = target.partition("?")
+        elif target == "*" and method == "OPTIONS":
+            path, query = "*", ""
+        elif target[:7].lower() == "http://" or target[:8].lower() == "https://":
+            authority, _, rest = target.partition("://")[2].partition("/")
+            path, _, query = ("/" + rest).partition("?")
+            env["HTTP_HOST"] = authority
+        else:
+            raise RequestError("malformed request target")
+        env["REQUEST_METHOD"] = method
+        env["PATH_INFO"] = unquote_to_bytes(path).decode("latin-1") if "%" in path else path
+        env["RAW_PATH_INFO"] = path
+        env["QUERY_STRING"] = query
+        env["SERVER_PROTOCOL"] = version
+        if not http10 and "HTTP_HOST" not in env:
+            raise RequestError("HTTP/1.1 request without Host")
+
+        connection = env.get("HTTP_CONNECTION")
+        if http10:
+            keep_alive = connection is not None and "keep-alive" in _tokens(connection)
+        else:
+            keep_alive = connection is None or "close" not in _tokens(connection)
+        if "CONTENT_LENGTH" in env or "HTTP_TRANSFER_ENCODING" in env or "HTTP_EXPECT" in env:
+            return _framed(env, request_line, http10, keep_alive, limits)
+        return _new_head(Head, (env, request_line, http10, 0, False, keep_alive, False))  # no body, nothing expected
     except RequestError as e:
         e.request_line = request_line
         raise
 
 
-def _parse(lines: list[str], request_line: str, limits: Limits, env: dict[str, Any]) -> Head:
-    if len(request_line) > limits.url_length_limit:
-        raise RequestError("request line too long", 414)
-    parts = request_line.split(" ")
-    if len(parts) != 3:
-        raise RequestError("malformed request line")
-    method, target, version = parts
-    if version == "HTTP/1.1":
-        http10 = False
-    elif version == "HTTP/1.0":
-        http10 = True
-    elif _VERSION(version):
-        raise RequestError(f"unsupported version {version}", 505)
-    else:
-        raise RequestError("malformed request line")
-    if method not in _METHODS and not _TOKEN(method):
-        raise RequestError("malformed method")
-
-    keys = _HEADER_KEYS
-    for line in islice(lines, 1, None):
-        name, colon, value = line.partition(":")
-        if not colon:
-            if line[:1] in (" ", "\t"):
-                raise RequestError("a folded header line (obs-fold)")
-            raise RequestError("header line without a colon")
-        key = keys.get(name)
-        if key is None:
-            key = _header_key(name)
-        if not key:
-            continue
-        value = value.strip(" \t")
-        if key in env:
-            old = env[key]
-            if key == "CONTENT_LENGTH" or key == "HTTP_HOST" or key == "HTTP_TRANSFER_ENCODING":
-                if old != value or key != "CONTENT_LENGTH":
-                    raise RequestError(f"conflicting {name} headers")
-                continue
-            env[key] = f"{old}; {value}" if key == "HTTP_COOKIE" else f"{old}, {value}"
-        else:
-            env[key] = value
-
-    if target[:1] == "/":
-        path, _, query = target.partition("?")
-    elif target == "*" and method == "OPTIONS":
-        path, query = "*", ""
-    elif target[:7].lower() == "http://" or target[:8].lower() == "https://":
-        authority, _, rest = target.partition("://")[2].partition("/")
-        path, _, query = ("/" + rest).partition("?")
-        env["HTTP_HOST"] = authority
-    else:
-        raise RequestError("malformed request target")
-    env["REQUEST_METHOD"] = method
-    env["PATH_INFO"] = unquote_to_bytes(path).decode("latin-1") if "%" in path else path
-    env["RAW_PATH_INFO"] = path
-    env["QUERY_STRING"] = query
-    env["SERVER_PROTOCOL"] = version
-    if not http10 and "HTTP_HOST" not in env:
-        raise RequestError("HTTP/1.1 request without Host")
-
-    connection = env.get("HTTP_CONNECTION")
-    if http10:
-        keep_alive = connection is not None and "keep-alive" in _tokens(connection)
-    else:
-        keep_alive = connection is None or "close" not in _tokens(connection)
-
+def _framed(env: dict[str, Any], request_line: str, http10: bool, keep_alive: bool, limits: Limits) -> Head:
+    # The Head of a request that has a Transfer-Encoding, a Content-Length or an Expect header.
     length = 0
     chunked = False
     te = env.get("HTTP_TRANSFER_ENCODING")

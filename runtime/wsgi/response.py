@@ -13,30 +13,67 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 
 from runtime.wsgi.dates import date_header
 from runtime.wsgi.stream import Stream
 
 _SMALL_BODY = 65536  # sent with the headers in one send
 _JOINED_BODY = 262144  # a list's chunks up to this size are joined and sent in one send
+# the status codes of a response without a body: 1xx, 204, 304 (and the codes below 100)
+_BODILESS = frozenset((*range(200), 204, 304))
 
 
 def _connection_tokens(value: str) -> set[str]:
     return {t.strip().lower() for t in value.split(",")}
 
 
-# header name as given -> (as sent, lowercase): bounded caches, one capitalizing (as eventlet does), one not
+_CODES: dict[str, int] = {}  # status -> its code, for the statuses found valid: a bounded cache
+
+
+def _status_code(status: str) -> int:
+    # The code of a status not in _CODES: its first 3 characters (all, if fewer) ASCII digits, a space next.
+    code = status[:3]
+    if not (code.isascii() and code.isdigit()) or (len(status) > 3 and status[3] != " "):
+        raise ValueError(f"invalid status {status!r}")
+    number = int(code)
+    if len(_CODES) < 4096:
+        _CODES[status] = number
+    return number
+
+
+# the headers `_head` looks at (lowercase)
+_FRAMING = frozenset(("content-length", "connection", "transfer-encoding", "date"))
+# header name as given -> (as sent, lowercase if in _FRAMING else ""): bounded caches, one capitalizing
+# (as eventlet does), one not
 _CAPITALIZED: dict[str, tuple[str, str]] = {}
 _AS_GIVEN: dict[str, tuple[str, str]] = {}
 
 
 def _names(name: str, cache: dict[str, tuple[str, str]]) -> tuple[str, str]:
     sent = "-".join(part.capitalize() for part in name.split("-")) if cache is _CAPITALIZED else name
-    names = sent, name.lower()
+    lname = name.lower()
+    names = sent, lname if lname in _FRAMING else ""
     if len(cache) < 4096:
         cache[name] = names
     return names
+
+
+class HeadStyle(NamedTuple):
+    """How the responses of one server write their heads (made once, by `head_style`)."""
+
+    version: str
+    """Of the status line."""
+    names: dict[str, tuple[str, str]]
+    """The header-name cache: `_CAPITALIZED` or `_AS_GIVEN`."""
+
+
+def head_style(version: str = "HTTP/1.1", capitalize: bool = True) -> HeadStyle:
+    """The status line's `version`, and header names `capitalize`d (as eventlet does) or sent as given."""
+    return HeadStyle(version, _CAPITALIZED if capitalize else _AS_GIVEN)
+
+
+DEFAULT_STYLE = head_style()
 
 
 def _as_bytes(data: Any) -> bytes:
@@ -70,7 +107,6 @@ class Response:
 
     __slots__ = (
         "body_bytes",
-        "capitalize",
         "chunked",
         "code",
         "done",
@@ -83,7 +119,7 @@ class Response:
         "size_hint",
         "status",
         "stream",
-        "version",
+        "style",
     )
 
     def __init__(
@@ -92,12 +128,10 @@ class Response:
         head_only: bool,
         http10: bool,
         keep_alive: bool,
-        version: str = "HTTP/1.1",
-        capitalize: bool = True,
+        style: HeadStyle = DEFAULT_STYLE,
     ) -> None:
         self.stream = stream
-        self.version = version  # of the status line
-        self.capitalize = capitalize
+        self.style = style
         self.head_only = head_only  # HEAD: headers only, the body is dropped
         self.http10 = http10
         self.keep_alive = keep_alive
@@ -125,12 +159,12 @@ class Response:
             raise AssertionError("start_response() called a second time without exc_info")
         if type(status) is not str:
             raise TypeError(f"status must be a str, got {type(status).__name__}")
-        code = status[:3]
-        if not (code.isascii() and code.isdigit()) or (len(status) > 3 and status[3] != " "):
-            raise ValueError(f"invalid status {status!r}")
+        code = _CODES.get(status)
+        if code is None:
+            code = _status_code(status)
         if type(headers) is not list:
             raise TypeError(f"headers must be a list, got {type(headers).__name__}")
-        self.code = int(code)
+        self.code = code
         self.status = status
         self.headers = headers
         return self.write
@@ -139,30 +173,31 @@ class Response:
         # The status line and headers; decides the body's framing.
         code = self.code
         keep_alive = self.keep_alive
-        out = [f"{self.version} {self.status}\r\n"]
+        version, cache = self.style
+        out = [f"{version} {self.status}\r\n"]
         length = None
         has_connection = has_date = False
-        cache = _CAPITALIZED if self.capitalize else _AS_GIVEN
         for name, value in self.headers:
             if type(name) is not str or type(value) is not str:
                 raise TypeError(f"header names and values must be str, got {name!r}: {value!r}")
-            name, lname = cache.get(name) or _names(name, cache)
-            if lname == "content-length":
-                value = value.strip()
-                if not (value.isascii() and value.isdigit()):
-                    raise ValueError(f"invalid Content-Length {value!r}")
-                length = int(value)
-            elif lname == "connection":
-                has_connection = True
-                if "close" in _connection_tokens(value):
-                    keep_alive = False
-            elif lname == "transfer-encoding":
-                raise ValueError("the application must not set the hop-by-hop header Transfer-Encoding")
-            elif lname == "date":
-                has_date = True
+            name, framing = cache.get(name) or _names(name, cache)
+            if framing:
+                if framing == "content-length":
+                    value = value.strip()
+                    if not (value.isascii() and value.isdigit()):
+                        raise ValueError(f"invalid Content-Length {value!r}")
+                    length = int(value)
+                elif framing == "connection":
+                    has_connection = True
+                    if "close" in _connection_tokens(value):
+                        keep_alive = False
+                elif framing == "transfer-encoding":
+                    raise ValueError("the application must not set the hop-by-hop header Transfer-Encoding")
+                else:
+                    has_date = True
             out.append(f"{name}: {value}\r\n")
         chunked = False
-        if code < 200 or code == 204 or code == 304:
+        if code in _BODILESS:
             length = 0  # no body, whatever the application says
         elif length is None:
             total = self.size_hint
@@ -198,10 +233,15 @@ class Response:
         """PEP 3333's write(): send `data` (the headers first)."""
         if type(data) is not bytes:
             data = _as_bytes(data)
-        if self.status is None:
-            raise AssertionError("write() before start_response()")
         if self.done:
             raise RuntimeError("write() after the response ended")
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        # Send body bytes (the headers first), held to the Content-Length: `write` without its checks of
+        # the application's call, for the body the application returned (its callers make it bytes).
+        if self.status is None:
+            raise AssertionError("write() before start_response()")
         if self.head_only:
             self.body_bytes += len(data)
             return
@@ -212,8 +252,7 @@ class Response:
             if n > left:  # more than announced: drop the excess (and the connection after)
                 data = data[:left]
                 n = left
-                code = self.code
-                if code >= 200 and code != 204 and code != 304:  # not a status without a body
+                if self.code not in _BODILESS:  # (a body sent with a status that has none is just dropped)
                     self.keep_alive = False
         self.body_bytes += n
         send = self.stream.send
@@ -241,14 +280,14 @@ class Response:
                 if type(body) is not bytes:
                     body = _as_bytes(body)
                 self.size_hint = len(body)
-                self.write(body)
+                self._write(body)
                 return
             if not all(type(data) is bytes for data in chunks):
                 chunks = [data if type(data) is bytes else _as_bytes(data) for data in chunks]
             total = sum(map(len, chunks))
             self.size_hint = total
             if total <= _JOINED_BODY:
-                self.write(b"".join(chunks))
+                self._write(b"".join(chunks))
                 return
         for data in chunks:
             if data:
@@ -260,7 +299,9 @@ class Response:
         if not minimum:
             for data in chunks:
                 if data:
-                    self.write(data)
+                    if type(data) is not bytes:
+                        data = _as_bytes(data)
+                    self._write(data)
             return
         pending: list[bytes] = []
         size = 0
@@ -271,11 +312,11 @@ class Response:
                 pending.append(data)
                 size += len(data)
                 if size >= minimum:
-                    self.write(b"".join(pending))
+                    self._write(b"".join(pending))
                     pending.clear()
                     size = 0
         if pending:
-            self.write(b"".join(pending))
+            self._write(b"".join(pending))
 
     def finish(self) -> None:
         """The body is complete: send the headers if not yet sent, end a chunked body."""

@@ -15,6 +15,7 @@ from runtime.timeout import Timeout
 from runtime.wsgi.connection import Connection
 from runtime.wsgi.log import ServerLog, socket_url
 from runtime.wsgi.parse import DEFAULT_LIMITS, Limits
+from runtime.wsgi.response import head_style
 
 if TYPE_CHECKING:
     import logging
@@ -71,6 +72,7 @@ class Server:
         # a number as `keepalive` (not 0: no keep-alive): how long a connection may wait for its next request
         numeric = self.keepalive and not isinstance(options.keepalive, bool)
         self.keepalive_timeout = float(options.keepalive) if numeric else None
+        self.head_style = head_style(options.max_http_version, options.capitalize_response_headers)
         self.log_output = options.log_output
         self.log = ServerLog(log, options.log_format, options.debug, options.log_x_forwarded_for)
         self.pool = pool
