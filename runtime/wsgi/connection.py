@@ -22,6 +22,19 @@ if TYPE_CHECKING:
 
 _DRAIN_LIMIT = 1 << 20  # unread body discarded to keep a connection alive; more closes it
 _LINGER_SECONDS = 1.0  # after an error response, how long to discard what the client still sends
+_ROOM = tuple(object() for _ in range(6))  # keys that make room in a dict's table (see _with_room)
+
+
+def _with_room(env: dict[str, Any]) -> dict[str, Any]:
+    """`env`, its table grown now for the keys each request adds to a copy of it. A dict's copy keeps
+    the table it is copied from: a request's environ (16 keys from here, 6 or more from the request)
+    otherwise outgrew its table on every request, and the new table, allocated, zeroed and filled,
+    made a request ~5 % slower (more of its memory missed the cache). Keys put in and taken out again
+    grow the table; where a Python grows it otherwise, nothing changes but that."""
+    env.update(dict.fromkeys(_ROOM))
+    for key in _ROOM:
+        del env[key]
+    return env
 
 
 class Connection:
@@ -58,7 +71,7 @@ class Connection:
         env["REMOTE_ADDR"] = self.client_ip
         env["REMOTE_PORT"] = self.client_port
         env["wsgi.input"] = env["eventlet.input"] = NoBody(self.stream)
-        self.env_base = env
+        self.env_base = _with_room(env)
 
     @property
     def switched(self) -> bool:
