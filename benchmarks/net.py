@@ -5,8 +5,7 @@ client (one thread, a `selectors` loop; no greenlets) in a separate process, so 
 is started on a worker's first run and reused by the next (its start-up is never timed), takes one command per
 run on stdin and answers on stdout when the run is over; the server side waits for that answer without blocking
 its own hub. Every client is strictly request/response: it sends its next request only once the previous
-response has fully arrived. On a machine with two cores or more, the server keeps to one core and the load
-generator to the others (`_start_generator`).
+response has fully arrived.
 
 Importing this module registers the scenarios in `benchmarks.core.SCENARIOS` (``benchmarks/__init__.py`` does).
 """
@@ -165,28 +164,12 @@ def loadgen_main(lines: Iterable[str] = sys.stdin) -> None:
 _generator: subprocess.Popen[bytes] | None = None
 
 
-def _cores() -> tuple[set[int], set[int]] | None:
-    """Two sets of cores, one for the server and one for the load generator, where there are two to give."""
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    cores = sorted(os.sched_getaffinity(0))
-    return ({cores[0]}, set(cores[1:])) if len(cores) >= 2 else None
-
-
 def _start_generator() -> subprocess.Popen[bytes]:
-    """The load generator process of this worker, started on first use and stopped at exit. Where there are
-    two cores, the server (this process, all its threads) keeps to one and the generator to the others, for
-    every implementation alike: what a server's own threads cost (a tracing agent's) stays on the server's
-    core instead of slowing the load on the other, and no figure depends on where the scheduler happened to
-    put the two processes."""
+    """The load generator process of this worker, started on first use and stopped at exit."""
     global _generator
     if _generator is None:
-        cores = _cores()
-        pin = "" if cores is None else f"import os; os.sched_setaffinity(0, {cores[1]}); "
-        cmd = [sys.executable, "-c", pin + "from benchmarks.net import loadgen_main; loadgen_main()"]
+        cmd = [sys.executable, "-c", "from benchmarks.net import loadgen_main; loadgen_main()"]
         _generator = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        if cores is not None:
-            os.sched_setaffinity(0, cores[0])
         assert _generator.stdout is not None
         os.set_blocking(_generator.stdout.fileno(), False)
         atexit.register(_stop_generator)
