@@ -563,8 +563,62 @@ shrink(Rows *rows)
     }
 }
 
+/* `n` events of `rows` as columns, ts first (int fields as array("q"), the others as lists); the rows stay */
+static PyObject *
+columns_of(Rows *rows, const char *layout, Py_ssize_t n)
+{
+    Py_ssize_t width = (Py_ssize_t)strlen(layout);
+    PyObject *columns = PyList_New(width);
+    for (Py_ssize_t f = 0, i = 0, o = 0; columns != NULL && f < width; f++) {
+        PyObject *column;
+        if (layout[f] == 'i') {
+            PyObject *raw = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(long long));
+            if (raw != NULL) {
+                long long *out = (long long *)PyBytes_AS_STRING(raw);
+                for (Py_ssize_t r = 0; r < n; r++) {
+                    out[r] = rows->ints[r * rows->ni + i];
+                }
+            }
+            column = raw == NULL ? NULL : PyObject_CallFunction(array_type, "sO", "q", raw);
+            Py_XDECREF(raw);
+            i++;
+        }
+        else {
+            column = PyList_New(n);
+            for (Py_ssize_t r = 0; column != NULL && r < n; r++) {
+                PyList_SET_ITEM(column, r, Py_NewRef(rows->refs[r * rows->no + o]));
+            }
+            o++;
+        }
+        if (column == NULL) {
+            Py_CLEAR(columns);
+        }
+        else {
+            PyList_SET_ITEM(columns, f, column);
+        }
+    }
+    return columns;
+}
+
+/* the first `n` rows out of `rows`, their references moved to `released` (released by the caller: a release
+   may run code that records) */
+static void
+drop_rows(Rows *rows, Py_ssize_t n, PyObject **released)
+{
+    if (rows->no) {
+        memcpy(released, rows->refs, sizeof(PyObject *) * (size_t)(n * rows->no));
+    }
+    rows->n -= n;
+    memmove(rows->ints, rows->ints + n * rows->ni, sizeof(long long) * rows->ni * rows->n);
+    if (rows->no) {
+        memmove(rows->refs, rows->refs + n * rows->no, sizeof(PyObject *) * rows->no * rows->n);
+    }
+    shrink(rows);
+}
+
 /* each kind's columns for the events named by `kinds` (its first n rows, for the n times its code is there):
-   {code: [ts, field, ...]}, int fields as array("q"), the others as lists; those rows leave the buffer */
+   {code: [ts, field, ...]}, int fields as array("q"), the others as lists; those rows leave the buffer. All or
+   nothing: on an error (too many named, no memory) every row stays. */
 static PyObject *
 take(Hooks *self, PyObject *kinds)
 {
@@ -577,66 +631,47 @@ take(Hooks *self, PyObject *kinds)
         count[((unsigned char *)view.buf)[i]]++;
     }
     PyBuffer_Release(&view);
+    Py_ssize_t n[KINDS];
+    for (int kind = 0; kind < KINDS; kind++) {
+        n[kind] = count[self->codes[kind]];
+        if (n[kind] > self->rows[kind].n) {
+            return PyErr_Format(PyExc_ValueError, "take: %zd events of kind %d named, %zd recorded", n[kind],
+                                self->codes[kind], self->rows[kind].n);
+        }
+    }
+    Py_ssize_t refs = 0;
+    for (int kind = 0; kind < KINDS; kind++) {
+        refs += n[kind] * self->rows[kind].no;
+    }
     PyObject *taken = PyDict_New();
+    PyObject **released = PyMem_Malloc(sizeof(PyObject *) * (size_t)(refs ? refs : 1));
+    if (released == NULL) {
+        Py_CLEAR(taken);
+        return PyErr_NoMemory();
+    }
     for (int kind = 0; taken != NULL && kind < KINDS; kind++) {
-        Rows *rows = &self->rows[kind];
-        Py_ssize_t n = count[self->codes[kind]];
-        if (n == 0) {
+        if (n[kind] == 0) {
             continue;
         }
-        if (n > rows->n) {
-            PyErr_Format(PyExc_ValueError, "take: %zd events of kind %d named, %zd recorded", n, self->codes[kind], rows->n);
-            Py_CLEAR(taken);
-            break;
-        }
-        const char *layout = LAYOUT[kind];
-        Py_ssize_t width = (Py_ssize_t)strlen(layout);
-        PyObject *columns = PyList_New(width);
+        PyObject *columns = columns_of(&self->rows[kind], LAYOUT[kind], n[kind]);
         PyObject *code = PyLong_FromLong(self->codes[kind]);
-        int failed = columns == NULL || code == NULL;
-        for (Py_ssize_t f = 0, i = 0, o = 0; !failed && f < width; f++) {
-            PyObject *column;
-            if (layout[f] == 'i') {
-                PyObject *raw = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(long long));
-                if (raw != NULL) {
-                    long long *out = (long long *)PyBytes_AS_STRING(raw);
-                    for (Py_ssize_t r = 0; r < n; r++) {
-                        out[r] = rows->ints[r * rows->ni + i];
-                    }
-                }
-                column = raw == NULL ? NULL : PyObject_CallFunction(array_type, "sO", "q", raw);
-                Py_XDECREF(raw);
-                i++;
-            }
-            else {
-                column = PyList_New(n);
-                for (Py_ssize_t r = 0; column != NULL && r < n; r++) {
-                    PyList_SET_ITEM(column, r, Py_NewRef(rows->refs[r * rows->no + o]));
-                }
-                o++;
-            }
-            failed = column == NULL;
-            if (!failed) {
-                PyList_SET_ITEM(columns, f, column);
-            }
-        }
-        if (failed || PyDict_SetItem(taken, code, columns) < 0) {
-            Py_CLEAR(taken); /* (nothing left the buffer) */
-        }
-        else {
-            for (Py_ssize_t r = 0; r < n * rows->no; r++) {
-                Py_DECREF(rows->refs[r]);
-            }
-            rows->n -= n;
-            memmove(rows->ints, rows->ints + n * rows->ni, sizeof(long long) * rows->ni * rows->n);
-            if (rows->no) {
-                memmove(rows->refs, rows->refs + n * rows->no, sizeof(PyObject *) * rows->no * rows->n);
-            }
-            shrink(rows);
+        if (columns == NULL || code == NULL || PyDict_SetItem(taken, code, columns) < 0) {
+            Py_CLEAR(taken);
         }
         Py_XDECREF(columns);
         Py_XDECREF(code);
     }
+    PyObject **next = released;
+    for (int kind = 0; taken != NULL && kind < KINDS; kind++) { /* (nothing here can fail) */
+        if (n[kind]) {
+            drop_rows(&self->rows[kind], n[kind], next);
+            next += n[kind] * self->rows[kind].no;
+        }
+    }
+    for (PyObject **ref = released; ref < next; ref++) {
+        Py_DECREF(*ref);
+    }
+    PyMem_Free(released);
     return taken;
 }
 
