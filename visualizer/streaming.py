@@ -282,12 +282,10 @@ class Viewers(Namespace):
     def on_subscribe(self, data: Any = None, *_: Any) -> dict:
         sid = data.get("session") if isinstance(data, dict) else None
         session = self.store.get(sid) if isinstance(sid, str) else None
-        tag = data.get("tag") if isinstance(data, dict) else None
-        tag = tag if type(tag) is int else None
-        if session is None:  # (the viewer moved on from what it watched: that ends too)
-            self.streamer.unsubscribe(request.sid, tag)
+        if session is None:
             return {"error": f"no such session: {str(sid)[:100]!r}"}
-        if not self.streamer.subscribe(request.sid, session, tag):
+        tag = data.get("tag")
+        if not self.streamer.subscribe(request.sid, session, tag if type(tag) is int else None):
             return {"superseded": True}
         return {"session": session.to_dict()}
 

@@ -75,9 +75,6 @@ def test_a_subscription_handled_after_a_later_one_does_not_replace_it(app: Flask
     assert (old.viewers, new.viewers) == (0, 1)
     viewer.emit("unsubscribe", {"tag": 2})
     assert new.viewers == 0
-    viewer.emit("subscribe", {"session": new.id, "tag": 3}, callback=True)
-    assert "no such session" in viewer.emit("subscribe", {"session": "nope", "tag": 4}, callback=True)["error"]
-    assert new.viewers == 0  # what it watched ends when it asks for another, even one that is not there
     viewer.disconnect()
 
 
