@@ -231,10 +231,8 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
         """Make the parked `w` ready with `value` (or to raise `exc`). False if it was not parked."""
         if w.state != PARKED:
             return False
-        c = w.container  # _withdraw, inline: a queue's hand-off comes through here
-        if c is not None:
-            w.container = None
-            c.discard(w)
+        if w.container is not None:  # (a queue's hand-off took its waiter out already: no call)
+            self._withdraw(w)
         self._resume(w, value, exc, cause)
         return True
 
