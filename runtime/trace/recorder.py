@@ -92,7 +92,8 @@ class Recorder(Instrument):
         #: wait_idle(fds, still_ns, late_ns) -> int, where the hooks are C on the default clock (else None):
         #: without the GIL, until one of `fds` is readable (1), what runs has run `still_ns` with no switch
         #: (2), or the `call_at` call is `late_ns` overdue (3); a 0 for still_ns or late_ns leaves that
-        #: unwatched. The agent's thread and the stall monitor wait in it.
+        #: unwatched. The agent's thread and the stall monitor wait in it; while the program keeps switching
+        #: (and comes back to its hub for `call_at`), they do not even wake (a wake costs a busy program).
         self.wait_idle: Callable[[tuple, int, int], int] | None = None
         self.recording = False  # installed: its hooks see the program
         self._bind()

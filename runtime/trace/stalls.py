@@ -80,7 +80,7 @@ class StallMonitor:
         # It looks when the run it saw could first pass the threshold (no sooner: each look takes the GIL
         # from the program), then at a quarter of the threshold while a stall goes on. Where the recorder's
         # hooks are C, it waits for that moment without the GIL (`Recorder.wait_idle`): a program that
-        # keeps switching never hands it the GIL.
+        # keeps switching never hands it the GIL, nor even wakes it.
         rec, clock, threshold = self.recorder, self.recorder.clock, self.threshold_ns
         wait_idle = rec.wait_idle
         seen: tuple[int, int | None] | None = None  # (since, gid) of what runs: the run watched

@@ -295,6 +295,30 @@ def test_a_busy_program_ships_from_its_own_thread_and_a_held_one_from_the_agents
     assert len(events) == agent.produced  # nothing lost between the two
 
 
+def test_a_program_that_switches_without_polling_is_shipped_by_the_agents_thread(tmp_path: Path):
+    """The program ships in its hub, at a wake-up from the poller or timers firing: greenthreads that only
+    yield to each other never give it that chance, however busy, and the agent's thread ships for them."""
+
+    def ping_pong(seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            runtime.sleep(0)
+
+    rec = Recorder().install()
+    sink = Noted(str(tmp_path / "r.gscope"))
+    agent = Agent(rec, [sink], process_info("prog.py"), interval=0.02).start()
+    try:
+        runtime.sleep(0.05)
+        start = time.monotonic()
+        for g in [runtime.spawn(ping_pong, 0.5) for _ in range(2)]:
+            g.wait()
+        end = time.monotonic()
+    finally:
+        rec.uninstall()
+        agent.stop()
+    assert len([at for _, at in sink.writes if start <= at < end]) >= 5  # (not only at the end)
+
+
 def test_an_idle_program_says_it_is_alive():
     dash = Dashboard()
     rec = Recorder()
