@@ -3,6 +3,7 @@ that what it cannot send is said (and, at exit, saved)."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import signal
@@ -317,6 +318,47 @@ def test_a_program_that_switches_without_polling_is_shipped_by_the_agents_thread
         rec.uninstall()
         agent.stop()
     assert len([at for _, at in sink.writes if start <= at < end]) >= 5  # (not only at the end)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts a thread's wakes in /proc")
+def test_the_agents_thread_sleeps_while_the_program_ships_itself(tmp_path: Path):
+    """A wake costs a busy program even when the thread that wakes takes no GIL: while the program keeps
+    switching and comes back to its hub (where it ships), the agent's thread is not woken at all."""
+    rec = Recorder().install()
+    if rec.wait_idle is None:
+        rec.uninstall()
+        pytest.skip("the hooks in Python: the agent's thread ships every interval")
+
+    def ticker(seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            runtime.sleep(0.0002)  # the hub polls, shortly, and wakes: where the program ships
+
+    sink = Noted(str(tmp_path / "r.gscope"))
+    before = set(os.listdir("/proc/self/task"))
+    agent = Agent(rec, [sink], process_info("prog.py"), stall_ms=0).start()
+    program = threading.get_ident()
+    try:
+        (tid,) = {int(t) for t in set(os.listdir("/proc/self/task")) - before}
+        runtime.sleep(0.1)  # (idle: it ships for the program)
+        gc.disable()  # (a collection of a big heap makes the program quiet a while)
+        asleep = wakes_of(tid)
+        start = time.monotonic()
+        for g in [runtime.spawn(ticker, 0.5) for _ in range(2)]:
+            g.wait()
+        busy = wakes_of(tid) - asleep
+    finally:
+        gc.enable()
+        rec.uninstall()
+        agent.stop()
+    assert busy <= 2  # where waking for each due time wakes it 10 times
+    assert {thread for thread, at in sink.writes if at > start + 0.1} == {program}
+
+
+def wakes_of(tid: int) -> int:
+    """How many times OS thread `tid` of this process went to sleep and was woken (Linux)."""
+    with open(f"/proc/self/task/{tid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches"))
 
 
 def test_an_idle_program_says_it_is_alive():
