@@ -10,13 +10,17 @@ HELLO (first): ``{"schema": events.describe(), "process": {pid, argv, program, v
 (and ``"auth"``, the secret an agent shows its dashboard). END (last, on a clean stop):
 ``{"dropped": n}``. COMMAND (dashboard -> agent): ``{"command": "stop"}``. EVENTS is
 columnar (compressed too): a 4-byte header length, a JSON header ``{"n": N, "columns":
-[[kind, field, "i" | "d" | "j", nbytes], ...]}``, the N kind codes (one byte each, in event
-order), then the columns in header order: "i" columns little-endian int64 arrays, "d"
-columns coded by dictionary (a column that names the same few things over and over: a
-4-byte little-endian length, a JSON list of the distinct values, then each value's index in
-it, a little-endian unsigned int of 1, 2 or 4 bytes: the fewest that hold them all), "j"
-columns JSON lists; each kind's columns hold its events' values (``ts`` first, field 0)
-in event order. The recorder hands its events out by column (`Batch`), and frames decode
+[[kind, field, "n" | "i" | "d" | "j", nbytes], ...]}``, the N kind codes (one byte each, in
+event order), then the columns in header order: "n" columns int64s narrowed (a mode byte,
+``s`` or ``o``, a width byte, 1, 2, 4 or 8, a little-endian int64 base, then each value as a
+little-endian unsigned int of that width: in steps, each value minus the one before — the
+first minus the base, itself —, for a column that never goes down, as times do; else its
+offset from the base, the smallest), "i" columns little-endian int64 arrays (what agents
+before "n" wrote), "d" columns coded by dictionary (a column that names the same few things
+over and over: a 4-byte little-endian length, a JSON list of the distinct values, then each
+value's index in it, a little-endian unsigned int of 1, 2 or 4 bytes: the fewest that hold
+them all), "j" columns JSON lists; each kind's columns hold its events' values (``ts``
+first, field 0) in event order. The recorder hands its events out by column (`Batch`), and frames decode
 back into columns (int64 columns stay `array("q")`), so neither side builds a tuple per event.
 
 Everything a reader takes is bounded by its `Limits` (bytes per frame, compressed and
@@ -29,7 +33,9 @@ that crashes leaves every frame it wrote readable. See docs/protocol.md.
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import operator
 import os
 import struct
 import sys
@@ -75,6 +81,8 @@ _PLAIN = bytes(c for c in range(32, 128) if c not in b'"\\')  # ASCII a JSON str
 _NONE = type(None)
 _CODABLE = {str, int, _NONE}  # what a "d" column holds (exact types: True or 1.0 would be taken for 1)
 _IDS = {1: "B", 2: "H", 4: "I" if array("I").itemsize == 4 else "L"}  # id width -> array typecode
+_UNSIGNED = {**_IDS, 8: "Q"}  # an "n" column's width -> array typecode
+_NARROW = struct.Struct("<cBq")  # an "n" column's mode, width and base
 
 
 @dataclass(frozen=True)
@@ -138,9 +146,11 @@ def _encode_batch(batch: Batch) -> bytes:
     blobs: list[bytes] = []
     for kind in sorted(batch.columns):
         for field, values in enumerate(batch.columns[kind]):
-            blob = _int64s(values)
-            kind_of = "i"
-            if blob is None:  # None, floats, strings: by dictionary where they repeat, else JSON
+            blob = values if _LITTLE and type(values) is array and values.typecode == "q" else _int64s(values)
+            kind_of = "n"
+            if blob is not None:
+                blob = _narrow(blob)
+            else:  # None, floats, strings: by dictionary where they repeat, else JSON
                 blob, kind_of = _coded(values), "d"
                 if blob is None:
                     blob, kind_of = _json_list(values), "j"
@@ -171,12 +181,59 @@ def _width(distinct: int) -> int:
     return 1 if distinct <= 0x100 else 2 if distinct <= 0x10000 else 4
 
 
+def _narrow_in_python(raw: bytes) -> bytes:
+    """`runtime.trace._columns.narrow` in Python: little-endian int64s as an "n" column (in steps
+    where they never go down, else as offsets from the smallest)."""
+    values = array("q")
+    values.frombytes(raw)
+    if not _LITTLE:
+        values.byteswap()
+    if all(map(operator.le, values, values[1:])):
+        mode, base = b"s", values[0] if values else 0
+        parts = list(map(operator.sub, values, itertools.chain((base,), values)))
+    else:
+        mode, base = b"o", min(values)
+        parts = [v - base for v in values]
+    top = max(parts, default=0)
+    width = 1 if top <= 0xFF else 2 if top <= 0xFFFF else 4 if top <= 0xFFFFFFFF else 8
+    packed = array(_UNSIGNED[width], parts)
+    if not _LITTLE:
+        packed.byteswap()
+    return _NARROW.pack(mode, width, base) + packed.tobytes()
+
+
+def _widen_in_python(blob: bytes, count: int) -> bytes:
+    """`runtime.trace._columns.widen` in Python: an "n" column's `count` values as native int64s
+    (ValueError for a damaged column or a value past int64)."""
+    if len(blob) < _NARROW.size:
+        raise ValueError("a damaged narrowed column")
+    mode, width, base = _NARROW.unpack_from(blob)
+    if mode not in (b"s", b"o") or width not in _UNSIGNED or len(blob) - _NARROW.size != width * count:
+        raise ValueError("a damaged narrowed column")
+    parts = array(_UNSIGNED[width])
+    parts.frombytes(blob[_NARROW.size :])
+    if not _LITTLE:
+        parts.byteswap()
+    if mode == b"s":
+        values = list(itertools.accumulate(parts, initial=base))[1:]
+    else:
+        values = [base + p for p in parts]
+    try:
+        return array("q", values).tobytes()
+    except OverflowError:
+        raise ValueError("a narrowed column with a value past int64") from None
+
+
 try:
     if os.environ.get("GREENSCOPE_PURE_PYTHON"):
         raise ImportError("the coding in Python was asked for")
     from runtime.trace._columns import dictionary as _dictionary
+    from runtime.trace._columns import narrow as _narrow
+    from runtime.trace._columns import widen as _widen
 except ImportError:  # not built here (no compiler, another interpreter): the coding in Python
     _dictionary = _dictionary_in_python
+    _narrow = _narrow_in_python
+    _widen = _widen_in_python
 
 
 def _coded(values: Any) -> bytes | None:
@@ -283,12 +340,18 @@ def decode_batch(raw: bytes, limits: Limits = LIMITS, version: int = VERSION) ->
 
 def _column(blob: bytes, kind_of: Any, count: int, name: str, where: str, limits: Limits) -> Any:
     allowed = FIELD_TYPES[name]
-    if kind_of == "i":
+    if kind_of == "n" or kind_of == "i":
         if int not in allowed:
             raise FormatError(f"an events frame whose {where} holds ints, not {_names(allowed)}")
+        values = array("q")
+        if kind_of == "n":
+            try:
+                values.frombytes(_widen(blob, count))
+            except ValueError as e:
+                raise FormatError(f"an events frame whose {where} column is not whole: {e}") from None
+            return values
         if len(blob) != 8 * count:
             raise FormatError(f"an events frame whose {where} column has the wrong length")
-        values = array("q")
         values.frombytes(blob)
         if not _LITTLE:
             values.byteswap()

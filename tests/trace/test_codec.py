@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import json
 import struct
+import sys
 import zlib
+from array import array
 
 import pytest
 from hypothesis import given
@@ -48,14 +50,24 @@ PROCESS = {"pid": 1, "argv": ["p.py"], "program": "p.py", "version": "0"}
 
 
 def roundtrip(events: list[tuple]) -> tuple[list[tuple], dict[tuple[int, int], str]]:
-    """The events decoded from their frame, and each column's type ("i" or "j") by (kind, field)."""
+    """The events decoded from their frame, and each column's type ("n", "d" or "j") by (kind, field)."""
+    decoded, columns = roundtrip_columns(events)
+    return decoded, {key: kind_of for key, (kind_of, _) in columns.items()}
+
+
+def roundtrip_columns(events: list[tuple]) -> tuple[list[tuple], dict[tuple[int, int], tuple[str, bytes]]]:
+    """The events decoded from their frame, and each column's type and bytes by (kind, field)."""
     frame = encode_frame(EVENTS, events)
     raw = zlib.decompress(frame[5:])
     (hlen,) = struct.unpack_from(">I", raw)
-    types = {(kind, field): kind_of for kind, field, kind_of, _ in json.loads(raw[4 : 4 + hlen])["columns"]}
+    header = json.loads(raw[4 : 4 + hlen])
+    columns, pos = {}, 4 + hlen + header["n"]
+    for kind, field, kind_of, size in header["columns"]:
+        columns[(kind, field)] = (kind_of, raw[pos : pos + size])
+        pos += size
     [(frame_type, decoded)] = Decoder().feed(MAGIC + frame)
     assert frame_type == EVENTS
-    return decoded.events(), types
+    return decoded.events(), columns
 
 
 def events_frame(n: int, columns: list, blobs: list[bytes], kinds: bytes) -> bytes:
@@ -73,8 +85,8 @@ def recording(*frames: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("values", "kind_of"),
     [
-        ([0, 1, 2**63 - 1], "i"),
-        ([-5, 3], "i"),  # negative: the signed conversion
+        ([0, 1, 2**63 - 1], "n"),
+        ([-5, 3], "n"),  # negative: the signed conversion
         ([1, 2**63], "j"),  # past int64: JSON
         ([1, 2**64 + 1], "j"),
     ],
@@ -83,7 +95,74 @@ def test_int_columns(values, kind_of):
     events = [(SWITCH, ts, ts, 0) for ts in values]
     decoded, types = roundtrip(events)
     assert decoded == events
-    assert types[(SWITCH, 0)] == kind_of and types[(SWITCH, 1)] == kind_of and types[(SWITCH, 2)] == "i"
+    assert types[(SWITCH, 0)] == kind_of and types[(SWITCH, 1)] == kind_of and types[(SWITCH, 2)] == "n"
+
+
+@pytest.mark.parametrize(
+    ("values", "mode", "width"),
+    [
+        ([10**15 + 3000 * i for i in range(100)], b"s", 2),  # times: in steps, each 3,000 ns after the one before
+        ([10**15, 10**15 + 70_000], b"s", 4),
+        ([7, 9, 8, 300], b"o", 2),  # down and up: offsets from the smallest
+        ([-(2**63), 2**63 - 1], b"s", 8),
+        ([2**63 - 1, -(2**63)], b"o", 8),
+        ([5], b"s", 1),
+    ],
+)
+def test_int_columns_are_narrowed_in_steps_or_offsets(values, mode, width):
+    """An int column travels as its base and each value's step (or offset) in the fewest bytes that hold them."""
+    events = [(SWITCH, ts, 1, 2) for ts in values]
+    decoded, columns = roundtrip_columns(events)
+    assert decoded == events
+    kind_of, blob = columns[(SWITCH, 0)]
+    assert (kind_of, blob[:2], len(blob)) == ("n", mode + bytes([width]), 10 + width * len(values))
+
+
+int64s = st.lists(st.integers(-(2**63), 2**63 - 1), max_size=40)
+
+
+@given(st.one_of(int64s, int64s.map(sorted)))
+def test_narrowing_round_trips_in_c_and_in_python(values):
+    raw = array("q", values).tobytes() if sys.byteorder == "little" else _little(values)
+    blob = codec._narrow_in_python(raw)
+    assert codec._narrow(raw) == blob
+    assert array("q", codec._widen(blob, len(values))) == array("q", values)
+    assert codec._widen_in_python(blob, len(values)) == codec._widen(blob, len(values))
+
+
+def _little(values: list[int]) -> bytes:
+    packed = array("q", values)
+    packed.byteswap()
+    return packed.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("blob", "message"),
+    [
+        (struct.pack("<cBq", b"s", 1, 2**63 - 2) + bytes([0, 1, 1]), "past int64"),
+        (struct.pack("<cBq", b"o", 8, -1) + struct.pack("<Q", 2**64 - 1) * 3, "past int64"),
+        (struct.pack("<cBq", b"o", 2, 0) + bytes(5), "damaged"),  # 5 bytes for 3 values of 2
+        (struct.pack("<cBq", b"x", 1, 0) + bytes(3), "damaged"),
+        (struct.pack("<cBq", b"s", 3, 0) + bytes(9), "damaged"),
+        (b"s\x01", "damaged"),
+    ],
+)
+def test_a_damaged_narrowed_column_is_refused(blob: bytes, message: str):
+    fine = struct.pack("<cBq", b"o", 1, 0) + bytes(3)
+    columns = [[HUB_WAKE, 0, "n", len(blob)], [HUB_WAKE, 1, "n", len(fine)], [HUB_WAKE, 2, "n", len(fine)]]
+    frame = events_frame(3, columns, [blob, fine, fine], bytes([HUB_WAKE]) * 3)
+    for widen in {codec._widen, codec._widen_in_python}:
+        with pytest.raises(ValueError, match=message):
+            widen(blob, 3)
+    with pytest.raises(FormatError, match=f"field ts column is not whole: .*{message}"):
+        list(Decoder().feed(MAGIC + frame))
+
+
+def test_int64_columns_from_before_narrowing_still_decode():
+    column = array("q", [5, 9]).tobytes() if sys.byteorder == "little" else _little([5, 9])
+    frame = events_frame(2, [[SWITCH, f, "i", 16] for f in range(3)], [column] * 3, bytes([SWITCH]) * 2)
+    [(_, batch)] = Decoder().feed(MAGIC + frame)
+    assert batch.events() == [(SWITCH, 5, 5, 5), (SWITCH, 9, 9, 9)]
 
 
 @pytest.mark.parametrize(
@@ -389,7 +468,7 @@ def test_mutated_recordings_are_read_or_refused_in_one_line(evs: list[tuple], da
 
 @st.composite
 def confused_frames(draw: st.DrawFn) -> bytes:
-    """An EVENTS frame whose columns hold anything JSON holds, as "i", "d" or "j", of any length."""
+    """An EVENTS frame whose columns hold anything JSON holds, as "i", "n", "d" or "j", of any length."""
     kinds = draw(st.lists(st.sampled_from(sorted(KIND_NAMES)), min_size=1, max_size=5))
     columns, blobs = [], []
     json_values = st.recursive(
@@ -400,9 +479,19 @@ def confused_frames(draw: st.DrawFn) -> bytes:
     for kind in sorted(set(kinds)):
         count = kinds.count(kind) + draw(st.sampled_from([0, 0, 0, 1, -1]))
         for field in range(1 + len(FIELDS[kind])):
-            shape = draw(st.sampled_from(["i", "d", "j"]))
+            shape = draw(st.sampled_from(["i", "n", "d", "j"]))
             if shape == "i":
                 blob, kind_of = bytes(8 * max(count, 0)), draw(st.sampled_from(["i", "i", "x"]))
+            elif shape == "n":  # any mode and width byte, any base, steps of any size (that may pass int64)
+                head = struct.pack(
+                    "<BBq",
+                    *draw(
+                        st.tuples(
+                            st.sampled_from(b"so?"), st.sampled_from([1, 2, 4, 8, 3]), st.integers(-(2**63), 2**63 - 1)
+                        )
+                    ),
+                )
+                blob, kind_of = head + draw(st.binary(max_size=8 * max(count, 0) + 1)), "n"
             elif shape == "d":  # a table of anything, indexes of any width that may point past it
                 table = json.dumps(draw(st.lists(json_values, max_size=4))).encode()
                 ids = draw(st.binary(min_size=max(count, 0), max_size=max(count, 0) * 2 + 1))

@@ -241,7 +241,8 @@ def test_bad_uploads_get_400_with_the_reason(app: Flask, data: bytes, message: s
 
 
 def test_uploads_are_size_limited(make_app):
-    r = page_client(make_app(max_upload=1000)).post("/api/recordings", data=recording_bytes(2000))
+    data = recording_bytes(2000)
+    r = page_client(make_app(max_upload=len(data) - 1)).post("/api/recordings", data=data)
     assert r.status_code == 413 and r.json["error"]
 
 

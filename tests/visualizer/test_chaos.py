@@ -204,8 +204,8 @@ def test_what_a_launched_workload_could_not_send_is_taken_into_its_session(tmp_p
     env = {**os.environ, "GREENSCOPE_FLUSH_TIMEOUT": "0.3"}
     server = Server(log=tmp_path / "serve.log", env=env)
     try:
-        params = {"producers": 4, "consumers": 4, "items": 20_000, "maxsize": 10, "produce": 0.0, "work": 0.0}
-        session = server.launch("pipeline", **params)  # ~600k events: more than the sockets' buffers hold
+        params = {"producers": 4, "consumers": 4, "items": 40_000, "maxsize": 10, "produce": 0.0, "work": 0.0}
+        session = server.launch("pipeline", **params)  # ~1.2M events, ~3 MB: more than the sockets' buffers hold
         url = f"api/sessions/{session['id']}"
         wait_until(lambda: server.get(url).json()["events"] > 1000)
         server.proc.send_signal(signal.SIGSTOP)
