@@ -99,7 +99,7 @@ export class Insights {
     const head = `<h4>findings <span class="dim">(${duration(b - a)} analysed)</span></h4>`;
     if (!rep.findings.length) return `${head}<p class="dim">nothing stands out: no pool or queue saturated, no stall.</p>`;
     const items = rep.findings.map(
-      (f, i) => `<li><button type="button" class="finding" data-finding="${i}" data-kind="${esc(f.kind)}">${esc(f.text)}</button></li>`,
+      (f, i) => `<li><button type="button" class="finding" data-finding="${i}" data-kind="${esc(f.kind)}">${esc(this.trace.relativeText(f.text))}</button></li>`,
     );
     return `${head}<ol id="findings">${items.join("")}</ol>`;
   }

@@ -303,6 +303,11 @@ export class Trace {
     return this.home && path.startsWith(this.home) ? path.slice(this.home.length) : path;
   }
 
+  /** A sentence (a finding) with each path in it as `relative` shows it. */
+  relativeText(text) {
+    return this.home ? text.split(this.home).join("") : text;
+  }
+
   /** A lane's intervals as [start, end, state name, detail] (for details and tests). */
   intervals(lane) {
     const out = [];
