@@ -351,7 +351,7 @@ def test_the_agents_thread_sleeps_while_the_program_ships_itself(tmp_path: Path)
         gc.enable()
         rec.uninstall()
         agent.stop()
-    assert busy <= 2  # where waking for each due time wakes it 10 times
+    assert busy <= 4  # (its look as the switching starts; a pause of the OS's), where each due time woke it: 10
     assert {thread for thread, at in sink.writes if at > start + 0.1} == {program}
 
 
