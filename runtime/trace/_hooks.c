@@ -199,7 +199,7 @@ monotonic_ns(void)
 }
 
 /* the quiet timer fires `quiet` ns after `stamp` unless pushed back again (every half of it, by an event):
-   the stall monitor sleeps on it while the program runs on, and wakes only when it goes quiet (a thread
+   wait_idle's threads sleep on it while the program runs on, and wake only when it goes quiet (a thread
    woken every few ms costs a busy program far more than the wake itself: ~2 % of the TCP echo benchmark
    at 50 wakes a second, 30 % at 1,000) */
 static void
@@ -468,11 +468,11 @@ call_at(Hooks *self, PyObject *const *args, Py_ssize_t nargs)
      2  what runs (a greenthread or the hub, not a poll) has run `still` ns with no switch (0: not watched),
      3  on_due is `late` ns overdue: the program has not come by for it (0: not watched).
    For the agent's and the stall monitor's threads: a program that keeps switching never hands them the GIL
-   (each time another thread takes it from a busy program, the program pays for the hand-over). Watching
-   `still` alone (the monitor), it does not even wake while the program keeps switching: it sleeps on the
-   quiet timer, which the program's events keep pushing back, and looks at its time only once the program has
-   been quiet a while (a poll, a long run). (Watching `late`, it wakes for each due time: a program that keeps
-   switching without coming back to its hub never comes by for on_due, however busy.) */
+   (each time another thread takes it from a busy program, the program pays for the hand-over), and while
+   the program keeps switching they are not even woken: they sleep on the quiet timer, which its events keep
+   pushing back, and look at their times once it has been quiet a while (a poll, a long run); a program that
+   keeps switching past due + late without coming back to its hub (where on_due is called) says so on the late
+   eventfd. */
 #define WAIT_FDS 8
 #define WAIT_MS_MAX 3600000 /* one poll at most (then it looks again) */
 #define QUIET_MS_MAX 1000   /* one sleep on the quiet timer at most (were it not pushed back: a look a second) */
