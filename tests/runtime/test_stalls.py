@@ -3,8 +3,6 @@ it does, and its stack names the line that blocks."""
 
 from __future__ import annotations
 
-import gc
-import os
 import sys
 import time
 
@@ -15,6 +13,7 @@ from runtime.trace.events import STALL
 from runtime.trace.recorder import Recorder
 from runtime.trace.stalls import StallMonitor
 from tests.support import code_name
+from tests.support.threads import switching, threads, wakes_while
 
 
 def stalls_of(program) -> list[tuple]:
@@ -74,20 +73,13 @@ def test_a_monitor_looks_only_when_the_hub_may_be_held():
             Counted.looks += 1
             return super().running()
 
-    def ping_pong(seconds: float) -> None:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            runtime.sleep(0)
-
     rec = Counted()
     monitor = StallMonitor(rec, threshold_ns=20_000_000).start()
     try:
         time.sleep(0.4)
         idle = Counted.looks
         rec.install()
-        players = [runtime.spawn(ping_pong, 0.6) for _ in range(2)]
-        for g in players:
-            g.wait()
+        switching(0.6)
         busy = Counted.looks - idle
         events = rec.take()
         assert events and STALL not in {e[0] for e in events}
@@ -101,12 +93,6 @@ def test_a_monitor_looks_only_when_the_hub_may_be_held():
         assert busy >= 5
 
 
-def wakes_of(tid: int) -> int:
-    """How many times OS thread `tid` of this process went to sleep and was woken (Linux)."""
-    with open(f"/proc/self/task/{tid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches"))
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts a thread's wakes in /proc")
 def test_a_monitor_sleeps_while_the_program_keeps_switching():
     """Waking costs a busy program even when the thread that wakes takes no GIL (a thread waking every 20 ms
@@ -117,24 +103,13 @@ def test_a_monitor_sleeps_while_the_program_keeps_switching():
         rec.uninstall()
         pytest.skip("the hooks in Python: the monitor looks every threshold")
 
-    def ping_pong(seconds: float) -> None:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            runtime.sleep(0)
-
-    before = set(os.listdir("/proc/self/task"))
+    before = threads()
     monitor = StallMonitor(rec, threshold_ns=10_000_000).start()
     try:
-        (tid,) = {int(t) for t in set(os.listdir("/proc/self/task")) - before}
+        (tid,) = threads() - before
         runtime.sleep(0.05)  # it settles on the timer
-        gc.disable()  # (a collection of a big heap holds the program longer than a threshold: a stall)
-        asleep = wakes_of(tid)
-        players = [runtime.spawn(ping_pong, 0.5) for _ in range(2)]  # 50 thresholds of switching, no poll
-        for g in players:
-            g.wait()
-        busy = wakes_of(tid) - asleep
+        busy = wakes_while(tid, lambda: switching(0.5))  # 50 thresholds of switching, no poll
     finally:
-        gc.enable()
         monitor.stop()
         rec.uninstall()
     assert busy <= 4  # (its look as the switching starts; a pause of the OS's), where each threshold woke it: 50

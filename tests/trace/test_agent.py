@@ -3,7 +3,6 @@ that what it cannot send is said (and, at exit, saved)."""
 
 from __future__ import annotations
 
-import gc
 import itertools
 import os
 import signal
@@ -33,6 +32,7 @@ from runtime.trace.codec import (
 from runtime.trace.events import CLOCK, DROPPED, EXIT, SWITCH, TIMERS
 from runtime.trace.recorder import Recorder
 from tests.support.events import tally
+from tests.support.threads import switching, threads, wakes_while
 
 
 class Dashboard:
@@ -300,19 +300,13 @@ def test_a_program_that_switches_without_polling_is_shipped_by_the_agents_thread
     """The program ships in its hub, at a wake-up from the poller or timers firing: greenthreads that only
     yield to each other never give it that chance, however busy, and the agent's thread ships for them."""
 
-    def ping_pong(seconds: float) -> None:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            runtime.sleep(0)
-
     rec = Recorder().install()
     sink = Noted(str(tmp_path / "r.gscope"))
     agent = Agent(rec, [sink], process_info("prog.py"), interval=0.02).start()
     try:
         runtime.sleep(0.05)
         start = time.monotonic()
-        for g in [runtime.spawn(ping_pong, 0.5) for _ in range(2)]:
-            g.wait()
+        switching(0.5)
         end = time.monotonic()
     finally:
         rec.uninstall()
@@ -329,36 +323,20 @@ def test_the_agents_thread_sleeps_while_the_program_ships_itself(tmp_path: Path)
         rec.uninstall()
         pytest.skip("the hooks in Python: the agent's thread ships every interval")
 
-    def ticker(seconds: float) -> None:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            runtime.sleep(0.0002)  # the hub polls, shortly, and wakes: where the program ships
-
     sink = Noted(str(tmp_path / "r.gscope"))
-    before = set(os.listdir("/proc/self/task"))
+    before = threads()
     agent = Agent(rec, [sink], process_info("prog.py"), stall_ms=0).start()
     program = threading.get_ident()
     try:
-        (tid,) = {int(t) for t in set(os.listdir("/proc/self/task")) - before}
+        (tid,) = threads() - before
         runtime.sleep(0.1)  # (idle: it ships for the program)
-        gc.disable()  # (a collection of a big heap makes the program quiet a while)
-        asleep = wakes_of(tid)
         start = time.monotonic()
-        for g in [runtime.spawn(ticker, 0.5) for _ in range(2)]:
-            g.wait()
-        busy = wakes_of(tid) - asleep
+        busy = wakes_while(tid, lambda: switching(0.5, pause=0.0002))  # it polls, and wakes: where it ships
     finally:
-        gc.enable()
         rec.uninstall()
         agent.stop()
     assert busy <= 4  # (its look as the switching starts; a pause of the OS's), where each due time woke it: 10
     assert {thread for thread, at in sink.writes if at > start + 0.1} == {program}
-
-
-def wakes_of(tid: int) -> int:
-    """How many times OS thread `tid` of this process went to sleep and was woken (Linux)."""
-    with open(f"/proc/self/task/{tid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches"))
 
 
 def test_an_idle_program_says_it_is_alive():

@@ -1,0 +1,48 @@
+"""OS threads of this process as the kernel counts them (Linux: /proc/self/task): which there are, and how
+many times one was woken — how a test shows that a thread sleeps while the program runs."""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Callable
+
+TASKS = "/proc/self/task"
+
+
+def threads() -> set[int]:
+    """The ids of this process's OS threads."""
+    return {int(tid) for tid in os.listdir(TASKS)}
+
+
+def wakes_of(tid: int) -> int:
+    """How many times OS thread `tid` went to sleep and was woken."""
+    with open(f"{TASKS}/{tid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches"))
+
+
+def wakes_while(tid: int, work: Callable[[], object]) -> int:
+    """How many times OS thread `tid` was woken while `work()` ran (the collector off meanwhile: a collection
+    of a big heap pauses the program, and a thread watching it may rightly wake)."""
+    gc.disable()
+    try:
+        before = wakes_of(tid)
+        work()
+        return wakes_of(tid) - before
+    finally:
+        gc.enable()
+
+
+def switching(seconds: float, pause: float = 0.0) -> None:
+    """Two greenthreads of the runtime yielding to each other for `seconds` (each `runtime.sleep(pause)`: with
+    0 the hub never polls; with more it polls, shortly, and wakes), then both ended."""
+    import runtime
+
+    def player() -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            runtime.sleep(pause)
+
+    for g in [runtime.spawn(player) for _ in range(2)]:
+        g.wait()
