@@ -96,6 +96,7 @@ class Recorder(Instrument):
         #: (and comes back to its hub for `call_at`), they do not even wake (a wake costs a busy program).
         self.wait_idle: Callable[[tuple, int, int], int] | None = None
         self.recording = False  # installed: its hooks see the program
+        self._told: set[int] = set()  # pipes written to at each install and uninstall (`tell_changes`)
         self._bind()
 
     # ------------------------------------------------------------------ install, take
@@ -105,11 +106,29 @@ class Recorder(Instrument):
         gid_of(greenlet.getcurrent())  # the main greenthread gets its id before any hook needs it
         add_instrument(self)
         self.recording = True
+        self._tell()
         return self
 
     def uninstall(self) -> None:
         remove_instrument(self)
         self.recording = False
+        self._tell()
+
+    def tell_changes(self, fd: int, tell: bool = True) -> None:
+        """Write a byte to `fd` (a non-blocking pipe's end) each time the recorder is installed or uninstalled
+        (`tell` False: no more): how a thread waits for recording to start or stop without looking (a look
+        takes the GIL from the program, and a thread woken only to look costs a busy program even without)."""
+        if tell:
+            self._told.add(fd)
+        else:
+            self._told.discard(fd)
+
+    def _tell(self) -> None:
+        for fd in tuple(self._told):
+            try:
+                os.write(fd, b"!")
+            except BlockingIOError:  # full: its reader has been told already
+                pass
 
     def stall(self, ts: int, gid: int, ns: int, stack: list[str]) -> None:
         """Record that `gid` ran `ns` from `ts` without giving control back (the stall monitor

@@ -39,9 +39,8 @@ def stack_of(frame: Any) -> list[str]:
     return out[::-1]
 
 
-_IDLE = 0.5  # seconds between looks while the recorder is not installed
 _select = select.select  # the real ones, captured before any monkey-patching
-_write = os.write
+_read, _write = os.read, os.write
 
 
 class StallMonitor:
@@ -54,10 +53,15 @@ class StallMonitor:
         self.threshold_ns = threshold_ns
         self.thread = _thread.get_ident() if thread is None else thread
         self._stop_r = self._stop_w = -1  # stop() writes to it: every wait ends
+        self._changes_r = self._changes_w = -1  # the recorder writes to it when it is installed or uninstalled
         self._done = _thread.allocate_lock()
 
     def start(self) -> StallMonitor:
         self._stop_r, self._stop_w = os.pipe()
+        self._changes_r, self._changes_w = os.pipe()
+        for fd in (self._changes_r, self._changes_w):
+            os.set_blocking(fd, False)
+        self.recorder.tell_changes(self._changes_w)
         self._done.acquire()
         _thread.start_new_thread(self._loop, ())
         return self
@@ -68,9 +72,23 @@ class StallMonitor:
             _write(self._stop_w, b"x")
             self._done.acquire()
             self._done.release()
-            for fd in (self._stop_r, self._stop_w):
+            self.recorder.tell_changes(self._changes_w, False)
+            for fd in (self._stop_r, self._stop_w, self._changes_r, self._changes_w):
                 os.close(fd)
-            self._stop_r = self._stop_w = -1
+            self._stop_r = self._stop_w = self._changes_r = self._changes_w = -1
+
+    def _told(self, wait: bool) -> bool:
+        """Whether the recorder was installed or uninstalled since last asked (`wait`: wait for it, without
+        looking); False once stopped."""
+        ready = _select([self._stop_r, self._changes_r], [], [], None if wait else 0)[0]
+        if self._stop_r in ready or self._changes_r not in ready:
+            return False
+        try:
+            while _read(self._changes_r, 64):
+                pass
+        except BlockingIOError:  # (all read)
+            pass
+        return True
 
     def _sleep(self, seconds: float) -> bool:
         """Wait `seconds`; True if stopped."""
@@ -88,8 +106,17 @@ class StallMonitor:
         wait = threshold / 1e9
         try:
             while True:
+                if not rec.recording:  # nothing to see: no look until it records (nor a wake)
+                    if sampled is not None and seen is not None:  # it stopped recording during a stall
+                        rec.stall(seen[0], seen[1], clock() - seen[0], sampled)  # type: ignore[arg-type]
+                    seen, sampled = None, None
+                    if self._told(wait=True):
+                        continue
+                    break
                 if wait_idle is not None and sampled is None:
-                    if wait_idle((self._stop_r,), threshold, 0) == 1:
+                    if wait_idle((self._stop_r, self._changes_r), threshold, 0) == 1:
+                        if self._told(wait=False):
+                            continue
                         break
                 elif self._sleep(wait):
                     break
@@ -98,9 +125,7 @@ class StallMonitor:
                     if sampled is not None and seen is not None and now is not None:  # that run stalled
                         rec.stall(seen[0], seen[1], now[0] - seen[0], sampled)  # type: ignore[arg-type]
                     seen, sampled = now, None
-                if not rec.recording:  # nothing is seen: look again in a while (each look takes the GIL)
-                    wait = _IDLE
-                elif now is None or now[1] is None:  # nothing runs (the hub polls): a run can start any time
+                if now is None or now[1] is None:  # nothing runs (the hub polls): a run can start any time
                     wait = threshold / 1e9
                 elif sampled is not None:  # a stall goes on: see when it ends
                     wait = threshold / 4e9
