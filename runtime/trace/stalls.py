@@ -8,8 +8,10 @@ it samples that greenthread's Python stack from the program's thread — while i
 running, so the stack shows the blocking call itself (a ``time.sleep``, a CPU loop, a
 blocking ``subprocess``), not where it yielded afterwards — and when the run ends it
 records a ``stall`` event: who, from when, for how long, and that stack. The hot path pays
-nothing: the monitor reads what the recorder's hooks write anyway. It watches the hub of
-the thread that started it.
+next to nothing: the monitor reads what the recorder's hooks write anyway, and (where they are
+C) sleeps on a timer they push back — a system call at most every half its period — instead
+of waking to look; while the recorder is not installed it waits for it without waking. It
+watches the hub of the thread that started it.
 """
 
 from __future__ import annotations
