@@ -20,8 +20,9 @@ before "n" wrote), "d" columns coded by dictionary (a column that names the same
 over and over: a 4-byte little-endian length, a JSON list of the distinct values, then each
 value's index in it, a little-endian unsigned int of 1, 2 or 4 bytes: the fewest that hold
 them all), "j" columns JSON lists; each kind's columns hold its events' values (``ts``
-first, field 0) in event order. The recorder hands its events out by column (`Batch`), and frames decode
-back into columns (int64 columns stay `array("q")`), so neither side builds a tuple per event.
+first, field 0) in event order. The recorder hands its events out by column (`Batch`), and
+frames decode back into columns (int64 columns stay `array("q")`), so neither side builds a
+tuple per event.
 
 Everything a reader takes is bounded by its `Limits` (bytes per frame, compressed and
 expanded, events per frame, characters per string) and checked against the schema, the
@@ -146,7 +147,7 @@ def _encode_batch(batch: Batch) -> bytes:
     blobs: list[bytes] = []
     for kind in sorted(batch.columns):
         for field, values in enumerate(batch.columns[kind]):
-            blob = values if _LITTLE and type(values) is array and values.typecode == "q" else _int64s(values)
+            blob = _int64s(values)
             kind_of = "n"
             if blob is not None:
                 blob = _narrow(blob)
@@ -246,11 +247,12 @@ def _coded(values: Any) -> bytes | None:
     return b"".join((struct.pack("<I", len(head)), head, ids))
 
 
-def _int64s(values: Any) -> bytes | None:
-    """`values` as little-endian int64s, or None unless they are all ints that fit."""
+def _int64s(values: Any) -> bytes | array | None:
+    """`values` as little-endian int64s (bytes, or an `array("q")` already so: no copy), or None unless
+    they are all ints that fit."""
     if isinstance(values, array) and values.typecode == "q":
         if _LITTLE:
-            return values.tobytes()
+            return values
         packed = array("q", values)
         packed.byteswap()
         return packed.tobytes()
