@@ -182,11 +182,11 @@ def _width(distinct: int) -> int:
     return 1 if distinct <= 0x100 else 2 if distinct <= 0x10000 else 4
 
 
-def _narrow_in_python(raw: bytes) -> bytes:
-    """`runtime.trace._columns.narrow` in Python: little-endian int64s as an "n" column (in steps
-    where they never go down, else as offsets from the smallest)."""
+def _narrow_in_python(raw: bytes | array) -> bytes:
+    """`runtime.trace._columns.narrow` in Python: little-endian int64s (any bytes-like) as an "n"
+    column (in steps where they never go down, else as offsets from the smallest)."""
     values = array("q")
-    values.frombytes(raw)
+    values.frombytes(memoryview(raw).cast("B"))
     if not _LITTLE:
         values.byteswap()
     if all(map(operator.le, values, values[1:])):
