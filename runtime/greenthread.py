@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 import greenlet
 
 from runtime.exceptions import exception_from
-from runtime.hubs import _local, get_hub
+from runtime.hubs import get_hub
 from runtime.hubs.hub import MAIN_THREAD
+from runtime.hubs.waiter import DONE, SCHEDULED
 from runtime.instrument import Cause, Reason, hooks
 from runtime.waitqueue import WaitQueue
 
@@ -257,14 +258,25 @@ def spawn_after_local(seconds: float, func: Callable[..., Any], *args: Any, **kw
 
 def sleep(seconds: float = 0) -> None:
     """Yield to the hub: with 0, let every other ready greenthread run once; else park."""
-    try:
-        hub = _local.hub  # get_hub() without the call: this is sleep(0), the hottest path
-    except AttributeError:
-        hub = get_hub()
     if seconds <= 0:
-        hub.yield_now()
+        # sleep(0) is the hottest path: `Hub.yield_now`'s common case inlined (a call is ~4% of a
+        # sleep(0)), the hub found through the greenthread's parent (its hub's greenlet: ~3% less
+        # than the thread-local); the greenthread's done waiter goes back into the ready queue.
+        cur = getcurrent()
+        try:
+            w = cur._gs_waiter
+            hub = cur.parent.hub
+        except AttributeError:  # the main greenthread, a greenlet the runtime did not make
+            w = None
+        if w is not None and w.state == DONE and w.pending is None:
+            w.state = SCHEDULED
+            w.value = w.exc = w.reason = None
+            hub._ready.append(w)
+            hub.greenlet.switch()
+        else:
+            get_hub().yield_now()
     else:
-        hub.park(None, Reason.SLEEP, None, seconds)
+        get_hub().park(None, Reason.SLEEP, None, seconds)
 
 
 def kill(g: greenlet.greenlet, *throw_args: Any) -> None:

@@ -62,9 +62,12 @@ def hub_gid() -> int:
 
 
 class HubGreenlet(greenlet.greenlet):
-    """The greenlet a hub runs in: its `gid` in a slot (a hook reads it on every wake)."""
+    """The greenlet a hub runs in: its `gid` (a hook reads it on every wake) and its `hub` in slots.
 
-    __slots__ = ("gid",)
+    Every greenthread's parent: ``sleep(0)`` finds its hub there, quicker than in the thread-local.
+    """
+
+    __slots__ = ("gid", "hub")
 
 
 __all__ = ["Hub", "hub_gid"]
@@ -129,6 +132,7 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
         self._root = _root_of(getcurrent())
         self.greenlet = HubGreenlet(self._run, self._root)
         self.greenlet.gid = hub_gid()
+        self.greenlet.hub = self
         self.closed = False
         # other threads' wake-ups and close() take turns: a write never lands on a closed (or reused) fd
         self._wakeup_lock = _real_lock()
@@ -367,7 +371,11 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
                 if h is not None:
                     h(back, glet)  # `back` is the hub's greenlet when nothing came back since
                 if w.exc is None:
-                    glet.switch(w.value)
+                    value = w.value
+                    if value is None:  # (no argument: greenlet packs none, unpacks none)
+                        glet.switch()
+                    else:
+                        glet.switch(value)
                 else:
                     glet.throw(w.exc)
                 back = glet

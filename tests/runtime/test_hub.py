@@ -95,6 +95,32 @@ def test_sleep0_is_round_robin():
     assert order == ["a0", "b0", "c0", "a1", "b1", "c1", "a2", "b2", "c2"]
 
 
+def test_sleep0_from_any_greenlet_yields_to_this_threads_hub(hub):
+    # sleep(0) finds a greenthread's hub through its parent; every other greenlet through the thread
+    order = []
+
+    def raw():  # a greenlet the runtime did not make (its parent: the main greenthread)
+        order.append("raw")
+        runtime.sleep(0)
+        order.append("raw again")
+
+    worker = runtime.spawn(lambda: order.append("spawned"))
+    greenlet.greenlet(raw).switch()  # yields from inside: the spawned greenthread runs first
+    assert order == ["raw", "spawned", "raw again"]
+    worker.wait()
+    failed = []
+
+    def in_the_hub():
+        try:
+            runtime.sleep(0)
+        except RuntimeError as e:
+            failed.append(str(e))
+
+    hub.call_later(0, in_the_hub)
+    runtime.sleep(0)
+    assert failed == ["sleep() cannot be called from the hub itself (a timer callback?)"]
+
+
 def test_timers_fire_in_deadline_order_on_virtual_time(clock):
     woke = []
 
