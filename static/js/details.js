@@ -63,7 +63,7 @@ export function renderDetails(aside, trace, lane, { now, onSelectGid } = {}) {
     ? `— <span class="dim">(seen from ${duration(lane.ts.a[0])})</span>`
     : duration(lane.spawned);
   const about = kv("function", esc(lane.func), ' class="mono"') +
-    kv("spawn site", esc(lane.site ?? "—"), ' class="mono" id="detail-site"') +
+    kv("spawn site", esc(lane.site == null ? "—" : trace.relative(lane.site)), ' class="mono" id="detail-site"') +
     kv("parent", gidRef(trace, lane.parent, true)) +
     kv("pool", pool, ' class="mono"') +
     kv("spawned at", spawned) +

@@ -102,6 +102,7 @@ def test_clicking_a_lane_shows_its_spawn_site(page: Page):
     expect(page.locator("#details")).to_be_visible()
     expect(page.locator("#details h3")).to_contain_text(f"gt{gid}")
     expect(page.locator("#detail-site")).to_contain_text("crawler.py:")
+    assert not page.locator("#detail-site").inner_text().startswith("/")  # from the program's directory
     page.mouse.move(x + 5, y + page.locator("#timeline").bounding_box()["y"])  # hover: a tooltip
     expect(page.locator("#tooltip")).to_be_visible()
     expect(page.locator("#tooltip")).to_contain_text(f"gt{gid} fetch")
