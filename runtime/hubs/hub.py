@@ -22,7 +22,8 @@ running, as if in step 3 of a pass):
     3. run every greenthread that was ready when this step began (FIFO). A paced hub (the
        dashboard's live control, `runtime.hubs.control`) may hold before each switch.
 
-Here: the loop, park and wake. The timer doors are `runtime.hubs.timers.TimerDoors`, the fd doors
+Here: the loop, park and wake. The timer doors are `runtime.hubs.timers.TimerDoors` (a timed wait's
+timeout: a FIFO per timeout value, `runtime.hubs.timeouts`, not a timer each), the fd doors
 `runtime.hubs.fds.FdDoors`, the doors for other OS threads `runtime.hubs.threads.ThreadDoors`:
 parts of `Hub`, in modules of their own.
 """
@@ -47,6 +48,7 @@ from runtime.hubs.clock import TestClock
 from runtime.hubs.fds import FdDoors, FdWatch
 from runtime.hubs.poller import Poller, make_poller
 from runtime.hubs.threads import ThreadDoors
+from runtime.hubs.timeouts import Slots
 from runtime.hubs.timers import Timer, TimerDoors
 from runtime.hubs.waiter import DONE, PARKED, SCHEDULED, TIMED_OUT, Deadlock, WaitContainer, Waiter
 from runtime.instrument import Cause, Reason, hooks
@@ -73,6 +75,7 @@ class HubGreenlet(greenlet.greenlet):
 __all__ = ["Hub", "hub_gid"]
 
 getcurrent = greenlet.getcurrent
+_SLEEP = Reason.SLEEP
 _real_lock = _thread.allocate_lock  # taken before monkey-patching can make it green: OS threads share it
 
 
@@ -122,6 +125,9 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
         self._timers: list[tuple[float, int, Timer]] = []
         self._cancelled = 0  # cancelled timers still in the heap
         self._late = 0  # while a timer's callback runs: ns between its deadline and its firing
+        self._fired = self._latest = 0
+        self._timeouts = Slots(self)  # timed waits that share a timeout: a FIFO each, not a timer each
+        self._fifos = self._timeouts.by_seconds
         self._seq = itertools.count()
         self._watches: dict[int, FdWatch] = {}
         self._fd_waiters = 0
@@ -217,7 +223,13 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
             w.container = container
             container.add(w)
         if timeout is not None:
-            w.timer = self.call_later(timeout, self._expire, w)
+            fifo = None
+            if reason != _SLEEP and timeout > 0:  # (sleeps: equal deadlines fire in the order set)
+                fifo = self._fifos.get(timeout) or self._timeouts.get(timeout)
+            if fifo is not None:
+                fifo.add(w)
+            else:
+                w.timer = self.call_later(timeout, self._expire, w)
         h = hooks.blocked
         if h is not None:
             h(cur, reason, obj, timeout if detail is None else detail)
@@ -264,6 +276,12 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
         if c is not None:
             w.container = None
             c.discard(w)
+
+    def time_out(self, w: Waiter, late: int) -> None:
+        """`w`'s timeout passed `late` ns ago, its `Timeouts` says (counted as a timer fired)."""
+        self.count_fired(late)
+        self._late = late
+        self._expire(w)
 
     def _expire(self, w: Waiter) -> None:
         if w.state == PARKED:

@@ -16,6 +16,7 @@ from runtime.instrument import hooks
 
 if TYPE_CHECKING:
     from runtime.hubs.hub import Hub
+    from runtime.hubs.timeouts import Slots
 
 __all__ = ["Timer", "TimerDoors"]
 
@@ -24,6 +25,7 @@ class Timer:
     """A callback due at `deadline` on the hub's clock; `cancel()` withdraws it."""
 
     __slots__ = ("active", "args", "callback", "deadline", "hub")
+    counts = True  # a timer fired of itself, for the ``timers_fired`` hook (`runtime.hubs.timeouts.OldestWait` is not)
 
     def __init__(self, hub: Hub, deadline: float, callback: Callable[..., Any], args: tuple) -> None:
         self.hub = hub
@@ -57,6 +59,9 @@ class TimerDoors:
     _timers: list[tuple[float, int, Timer]]
     _cancelled: int
     _late: int
+    _fired: int  # while the hub fires its due timers: how many fired, the latest's lateness
+    _latest: int
+    _timeouts: Slots
     _seq: itertools.count
     report_error: Any
 
@@ -69,8 +74,11 @@ class TimerDoors:
 
         Timers with equal deadlines fire in the order they were set.
         """
-        t = Timer(self, deadline, callback, args)
-        heapq.heappush(self._timers, (deadline, next(self._seq), t))
+        return self.add_timer(Timer(self, deadline, callback, args))
+
+    def add_timer(self, t: Timer) -> Timer:
+        """Set `t` (made for this hub, not set yet); return it."""
+        heapq.heappush(self._timers, (t.deadline, next(self._seq), t))
         return t
 
     def schedule_call_global(self, seconds: float, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Timer:
@@ -86,8 +94,9 @@ class TimerDoors:
         )
 
     def pending_timers(self) -> int:
-        """How many timers are set and not yet fired or cancelled."""
-        return len(self._timers) - self._cancelled
+        """How many timers are set and not yet fired or cancelled (a timed wait's timeout is one)."""
+        timeouts = self._timeouts
+        return len(self._timers) - self._cancelled - timeouts.armed() + timeouts.waiting()
 
     def _timer_cancelled(self) -> None:
         self._cancelled += 1
@@ -98,27 +107,32 @@ class TimerDoors:
             heapq.heapify(self._timers)
             self._cancelled = 0
 
+    def count_fired(self, late: int) -> None:
+        """A timer fired `late` ns after its deadline (while the hub fires its due timers)."""
+        self._fired += 1
+        if late > self._latest:
+            self._latest = late
+
     def _fire_timers(self) -> None:
         timers = self._timers
         now = self.clock()
-        fired = latest = 0
+        self._fired = self._latest = 0
         while timers and timers[0][0] <= now:
             deadline, _, t = heapq.heappop(timers)
             if not t.active:
                 self._cancelled -= 1
                 continue
             t.active = False
-            fired += 1
             self._late = late = round((now - deadline) * 1e9)  # what a sleep it ends reports (_expire)
-            if late > latest:
-                latest = late
+            if t.counts:
+                self.count_fired(late)
             try:
                 t.callback(*t.args)
             except Exception:
                 self.report_error(f"timer callback {t.callback!r}", sys.exc_info()[1])
             timers = self._timers  # a callback may have compacted the heap
         self._late = 0
-        if fired:
+        if self._fired:
             h = hooks.timers_fired
             if h is not None:
-                h(fired, latest)
+                h(self._fired, self._latest)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from runtime.hubs.timeouts import Timeouts
     from runtime.hubs.timers import Timer
 
 __all__ = [
@@ -55,7 +56,7 @@ class Waiter:
         self.value = value
         self.exc: BaseException | None = None
         self.container: WaitContainer | None = None  # where it waits, while PARKED
-        self.timer: Timer | None = None
+        self.timer: Timer | Timeouts | None = None  # what times its wait out (either has cancel())
         self.reason: str | None = None
         self.obj: Any = None
         self.data: Any = None  # what the parked greenthread brings (a putter's item)
