@@ -13,6 +13,7 @@ helpers = [
     Extension("runtime._frames", ["runtime/_frames.c"], optional=True),
     Extension("runtime.trace._hooks", ["runtime/trace/_hooks.c"], optional=True),
     Extension("runtime.trace._columns", ["runtime/trace/_columns.c"], optional=True),
+    Extension("runtime.attach._switches", ["runtime/attach/_switches.c"], optional=True),
 ]
 setup(
     packages=[*find_packages(include=["runtime", "runtime.*", "visualizer", "visualizer.*"]), *page],

@@ -22,16 +22,17 @@ PEERS = ("eventlet", "gevent")
 """The runtimes traced through an adapter (greenscope's own calls the hooks itself)."""
 
 
-def attach(runtime: str) -> Adapter:
-    """A new adapter for `runtime` (one of `PEERS`), not started."""
+def attach(runtime: str, native: bool | None = None) -> Adapter:
+    """A new adapter for `runtime` (one of `PEERS`), not started. `native`: its switch trace in C (the
+    default, where built) or in Python."""
     if runtime == "eventlet":
         from runtime.attach.eventlet import EventletAdapter
 
-        return EventletAdapter()
+        return EventletAdapter(native)
     if runtime == "gevent":
         from runtime.attach.gevent import GeventAdapter
 
-        return GeventAdapter()
+        return GeventAdapter(native)
     raise ValueError(f"no adapter for {runtime!r}: choose from {', '.join(PEERS)}")
 
 

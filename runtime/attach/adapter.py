@@ -25,15 +25,18 @@ class Adapter:
 
     A subclass names its library (`name`, the distribution; `root`, the module whose import
     starts the switch trace) and gives `modules()`: per module, what to do once it is imported.
+    `announces`: its greenthreads call `SwitchTrace.leave` on their way to the hub (else it wraps
+    the hub's switch with `SwitchTrace.parking_switch`).
     """
 
     name = ""
     root = ""
+    announces = False
 
-    def __init__(self) -> None:
+    def __init__(self, native: bool | None = None) -> None:
         self.patches = Patches()
         self.parking = Parking()
-        self.trace = SwitchTrace(self.parking, self.find_hub, self.outcome, self.on_hub)
+        self.trace = SwitchTrace(self.parking, self.find_hub, self.outcome, self.on_hub, self.announces, native)
         self.attached = False  # the program imported the library: the trace runs
         self._imports = AfterImport({**self.modules(), self.root: self._attach})
         self._peers: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()

@@ -18,7 +18,7 @@ from typing import Any
 from greenlet import GreenletExit, getcurrent
 
 from runtime.attach.adapter import Adapter
-from runtime.attach.parking import Why, self_is
+from runtime.attach.parking import Why, local, self_is
 from runtime.instrument import Cause, Reason
 
 __all__ = ["EventletAdapter"]
@@ -68,9 +68,12 @@ class EventletAdapter(Adapter):
         peer = self.peer
 
         def trampoline(frame: FrameType) -> Why:
-            local = frame.f_locals
-            reading = bool(local["read"])
-            return (Reason.IO_READ if reading else Reason.IO_WRITE), None, peer(local["fd"], local["fileno"], reading)
+            reading = bool(local(frame, "read"))
+            return (
+                (Reason.IO_READ if reading else Reason.IO_WRITE),
+                None,
+                peer(local(frame, "fd"), local(frame, "fileno"), reading),
+            )
 
         self.parking.add(hubs.trampoline, trampoline)
 
@@ -112,7 +115,7 @@ class EventletAdapter(Adapter):
 
         def announce(g: Any, func: Any) -> None:
             cur = getcurrent()
-            pool, pooled = getattr(cur, "_gs_pool", (None, None))  # a pool spawns it: its member
+            pool, pooled = getattr(cur, "_gs_pool", None) or (None, None)  # a pool spawns it: its member
             spawned(g, func if pooled is None else pooled, cur, pool)
 
         def announcing(spawn: Callable[..., Any], at: int) -> Callable[..., Any]:
@@ -135,7 +138,7 @@ class EventletAdapter(Adapter):
 
         self.patches.set(greenthread, "_spawn_n", traced_spawn_n)
         self.parking.add_yield(sleep, unless="seconds")
-        self.parking.add(sleep, lambda frame: (Reason.SLEEP, None, frame.f_locals["seconds"]))
+        self.parking.add(sleep, lambda frame: (Reason.SLEEP, None, local(frame, "seconds")))
         self.parking.add(greenthread.GreenThread.wait, self_is(Reason.JOIN, timeout=None))
 
     def _event(self, event: ModuleType) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from greenlet import GreenletExit, getcurrent
 
 from runtime.attach.adapter import Adapter
-from runtime.attach.parking import Why, self_is
+from runtime.attach.parking import Why, local, self_is
 from runtime.instrument import Cause, Reason
 
 __all__ = ["GeventAdapter"]
@@ -33,9 +33,10 @@ __all__ = ["GeventAdapter"]
 
 class GeventAdapter(Adapter):
     name = root = "gevent"
+    announces = True  # gevent's Hub.switch calls the current greenlet's switch_out: ours says why it parks
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, native: bool | None = None) -> None:
+        super().__init__(native)
         self._watchers: list[Any] = []
         self._greenlet: type | None = None  # the traced Greenlet class
         self._runs_first_argument: set[Any] = set()  # gevent's wrappers of the program's functions
@@ -63,6 +64,7 @@ class GeventAdapter(Adapter):
         for name in ("spawn", "spawn_later"):
             self.patches.set(module, name, getattr(greenlets.Greenlet, name))
         greenlets.Greenlet.add_spawn_callback(self._started)
+        self._switching_out(getcurrent())  # the main greenlet, normally
 
     def stop(self) -> None:
         if self._greenlet is not None:
@@ -85,9 +87,17 @@ class GeventAdapter(Adapter):
         prepare, check = loop.prepare(), loop.check()
         prepare.priority, check.priority = loop.MINPRI, loop.MAXPRI
         prepare.start(trace.hub_waits, None)
-        check.start(lambda: trace.hub_woke(loop.pendingcnt))
+        check.start(trace.hub_woke_pending, loop)
         prepare.ref = check.ref = False  # they never keep the loop alive
         self._watchers += (prepare, check)
+        if hub.parent is not None:
+            self._switching_out(hub.parent)
+
+    def _switching_out(self, glet: Any) -> None:
+        """`glet` (a greenlet not of the traced Greenlet class: the main one) says why it parks at each
+        switch to the hub, as a traced Greenlet does (a greenlet that does not is tested from the trace)."""
+        if getattr(glet, "switch_out", None) is None:
+            self.patches.set(glet, "switch_out", self.trace.leave)
 
     def outcome(self, glet: Any, threw: bool) -> tuple[str, BaseException | None]:
         try:
@@ -107,9 +117,10 @@ class GeventAdapter(Adapter):
     # ------------------------------------------------------------------ per module
 
     def _hub(self, hub: ModuleType) -> None:
-        self.patches.set(hub.Hub, "switch", self.trace.parking_switch(hub.Hub.switch))  # compiled waits call it
+        # Hub.switch (compiled, cpdef) calls the current greenlet's switch_out first: the traced Greenlet's says
+        # why it parks (wrapping Hub.switch instead made every compiled wait dispatch to Python: +10 % a sleep(0))
         self.parking.add_yield(hub.sleep, calling="get")  # sleep(0) waits on a Waiter; sleep(s) on a timer
-        self.parking.add(hub.sleep, lambda frame: (Reason.SLEEP, None, frame.f_locals["seconds"]))
+        self.parking.add(hub.sleep, lambda frame: (Reason.SLEEP, None, local(frame, "seconds")))
         self.parking.add(hub.idle, lambda frame: None)
 
     def _semaphore(self, module: ModuleType) -> None:
@@ -206,6 +217,9 @@ class GeventAdapter(Adapter):
         trace = self.trace
 
         class Greenlet:
+            # gevent's Hub.switch calls it: the greenlet parks, or yields (C's is no descriptor: not bound)
+            switch_out = trace.leave if trace.native else staticmethod(trace.leave)
+
             def join(self, timeout: float | None = None) -> None:
                 return super().join(timeout)
 
@@ -218,7 +232,8 @@ class GeventAdapter(Adapter):
                     p.cause, p.waker = Cause.KILL, getcurrent()
                 return super().kill(exception, block, timeout)
 
-        self._greenlet = self._subclass(greenlets, "Greenlet", Greenlet)
+        # `gid` in a slot: the recorder reads it at every event, from the slot, not the instance dict
+        self._greenlet = self._subclass(greenlets, "Greenlet", Greenlet, slots=("gid",))
         joinall = greenlets.joinall
 
         def traced_joinall(*args: Any, **kwargs: Any) -> Any:
@@ -272,7 +287,7 @@ class GeventAdapter(Adapter):
         peer = self.peer
 
         def wait(frame: FrameType) -> Why:  # a socket's method waiting on its read or write watcher
-            sock = frame.f_locals["self"]
+            sock = local(frame, "self")
             watcher = sock._read_event  # the one it waits on is started
             reading = watcher.active
             if not reading:
@@ -292,11 +307,14 @@ class GeventAdapter(Adapter):
 
     # ------------------------------------------------------------------ traced subclasses
 
-    def _subclass(self, module: ModuleType, name: str, methods: type) -> type:
+    def _subclass(self, module: ModuleType, name: str, methods: type, slots: tuple[str, ...] = ()) -> type:
         """Put in `module` a subclass of its compiled `name` with `methods` (a plain class, first in
-        the MRO: its ``super()`` calls reach the compiled methods), named as the original."""
+        the MRO: its ``super()`` calls reach the compiled methods), named as the original, with `slots`."""
         base = getattr(module, name)
-        traced = type(name, (methods, base), {"__module__": base.__module__, "__qualname__": base.__qualname__})
+        namespace: dict[str, Any] = {"__module__": base.__module__, "__qualname__": base.__qualname__}
+        if slots:
+            namespace["__slots__"] = slots
+        traced = type(name, (methods, base), namespace)
         self.patches.set(module, name, traced)
         return traced
 
@@ -305,6 +323,5 @@ class GeventAdapter(Adapter):
 
 
 def _joinall(frame: FrameType) -> Why:
-    local = frame.f_locals
-    kwargs = local.get("kwargs") or {}
+    kwargs = local(frame, "kwargs", None) or {}
     return Reason.JOIN, None, kwargs.get("timeout")

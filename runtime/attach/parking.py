@@ -12,11 +12,12 @@ slot). A park no rule knows is reported as `UNKNOWN`: never as a yield, which wo
 from __future__ import annotations
 
 import dis
+import os
 from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
-__all__ = ["UNKNOWN", "Parking", "Rule", "Why", "code_of", "lines_calling", "self_is"]
+__all__ = ["DEPTH", "REFINE", "UNKNOWN", "Parking", "Rule", "Why", "code_of", "lines_calling", "local", "self_is"]
 
 Why = tuple[str, Any, Any]
 """(reason, the object waited on or None, detail: the fd or the timeout)."""
@@ -26,8 +27,27 @@ UNKNOWN = "unknown"
 """The reason of a park no rule explains (a wait inside compiled code the adapter cannot see)."""
 
 _UNKNOWN: Why = (UNKNOWN, None, None)
-_DEPTH = 8  # frames looked at for a first rule
-_REFINE = 2  # frames further out looked at for a refining one
+DEPTH = 8
+"""Frames looked at for a first rule."""
+REFINE = 2
+"""Frames further out looked at for a refining one."""
+
+
+def _local(frame: FrameType, name: str, *default: Any) -> Any:
+    """``frame.f_locals[name]``, or ``.get(name, default)``."""
+    if default:
+        return frame.f_locals.get(name, *default)
+    return frame.f_locals[name]
+
+
+local: Callable[..., Any] = _local
+"""local(frame, name[, default]): one local of `frame`, as ``frame.f_locals`` has it (KeyError, or the
+default, where it has none). From Python 3.11 on, ``f_locals`` builds a dict of every local (3.13: a proxy)."""
+if not os.environ.get("GREENSCOPE_PURE_PYTHON"):
+    try:
+        from runtime.attach._switches import local
+    except ImportError:  # not built here: f_locals
+        pass
 
 
 def code_of(func: Any) -> CodeType:
@@ -62,11 +82,14 @@ class Parking:
     """Rules per code object; `why(frame)` applies them to the frames of a greenthread on its way to the hub."""
 
     def __init__(self) -> None:
-        self._rules: dict[int, tuple[Rule, bool]] = {}  # id(code) ->
+        #: id(code) -> (rule, final) (read by the trace in C too)
+        self.rules: dict[int, tuple[Rule, bool]] = {}
         # Tested first, with no call (``sleep(0)`` is the hottest way to the hub): per code, the
         # offsets where a frame suspended in it yields, or the name of a local that says it yields
         # when it is <= 0 (a sleep's seconds). Codes are keyed by id: hashing one hashes its bytecode.
         self.yields: dict[int, frozenset[int] | str] = {}
+        #: called after `yields` changes (the trace in C keeps what it read of it)
+        self.on_change: list[Callable[[], None]] = []
 
     def add_yield(self, func: Any, *, calling: str | None = None, unless: str | None = None) -> None:
         """A frame of `func` on a line `calling` that method yields; or, one whose local `unless` is
@@ -74,19 +97,21 @@ class Parking:
         code = code_of(func)
         if unless is not None:
             self.yields[id(code)] = unless
-            return
-        lines = lines_calling(func, calling or "")
-        self.yields[id(code)] = frozenset(ins.offset for ins, line in _numbered(code) if line in lines)
+        else:
+            lines = lines_calling(func, calling or "")
+            self.yields[id(code)] = frozenset(ins.offset for ins, line in _numbered(code) if line in lines)
+        for changed in self.on_change:
+            changed()
 
     def add(self, func: Any, rule: Rule, *, final: bool = True) -> None:
         """Explain a park inside `func` with `rule`. One that is not `final` (a primitive that pools
         and locks are built on) may be refined by a rule one or two frames further out."""
-        self._rules[id(code_of(func))] = (rule, final)
+        self.rules[id(code_of(func))] = (rule, final)
 
     def why(self, frame: FrameType | None) -> Why | None:
         """Why the greenthread whose innermost frame (of Python code) is `frame` parks; None if it yields."""
-        rules = self._rules
-        for _ in range(_DEPTH):
+        rules = self.rules
+        for _ in range(DEPTH):
             if frame is None:
                 return _UNKNOWN
             found = rules.get(id(frame.f_code))
@@ -100,7 +125,7 @@ class Parking:
         if final or why is None:
             return why
         outer = frame.f_back
-        for _ in range(_REFINE):
+        for _ in range(REFINE):
             if outer is None:
                 break
             found = rules.get(id(outer.f_code))
@@ -115,7 +140,6 @@ def self_is(reason: str, view: Callable[[Any], Any] = lambda obj: obj, timeout: 
     `timeout` as the detail (None: it takes no timeout)."""
 
     def rule(frame: FrameType) -> Why:
-        local = frame.f_locals
-        return reason, view(local["self"]), None if timeout is None else local.get(timeout)
+        return reason, view(local(frame, "self")), None if timeout is None else local(frame, timeout, None)
 
     return rule

@@ -23,6 +23,7 @@ Only the thread that called `start` is traced (the program's main thread).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from _thread import get_ident
@@ -31,10 +32,20 @@ from typing import Any
 
 import greenlet
 
-from runtime.attach.parking import UNKNOWN, Parking
+from runtime.attach.parking import DEPTH, REFINE, UNKNOWN, Parking
 from runtime.instrument import Cause, Reason, hooks
 
-__all__ = ["Parked", "SwitchTrace"]
+__all__ = ["NATIVE", "Parked", "SwitchTrace"]
+
+try:
+    if os.environ.get("GREENSCOPE_PURE_PYTHON"):
+        raise ImportError("the trace in Python was asked for")
+    from runtime.attach import _switches
+except ImportError:  # not built here (no compiler, another interpreter): the closures below
+    _switches = None  # type: ignore[assignment]
+
+NATIVE = _switches is not None
+"""The switch trace's hot paths run in C (`runtime.attach._switches`) unless told otherwise."""
 
 _now = time.perf_counter_ns  # the recorder's clock
 _frame = sys._getframe
@@ -74,7 +85,10 @@ class SwitchTrace:
 
     `find_hub()` gives the hub greenlet of the current thread (or None); `on_hub(hub)` is
     called once per hub adopted; `outcome(glet, threw)` says how a dead greenlet ended:
-    ``(outcome, exception)``.
+    ``(outcome, exception)``. A greenthread on its way to the hub calls `parking_switch`'s
+    wrapper of the hub's switch, or `leave` (gevent's ``switch_out``): with `announces`, one
+    that called neither is tested by the trace, from its suspended frame (its block is then
+    reported from the hub). `native`: the hot paths in C (default `NATIVE`), else in Python.
     """
 
     def __init__(
@@ -83,16 +97,34 @@ class SwitchTrace:
         find_hub: Callable[[], Any],
         outcome: Callable[[Any, bool], tuple[str, BaseException | None]],
         on_hub: Callable[[Any], None] = lambda hub: None,
+        announces: bool = False,
+        native: bool | None = None,
     ) -> None:
+        if native and not NATIVE:
+            raise ImportError("runtime.attach._switches is not there (not built, or GREENSCOPE_PURE_PYTHON=1)")
+        self.native = NATIVE if native is None else native
         self.parking = parking
         self.find_hub = find_hub
         self.outcome = outcome
         self.on_hub = on_hub
-        self.parked: dict[Any, Parked] = {}  # greenlet -> why it waits
-        self.waits: dict[Any, list[Parked]] = {}  # object -> who waits on it, in order
-        self.thread = 0
+        self.announces = announces
+        self.parked: dict[Any, Any] = {}  # greenlet -> why it waits (a Parked)
+        self.waits: dict[Any, list[Any]] = {}  # object -> who waits on it (Parked), in order
+        self._thread = 0
+        self._core: Any = None  # the trace in C, where it runs
         self._previous: Any = None
         self._bind()
+
+    @property
+    def thread(self) -> int:
+        """The thread traced (its ``get_ident()``), set by `start`."""
+        return self._thread
+
+    @thread.setter
+    def thread(self, ident: int) -> None:
+        self._thread = ident
+        if self._core is not None:
+            self._core.thread = ident
 
     # ------------------------------------------------------------------ install
 
@@ -122,7 +154,7 @@ class SwitchTrace:
         greenthread waiting on it (or `every` one; those parked for `reason`, if given) not yet
         signalled: their wakes will say so."""
         waiting = self.waits.get(obj)
-        if not waiting or get_ident() != self.thread:
+        if not waiting or get_ident() != self._thread:
             return
         if waker is None:
             waker = greenlet.getcurrent()
@@ -135,16 +167,97 @@ class SwitchTrace:
     # ------------------------------------------------------------------ the trace
 
     def _bind(self) -> None:
-        # The hot paths: closures over locals (the trace runs on every switch, `parking` on every
-        # way to the hub).
+        # What both traces call back: a park's rules, an end, a greenlet the adapter did not see spawned.
         parked, waits, why, outcome = self.parked, self.waits, self.parking.why, self.outcome
-        yields = self.parking.yields
         signal = self.signal
+        _hooks = hooks  # a closure cell: faster than the global
+        parked_type: Callable[[Any, str, Any, int], Any] = _switches.Parked if self.native else Parked
+
+        def park(glet: Any, frame: Any) -> None:
+            """`glet` calls its hub's switch from `frame` (None: from compiled code), not to yield: why."""
+            try:
+                found = why(frame)
+            except Exception as e:  # a rule that misread a library's frame must not stop the program
+                found = (UNKNOWN, None, f"{type(e).__name__}: {e}")
+            if found is None:  # it yields: ready again at once
+                return
+            reason, obj, detail = found
+            deadline = 0
+            if type(detail) is float or type(detail) is int:
+                if reason not in _IO:
+                    deadline = _now() + int(detail * 1e9)
+            elif detail is not None and type(detail) is not str:
+                detail = None  # a library variable that held a timeout holds something else by now
+            p = parked[glet] = parked_type(glet, reason, obj, deadline)
+            if obj is not None:
+                waits.setdefault(obj, []).append(p)
+            h = _hooks.blocked
+            if h is not None:
+                h(glet, reason, obj, detail)
+
+        def exited(glet: Any, threw: bool) -> None:
+            """`glet` ended (its wake, if it was parked, is reported already): how, and who waited for it."""
+            h = _hooks.exited
+            if h is not None:
+                h(glet, *outcome(glet, threw))
+            signal(glet, Cause.EXIT, glet, every=True)
+
+        def announce(glet: Any, parent: Any) -> None:
+            # A greenlet the adapter did not see spawned (a raw one): it starts now.
+            h = _hooks.spawned
+            if h is not None and glet.parent is not None:
+                h(glet, parent)
+
+        if self.native:
+            core = self._core = _switches.Core(
+                parked=parked,
+                waits=waits,
+                yields=self.parking.yields,
+                hooks=hooks,
+                causes=_CAUSE,
+                timer=Cause.TIMER,
+                timeout=Cause.TIMEOUT,
+                kill=Cause.KILL,
+                send=Cause.SEND,
+                find_hub=self.find_hub,
+                on_hub=self.on_hub,
+                rules=self.parking.rules,
+                unknown=(UNKNOWN, None, None),
+                io=_IO,
+                depth=DEPTH,
+                refine=REFINE,
+                exited=exited,
+                announce=announce,
+                clock=_now,
+                announces=self.announces,
+            )
+            core.thread = self._thread
+            self.parking.on_change.append(core.forget)
+            self._trace = core
+            self.parking_switch = core.parking
+            self.hub_waits = core.hub_waits
+            self.hub_woke = core.hub_woke
+            self.hub_woke_pending = core.hub_woke_pending
+            self.leave = core.leave
+        else:
+            self._bind_python(park, exited, announce)
+
+    def _bind_python(
+        self,
+        park: Callable[[Any, Any], None],
+        exited: Callable[[Any, bool], None],
+        announce: Callable[[Any, Any], None],
+    ) -> None:
+        # The hot paths in Python: closures over locals (the trace runs on every switch, `parking` on every
+        # way to the hub). `runtime.attach._switches.Core` does the same in C.
+        parked, waits, yields = self.parked, self.waits, self.parking.yields
         current = greenlet.getcurrent
         _hooks = hooks  # a closure cell: faster than the global
         back: Any = None  # the greenthread that gave the hub control, its switch not reported yet
         hub: Any = None  # this thread's hub greenlet
         fired = late_most = 0  # timers that woke greenthreads since the hub last polled; the latest's lateness
+        leaving: Any = None  # the frame `leave` was called from last (its greenlet's switch to the hub not traced yet)
+        announces = self.announces
 
         def hub_waits(timeout: float | None) -> None:
             """The hub waits on its poller for at most `timeout` seconds (it has had control since
@@ -169,18 +282,35 @@ class SwitchTrace:
             if h is not None:
                 h(nready)
 
+        def hub_woke_pending(loop: Any) -> None:
+            hub_woke(loop.pendingcnt)
+
+        def parks(glet: Any, frame: Any) -> None:
+            """`glet` calls its hub's switch from `frame` (None: no Python frame), or did and is suspended
+            there: it parks, unless it yields."""
+            try:  # the fast way out first, with no call: a yield (sleep(0))
+                at = yields.get(id(frame.f_code))
+                yielded = at is not None and (frame.f_lasti in at if type(at) is frozenset else frame.f_locals[at] <= 0)
+            except Exception:  # not the frame expected: the rules will say
+                yielded = False
+            if not yielded:
+                park(glet, frame)
+
         def parking(switch: Callable[[Any], Any]) -> Callable[[Any], Any]:
             """The hub's `switch`, seeing first whether the greenthread calling it parks, and why."""
 
             def traced_switch(self: Any) -> Any:
-                if get_ident() == self_.thread:
-                    frame = _frame(1)  # what called the hub's switch (a compiled caller leaves none)
-                    try:  # the fast way out first, with no call: a yield (sleep(0))
+                if get_ident() == self_._thread:
+                    try:
+                        frame = _frame(1)  # what called the hub's switch (a compiled caller leaves none)
+                    except ValueError:  # no Python frame under it at all
+                        frame = None
+                    try:  # (parks(), inline)
                         at = yields.get(id(frame.f_code))
                         yielded = at is not None and (
                             frame.f_lasti in at if type(at) is frozenset else frame.f_locals[at] <= 0
                         )
-                    except Exception:  # not the frame expected: the rules will say
+                    except Exception:
                         yielded = False
                     if not yielded:
                         park(current(), frame)
@@ -188,26 +318,16 @@ class SwitchTrace:
 
             return traced_switch
 
-        def park(glet: Any, frame: Any) -> None:
-            try:
-                found = why(frame)
-            except Exception as e:  # a rule that misread a library's frame must not stop the program
-                found = (UNKNOWN, None, f"{type(e).__name__}: {e}")
-            if found is None:  # it yields: ready again at once
-                return
-            reason, obj, detail = found
-            deadline = 0
-            if type(detail) is float or type(detail) is int:
-                if reason not in _IO:
-                    deadline = _now() + int(detail * 1e9)
-            elif detail is not None and type(detail) is not str:
-                detail = None  # a library variable that held a timeout holds something else by now
-            p = parked[glet] = Parked(glet, reason, obj, deadline)
-            if obj is not None:
-                waits.setdefault(obj, []).append(p)
-            h = _hooks.blocked
-            if h is not None:
-                h(glet, reason, obj, detail)
+        def leave() -> None:
+            """The current greenthread gives its hub control (gevent's ``switch_out``, called from the hub's switch)."""
+            nonlocal leaving
+            if get_ident() == self_._thread:
+                try:
+                    frame = _frame(1)
+                except ValueError:
+                    frame = None
+                parks(current(), frame)
+                leaving = frame  # its gr_frame, once it has switched: how the trace knows it said why
 
         def wake(glet: Any, p: Parked, threw: bool, by: Any) -> None:
             nonlocal fired, late_most
@@ -237,23 +357,19 @@ class SwitchTrace:
             p = parked.pop(glet, None)
             if p is not None:
                 wake(glet, p, threw, glet)
-            h = _hooks.exited
-            if h is not None:
-                h(glet, *outcome(glet, threw))
-            signal(glet, Cause.EXIT, glet, every=True)
-
-        def announce(glet: Any, parent: Any) -> None:
-            # A greenlet the adapter did not see spawned (a raw one): it starts now.
-            h = _hooks.spawned
-            if h is not None and glet.parent is not None:
-                h(glet, parent)
+            exited(glet, threw)
 
         def trace(event: str, args: tuple[Any, Any]) -> None:
-            nonlocal back, hub
+            nonlocal back, hub, leaving
             origin, target = args
             if target is hub:  # a greenthread gives the hub control: it parked (`parking` said so), yielded or ended
-                if origin.gr_frame is None:  # it ended (cheaper than gevent's `dead` property)
+                frame = origin.gr_frame
+                announced = frame is leaving
+                leaving = None
+                if frame is None:  # it ended (cheaper than gevent's `dead` property)
                     ended(origin, event == "throw")
+                elif announces and not announced:  # it did not say why: its frame will
+                    parks(origin, frame)
                 back = origin
             elif origin is hub:  # the hub runs a greenthread
                 if parked:
@@ -291,3 +407,5 @@ class SwitchTrace:
         self.parking_switch = parking
         self.hub_waits = hub_waits
         self.hub_woke = hub_woke
+        self.hub_woke_pending = hub_woke_pending
+        self.leave = leave
