@@ -33,9 +33,9 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from runtime.attach import Detection
@@ -381,29 +381,50 @@ def _watch(fd: int) -> None:
 
 
 def write_chrome(recording: str, out: str) -> None:
-    """Write the Chrome trace of `recording` to `out`; TraceError (one line) if it cannot."""
-    from runtime.trace.chrome import to_chrome
-    from runtime.trace.codec import FormatError, read_recording
+    """Write the Chrome trace of `recording` to `out` as it reads it, a frame at a time (in memory: a frame and
+    the greenthreads alive at once, not the whole trace); TraceError (one line) if it cannot, and then no `out`."""
+    from runtime.trace.codec import FormatError
 
+    target = Path(out)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")  # renamed to `out` once whole
     try:
-        with open(recording, "rb") as f:
-            process, events, complete = read_recording(f)
-    except OSError as e:
-        raise TraceError(f"{recording}: {e.strerror}") from None
+        with open(recording, "rb") as f, open(partial, "w", encoding="utf-8") as written:
+            ended = _write_chrome(f, written)
+        os.replace(partial, target)
+    except OSError as e:  # opening the recording, or writing the trace
+        raise TraceError(f"{recording if e.filename == recording else out}: {e.strerror}") from None
     except FormatError as e:
         raise TraceError(f"{recording}: {e}") from None
     except MemoryError:
         raise TraceError(f"{recording}: too large to export in this machine's memory") from None
-    if not complete:
+    finally:
+        partial.unlink(missing_ok=True)
+    if not ended:
         print(
-            f"greenscope: note: {recording} has no end mark (the program crashed?); exporting what it holds",
+            f"greenscope: note: {recording} has no end mark (the program crashed?); exported what it holds",
             file=sys.stderr,
         )
-    try:
-        trace = json.dumps(to_chrome(process, events))
-    except MemoryError:
-        raise TraceError(f"{recording}: too large to export in this machine's memory") from None
-    try:
-        Path(out).write_text(trace)
-    except OSError as e:
-        raise TraceError(f"{out}: {e.strerror}") from None
+
+
+def _write_chrome(recording: IO[bytes], out: IO[str]) -> bool:
+    """Write the Chrome trace of the recording read from `recording` to `out`; whether it ended cleanly (END)."""
+    from runtime.trace.chrome import chrome_json
+    from runtime.trace.codec import END, EVENTS, HELLO, FormatError, check_hello, read_frames
+
+    ended = False
+
+    def batches(frames: Iterator[tuple[int, Any, bytes]]) -> Iterator[list[tuple]]:
+        nonlocal ended
+        for frame_type, payload, _ in frames:
+            if frame_type == EVENTS:
+                yield payload.events()
+            ended = ended or frame_type == END
+
+    frames = read_frames(recording)
+    frame_type, payload, _ = next(frames, (None, None, b""))
+    if frame_type is None:
+        raise FormatError("the recording holds no frame")
+    if frame_type != HELLO:
+        raise FormatError("the recording does not start with a hello frame")
+    out.writelines(chrome_json(check_hello(payload), batches(frames)))
+    return ended
