@@ -2,7 +2,8 @@
 
 Events are kept in columns, as they arrive and as they travel to browsers: a `Chunk` per
 frame received holds the kind code of each event in order and, per kind present, one
-column per field (``ts`` first; int64 arrays where the values are ints). Every frame also
+column per field (``ts`` first; int64 arrays where the values are ints, a byte or two per
+event where they name a few values over and over: `Coded`). Every frame also
 goes, as it came, to the session's recording on disk (`visualizer.archive`): memory holds
 only the window viewers are shown. When a session holds more than its window (or the
 store needs the memory back), its oldest events leave memory, and the count of what went
@@ -23,6 +24,7 @@ import threading
 import time
 from array import array
 from collections import deque
+from collections.abc import Iterator
 from itertools import repeat
 from operator import sub
 from pathlib import Path
@@ -33,7 +35,18 @@ from runtime.trace.codec import END, EVENTS, HELLO, LIMITS, MAGIC, FormatError, 
 from runtime.trace.events import CLOCK, CONTROL, DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, Batch, describe, from_columns
 from visualizer.archive import Scan, scan
 
-__all__ = ["CRASHED", "DEFAULT_WINDOW", "ENDED", "FINAL", "RUNNING", "STARTING", "STOPPED", "Chunk", "Session"]
+__all__ = [
+    "CRASHED",
+    "DEFAULT_WINDOW",
+    "ENDED",
+    "FINAL",
+    "RUNNING",
+    "STARTING",
+    "STOPPED",
+    "Chunk",
+    "Coded",
+    "Session",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +55,7 @@ FINAL = frozenset({ENDED, CRASHED, STOPPED})
 DEFAULT_WINDOW = 4_000_000  # events kept in memory per session
 STALL_SECONDS = 1.0  # no event for this long, and the hub was not waiting on its poller: it is stalled
 _OVERHEAD = 200  # bytes a chunk costs besides its columns (objects, dict, deque slot)
+_CODABLE = frozenset({str, int, float, type(None)})  # what a `Coded` column holds (exact types: not a bool)
 
 
 class Chunk:
@@ -113,18 +127,70 @@ def wire(chunks: list[Chunk], origin: int) -> dict:
 
 
 def _int64(column: Any) -> Any:
-    """An int64 array if every value is an int that fits; else the column as it is."""
+    """An int64 array if every value is an int that fits; else the column coded (`Coded`) if it names a few
+    values over and over; else the column as it is."""
     if isinstance(column, array):
         return column
     try:
         return array("q", column)
     except (TypeError, OverflowError):  # None, floats, strings
-        return column
+        return Coded.of(column) or column
+
+
+class Coded:
+    """A column that names the same few values over and over (a block's reason and code line, a wake's cause):
+    each distinct value once, then each event's index among them in 1 or 2 bytes instead of an 8-byte pointer.
+    A read-only sequence of the values, as the list was (a slice is one too)."""
+
+    __slots__ = ("ids", "table")
+
+    def __init__(self, table: list, ids: array) -> None:
+        self.table = table
+        self.ids = ids
+
+    @classmethod
+    def of(cls, column: list) -> Coded | None:
+        """`column` coded, or None where that does not pay, or would not give back the same values (1 and 1.0,
+        or 0.0 and -0.0, are one key in a table)."""
+        try:
+            index = dict.fromkeys(column)
+        except TypeError:  # lists (argv, a stack)
+            return None
+        if 2 * len(index) > len(column) or len(index) > 0x10000:
+            return None
+        types = set(map(type, column))  # the column's, not the table's: 1.0 after 1 is not a key of its own
+        if not types <= _CODABLE or (float in types and (int in types or 0.0 in index)):
+            return None
+        for i, value in enumerate(index):
+            index[value] = i
+        return cls(list(index), array("B" if len(index) <= 0x100 else "H", map(index.__getitem__, column)))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self.table.__getitem__, self.ids)
+
+    def __getitem__(self, at: int | slice) -> Any:
+        if isinstance(at, slice):
+            return Coded(self.table, self.ids[at])
+        return self.table[self.ids[at]]
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == (list(other) if isinstance(other, Coded) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def nbytes(self) -> int:
+        return self.ids.itemsize * len(self.ids) + 8 * len(self.table) + 120
 
 
 def _size(column: Any) -> int:
     if isinstance(column, array):
         return column.itemsize * len(column) + 64
+    if isinstance(column, Coded):
+        return column.nbytes
     return 8 * len(column) + 56  # the pointers; strings are shared (interned), numbers small
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from runtime.trace.codec import FormatError, read_recording
-from runtime.trace.events import FIELDS, SPAWN, SWITCH, WAKE, Batch, describe
+from runtime.trace.events import BLOCK, FIELDS, SPAWN, SWITCH, WAKE, Batch, describe
 from tests.support.events import PROCESS, batch, events_of, sample
 from visualizer.archive import Archive
-from visualizer.sessions import CRASHED, ENDED, RUNNING, STOPPED, Chunk, wire
+from visualizer.sessions import CRASHED, ENDED, RUNNING, STOPPED, Chunk, Coded, wire
 from visualizer.store import Store
 
 HELLO = {"schema": describe(), "process": PROCESS}
@@ -48,6 +48,38 @@ def test_the_wire_form_is_one_block_of_binary_numbers_with_times_from_the_origin
     assert batch["columns"]["spawn"]["pool"] == [None] * 10  # not numbers: a list
     assert events_of({**batch, "origin": str(origin)}) == events
     assert wire([], 0) == {"events": 0, "data": b"", "columns": {}}
+
+
+def test_columns_that_name_a_few_values_over_and_over_are_kept_coded():
+    blocks = [
+        (
+            BLOCK,
+            i,
+            2 + i % 5,
+            ("io_read", "sleep", "lock")[i % 3],
+            None if i % 2 else 7,
+            (f"10.0.0.{i % 4}:80", 0.5)[i % 2],
+            "a.py:1 in f",
+        )
+        for i in range(1000)
+    ]
+    chunk = Chunk.of(0, blocks)
+    coded = chunk.columns[BLOCK][2:]
+    assert all(isinstance(col, Coded) and col.ids.itemsize == 1 for col in coded)  # a byte an event, not 8
+    assert coded[0] == [e[3] for e in blocks] and coded[1][:3] == [7, None, 7]
+    assert chunk.events() == blocks and chunk.slice(10, 20).events() == blocks[10:20]
+    assert wire([chunk.slice(3, 9)], 0)["columns"]["block"]["detail"] == [e[5] for e in blocks[3:9]]
+    plain = 8 * len(blocks) * len(coded)
+    assert chunk.nbytes < 2 * 8 * len(blocks) + plain / 4
+
+
+def test_a_column_is_coded_only_where_it_gives_back_the_same_values():
+    assert Coded.of([1, 1.0] * 8) is None  # one key in a table: 1.0 would come back as 1
+    assert Coded.of([0.0, -0.0] * 8) is None
+    assert Coded.of([True, 1] * 8) is None  # a bool is not an int
+    assert Coded.of([["argv"]] * 8) is None  # lists: unhashable
+    assert Coded.of(["a", "b", "c"]) is None  # as many values as events: no gain
+    assert list(Coded.of([0.5, None, "x"] * 8)) == [0.5, None, "x"] * 8
 
 
 def test_a_chunk_slice_is_those_events():
