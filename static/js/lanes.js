@@ -96,7 +96,7 @@ export class Lane {
     this.dt.push(detail);
     this.info.push(info);
     this.wh.push(where);
-    if (obj !== null || this.obj) (this.obj ??= new Map()).set(this.ts.n - 1, obj);
+    if (obj !== null) (this.obj ??= new Map()).set(this.ts.n - 1, obj); // none kept: null
   }
   /** The start of the open interval. */
   get since() {
@@ -165,12 +165,12 @@ export class HubLane {
   }
 }
 
-/** Step series: (ts, v0, v1, ...) rows in columns. */
+/** Step series: (ts, v0, v1, ...) rows in columns (the values in `Type`: counts take Int32Array, half the room). */
 export class Series {
-  constructor(names) {
+  constructor(names, Type = Float64Array) {
     this.names = names;
     this.ts = new Column(Float64Array, 16);
-    this.cols = names.map(() => new Column(Float64Array, 16));
+    this.cols = names.map(() => new Column(Type, 16));
   }
   push(ts, values) {
     const n = this.ts.n;

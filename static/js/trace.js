@@ -30,7 +30,7 @@ export class Trace {
     this.byGid = new Map(); // gid -> Lane
     this.resources = new Map(); // obj -> {obj, type, name, size, series}
     this.counts = new Int32Array(model.states.length); // greenthreads per state, now
-    this.stateSeries = new Series(model.states);
+    this.stateSeries = new Series(model.states, Int32Array); // greenthreads per state: a row per change
     this.switches = new Column(Float64Array, 1024); // ts of every switch
     this.hubs = [new HubLane(0, 0)]; // the main thread's hub first, others as they appear
     this.byHub = new Map([[0, this.hubs[0]]]);

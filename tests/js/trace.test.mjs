@@ -44,3 +44,26 @@ test("a viewer's own loss (a batch that says it dropped events) makes every live
     [1500, 1500, "ready", "yield"],
   ]);
 });
+
+test("a lane keeps the object of the transitions that waited on one only, and the state counts as integers", () => {
+  const tr = new Trace(model);
+  const q = 0x7f0000001000;
+  tr.ingest(
+    wireBatch(schema, [
+      ["spawn", 1000, 2, 1, "f", "p.py:1", null],
+      ["switch", 1010, 0, 2],
+      ["block", 1020, 2, "queue_get", q, null, "p.py:2 in f"],
+      ["switch", 1030, 2, 0],
+      ["wake", 1040, 2, "put", 1, 0],
+      ["switch", 1050, 0, 2],
+      ["block", 1060, 2, "sleep", null, 0.5, "p.py:3 in f"],
+      ["switch", 1070, 2, 0],
+    ]),
+  );
+  const lane = tr.byGid.get(2);
+  assert.deepEqual([...lane.obj], [[2, q]]); // the queue wait; the sleep after it names no object: nothing kept
+  assert.equal(lane.obj.get(5) ?? null, null);
+  const s = tr.stateSeries, last = s.ts.n - 1;
+  assert.ok(s.cols[0].a instanceof Int32Array);
+  assert.equal(s.cols[schema.states.indexOf("sleep")].a[last], 1);
+});
