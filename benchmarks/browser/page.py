@@ -77,10 +77,17 @@ def open_recording(stack: ExitStack, browser: Browser, recording: Path) -> tuple
     with recording.open("rb") as f:
         sid = server.api("POST", "recordings", files={"file": (recording.name, f)})["id"]
     session = server.api("GET", f"sessions/{sid}")
+    page, cdp, seconds = open_session(stack, browser, server, session)
+    return page, cdp, session, seconds
+
+
+def open_session(stack: ExitStack, browser: Browser, server: Server, session: dict) -> tuple[Page, CDPSession, float]:
+    """Open `session` of `server` in a page (closed with `stack`) once all its events are in: the page, its CDP
+    session, and the seconds from asking for the page to the last event in its model."""
     start = time.perf_counter()
-    page, cdp = open_page(stack, browser, f"{server.base}?session={sid}")
+    page, cdp = open_page(stack, browser, f"{server.base}?session={session['id']}")
     page.wait_for_function(f"greenscope.trace?.events === {session['events']}", timeout=300_000, polling=50)
-    return page, cdp, session, time.perf_counter() - start
+    return page, cdp, time.perf_counter() - start
 
 
 def frame_rate(stamps: list[float], draws: list[int]) -> dict[str, float]:

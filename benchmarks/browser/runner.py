@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks.browser.big import measure_big
 from benchmarks.browser.flood import measure_flood
 from benchmarks.browser.lanes import measure_lanes
 from benchmarks.browser.live import measure_live
@@ -13,7 +14,7 @@ from benchmarks.browser.static import measure_static
 from benchmarks.browser.step import measure_step
 from benchmarks.dashboard.report import Report
 
-PHASES = ("static", "lanes", "live", "flood", "step")
+PHASES = ("static", "lanes", "live", "flood", "step", "big")
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Options:
     greenthreads: int = 2_000
     sleeps: int = 260
     many: int = 100_000  # greenthreads in the "lanes" phase
+    big_greenthreads: int = 20_000  # the "big" phase's recording...
+    big_events: int = 10_000_000  # ...and about how many events it holds
     interact_seconds: float = 10.0
     live_seconds: float = 15.0
     flood_seconds: float = 8.0
@@ -40,6 +43,7 @@ def run(options: Options) -> dict[str, Any]:
         "live": measure_live,
         "flood": measure_flood,
         "step": measure_step,
+        "big": measure_big,
     }
     try:
         from playwright.sync_api import sync_playwright  # the test extra: `python -m benchmarks` runs without it
