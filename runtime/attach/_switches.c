@@ -73,11 +73,13 @@ PyObject_GetOptionalAttr(PyObject *obj, PyObject *name, PyObject **result)
 
 /* ------------------------------------------------------------------ one local of a frame */
 
-/* `a` (a name of the code) is `name` */
+/* `a` (a name of the code) is `name` (two interned strings are the same or differ) */
 static int
 same_name(PyObject *a, PyObject *name)
 {
-    return a == name || (PyUnicode_GET_LENGTH(a) == PyUnicode_GET_LENGTH(name) && PyUnicode_Compare(a, name) == 0);
+    return a == name
+           || (!(PyUnicode_CHECK_INTERNED(a) && PyUnicode_CHECK_INTERNED(name))
+               && PyUnicode_GET_LENGTH(a) == PyUnicode_GET_LENGTH(name) && PyUnicode_Compare(a, name) == 0);
 }
 
 #if PY_VERSION_HEX >= 0x030B0000

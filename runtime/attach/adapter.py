@@ -39,7 +39,7 @@ class Adapter:
         self.trace = SwitchTrace(self.parking, self.find_hub, self.outcome, self.on_hub, self.announces, native)
         self.attached = False  # the program imported the library: the trace runs
         self._imports = AfterImport({**self.modules(), self.root: self._attach})
-        self._peers: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+        self._peers: dict[int, tuple[weakref.ref, str]] = {}  # id(socket) -> (the socket, who is at the other end)
 
     # ------------------------------------------------------------------ what subclasses give
 
@@ -107,15 +107,16 @@ class Adapter:
         """What a wait on `sock` (fd `fd`) is named by: who is at the other end (``127.0.0.1:8080``,
         ``listening 127.0.0.1:8080`` for an accept), as the runtime's green sockets say; else the fd
         (one still connecting, or not a socket)."""
-        try:
-            return self._peers[sock]
-        except (KeyError, TypeError):
-            pass
+        peers = self._peers
+        known = peers.get(id(sock))  # (no WeakKeyDictionary: its lookup is a Python call, at every wait)
+        if known is not None and known[0]() is sock:
+            return known[1]
         name = peer_name(sock) if hasattr(sock, "getpeername") else None
         if name is None or (not reading and name.startswith("listening")):
             return fd
-        try:
-            self._peers[sock] = name
+        key = id(sock)
+        try:  # forgotten as the socket goes (before its address can be another's)
+            peers[key] = (weakref.ref(sock, lambda _, key=key: peers.pop(key, None)), name)
         except TypeError:  # it takes no weak reference: named again next time
             pass
         return name
