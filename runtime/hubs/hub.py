@@ -390,8 +390,8 @@ class Hub(TimerDoors, FdDoors, ThreadDoors):
                     h(back, glet)  # `back` is the hub's greenlet when nothing came back since
                 if w.exc is None:
                     value = w.value
-                    if value is None:  # (no argument: greenlet packs none, unpacks none)
-                        glet.switch()
+                    if value is None and w.reason is None:  # a yield: it ignores what its switch returns
+                        glet.switch()  # (no argument to pack; a park's switch would return () for None)
                     else:
                         glet.switch(value)
                 else:

@@ -121,6 +121,17 @@ def test_sleep0_from_any_greenlet_yields_to_this_threads_hub(hub):
     assert failed == ["sleep() cannot be called from the hub itself (a timer callback?)"]
 
 
+def test_a_wake_with_none_resumes_with_none():
+    # what a park returns is what its waker gave, None included (a switch without an argument returns ())
+    q, ev = runtime.Queue(), runtime.Event()
+    getter, waiter = runtime.spawn(q.get), runtime.spawn(ev.wait)
+    runtime.sleep(0)
+    q.put(None)
+    ev.send(None)
+    assert getter.wait() is None and waiter.wait() is None
+    assert runtime.spawn(lambda: None).wait() is None
+
+
 def test_timers_fire_in_deadline_order_on_virtual_time(clock):
     woke = []
 
