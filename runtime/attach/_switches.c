@@ -48,7 +48,9 @@ static const char *const HOOK_NAMES[HOOKS] = {"switched",     "blocked",        
                                               "timers_fired", "before_io_wait", "after_io_wait"};
 static PyObject *hook_names[HOOKS];
 
-static PyObject *gr_frame_name, *dead_name, *gid_name, *f_locals_name, *throw_name, *pendingcnt_name; /* interned */
+static PyObject *gr_frame_name, *dead_name, *gid_name, *f_locals_name, *throw_name, *switch_name; /* interned */
+static PyObject *pendingcnt_name, *self_name, *read_event_name, *write_event_name, *active_name, *fd_name;
+static PyObject *read_name, *fileno_name;
 static PyObject *zero;                                                             /* 0 */
 
 /* greenlet's C API (the capsule `greenlet._C_API`, its greenlet.h): entry 4 is PyGreenlet_GetCurrent, a
@@ -423,6 +425,9 @@ typedef struct {
 
 static PyTypeObject CoreType;
 
+/* a Core the garbage collector cleared (at exit, say) traces nothing */
+#define CLEARED(core) ((core)->parked == NULL)
+
 /* learn where the type of `hooks` keeps each hook (its __slots__) */
 static void
 learn_hooks(Core *self)
@@ -497,18 +502,24 @@ call(PyObject *func, PyObject *const *args, size_t nargs)
 static int
 pop(PyObject *dict, PyObject *key, PyObject **out)
 {
-    PyObject *value = PyDict_GetItemWithError(dict, key);
     *out = NULL;
-    if (value == NULL) {
-        return PyErr_Occurred() ? -1 : 0;
+    if (PyDict_GET_SIZE(dict) == 0) {
+        return 0;
     }
-    Py_INCREF(value);
-    if (PyDict_DelItem(dict, key) < 0) {
-        Py_DECREF(value);
+#if PY_VERSION_HEX >= 0x030D0000
+    return PyDict_Pop(dict, key, out) < 0 ? -1 : 0;
+#else
+    PyObject *value = _PyDict_Pop(dict, key, Py_None);
+    if (value == NULL) {
         return -1;
+    }
+    if (value == Py_None) {
+        Py_DECREF(value);
+        return 0;
     }
     *out = value;
     return 0;
+#endif
 }
 
 /* max(0, now - deadline), a new reference */
@@ -1069,10 +1080,12 @@ ended(Core *self, PyObject *glet, int threw)
     return call(self->exited, args, 2);
 }
 
+/* event == "throw" (greenlet's events are interned: the same objects as ours) */
 static int
 is_throw(PyObject *event)
 {
-    return event == throw_name || (PyUnicode_CheckExact(event) && PyUnicode_Compare(event, throw_name) == 0);
+    return event == throw_name
+           || (event != switch_name && PyUnicode_CheckExact(event) && PyUnicode_Compare(event, throw_name) == 0);
 }
 
 /* back = value (NULL: None), the old one released after */
@@ -1238,6 +1251,9 @@ Core_call(Core *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
         PyErr_SetString(PyExc_TypeError, "trace(event, (origin, target))");
         return NULL;
     }
+    if (CLEARED(self)) {
+        Py_RETURN_NONE;
+    }
     PyObject *origin = Py_NewRef(PyTuple_GET_ITEM(pair, 0)), *target = Py_NewRef(PyTuple_GET_ITEM(pair, 1));
     int r = trace(self, args[0], origin, target);
     Py_DECREF(origin);
@@ -1250,6 +1266,9 @@ Core_call(Core *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 static PyObject *
 Core_hub_waits(Core *self, PyObject *timeout)
 {
+    if (CLEARED(self)) {
+        Py_RETURN_NONE;
+    }
     if (self->back != NULL) {
         PyObject *back = Py_NewRef(self->back);
         PyObject *args[] = {back, self->hub != NULL ? self->hub : Py_None};
@@ -1280,6 +1299,9 @@ Core_hub_waits(Core *self, PyObject *timeout)
 static PyObject *
 Core_hub_woke(Core *self, PyObject *nready)
 {
+    if (CLEARED(self)) {
+        Py_RETURN_NONE;
+    }
     PyObject *args[] = {nready};
     return call_hook(self, AFTER_IO_WAIT, args, 1) < 0 ? NULL : Py_NewRef(Py_None);
 }
@@ -1290,6 +1312,9 @@ static PyObject *ParkingSwitch_new(Core *core, PyObject *switch_);
 static PyObject *
 Core_hub_woke_pending(Core *self, PyObject *loop)
 {
+    if (CLEARED(self)) {
+        Py_RETURN_NONE;
+    }
     PyObject *nready = PyObject_GetAttr(loop, pendingcnt_name);
     if (nready == NULL) {
         return NULL;
@@ -1305,7 +1330,7 @@ Core_hub_woke_pending(Core *self, PyObject *loop)
 static PyObject *
 Core_leave(Core *self, PyObject *unused)
 {
-    if (PyThread_get_thread_ident() != self->thread) {
+    if (PyThread_get_thread_ident() != self->thread || CLEARED(self)) {
         Py_RETURN_NONE;
     }
     PyCodeObject *code = NULL;
@@ -1507,7 +1532,11 @@ static PyObject *
 ParkingSwitch_call(ParkingSwitch *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     Core *core = self->core;
-    if (PyThread_get_thread_ident() == core->thread && park_here_unless_yields(core) < 0) {
+    if (core == NULL || self->switch_ == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "a hub's switch cleared by the garbage collector");
+        return NULL;
+    }
+    if (PyThread_get_thread_ident() == core->thread && !CLEARED(core) && park_here_unless_yields(core) < 0) {
         return NULL;
     }
     return PyObject_Vectorcall(self->switch_, args, nargsf, kwnames);
@@ -1586,6 +1615,188 @@ static PyTypeObject ParkingSwitchType = {
     .tp_getset = ParkingSwitch_getset,
 };
 
+/* ------------------------------------------------------------------ SocketRule: a wait on a socket, in C */
+
+enum { GEVENT_SOCKET, EVENTLET_TRAMPOLINE };
+
+/* SocketRule.gevent(peers, peer, io_read, io_write) / SocketRule.eventlet(...): the rule of a greenthread waiting on a
+   socket (`runtime.attach.gevent`'s and `.eventlet`'s `wait` and `trampoline` closures, which it does exactly), the
+   most frequent park of a server: (io_read or io_write, None, the peer's name) from `peers` (id(socket) -> (weak
+   reference, name)), else peer(socket, fd, reading) */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    int kind;
+    PyObject *peers, *peer, *io_read, *io_write;
+} SocketRule;
+
+static PyTypeObject SocketRuleType;
+
+/* frame's local `name`, a new reference (what frame.f_locals[name] gives) */
+static PyObject *
+local_of(PyObject *frame, PyObject *name)
+{
+    PyObject *value;
+    if (PyFrame_Check(frame) && object_fast_local((PyFrameObject *)frame, name, &value)) {
+        return value;
+    }
+    return locals_item(frame, name, NULL);
+}
+
+/* peers.get(id(sock)): its name where the weak reference there is to `sock` (borrowed), else NULL (or an error) */
+static PyObject *
+known_peer(SocketRule *self, PyObject *sock)
+{
+    PyObject *key = PyLong_FromVoidPtr(sock);
+    PyObject *known = key == NULL ? NULL : PyDict_GetItemWithError(self->peers, key);
+    Py_XDECREF(key);
+    if (known == NULL || !PyTuple_Check(known) || PyTuple_GET_SIZE(known) != 2) {
+        return NULL;
+    }
+    PyObject *ref = PyObject_CallNoArgs(PyTuple_GET_ITEM(known, 0));
+    if (ref == NULL) {
+        return NULL;
+    }
+    Py_DECREF(ref); /* (compared only) */
+    return ref == sock ? PyTuple_GET_ITEM(known, 1) : NULL;
+}
+
+static PyObject *
+SocketRule_call(SocketRule *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 1 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames))) {
+        PyErr_SetString(PyExc_TypeError, "rule(frame)");
+        return NULL;
+    }
+    PyObject *frame = args[0], *sock = NULL, *reading = NULL, *watcher = NULL, *name = NULL, *fd = NULL;
+    PyObject *result = NULL;
+    int truth;
+    if (self->kind == GEVENT_SOCKET) { /* a socket's method waiting on its read or write watcher (the started one) */
+        if ((sock = local_of(frame, self_name)) == NULL || (watcher = PyObject_GetAttr(sock, read_event_name)) == NULL
+            || (reading = PyObject_GetAttr(watcher, active_name)) == NULL || (truth = PyObject_IsTrue(reading)) < 0) {
+            goto done;
+        }
+        if (!truth) {
+            Py_SETREF(watcher, PyObject_GetAttr(sock, write_event_name));
+            if (watcher == NULL) {
+                goto done;
+            }
+        }
+    }
+    else { /* eventlet's trampoline(fd, read=...) */
+        PyObject *read = local_of(frame, read_name);
+        truth = read == NULL ? -1 : PyObject_IsTrue(read);
+        Py_XDECREF(read);
+        if (truth < 0 || (sock = local_of(frame, fd_name)) == NULL) {
+            goto done;
+        }
+        reading = Py_NewRef(truth ? Py_True : Py_False);
+    }
+    name = known_peer(self, sock);
+    if (name != NULL) {
+        Py_INCREF(name);
+    }
+    else if (!PyErr_Occurred()) {
+        fd = self->kind == GEVENT_SOCKET ? PyObject_GetAttr(watcher, fd_name) : local_of(frame, fileno_name);
+        if (fd != NULL) {
+            PyObject *peer_args[] = {sock, fd, reading};
+            name = PyObject_Vectorcall(self->peer, peer_args, 3, NULL);
+        }
+    }
+    if (name != NULL) {
+        result = PyTuple_Pack(3, truth ? self->io_read : self->io_write, Py_None, name);
+    }
+done:
+    Py_XDECREF(sock);
+    Py_XDECREF(reading);
+    Py_XDECREF(watcher);
+    Py_XDECREF(name);
+    Py_XDECREF(fd);
+    return result;
+}
+
+static PyObject *
+socket_rule(PyTypeObject *type, PyObject *args, int kind)
+{
+    PyObject *peers, *peer, *io_read, *io_write;
+    if (!PyArg_ParseTuple(args, "O!OOO", &PyDict_Type, &peers, &peer, &io_read, &io_write)) {
+        return NULL;
+    }
+    SocketRule *self = PyObject_GC_New(SocketRule, &SocketRuleType);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->vectorcall = (vectorcallfunc)SocketRule_call;
+    self->kind = kind;
+    self->peers = Py_NewRef(peers);
+    self->peer = Py_NewRef(peer);
+    self->io_read = Py_NewRef(io_read);
+    self->io_write = Py_NewRef(io_write);
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static PyObject *
+SocketRule_gevent(PyObject *type, PyObject *args)
+{
+    return socket_rule((PyTypeObject *)type, args, GEVENT_SOCKET);
+}
+
+static PyObject *
+SocketRule_eventlet(PyObject *type, PyObject *args)
+{
+    return socket_rule((PyTypeObject *)type, args, EVENTLET_TRAMPOLINE);
+}
+
+static int
+SocketRule_traverse(SocketRule *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->peers);
+    Py_VISIT(self->peer);
+    Py_VISIT(self->io_read);
+    Py_VISIT(self->io_write);
+    return 0;
+}
+
+static int
+SocketRule_clear(SocketRule *self)
+{
+    Py_CLEAR(self->peers);
+    Py_CLEAR(self->peer);
+    Py_CLEAR(self->io_read);
+    Py_CLEAR(self->io_write);
+    return 0;
+}
+
+static void
+SocketRule_dealloc(SocketRule *self)
+{
+    PyObject_GC_UnTrack(self);
+    SocketRule_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyMethodDef SocketRule_methods[] = {
+    {"gevent", (PyCFunction)SocketRule_gevent, METH_VARARGS | METH_CLASS,
+     "gevent(peers, peer, io_read, io_write): the rule of a gevent socket's method waiting on its watcher."},
+    {"eventlet", (PyCFunction)SocketRule_eventlet, METH_VARARGS | METH_CLASS,
+     "eventlet(peers, peer, io_read, io_write): the rule of eventlet's trampoline(fd, read=...)."},
+    {NULL},
+};
+
+static PyTypeObject SocketRuleType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "runtime.attach._switches.SocketRule",
+    .tp_basicsize = sizeof(SocketRule),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "rule(frame) -> (io_read | io_write, None, the peer): a wait on a socket (SocketRule.gevent, .eventlet).",
+    .tp_vectorcall_offset = offsetof(SocketRule, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_traverse = (traverseproc)SocketRule_traverse,
+    .tp_clear = (inquiry)SocketRule_clear,
+    .tp_dealloc = (destructor)SocketRule_dealloc,
+    .tp_methods = SocketRule_methods,
+};
+
 /* ------------------------------------------------------------------ the module */
 
 static PyMethodDef methods[] = {
@@ -1627,17 +1838,28 @@ PyInit__switches(void)
     f_locals_name = PyUnicode_InternFromString("f_locals");
     throw_name = PyUnicode_InternFromString("throw");
     pendingcnt_name = PyUnicode_InternFromString("pendingcnt");
+    switch_name = PyUnicode_InternFromString("switch");
+    self_name = PyUnicode_InternFromString("self");
+    read_event_name = PyUnicode_InternFromString("_read_event");
+    write_event_name = PyUnicode_InternFromString("_write_event");
+    active_name = PyUnicode_InternFromString("active");
+    fd_name = PyUnicode_InternFromString("fd");
+    read_name = PyUnicode_InternFromString("read");
+    fileno_name = PyUnicode_InternFromString("fileno");
     zero = PyLong_FromLong(0);
     if (gr_frame_name == NULL || dead_name == NULL || gid_name == NULL || f_locals_name == NULL || throw_name == NULL
-        || pendingcnt_name == NULL || zero == NULL || PyType_Ready(&ParkedType) < 0 || PyType_Ready(&CoreType) < 0
-        || PyType_Ready(&ParkingSwitchType) < 0) {
+        || pendingcnt_name == NULL || switch_name == NULL || self_name == NULL || read_event_name == NULL
+        || write_event_name == NULL || active_name == NULL || fd_name == NULL || read_name == NULL
+        || fileno_name == NULL || zero == NULL || PyType_Ready(&ParkedType) < 0 || PyType_Ready(&CoreType) < 0
+        || PyType_Ready(&ParkingSwitchType) < 0 || PyType_Ready(&SocketRuleType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module);
     if (m != NULL
         && (PyModule_AddObjectRef(m, "Core", (PyObject *)&CoreType) < 0
             || PyModule_AddObjectRef(m, "Parked", (PyObject *)&ParkedType) < 0
-            || PyModule_AddObjectRef(m, "ParkingSwitch", (PyObject *)&ParkingSwitchType) < 0)) {
+            || PyModule_AddObjectRef(m, "ParkingSwitch", (PyObject *)&ParkingSwitchType) < 0
+            || PyModule_AddObjectRef(m, "SocketRule", (PyObject *)&SocketRuleType) < 0)) {
         Py_DECREF(m);
         return NULL;
     }

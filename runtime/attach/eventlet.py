@@ -19,6 +19,7 @@ from greenlet import GreenletExit, getcurrent
 
 from runtime.attach.adapter import Adapter
 from runtime.attach.parking import Why, local, self_is
+from runtime.attach.switches import socket_rule
 from runtime.instrument import Cause, Reason
 
 __all__ = ["EventletAdapter"]
@@ -74,7 +75,8 @@ class EventletAdapter(Adapter):
             name = known[1] if known is not None and known[0]() is sock else peer(sock, local(frame, "fileno"), reading)
             return (Reason.IO_READ if reading else Reason.IO_WRITE), None, name
 
-        self.parking.add(hubs.trampoline, trampoline)
+        rule = socket_rule("eventlet", peers, peer) if self.trace.native else trampoline  # (the same, in C)
+        self.parking.add(hubs.trampoline, rule)
 
     def _poll_hub(self, module: ModuleType) -> None:
         """The poll hubs (epoll, poll) wait on their poller in ``do_poll``; with no fd to watch, in

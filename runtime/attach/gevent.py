@@ -26,6 +26,7 @@ from greenlet import GreenletExit, getcurrent
 
 from runtime.attach.adapter import Adapter
 from runtime.attach.parking import Why, local, self_is
+from runtime.attach.switches import socket_rule
 from runtime.instrument import Cause, Reason
 
 __all__ = ["GeventAdapter"]
@@ -296,11 +297,12 @@ class GeventAdapter(Adapter):
             name = known[1] if known is not None and known[0]() is sock else peer(sock, watcher.fd, reading)
             return (Reason.IO_READ if reading else Reason.IO_WRITE), None, name
 
+        rule = socket_rule("gevent", peers, peer) if self.trace.native else wait  # (the same, in C)
         for cls in vars(module).values():
             if isinstance(cls, type) and cls.__module__ == module.__name__ and "_wait" in dir(cls):
                 for func in vars(cls).values():
                     if callable(func) and hasattr(func, "__code__"):
-                        self.parking.add(func, wait)
+                        self.parking.add(func, rule)
 
     def _threadpool(self, threadpool: ModuleType) -> None:
         from gevent.pool import GroupMappingMixin

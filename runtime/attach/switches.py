@@ -35,7 +35,7 @@ import greenlet
 from runtime.attach.parking import DEPTH, REFINE, UNKNOWN, Parking
 from runtime.instrument import Cause, Reason, hooks
 
-__all__ = ["NATIVE", "Parked", "SwitchTrace"]
+__all__ = ["NATIVE", "Parked", "SwitchTrace", "socket_rule"]
 
 try:
     if os.environ.get("GREENSCOPE_PURE_PYTHON"):
@@ -49,6 +49,13 @@ NATIVE = _switches is not None
 
 _now = time.perf_counter_ns  # the recorder's clock
 _frame = sys._getframe
+
+
+def socket_rule(library: str, peers: dict[int, Any], peer: Callable[[Any, Any, Any], Any]) -> Any:
+    """The rule, in C, of a greenthread of `library` ("gevent": a socket's method; "eventlet": trampoline)
+    waiting on a socket: what the adapter's closure of the same name does (the most frequent park of a server)."""
+    return getattr(_switches.SocketRule, library)(peers, peer, Reason.IO_READ, Reason.IO_WRITE)
+
 
 #: what wakes a greenthread parked for each reason, when nobody signalled it
 _CAUSE = {

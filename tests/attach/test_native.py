@@ -310,6 +310,74 @@ def test_the_trace_in_c_records_what_the_trace_in_python_records(peer: str):
     assert len(program) >= 10  # the blocks name the program's lines
 
 
+SOCKETS = """
+import json, socket, sys, warnings
+warnings.simplefilter("ignore")
+from runtime.attach import attach
+peer = sys.argv[1]
+py, c = attach(peer, native=False), attach(peer, native=True)  # not started: their rules only
+if peer == "gevent":
+    import gevent, gevent._socket3, gevent._socketcommon, gevent.socket as green
+    for adapter in (py, c):
+        for module in (gevent._socketcommon, gevent._socket3):
+            adapter._sockets(module)
+    spawn, sleep = gevent.spawn, gevent.sleep
+else:
+    import eventlet, eventlet.hubs
+    from eventlet.green import socket as green
+    for adapter in (py, c):
+        adapter._hubs(eventlet.hubs)
+        adapter.patches.undo()
+    spawn, sleep = eventlet.spawn, eventlet.sleep
+listener = green.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen()
+def connection():
+    client = green.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    client.connect(listener.getsockname())
+    server, _ = listener.accept()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    return client, server
+(reader, reader_server), (writer, writer_server) = connection(), connection()  # (the servers kept open)
+a, b = green.socketpair()  # no peer's address
+def read(sock):
+    sock.recv_into(bytearray(1))  # (gevent's recv is compiled: no frame of it to read; its recv_into is not)
+def fill(sock):
+    while True:
+        sock.send(b"x" * 65536)
+# a client reads what its server never sends, another fills its server's buffer, which it never reads
+waits = [spawn(read, reader), spawn(fill, writer), spawn(listener.accept), spawn(read, a)]
+sleep(0.05)
+out = []
+for g in waits:
+    frame = g.gr_frame
+    out.append([[list(adapter.parking.why(frame)) for adapter in (py, c)] for _ in range(2)])  # cold, then cached
+print(json.dumps(out))
+"""
+
+
+@needs_c
+def test_the_socket_rules_in_c_say_what_the_closures_say(peer: str):
+    result = subprocess.run(
+        [sys.executable, "-c", SOCKETS, peer],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 0, result.stderr
+    waits = json.loads(result.stdout)
+    for calls in waits:
+        for python, c in calls:
+            assert c == python
+    reasons = [calls[0][0][0] for calls in waits]
+    details = [calls[0][0][2] for calls in waits]
+    assert reasons == ["io_read", "io_write", "io_read", "io_read"]
+    assert details[0].startswith("127.0.0.1:") and details[1].startswith("127.0.0.1:")
+    assert details[2].startswith("listening 127.0.0.1:") and details[3] != details[0]
+
+
 def _frames() -> list[tuple[Any, str]]:
     """Frames of functions with every kind of local (an argument, a plain one, a cell, a free one, one
     unbound, a comprehension's), live and finished, and the names to read in each."""
