@@ -147,7 +147,7 @@ export function tooltipText(timeline, hit, until) {
   if (hit.kind === "waiters") return `${hit.group.waiting.length} greenthreads waited for a slot of ${hit.group.label}`;
   const lane = hit.kind === "lane" ? hit.lane : null, hub = hit.hub;
   const head = lane ? `gt${lane.gid} ${lane.func}` : tr.hubs.length > 1 ? `hub ${hub.gid}` : "hub";
-  if (!hit.inPlot) return lane ? `${head}\n${lane.site || ""}` : head;
+  if (!hit.inPlot) return lane ? `${head}\n${lane.site ? tr.relative(lane.site) : ""}` : head;
   const { state, changes } = timeline.columnState(lane ?? hub, hit.c0, hit.c1, until);
   if (state < 0) return `${head}\n—`;
   const name = lane ? model.labels[state] : state ? "waiting in the poller" : "running";

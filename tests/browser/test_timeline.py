@@ -106,6 +106,9 @@ def test_clicking_a_lane_shows_its_spawn_site(page: Page):
     page.mouse.move(x + 5, y + page.locator("#timeline").bounding_box()["y"])  # hover: a tooltip
     expect(page.locator("#tooltip")).to_be_visible()
     expect(page.locator("#tooltip")).to_contain_text(f"gt{gid} fetch")
+    page.mouse.move(20, y + page.locator("#timeline").bounding_box()["y"])  # over its label: where it was spawned
+    expect(page.locator("#tooltip")).to_contain_text("crawler.py:")
+    assert "/" not in page.locator("#tooltip").inner_text().split("\n")[1]  # from the program's directory
 
 
 def rows(page: Page) -> list[int]:
