@@ -1,26 +1,28 @@
 /* runtime.attach._switches: the hot paths of the attach switch trace (`runtime.attach.switches`) in C.
 
-   Core(parked=, waits=, yields=, hooks=, causes=, timer=, timeout=, kill=, send=, find_hub=, on_hub=,
-        park=, exited=, announce=, clock=)
+   Core(parked=, waits=, yields=, hooks=, causes=, timer=, timeout=, kill=, send=, find_hub=, on_hub=, rules=,
+        unknown=, io=, depth=, refine=, exited=, announce=, clock=, announces=False)
 
    A Core is the function `greenlet.settrace` is given: core(event, (origin, target)) does exactly what
-   `SwitchTrace._bind`'s `trace` closure does, on the same state (the hub greenlet, the greenthread that
-   gave it control: `back`; the timers that woke greenthreads since the hub last polled: `fired`,
-   `late_most`), with the same dicts (`parked`, `waits`). In C: a greenthread giving the hub control, the
-   hub running a greenthread (its wake, when it was parked; its switch), a greenthread switching straight
-   to another, the hub's polls (`hub_waits`, `hub_woke`). In Python, called from here: finding the hub
+   `SwitchTrace._bind_python`'s `trace` closure does, on the same state (the hub greenlet; the greenthread
+   that gave it control: `back`; the timers that woke greenthreads since the hub last polled: `fired`,
+   `late_most`), with the same dicts (`parked`, `waits`). In C: a greenthread giving the hub control, the hub
+   running a greenthread (its wake, when it was parked; its switch), a greenthread switching straight to
+   another, the hub's polls (`hub_waits`, `hub_woke`). In Python, called from here: finding the hub
    (`find_hub`, `on_hub`), a greenthread's end (`exited`: how it ended, who it wakes), one the adapter did
    not see spawned (`announce`). The recorder's hooks are read from `runtime.instrument.hooks` at each
-   call, straight from their slots (a generic attribute lookup would be most of a hook's cost): where the
-   object's type changes, the generic lookup.
+   call, straight from their slots (as long as the type of `hooks` is the one learned: else generically).
 
-   core.parking(switch) is the hub's `switch` for the adapter to put in its class: the park-or-yield test
-   (is the calling frame one where the library yields: a `sleep(0)`?) reads the interpreter's own frame,
-   no frame object made, no f_locals dict built; a park calls `park(greenlet, frame)` (the rules).
+   Parks: core.parking(switch) is a hub's `switch` for the adapter to put in its class (eventlet), and
+   core.leave a greenlet's `switch_out` (gevent's hub calls it): both test first whether the greenthread
+   yields there (a `sleep(0)`: the calling frame's code and offset, or a local of it, read from the
+   interpreter's frame: no frame object, no f_locals dict), else park it: Parking.why's walk (`rules`),
+   a Parked record, `blocked`. With `announces`, a greenthread that gives the hub control without having
+   called `leave` is tested here, from its suspended frame.
 
+   SocketRule.gevent/.eventlet(...) is the rule of a wait on a socket (the adapters' closures, in C).
    local(frame, name[, default]) is frame.f_locals[name] (or .get(name, default)), reading the one local
    where it is a plain one (else asking f_locals: a cell, a free variable, one unbound, 3.13's proxy).
-
    Parked(glet, reason, obj, deadline) is `switches.Parked` as a C type (its fields read here directly).
 
    Optional: without it (no compiler, another interpreter, GREENSCOPE_PURE_PYTHON=1) the closures run. */

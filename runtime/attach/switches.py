@@ -1,9 +1,11 @@
 """Every switch of eventlet's or gevent's greenlets, turned into the recorder's hooks.
 
 Two doors. Both libraries park a greenthread by calling their hub's ``switch`` from it: the
-adapter puts `SwitchTrace.parking` there, which runs in the parking greenthread, before it
-parks. And ``greenlet.settrace`` calls the trace on every switch of the thread, whatever
-library made it, with the greenlet that gave control and the one that took it. From those:
+eventlet adapter wraps it (`SwitchTrace.parking_switch`); gevent's calls the greenlet's
+``switch_out`` first, which the gevent adapter gives its greenlets (`SwitchTrace.leave`). Either
+runs in the parking greenthread, before it parks. And ``greenlet.settrace`` calls the trace on
+every switch of the thread, whatever library made it, with the greenlet that gave control and
+the one that took it. From those:
 
 - **block**: at the hub's ``switch``, the caller's frames say whether the greenthread parks or
   yields (``sleep(0)``), and why (`Parking`); ``blocked`` is called there, from the
@@ -18,7 +20,9 @@ library made it, with the greenlet that gave control and the one that took it. F
   reported as one ``timers`` event (how many, the latest's lateness) when the hub next polls.
 - **exit**: a greenthread that switched away dead ended; the adapter says how (`outcome`).
 
-Only the thread that called `start` is traced (the program's main thread).
+Only the thread that called `start` is traced (the program's main thread). The hot paths are C
+(`runtime.attach._switches`: the trace, the park-or-yield test, the park) where it is built and
+GREENSCOPE_PURE_PYTHON is not set; else the closures of `SwitchTrace._bind_python`, the same code.
 """
 
 from __future__ import annotations
@@ -174,11 +178,10 @@ class SwitchTrace:
     # ------------------------------------------------------------------ the trace
 
     def _bind(self) -> None:
-        # What both traces call back: a park's rules, an end, a greenlet the adapter did not see spawned.
+        # What both traces call back (an end, a greenlet the adapter did not see spawned), and the park in Python.
         parked, waits, why, outcome = self.parked, self.waits, self.parking.why, self.outcome
         signal = self.signal
         _hooks = hooks  # a closure cell: faster than the global
-        parked_type: Callable[[Any, str, Any, int], Any] = _switches.Parked if self.native else Parked
 
         def park(glet: Any, frame: Any) -> None:
             """`glet` calls its hub's switch from `frame` (None: from compiled code), not to yield: why."""
@@ -195,7 +198,7 @@ class SwitchTrace:
                     deadline = _now() + int(detail * 1e9)
             elif detail is not None and type(detail) is not str:
                 detail = None  # a library variable that held a timeout holds something else by now
-            p = parked[glet] = parked_type(glet, reason, obj, deadline)
+            p = parked[glet] = Parked(glet, reason, obj, deadline)
             if obj is not None:
                 waits.setdefault(obj, []).append(p)
             h = _hooks.blocked
