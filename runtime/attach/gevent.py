@@ -283,6 +283,8 @@ class GeventAdapter(Adapter):
 
     def _baseserver(self, baseserver: ModuleType) -> None:
         self._runs_first_argument.add(baseserver._handle_and_close_when_done)
+        if self._greenlet is not None:  # it bound the Greenlet it found when imported: maybe not the traced one
+            self.patches.set(baseserver.BaseServer, "_spawn", self._greenlet.spawn)
 
     def _sockets(self, module: ModuleType) -> None:
         peer, peers = self.peer, self._peers

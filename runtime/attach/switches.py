@@ -155,8 +155,11 @@ class SwitchTrace:
         greenlet.settrace(trace)
 
     def stop(self) -> None:
+        """Remove the trace; what it handed out (`leave`, `parking_switch`'s wrappers) reports nothing
+        more: a class of greenlets a module kept from this trace may still call its `leave`."""
         greenlet.settrace(self._previous)
         self._previous = None
+        self.thread = 0
 
     # ------------------------------------------------------------------ what adapters call
 
