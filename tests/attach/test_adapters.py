@@ -89,7 +89,8 @@ AGAIN = textwrap.dedent(
         events = recorder.take()
         kinds = collections.Counter(KIND_NAMES[e[0]] for e in events)
         unplaced = sum(e[0] == BLOCK and e[-1] is None for e in events)  # no program line: reported from the hub
-        out.append({"problems": states.check(events), "blocks": kinds["block"], "wakes": kinds["wake"], "unplaced": unplaced})
+        problems = states.check(events)
+        out.append({"problems": problems, "blocks": kinds["block"], "wakes": kinds["wake"], "unplaced": unplaced})
     print(json.dumps(out))
     """
 )
