@@ -12,9 +12,11 @@
    `runtime.trace.codec._dictionary_in_python` does, at a few ns a value instead of ~50.
 
    `narrow` codes a column of little-endian int64s as an "n" column (docs/protocol.md): a mode, a width
-   and a base, then each value as a little-endian unsigned int of that width — in steps (each value minus
-   the one before: a column that never goes down, as times do) or as offsets from the smallest; `widen`
-   reads one back (native int64s), refusing a value past int64. What `_narrow_in_python` and
+   and a base, then each value as an unsigned int of that width — in steps (each value minus the one
+   before: a column that never goes down, as times do) or as offsets from the smallest — in byte planes
+   (every value's lowest byte, then every value's next one...: the high planes, nearly all zeros, cost
+   zlib next to nothing); `widen` reads one back (native int64s; also the interleaved little-endian
+   layout of agents from before the planes), refusing a value past int64. What `_narrow_in_python` and
    `_widen_in_python` do, at a ns a value instead of ~100. Optional: without it (another interpreter, no
    compiler) the codec codes in Python. */
 
@@ -185,14 +187,16 @@ narrow(PyObject *module, PyObject *arg)
     PyObject *out = PyBytes_FromStringAndSize(NULL, 10 + n * width);
     if (out != NULL) {
         unsigned char *o = (unsigned char *)PyBytes_AS_STRING(out);
-        o[0] = steps ? 's' : 'o';
+        o[0] = steps ? 'S' : 'O';
         o[1] = (unsigned char)width;
         put_unsigned(o + 2, (uint64_t)base, 8);
         o += 10;
         uint64_t before = (uint64_t)base;
-        for (Py_ssize_t i = 0; i < n; i++, o += width) {
-            uint64_t v = (uint64_t)int64_at(in + 8 * i);
-            put_unsigned(o, v - before, width);
+        for (Py_ssize_t i = 0; i < n; i++) { /* in byte planes: every value's lowest byte, then the next... */
+            uint64_t v = (uint64_t)int64_at(in + 8 * i), d = v - before;
+            for (int b = 0; b < width; b++, d >>= 8) {
+                o[b * n + i] = (unsigned char)d;
+            }
             before = steps ? v : before;
         }
     }
@@ -229,20 +233,29 @@ widen(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     const unsigned char *in = blob.buf;
     int width = blob.len >= 10 ? in[1] : 0;
-    if (blob.len < 10 || (in[0] != 's' && in[0] != 'o') || (width != 1 && width != 2 && width != 4 && width != 8)
+    if (blob.len < 10 || (in[0] != 'S' && in[0] != 'O' && in[0] != 's' && in[0] != 'o') || (width != 1 && width != 2 && width != 4 && width != 8)
         || (blob.len - 10) / width != n || (blob.len - 10) % width) {
         PyBuffer_Release(&blob);
         PyErr_SetString(PyExc_ValueError, "a damaged narrowed column");
         return NULL;
     }
-    int steps = in[0] == 's';
+    int steps = in[0] == 's' || in[0] == 'S', planes = in[0] == 'S' || in[0] == 'O';
     long long base = int64_at(in + 2);
     PyObject *out = PyBytes_FromStringAndSize(NULL, n * 8);
     if (out != NULL) {
         long long *o = (long long *)PyBytes_AS_STRING(out);
         const unsigned char *p = in + 10;
-        for (Py_ssize_t i = 0; i < n; i++, p += width) {
-            if (plus(base, unsigned_at(p, width), &o[i])) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint64_t d = 0;
+            if (planes) {
+                for (int b = width - 1; b >= 0; b--) {
+                    d = d << 8 | p[b * n + i];
+                }
+            }
+            else {
+                d = unsigned_at(p + i * width, width);
+            }
+            if (plus(base, d, &o[i])) {
                 Py_CLEAR(out);
                 PyErr_SetString(PyExc_ValueError, "a narrowed column with a value past int64");
                 break;
@@ -257,7 +270,7 @@ widen(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"narrow", narrow, METH_O,
      "narrow(raw: bytes) -> bytes: little-endian int64s as an \"n\" column (mode, width, base, then each\n"
-     "value in steps or as an offset, as little-endian unsigned ints of 1, 2, 4 or 8 bytes)."},
+     "value in steps or as an offset, as unsigned ints of 1, 2, 4 or 8 bytes, in byte planes: lowest first)."},
     {"widen", (PyCFunction)(void (*)(void))widen, METH_FASTCALL,
      "widen(blob: bytes, count: int) -> bytes: an \"n\" column's `count` values as native int64s;\n"
      "ValueError for a damaged column or a value past int64."},

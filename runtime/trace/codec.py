@@ -190,17 +190,18 @@ def _narrow_in_python(raw: bytes | array) -> bytes:
     if not _LITTLE:
         values.byteswap()
     if all(map(operator.le, values, values[1:])):
-        mode, base = b"s", values[0] if values else 0
+        mode, base = b"S", values[0] if values else 0
         parts = list(map(operator.sub, values, itertools.chain((base,), values)))
     else:
-        mode, base = b"o", min(values)
+        mode, base = b"O", min(values)
         parts = [v - base for v in values]
     top = max(parts, default=0)
     width = 1 if top <= 0xFF else 2 if top <= 0xFFFF else 4 if top <= 0xFFFFFFFF else 8
     packed = array(_UNSIGNED[width], parts)
     if not _LITTLE:
         packed.byteswap()
-    return _NARROW.pack(mode, width, base) + packed.tobytes()
+    raw = packed.tobytes()
+    return _NARROW.pack(mode, width, base) + b"".join(raw[b::width] for b in range(width))  # in byte planes
 
 
 def _widen_in_python(blob: bytes, count: int) -> bytes:
@@ -209,13 +210,19 @@ def _widen_in_python(blob: bytes, count: int) -> bytes:
     if len(blob) < _NARROW.size:
         raise ValueError("a damaged narrowed column")
     mode, width, base = _NARROW.unpack_from(blob)
-    if mode not in (b"s", b"o") or width not in _UNSIGNED or len(blob) - _NARROW.size != width * count:
+    if mode not in (b"S", b"O", b"s", b"o") or width not in _UNSIGNED or len(blob) - _NARROW.size != width * count:
         raise ValueError("a damaged narrowed column")
+    body = blob[_NARROW.size :]
+    if mode in (b"S", b"O"):  # byte planes (lowercase: interleaved, as agents wrote before the planes)
+        interleaved = bytearray(len(body))
+        for b in range(width):
+            interleaved[b::width] = body[b * count : (b + 1) * count]
+        body = interleaved
     parts = array(_UNSIGNED[width])
-    parts.frombytes(blob[_NARROW.size :])
+    parts.frombytes(body)
     if not _LITTLE:
         parts.byteswap()
-    if mode == b"s":
+    if mode in (b"S", b"s"):
         values = list(itertools.accumulate(parts, initial=base))[1:]
     else:
         values = [base + p for p in parts]

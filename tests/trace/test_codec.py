@@ -101,12 +101,12 @@ def test_int_columns(values, kind_of):
 @pytest.mark.parametrize(
     ("values", "mode", "width"),
     [
-        ([10**15 + 3000 * i for i in range(100)], b"s", 2),  # times: in steps, each 3,000 ns after the one before
-        ([10**15, 10**15 + 70_000], b"s", 4),
-        ([7, 9, 8, 300], b"o", 2),  # down and up: offsets from the smallest
-        ([-(2**63), 2**63 - 1], b"s", 8),
-        ([2**63 - 1, -(2**63)], b"o", 8),
-        ([5], b"s", 1),
+        ([10**15 + 3000 * i for i in range(100)], b"S", 2),  # times: in steps, each 3,000 ns after the one before
+        ([10**15, 10**15 + 70_000], b"S", 4),
+        ([7, 9, 8, 300], b"O", 2),  # down and up: offsets from the smallest
+        ([-(2**63), 2**63 - 1], b"S", 8),
+        ([2**63 - 1, -(2**63)], b"O", 8),
+        ([5], b"S", 1),
     ],
 )
 def test_int_columns_are_narrowed_in_steps_or_offsets(values, mode, width):
@@ -146,6 +146,8 @@ def _little(values: list[int]) -> bytes:
         (struct.pack("<cBq", b"o", 2, 0) + bytes(5), "damaged"),  # 5 bytes for 3 values of 2
         (struct.pack("<cBq", b"x", 1, 0) + bytes(3), "damaged"),
         (struct.pack("<cBq", b"s", 3, 0) + bytes(9), "damaged"),
+        (struct.pack("<cBq", b"S", 1, 2**63 - 2) + bytes([0, 1, 1]), "past int64"),
+        (struct.pack("<cBq", b"O", 4, 0) + bytes(11), "damaged"),
         (b"s\x01", "damaged"),
     ],
 )
@@ -158,6 +160,29 @@ def test_a_damaged_narrowed_column_is_refused(blob: bytes, message: str):
             widen(blob, 3)
     with pytest.raises(FormatError, match=f"field ts column is not whole: .*{message}"):
         list(Decoder().feed(MAGIC + frame))
+
+
+def test_narrowed_values_travel_in_byte_planes():
+    """Every value's lowest byte, then every value's next: the high planes of times (steps of a few µs in
+    4 bytes) are nearly all zeros, which zlib compresses for next to nothing."""
+    blob = codec._narrow(array("q", [10**15, 10**15 + 70_000, 10**15 + 70_001]).tobytes())
+    steps = [0, 70_000, 1]  # 0x11170 in 4 bytes: 70 11 01 00
+    planes = bytes(s >> (8 * b) & 0xFF for b in range(4) for s in steps)
+    assert blob == struct.pack("<cBq", b"S", 4, 10**15) + planes
+    assert planes == bytes([0, 0x70, 1, 0, 0x11, 0, 0, 1, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("mode", [b"s", b"o"])
+def test_columns_narrowed_before_the_byte_planes_still_decode(mode: bytes):
+    """Agents before the planes wrote each value's bytes together (modes `s` and `o`)."""
+    values = [1000, 1300, 70_000]
+    parts = [1000 - 1000, 300, 70_000 - 1300] if mode == b"s" else [0, 300, 69_000]
+    column = struct.pack("<cBq", mode, 4, 1000) + struct.pack("<3I", *parts)
+    frame = events_frame(3, [[SWITCH, f, "n", len(column)] for f in range(3)], [column] * 3, bytes([SWITCH]) * 3)
+    for widen in {codec._widen, codec._widen_in_python}:
+        assert array("q", widen(column, 3)).tolist() == values
+    [(_, batch)] = Decoder().feed(MAGIC + frame)
+    assert batch.events() == [(SWITCH, v, v, v) for v in values]
 
 
 def test_int64_columns_from_before_narrowing_still_decode():

@@ -179,7 +179,7 @@ def test_a_full_disk_stops_a_sessions_recording_not_the_session(tmp_path: Path, 
     says so; the session streams on in memory."""
 
     def small_files() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
 
     server = Server(log=tmp_path / "serve.log", preexec_fn=small_files)
     program = traced(server, busy, 20_000)
