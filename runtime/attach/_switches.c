@@ -364,12 +364,14 @@ static PyTypeObject ParkedType = {
 
 /* ------------------------------------------------------------------ Core */
 
-/* where a greenlet type keeps `gid`: a slot at `offset` (0: not in a slot, ask the generic way), as of its
-   version tag (a type changed, or a new one at the same address, has another) */
+/* where a greenlet type keeps `gid`, as of its version tag (a type changed, or a new one at the same
+   address, has another): a slot at `offset`; else, with no class attribute `gid` and the generic getattr,
+   the instance dict at `dict_offset` (eventlet's greenthreads); else (both 0) ask the generic way */
 typedef struct {
     PyTypeObject *type; /* (borrowed: only compared, with its tag) */
     unsigned int tag;
     Py_ssize_t offset;
+    Py_ssize_t dict_offset;
 } GidSlot;
 
 #define GID_TYPES 4 /* a hub's, a greenthread's, the main greenlet's, another: a switch goes between two */
@@ -1115,11 +1117,12 @@ has_gid(Core *self, PyObject *glet)
             self->next_gid = (self->next_gid + 1) % GID_TYPES;
             slot->type = type;
             slot->tag = type->tp_version_tag;
-            slot->offset = type->tp_getattro == PyObject_GenericGetAttr && descr != NULL
-                                   && Py_IS_TYPE(descr, &PyMemberDescr_Type)
+            int generic = type->tp_getattro == PyObject_GenericGetAttr;
+            slot->offset = generic && descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)
                                    && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX
                                ? ((PyMemberDescrObject *)descr)->d_member->offset
                                : 0;
+            slot->dict_offset = generic && descr == NULL && type->tp_dictoffset > 0 ? type->tp_dictoffset : 0;
         }
         else {
             slot = NULL;
@@ -1127,6 +1130,14 @@ has_gid(Core *self, PyObject *glet)
     }
     if (slot != NULL && slot->offset > 0) { /* generic: the member, unset (AttributeError) or not */
         return *(PyObject **)((char *)glet + slot->offset) != NULL;
+    }
+    if (slot != NULL && slot->dict_offset > 0) { /* generic: the dict's item (no class attribute to find) */
+        PyObject *dict = *(PyObject **)((char *)glet + slot->dict_offset);
+        if (dict == NULL) {
+            return 0;
+        }
+        PyObject *found = PyDict_GetItemWithError(dict, gid_name); /* (borrowed) */
+        return found != NULL ? 1 : PyErr_Occurred() ? -1 : 0;
     }
     PyObject *gid;
     int r = PyObject_GetOptionalAttr(glet, gid_name, &gid);

@@ -29,12 +29,15 @@
 #include <unistd.h>
 #endif
 
-/* where a type keeps `gid`: a slot at `offset` (0: no slot, ask the generic way), as of its version tag
-   (a type changed, or a new one at the same address, has another) */
+/* where a type keeps `gid`, as of its version tag (a type changed, or a new one at the same address, has
+   another): a slot at `offset`; else, with no class attribute `gid` and the generic getattr, the instance
+   dict at `dict_offset` (eventlet's greenthreads, gevent's hub, a main greenlet); else (both 0) ask the
+   generic way */
 typedef struct {
     PyTypeObject *type;
     unsigned int tag;
     Py_ssize_t offset;
+    Py_ssize_t dict_offset;
 } GidSlot;
 
 enum { SWITCH, BLOCK, WAKE, HUB_WAIT, HUB_WAKE, TIMERS, KINDS }; /* the order of `codes` */
@@ -115,6 +118,17 @@ static PyObject *(*greenlet_getcurrent)(void);
 static PyObject *resource_kind_name;  /* "resource_kind" */
 static PyObject *array_type;          /* array.array */
 
+/* where instances of `type` keep `gid` in their dict (0: not there for certain): a type whose `gid` is no
+   class attribute (`descr`: what the type's MRO has for it), read by the generic getattr, whose dict is at a
+   fixed offset (a managed dict, 3.11's, has none) */
+static Py_ssize_t
+dict_offset(PyTypeObject *type, PyObject *descr)
+{
+    return descr == NULL && type->tp_getattro == PyObject_GenericGetAttr && type->tp_dictoffset > 0
+               ? type->tp_dictoffset
+               : 0;
+}
+
 /* the entry saying where `type` keeps `gid`, learned now if it is not known (NULL: a type without a
    version tag, which is not cached) */
 static GidSlot *
@@ -137,6 +151,7 @@ slot_of(Hooks *self, PyTypeObject *type)
                            && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX
                        ? ((PyMemberDescrObject *)descr)->d_member->offset
                        : 0;
+    slot->dict_offset = dict_offset(type, descr);
     return slot;
 }
 
@@ -155,6 +170,17 @@ gid(Hooks *self, PyObject *glet, long long *out)
             return *out == -1 && PyErr_Occurred() ? -1 : 0;
         }
         Py_XINCREF(value);
+    }
+    else if (slot != NULL && slot->dict_offset != 0) { /* its dict's item, a fifth of the generic lookup */
+        PyObject *dict = *(PyObject **)((char *)glet + slot->dict_offset);
+        PyObject *found = dict != NULL ? PyDict_GetItemWithError(dict, gid_name) : NULL; /* (borrowed) */
+        if (found != NULL && PyLong_CheckExact(found)) {
+            *out = PyLong_AsLongLong(found);
+            return *out == -1 && PyErr_Occurred() ? -1 : 0;
+        }
+        if (PyErr_Occurred()) {
+            return -1;
+        }
     }
     if (value == NULL) {
         if (PyObject_GetOptionalAttr(glet, gid_name, &value) < 0) {

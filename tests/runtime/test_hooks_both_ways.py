@@ -191,6 +191,27 @@ def test_the_c_hooks_read_a_gid_slot_until_its_type_changes():
 
 
 @needs_c
+def test_the_c_hooks_read_a_gid_from_the_instance_dict_until_the_class_has_one():
+    """A greenlet type without the slot (eventlet's greenthreads, gevent's hub, a main greenlet) keeps `gid` in
+    its instances' dicts, which the hooks read straight; once its class has a `gid` of its own (a property here)
+    that is what the attribute gives, and what the hooks report."""
+    import greenlet
+
+    class Plain(greenlet.greenlet):
+        pass
+
+    a, b = Plain(lambda: None), greenlet.greenlet(lambda: None)
+    a.gid, b.gid = 7, 8
+    rec = Recorder(clock=itertools.count(1).__next__)
+    rec.switched(a, b)
+    a.gid = 9  # (the runtime never changes one: read each time all the same)
+    rec.switched(a, b)
+    Plain.gid = property(lambda self: 99)  # type: ignore[attr-defined]
+    rec.switched(a, b)
+    assert [(e[2], e[3]) for e in rec.take()] == [(7, 8), (9, 8), (99, 8)]
+
+
+@needs_c
 def test_the_c_buffer_hands_out_what_the_kinds_name_and_counts_what_it_cannot_hold():
     """The C hooks keep their events in a buffer of their own (times and ids as int64s): a take hands out
     exactly the events the kinds it was given name, oldest first, and leaves the rest for the next; an event
