@@ -25,8 +25,6 @@ import time
 from array import array
 from collections import deque
 from collections.abc import Iterator
-from itertools import repeat
-from operator import sub
 from pathlib import Path
 from typing import Any
 
@@ -92,38 +90,77 @@ def _first_ts(events: Batch | Chunk) -> int:
     return events.columns[events.kinds[0]][0][0]
 
 
-def wire(chunks: list[Chunk], origin: int) -> dict:
-    """Consecutive chunks as one batch for the page, its numbers in one binary block (Socket.IO sends it as a
-    single attachment, which the page reads without parsing)::
+def wire(chunks: list[Chunk]) -> dict:
+    """Consecutive chunks as one batch for the page, its numbers and indexes in one binary block (Socket.IO sends
+    it as a single attachment, which the page reads without parsing)::
 
         {"events": 3, "data": b"...",                   # data[:events]: the kind code of each event, in order
          "columns": {"switch": {"n": 2, "ts": 8, "from": 24, "to": 40},     # n events; byte offsets in data
-                     "block": {"n": 1, "ts": 56, ..., "reason": ["io_read"]}}}    # not all numbers: a list
+                     "block": {"n": 1, "ts": 56, ..., "reason": {"table": ["io_read"], "ids": 64},
+                               "detail": ["10.0.0.1:80"]}}}                   # neither: a list
 
-    A numeric column is `n` little-endian float64s at its offset (a multiple of 8): exact, as the events' ints
-    are below 2**53; timestamps are ns since `origin` (the session's first event), exact for 104 days of run
-    whatever the machine's uptime."""
+    A column of ints is `n` little-endian int64s at its offset (a multiple of 8), as the chunks hold them
+    (timestamps on the program's clock: the page subtracts the session's origin, exactly). A column the chunks
+    hold coded (`Coded`: a few values over and over) goes coded: its `table` of distinct values, and at offset
+    `ids` each event's index in it, `n` little-endian unsigned ints of 1 byte (a table of at most 256 values) or
+    2 (aligned). Any other column (mostly distinct values, lists) is a list. So no value is sent one by one in
+    JSON, which Socket.IO would walk looking for attachments and the page would parse: the block is made by
+    copying arrays, and read in place."""
     kinds = b"".join(c.kinds for c in chunks)
-    blocks = [kinds, bytes(-len(kinds) % 8)]
-    offset = len(kinds) + len(blocks[1])
+    data = bytearray(kinds)
     columns: dict[str, dict[str, Any]] = {}
     for kind in sorted({k for c in chunks for k in c.columns}):
         parts = [c.columns[kind] for c in chunks if kind in c.columns]
         fields: dict[str, Any] = {"n": sum(len(cols[0]) for cols in parts)}
         for i, name in enumerate(("ts", *FIELDS[kind])):
             cols = [cols[i] for cols in parts]
-            if all(isinstance(col, array) for col in cols):
-                joined = cols[0] if len(cols) == 1 else array("q", b"".join(col.tobytes() for col in cols))
-                values = array("d", map(sub, joined, repeat(origin))) if i == 0 else array("d", joined)
-                if sys.byteorder != "little":
-                    values.byteswap()
-                blocks.append(values.tobytes())
-                fields[name] = offset
-                offset += 8 * len(values)
+            if all(isinstance(col, array) and col.typecode == "q" for col in cols):
+                fields[name] = _put(data, cols)
+            elif (coded := _joined(cols)) is not None:
+                fields[name] = {"table": coded.table, "ids": _put(data, [coded.ids])}
             else:
                 fields[name] = [v for col in cols for v in (col.tolist() if isinstance(col, array) else col)]
         columns[KIND_NAMES[kind]] = fields
-    return {"events": len(kinds), "data": b"".join(blocks), "columns": columns}
+    return {"events": len(kinds), "data": bytes(data), "columns": columns}
+
+
+def _put(data: bytearray, arrays: list[array]) -> int:
+    """Append `arrays` (of one type) to `data`, little-endian, aligned to their item size; the offset they start at."""
+    data += bytes(-len(data) % arrays[0].itemsize)
+    offset = len(data)
+    for values in arrays:
+        if sys.byteorder != "little" and values.itemsize > 1:
+            values = array(values.typecode, values)
+            values.byteswap()
+        data += values
+    return offset
+
+
+def _joined(cols: list) -> Coded | None:
+    """The columns of a field in consecutive chunks as one `Coded` column, their tables merged; or None where a
+    chunk did not code it (its values mostly distinct), or the merged table would not fit 2-byte indexes."""
+    if any(not isinstance(col, (Coded, array)) for col in cols):
+        return None
+    if not all(isinstance(col, Coded) for col in cols):  # ints in one chunk, some None in another: code them all
+        return Coded.of([v for col in cols for v in col])
+    if len(cols) == 1:
+        return cols[0]
+    index: dict[tuple[type, Any], int] = {}  # keyed by type too: a chunk's 1 and another's 1.0 stay two values
+    for col in cols:
+        for value in col.table:
+            index.setdefault((type(value), value), len(index))
+    if len(index) > 0x10000:
+        return None
+    ids = array("B" if len(index) <= 0x100 else "H")
+    for col in cols:
+        to = [index[type(value), value] for value in col.table]
+        if col.ids.typecode == ids.typecode and to == list(range(len(to))):
+            ids += col.ids
+        elif ids.typecode == "B":  # byte to byte, in C
+            ids.frombytes(col.ids.tobytes().translate(bytes(to).ljust(256, b"\0")))
+        else:
+            ids.extend(map(to.__getitem__, col.ids))
+    return Coded([value for _, value in index], ids)
 
 
 def _int64(column: Any) -> Any:

@@ -7,15 +7,18 @@ or its program's pace: a live-control step shows at once) — each acknowledged 
 carrying its ``seq``. A batch is columnar::
 
     {"session": "3", "tag": 2, "seq": 7, "first": 120000, "dropped": 0, "origin": "81234567890123",
-     "events": 3, "data": b"...",                          # the kinds, then the numeric columns (binary)
-     "columns": {"switch": {"n": 2, "ts": 8, "from": 24, "to": 40}, "block": {"n": 1, ..., "reason": [...]}}}
+     "events": 3, "data": b"...",                       # the kinds, then int64s and indexes (binary)
+     "columns": {"switch": {"n": 2, "ts": 8, "from": 24, "to": 40},
+                 "block": {"n": 1, ..., "reason": {"table": ["io_read"], "ids": 72}, "detail": [...]}}}
 
 `first` is the index (in the session) of its first event; `dropped` counts the events
 before it that this viewer will never get (they left memory before it read them). Rebuild
 the events by walking the kind codes (the first `events` bytes of `data`) and taking the next
-value of each column of that kind. Numbers travel in `data` (one Socket.IO binary attachment:
-the page reads float64s in place), timestamps as ns since `origin` — the session's first
-event's ts, a string — so they are exact for any uptime; see `visualizer.sessions.wire`.
+value of each column of that kind. Ints travel in `data` as int64s, columns that repeat a few
+values as a table and an index per event in `data`, the rest as lists (one Socket.IO binary
+attachment: the page reads it in place); timestamps on the program's clock, which the page
+counts from `origin` (the session's first event's ts, a string), exactly; see
+`visualizer.sessions.wire`.
 `tag` is the viewer's, from its subscribe: a batch of an earlier subscription (one sent as
 the viewer subscribed again) carries the old tag, and the viewer drops it. A subscribe replaces
 the viewer's subscription, unless it is older (a smaller tag) than the one the viewer has: each
@@ -246,7 +249,7 @@ class Streamer:
             viewer.unacked[viewer.sent] = count
             seq = viewer.sent
         origin = viewer.session.origin or 0
-        body = wire(taken, origin)
+        body = wire(taken)
         return {
             "session": viewer.session.id,
             "tag": viewer.tag,

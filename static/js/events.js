@@ -1,5 +1,6 @@
 // The event model and the wire: the event kinds, states and reason → state table the page knows (`Model`, from
-// the schema; the page's own kind codes, `K`), and the server's columnar batches read in place (`readBatch`).
+// the schema; the page's own kind codes, `K`), and the server's columnar batches read from their binary block
+// (`readBatch`).
 // No DOM: Node runs it too.
 //
 // The state semantics are runtime/trace/states.py's: its state table and event kinds reach the page as the
@@ -43,28 +44,74 @@ export const K = {
 };
 
 /** A batch's binary block (an ArrayBuffer as Socket.IO delivers it, or a view of one) as [buffer, byteOffset],
- * the offset a multiple of 8 (float64s are read in place). */
+ * the offset a multiple of 8 (int64s are read in place). */
 function block(data) {
   if (data instanceof ArrayBuffer) return [data, 0];
   if (data.byteOffset % 8 === 0) return [data.buffer, data.byteOffset];
   return [data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), 0];
 }
 
-/** A server batch (visualizer/sessions.py's `wire`) read in place: `kinds` (its wire kind codes, in order) and
- * `cols` (wire code -> {field: values}: numbers as Float64Arrays over the batch's block, other fields as lists;
- * undefined for a kind `model` does not know). Event i of kind code k is field[pos] of cols[k], pos counting the
- * events of kind k before it. */
+/** A column of a batch event by event: `at(j)` is event j's value. Each distinct value once (`table`) and each
+ * event's index in it (`ids`, a typed array), as the server codes a column that repeats a few values; or the
+ * values themselves as the table (`ids` null: numbers, or a column sent as a list). */
+export class Values {
+  constructor(table, ids = null) {
+    this.table = table;
+    this.ids = ids;
+  }
+  at(j) {
+    return this.table[this.ids === null ? j : this.ids[j]];
+  }
+  /** The column with `f` applied to its values: to each distinct value once, where it is coded. */
+  map(f) {
+    return new Values(Array.from(this.table, f), this.ids);
+  }
+}
+
+const TWO32 = 4294967296;
+
+/** `n` little-endian int64s at byte `at` of `buf` as float64s (exact below 2**53), minus `origin` ([high, low]
+ * 32 bits of it), exactly. */
+function int64s(buf, at, n, [hi0, lo0] = [0, 0]) {
+  const lo = new Uint32Array(buf, at, 2 * n), hi = new Int32Array(buf, at, 2 * n), out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = (hi[2 * i + 1] - hi0) * TWO32 + (lo[2 * i] - lo0);
+  return out;
+}
+
+/** A decimal string (the session's origin: ns, past 2**53) as its [high, low] 32 bits. */
+function split64(decimal) {
+  const v = BigInt.asUintN(64, BigInt(decimal ?? 0));
+  return [Number(BigInt.asIntN(32, v >> 32n)), Number(v & 0xffffffffn)];
+}
+
+const read = new WeakMap(); // batch -> what readBatch made of it: each reader of a batch gets the same
+
+/** A server batch (visualizer/sessions.py's `wire`) read from its binary block: `kinds` (its wire kind codes, in
+ * order, in place) and `cols` (wire code -> {n, ts: a Float64Array of ns since the batch's `origin`, then a
+ * `Values` per field}; undefined for a kind `model` does not know, and undefined values for a field the batch
+ * lacks). Event i of kind code k is field.at(pos) of cols[k], pos counting the events of kind k before it. */
 export function readBatch(batch, model) {
+  let done = read.get(batch);
+  if (done?.model === model) return done;
   const [buf, at] = block(batch.data);
+  const origin = split64(batch.origin);
   const kinds = new Uint8Array(buf, at, batch.events);
   const cols = new Array(256);
   for (const [name, given] of Object.entries(batch.columns)) {
     const code = model.codes.get(name);
     if (code === undefined) continue;
-    const c = (cols[code] = {});
-    for (const [field, v] of Object.entries(given)) {
-      c[field] = typeof v === "number" && field !== "n" ? new Float64Array(buf, at + v, given.n) : v;
+    const n = given.n, c = (cols[code] = { n, ts: int64s(buf, at + given.ts, n, origin) });
+    for (const field of model.kinds.get(code).fields) {
+      const v = given[field];
+      if (typeof v === "number") c[field] = new Values(int64s(buf, at + v, n));
+      else if (Array.isArray(v)) c[field] = new Values(v);
+      else if (v) {
+        const Ids = v.table.length > 256 ? Uint16Array : Uint8Array; // a byte an event; two past 256 values
+        c[field] = new Values(v.table, new Ids(buf, at + v.ids, n));
+      } else c[field] = new Values([undefined], new Uint8Array(n)); // not in the batch (an older program's events)
     }
   }
-  return { kinds, cols };
+  done = { model, kinds, cols };
+  read.set(batch, done);
+  return done;
 }

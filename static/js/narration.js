@@ -117,7 +117,7 @@ export class Narrator {
       const code = kinds[i], j = pos[code]++, c = cols[code];
       if (i < last || !c) continue;
       const kind = m.kinds.get(code), e = { kind: kind.name, ts: Math.max(0, c.ts[j]) };
-      for (const f of kind.fields) e[f] = c[f]?.[j];
+      for (const f of kind.fields) e[f] = c[f].at(j);
       this.kept.push(e);
     }
     if (this.kept.length > KEPT) this.kept.splice(0, this.kept.length - KEPT);

@@ -26,6 +26,8 @@ export class Trace {
     this.dropped = 0; // events lost (reported by the stream or a `dropped` event)
     this.process = null; // {pid, argv, program, version}
     this.strings = new Strings();
+    this.spawned = this.strings.code("spawn"); // the detail of a greenthread not started yet
+    this.poolSlot = this.strings.code("pool_slot");
     this.lanes = []; // Lane, in order of appearance
     this.byGid = new Map(); // gid -> Lane
     this.resources = new Map(); // obj -> {obj, type, name, size, series}
@@ -59,44 +61,54 @@ export class Trace {
 
   // ------------------------------------------------------------ ingest
 
-  /** Take one server batch (visualizer/sessions.py's `wire`): {events, data, columns, origin, dropped}. The
-   * kind codes are the first `events` bytes of `data`; a numeric column is `n` float64s at a byte offset in it
-   * (read in place), other columns are lists; timestamps are ns since the session's `origin` (a string: its
-   * first event's ts on the program's clock). */
+  /** Take one server batch (visualizer/sessions.py's `wire`, read by events.js's `readBatch`): {events, data,
+   * columns, origin, dropped}. Timestamps come as ns since the session's `origin` (a string: its first event's ts
+   * on the program's clock). The strings of a coded column are looked up once per batch, not once per event. */
   ingest(batch) {
     const m = this.model, { kinds, cols } = readBatch(batch, m);
     if (!kinds.length) return;
     if (this.base === null) this.base = Number(batch.origin);
     if (batch.dropped) this.lost(this.end, batch.dropped); // this viewer missed events before this batch
-    const pos = new Int32Array(256);
-    const sw = cols[m.codes.get("switch")] || {}, swTs = sw.ts, swFrom = sw.from, swTo = sw.to;
+    const pos = new Int32Array(256), code = (s) => this.strings.code(s);
+    const sw = cols[m.codes.get("switch")], swTs = sw?.ts, swFrom = sw?.from.table, swTo = sw?.to.table;
+    const swNumbers = sw !== undefined && sw.from.ids === null && sw.to.ids === null;
+    const bl = cols[m.codes.get("block")], wk = cols[m.codes.get("wake")];
+    const blockState = bl?.reason.map((r) => m.stateOf(r)), blockReason = bl?.reason.map(code);
+    const blockInfo = bl?.detail.map((d) => (d === null || d === undefined ? 0 : code(String(d))));
+    const blockWhere = bl?.where.map((w) => (w ? code(w) : 0)), wakeCause = wk?.cause.map(code);
     for (let i = 0; i < kinds.length; i++) {
-      const code = kinds[i];
-      const j = pos[code]++;
-      const k = m.local[code];
-      if (k === K.switch) {
+      const kc = kinds[i];
+      const j = pos[kc]++;
+      const k = m.local[kc];
+      if (k === K.switch && swNumbers) {
         this.switched(Math.max(0, swTs[j]), swFrom[j], swTo[j]);
         continue;
       }
-      const c = k ? cols[code] : undefined;
+      const c = k ? cols[kc] : undefined;
       if (!c) continue; // a kind this page does not know: skipped
       const ts = Math.max(0, c.ts[j]);
       switch (k) {
-        case K.spawn: this.spawn(ts, c.gid[j], c.parent[j], c.func[j], c.site[j], c.pool[j]); break;
-        case K.block: this.block(ts, c.gid[j], c.reason[j], c.obj[j], c.detail[j], c.where?.[j]); break;
-        case K.wake: this.wake(ts, c.gid[j], c.cause[j], c.waker[j], c.late?.[j] ?? 0); break;
-        case K.exit: this.exit(ts, c.gid[j], c.outcome[j], c.error[j]); break;
-        case K.hub_wait: this.hubLane(c.hub?.[j] ?? 0).wait(ts); break;
-        case K.hub_wake: this.hubLane(c.hub?.[j] ?? 0).wake(ts, c.nready[j]); break;
-        case K.timers: this.timers(ts, c.hub?.[j] ?? 0, c.count[j], c.late?.[j] ?? 0); break;
-        case K.stall: this.stalls.push({ gid: c.gid[j], ts, ns: c.ns[j], stack: c.stack[j] }); break;
-        case K.control: this.controls.push({ ts, action: c.action[j], speed: c.speed[j] }); break;
-        case K.resource: this.resource(ts, c.obj[j], c.type[j], c.name[j], c.size[j]); break;
-        case K.pool: this.poolState(ts, c.obj[j], c.size[j], c.running[j], c.waiting[j]); break;
-        case K.queue: this.queueState(ts, c.obj[j], c.size[j], c.maxsize[j], c.putters[j], c.getters[j]); break;
-        case K.dropped: this.lost(this.end, c.count[j]); break;
+        case K.switch: this.switched(ts, c.from.at(j), c.to.at(j)); break;
+        case K.spawn: this.spawn(ts, c.gid.at(j), c.parent.at(j), c.func.at(j), c.site.at(j), c.pool.at(j)); break;
+        case K.block:
+          this.block(ts, c.gid.at(j), blockState.at(j), blockReason.at(j), c.obj.at(j), blockInfo.at(j),
+            blockWhere.at(j));
+          break;
+        case K.wake: this.wake(ts, c.gid.at(j), wakeCause.at(j), c.waker.at(j), c.late.at(j) ?? 0); break;
+        case K.exit: this.exit(ts, c.gid.at(j), c.outcome.at(j), c.error.at(j)); break;
+        case K.hub_wait: this.hubLane(c.hub.at(j) ?? 0).wait(ts); break;
+        case K.hub_wake: this.hubLane(c.hub.at(j) ?? 0).wake(ts, c.nready.at(j)); break;
+        case K.timers: this.timers(ts, c.hub.at(j) ?? 0, c.count.at(j), c.late.at(j) ?? 0); break;
+        case K.stall: this.stalls.push({ gid: c.gid.at(j), ts, ns: c.ns.at(j), stack: c.stack.at(j) }); break;
+        case K.control: this.controls.push({ ts, action: c.action.at(j), speed: c.speed.at(j) }); break;
+        case K.resource: this.resource(ts, c.obj.at(j), c.type.at(j), c.name.at(j), c.size.at(j)); break;
+        case K.pool: this.poolState(ts, c.obj.at(j), c.size.at(j), c.running.at(j), c.waiting.at(j)); break;
+        case K.queue:
+          this.queueState(ts, c.obj.at(j), c.size.at(j), c.maxsize.at(j), c.putters.at(j), c.getters.at(j));
+          break;
+        case K.dropped: this.lost(this.end, c.count.at(j)); break;
         case K.process:
-          this.process = { pid: c.pid[j], argv: c.argv[j], program: c.program[j], version: c.version[j] };
+          this.process = { pid: c.pid.at(j), argv: c.argv.at(j), program: c.program.at(j), version: c.version.at(j) };
           break;
       }
       if (ts > this.end) this.end = ts;
@@ -162,7 +174,7 @@ export class Trace {
 
   spawn(ts, gid, parent, func, site, pool) {
     let lv = this.byGid.get(gid);
-    const spawned = this.strings.code("spawn");
+    const spawned = this.spawned;
     if (lv === undefined) lv = this.newLane(gid, ts, this.model.READY, spawned);
     else {
       // a gid known already (seen acting before its spawn): its life starts afresh, on the same lane
@@ -179,31 +191,29 @@ export class Trace {
     lv.spawned = ts;
   }
 
-  block(ts, gid, reason, obj, detail, where) {
+  /** A block: `state` the one its reason puts it in; `reason`, `info` (its peer, fd or timeout) and `where` as
+   * string codes (0: none). */
+  block(ts, gid, state, reason, obj, info, where) {
     const lv = this.lane(gid);
-    const state = this.model.stateOf(reason), code = this.strings.code(reason);
-    const info = detail === null || detail === undefined ? 0 : this.strings.code(String(detail));
-    const at = where ? this.strings.code(where) : 0;
-    if (lv.state === this.model.READY && lv.detail === this.strings.code("spawn")) {
-      this.move(lv, ts, state, code, info, at, obj ?? null); // not started yet: its start waits (spawn_after)
+    if (lv.state === this.model.READY && lv.detail === this.spawned) {
+      this.move(lv, ts, state, reason, info, where, obj ?? null); // not started yet: its start waits (spawn_after)
     } else {
       // the running greenthread parks: that is its state once it is switched out
       lv.pending = state;
-      lv.pendingDetail = code;
+      lv.pendingDetail = reason;
       lv.pendingInfo = info;
-      lv.pendingWhere = at;
+      lv.pendingWhere = where;
       lv.pendingObj = obj ?? null;
     }
-    if (reason === "pool_slot" && obj !== null && obj !== undefined) {
+    if (reason === this.poolSlot && obj !== null && obj !== undefined) {
       lv.slotWaits ??= new Map();
       if (!lv.slotWaits.has(obj)) lv.slotWaits.set(obj, ts);
     }
   }
 
-
-  wake(ts, gid, cause, waker, late) {
+  /** A wake: `cause` as a string code. */
+  wake(ts, gid, c, waker, late) {
     const lv = this.lane(gid), m = this.model;
-    const c = this.strings.code(cause);
     lv.wakeTs.push(Math.max(ts, lv.wakeTs.n ? lv.wakeTs.last() : 0));
     lv.wakeBy.push(waker === null || waker === undefined ? -1 : waker);
     lv.wakeCause.push(c);

@@ -24,8 +24,10 @@ export function corpus() {
 }
 
 /** Events ([kind code or name, ts, ...fields]) as one batch in the server's wire form (visualizer/sessions.py's
- * `wire`): the kind codes then the all-number columns as float64s in one block, other columns as lists, ts in
- * ns since `origin` (default: the first event's ts; the batches of one stream must share it). */
+ * `wire`): the kind codes, then in one block the all-int columns as int64s (ts on the events' clock) and the
+ * columns that repeat a few strings, numbers or nulls coded (a table, and an index per event of 1 or 2 bytes),
+ * the others (mostly distinct values, lists) as lists. `origin`: the session's first event's ts (default: the
+ * first event's; the batches of one stream must share it). */
 export function wireBatch(schema, events, extra = {}) {
   const codes = new Map(Object.entries(schema.kinds).map(([code, [name, fields]]) => [name, [Number(code), fields]]));
   const byCode = new Map(Object.entries(schema.kinds).map(([code, [name, fields]]) => [Number(code), [name, fields]]));
@@ -37,24 +39,33 @@ export function wireBatch(schema, events, extra = {}) {
     const [name, fields] = byCode.get(code);
     kinds.push(code);
     const col = (columns[name] ??= Object.fromEntries(["ts", ...fields].map((f) => [f, []])));
-    col.ts.push(ts - origin);
+    col.ts.push(ts);
     fields.forEach((f, i) => col[f].push(values[i] ?? null));
   }
-  const numbers = [];
-  let offset = Math.ceil(kinds.length / 8) * 8;
+  const parts = []; // [offset, TypedArray constructor, values]
+  let offset = kinds.length;
+  const put = (Type, values) => {
+    offset = Math.ceil(offset / Type.BYTES_PER_ELEMENT) * Type.BYTES_PER_ELEMENT;
+    parts.push([offset, Type, values]);
+    offset += Type.BYTES_PER_ELEMENT * values.length;
+    return offset - Type.BYTES_PER_ELEMENT * values.length;
+  };
   for (const col of Object.values(columns)) {
     const n = col.ts.length;
     for (const [f, values] of Object.entries(col)) {
-      if (!values.every((v) => Number.isInteger(v))) continue;
-      numbers.push([offset, values]);
-      col[f] = offset;
-      offset += 8 * n;
+      if (values.every((v) => Number.isInteger(v))) col[f] = put(BigInt64Array, values.map(BigInt));
+      else if (values.every((v) => v === null || typeof v !== "object")) {
+        const table = [...new Set(values)];
+        if (2 * table.length > n) continue; // mostly distinct: a list
+        const ids = values.map((v) => table.indexOf(v));
+        col[f] = { table, ids: put(table.length > 256 ? Uint16Array : Uint8Array, ids) };
+      }
     }
     col.n = n;
   }
-  const data = new ArrayBuffer(offset);
+  const data = new ArrayBuffer(Math.ceil(offset / 8) * 8);
   new Uint8Array(data).set(kinds);
-  for (const [at, values] of numbers) new Float64Array(data, at, values.length).set(values);
+  for (const [at, Type, values] of parts) new Type(data, at, values.length).set(values);
   return { events: kinds.length, data, columns, dropped: 0, ...extra, origin: String(origin) };
 }
 

@@ -45,20 +45,26 @@ def tally(data: bytes) -> tuple[int, int]:
 
 def events_of(batch: dict) -> list[tuple]:
     """The event tuples of one batch, in order, read as the page reads them (`visualizer.sessions.wire`)."""
-    data, origin = batch["data"], int(batch["origin"])
+    data = batch["data"]
 
-    def values(field: str, n: int, column: int | list) -> list:
+    def values(n: int, column: int | dict | list) -> list:
         if isinstance(column, list):
             return column
+        if isinstance(column, dict):
+            ids = array("B" if len(column["table"]) <= 0x100 else "H")
+            assert column["ids"] % ids.itemsize == 0
+            ids.frombytes(data[column["ids"] :][: ids.itemsize * n])
+            if sys.byteorder != "little":
+                ids.byteswap()
+            return [column["table"][i] for i in ids]
         assert column % 8 == 0
-        numbers = array("d", data[column : column + 8 * n])
+        numbers = array("q", data[column : column + 8 * n])
         if sys.byteorder != "little":
             numbers.byteswap()
-        assert all(x.is_integer() for x in numbers)
-        return [int(x) + origin for x in numbers] if field == "ts" else [int(x) for x in numbers]
+        return numbers.tolist()
 
     rows = {
-        KIND_CODES[kind]: zip(*(values(f, c["n"], c[f]) for f in ("ts", *FIELDS[KIND_CODES[kind]])), strict=True)
+        KIND_CODES[kind]: zip(*(values(c["n"], c[f]) for f in ("ts", *FIELDS[KIND_CODES[kind]])), strict=True)
         for kind, c in batch["columns"].items()
     }
     return [(kind, *next(rows[kind])) for kind in data[: batch["events"]]]

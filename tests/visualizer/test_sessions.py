@@ -31,11 +31,10 @@ def test_a_chunk_keeps_events_in_columns_and_gives_them_back():
     assert chunk.events() == events
 
 
-def test_the_wire_form_is_one_block_of_binary_numbers_with_times_from_the_origin():
+def test_the_wire_form_is_one_block_of_int64s_and_indexes_into_tables():
     events = sample(30)
     chunks = [Chunk.of(0, events[:13]), Chunk.of(13, events[13:])]
-    origin = events[0][1] - 5
-    batch = wire(chunks, origin)
+    batch = wire(chunks)
     data = batch["data"]
     assert batch["events"] == 30 and data[:30] == bytes(e[0] for e in events)
     assert set(batch["columns"]) == {"switch", "wake", "spawn"}
@@ -43,34 +42,48 @@ def test_the_wire_form_is_one_block_of_binary_numbers_with_times_from_the_origin
     switch = batch["columns"]["switch"]
     switches = [e for e in events if e[0] == SWITCH]
     assert switch["n"] == len(switches) and switch["ts"] % 8 == 0 and switch["ts"] >= 30
-    assert array("d", data[switch["ts"] :][: 8 * len(switches)]).tolist() == [e[1] - origin for e in switches]
-    assert array("d", data[switch["to"] :][: 8 * len(switches)]).tolist() == [e[3] for e in switches]
-    assert batch["columns"]["spawn"]["pool"] == [None] * 10  # not numbers: a list
-    assert events_of({**batch, "origin": str(origin)}) == events
-    assert wire([], 0) == {"events": 0, "data": b"", "columns": {}}
+    assert array("q", data[switch["ts"] :][: 8 * len(switches)]).tolist() == [e[1] for e in switches]
+    assert array("q", data[switch["to"] :][: 8 * len(switches)]).tolist() == [e[3] for e in switches]
+    pool = batch["columns"]["spawn"]["pool"]  # None, again and again: its table, and a byte an event
+    assert pool["table"] == [None] and data[pool["ids"] :][:10] == bytes(10)
+    assert events_of(batch) == events
+    assert wire([]) == {"events": 0, "data": b"", "columns": {}}
 
 
-def test_columns_that_name_a_few_values_over_and_over_are_kept_coded():
-    blocks = [
-        (
-            BLOCK,
-            i,
-            2 + i % 5,
-            ("io_read", "sleep", "lock")[i % 3],
-            None if i % 2 else 7,
-            (f"10.0.0.{i % 4}:80", 0.5)[i % 2],
-            "a.py:1 in f",
-        )
-        for i in range(1000)
-    ]
-    chunk = Chunk.of(0, blocks)
-    coded = chunk.columns[BLOCK][2:]
-    assert all(isinstance(col, Coded) and col.ids.itemsize == 1 for col in coded)  # a byte an event, not 8
-    assert coded[0] == [e[3] for e in blocks] and coded[1][:3] == [7, None, 7]
-    assert chunk.events() == blocks and chunk.slice(10, 20).events() == blocks[10:20]
-    assert wire([chunk.slice(3, 9)], 0)["columns"]["block"]["detail"] == [e[5] for e in blocks[3:9]]
-    plain = 8 * len(blocks) * len(coded)
-    assert chunk.nbytes < 2 * 8 * len(blocks) + plain / 4
+def test_coded_columns_of_several_chunks_go_as_one_table_with_indexes_of_one_or_two_bytes():
+    few = [(BLOCK, i, 2, ("io_read", "sleep")[i % 2], None, 0.5, f"a.py:{i % 3}") for i in range(40)]
+    many = [(BLOCK, 40 + i, 3, "lock", 7, f"10.0.{(i * 7) % 300}.1:80", "a.py:1") for i in range(1400)]
+    chunks = [Chunk.of(0, few), Chunk.of(40, many[:700]), Chunk.of(740, many[700:])]
+    assert [c.columns[BLOCK][4].ids.itemsize for c in chunks] == [1, 2, 2]
+    batch = wire(chunks)
+    columns = batch["columns"]["block"]
+    assert columns["reason"]["table"] == ["io_read", "sleep", "lock"]
+    assert len(columns["detail"]["table"]) == 301 and columns["detail"]["ids"] % 2 == 0
+    assert events_of(batch) == few + many
+    assert events_of(wire([chunks[2].slice(5, 9), chunks[0].slice(1, 3)])) == many[705:709] + few[1:3]
+
+
+def test_a_field_coded_in_one_chunk_and_ints_in_another_goes_coded_and_a_mostly_distinct_one_as_a_list():
+    ints = Chunk.of(0, [(BLOCK, i, 2, "io_read", 7, 1, "a.py:1") for i in range(10)])
+    nones = Chunk.of(10, [(BLOCK, i, 2, "io_read", None, 1, "a.py:1") for i in range(10, 20)])
+    distinct = Chunk.of(20, [(BLOCK, i, 2, "io_read", None, 1, f"a.py:{i}") for i in range(20, 30)])
+    assert isinstance(ints.columns[BLOCK][3], array) and isinstance(distinct.columns[BLOCK][5], list)
+    columns = wire([ints, nones, distinct])["columns"]["block"]
+    assert columns["obj"]["table"] == [7, None]
+    assert columns["where"] == ["a.py:1"] * 20 + [f"a.py:{i}" for i in range(20, 30)]
+    assert events_of(wire([ints, nones, distinct])) == ints.events() + nones.events() + distinct.events()
+
+
+def test_a_merged_table_keeps_apart_values_one_dict_key_would_merge():
+    def blocks(first: int, detail: object) -> Chunk:
+        return Chunk.of(first, [(BLOCK, i, 2, "sleep", None, (detail, None)[i % 2], "a.py:1") for i in range(10)])
+
+    chunks = [blocks(0, 1), blocks(10, 1.0)]
+    assert all(isinstance(c.columns[BLOCK][4], Coded) for c in chunks)
+    batch = wire(chunks)
+    assert batch["columns"]["block"]["detail"]["table"] == [1, None, 1.0]
+    assert [e[5] for e in events_of(batch)] == [1, None] * 5 + [1.0, None] * 5
+    assert [type(e[5]) for e in events_of(batch)][8:11] == [int, type(None), float]
 
 
 def test_a_column_is_coded_only_where_it_gives_back_the_same_values():
