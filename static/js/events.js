@@ -51,9 +51,9 @@ function block(data) {
   return [data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), 0];
 }
 
-/** A column of a batch event by event: `at(j)` is event j's value. Each distinct value once (`table`) and each
- * event's index in it (`ids`, a typed array), as the server codes a column that repeats a few values; or the
- * values themselves as the table (`ids` null: numbers, or a column sent as a list). */
+/** A column of a batch that is not ints, event by event: `at(j)` is event j's value. Each distinct value once
+ * (`table`) and each event's index in it (`ids`, a typed array), as the server codes a column that repeats a few
+ * values; or the values themselves as the table (`ids` null: a column sent as a list). */
 export class Values {
   constructor(table, ids = null) {
     this.table = table;
@@ -70,12 +70,21 @@ export class Values {
 
 const TWO32 = 4294967296;
 
-/** `n` little-endian int64s at byte `at` of `buf` as float64s (exact below 2**53), minus `origin` ([high, low]
- * 32 bits of it), exactly. */
-function int64s(buf, at, n, [hi0, lo0] = [0, 0]) {
-  const lo = new Uint32Array(buf, at, 2 * n), hi = new Int32Array(buf, at, 2 * n), out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = (hi[2 * i + 1] - hi0) * TWO32 + (lo[2 * i] - lo0);
-  return out;
+/** A column of ints as the wire sends them, read in place (no array made per batch): `n` little-endian int64s,
+ * `at(j)` the j-th as a float64 (exact below 2**53) less `origin` ([high, low] 32 bits of it), exactly. */
+export class Int64s {
+  constructor(buf, at, n, [hi0, lo0] = [0, 0]) {
+    this.lo = new Uint32Array(buf, at, 2 * n);
+    this.hi = new Int32Array(buf, at, 2 * n);
+    this.hi0 = hi0;
+    this.lo0 = lo0;
+  }
+  at(j) {
+    return (this.hi[2 * j + 1] - this.hi0) * TWO32 + (this.lo[2 * j] - this.lo0);
+  }
+  map(f) {
+    return new Values(Array.from({ length: this.lo.length / 2 }, (_, j) => f(this.at(j))));
+  }
 }
 
 /** A decimal string (the session's origin: ns, past 2**53) as its [high, low] 32 bits. */
@@ -87,8 +96,8 @@ function split64(decimal) {
 const read = new WeakMap(); // batch -> what readBatch made of it: each reader of a batch gets the same
 
 /** A server batch (visualizer/sessions.py's `wire`) read from its binary block: `kinds` (its wire kind codes, in
- * order, in place) and `cols` (wire code -> {n, ts: a Float64Array of ns since the batch's `origin`, then a
- * `Values` per field}; undefined for a kind `model` does not know, and undefined values for a field the batch
+ * order, in place) and `cols` (wire code -> {n, ts: `Int64s` of ns since the batch's `origin`, then an `Int64s`
+ * or a `Values` per field}; undefined for a kind `model` does not know, and undefined values for a field the batch
  * lacks). Event i of kind code k is field.at(pos) of cols[k], pos counting the events of kind k before it. */
 export function readBatch(batch, model) {
   let done = read.get(batch);
@@ -100,10 +109,10 @@ export function readBatch(batch, model) {
   for (const [name, given] of Object.entries(batch.columns)) {
     const code = model.codes.get(name);
     if (code === undefined) continue;
-    const n = given.n, c = (cols[code] = { n, ts: int64s(buf, at + given.ts, n, origin) });
+    const n = given.n, c = (cols[code] = { n, ts: new Int64s(buf, at + given.ts, n, origin) });
     for (const field of model.kinds.get(code).fields) {
       const v = given[field];
-      if (typeof v === "number") c[field] = new Values(int64s(buf, at + v, n));
+      if (typeof v === "number") c[field] = new Int64s(buf, at + v, n);
       else if (Array.isArray(v)) c[field] = new Values(v);
       else if (v) {
         const Ids = v.table.length > 256 ? Uint16Array : Uint8Array; // a byte an event; two past 256 values

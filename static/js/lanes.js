@@ -27,6 +27,36 @@ export class Column {
   }
 }
 
+/** Columns that always hold as many values (a lane's transitions; its wakes), their arrays views of one
+ * ArrayBuffer: a growth is one allocation for all of them, not one per column (20,000 lanes growing their nine
+ * columns each kept the page's allocator and garbage collector busy for seconds on a 10M-event recording).
+ * `cols` are `Column`s; `push(...values)` adds one value to each. */
+export class Columns {
+  constructor(types, capacity) {
+    this.cols = types.map((Type) => new Column(Type, 0));
+    // the widest first: every view starts at a multiple of its element's size
+    this.order = this.cols.map((_, i) => i).sort((i, j) => types[j].BYTES_PER_ELEMENT - types[i].BYTES_PER_ELEMENT);
+    this.size = 0;
+    this.alloc(capacity);
+  }
+  alloc(capacity) {
+    const bytes = this.cols.reduce((sum, c) => sum + c.a.BYTES_PER_ELEMENT * capacity, 0);
+    const buf = new ArrayBuffer(Math.ceil(bytes / 8) * 8);
+    let at = 0;
+    for (const i of this.order) {
+      const c = this.cols[i], a = new c.a.constructor(buf, at, capacity);
+      a.set(c.a.subarray(0, c.n));
+      c.a = a;
+      at += a.byteLength;
+    }
+    this.size = capacity;
+  }
+  /** Room for one more value in each column. */
+  reserve() {
+    if (this.cols[0].n === this.size) this.alloc(this.size * 2);
+  }
+}
+
 /** Index of the last element of sorted `a[lo..hi)` that is <= t (< t if `strict`), else lo - 1. */
 export function lastAtOrBefore(a, hi, t, lo = 0, strict = false) {
   while (lo < hi) {
@@ -68,17 +98,15 @@ export class Lane {
     this.outcome = null; // ok | error | killed
     this.error = null; // "Type: message"
     this.slotWaits = null; // pool obj -> ts it first waited for a slot of it (a spawner of that pool)
-    this.ts = new Column(Float64Array, 8);
-    this.st = new Column(Uint8Array, 8);
-    this.dt = new Column(Uint32Array, 8); // detail: the cause, reason or outcome (a string code)
-    this.info = new Column(Uint32Array, 8); // a block's peer, fd or timeout (a string code), else 0
-    this.wh = new Column(Uint32Array, 8); // a block's place in the user's code (a string code), else 0
+    this.transitions = new Columns([Float64Array, Uint8Array, Uint32Array, Uint32Array, Uint32Array], 8);
+    // ts, state, detail: the cause, reason or outcome (a string code); info: a block's peer, fd or timeout (a
+    // string code), else 0; wh: a block's place in the user's code (a string code), else 0
+    [this.ts, this.st, this.dt, this.info, this.wh] = this.transitions.cols;
     this.obj = null; // per transition, what it waited on (only once a block named an object: rare)
     this.hub = null; // the gid of the hub that runs it (0: the main thread's)
-    this.wakeTs = new Column(Float64Array, 4);
-    this.wakeBy = new Column(Int32Array, 4);
-    this.wakeCause = new Column(Uint32Array, 4);
-    this.wakeLate = new Column(Float64Array, 4); // ns a timer that woke it fired after its deadline
+    this.wakes = new Columns([Float64Array, Int32Array, Uint32Array, Float64Array], 4);
+    // when, by whom, why (a string code), and how many ns the timer that woke it fired after its deadline
+    [this.wakeTs, this.wakeBy, this.wakeCause, this.wakeLate] = this.wakes.cols;
     // the state machine (states.py's _Life)
     this.state = state;
     this.detail = detail;
@@ -91,12 +119,22 @@ export class Lane {
     this.push(since, state, detail, 0, 0, null);
   }
   push(ts, state, detail, info, where, obj) {
+    this.transitions.reserve();
     this.ts.push(ts);
     this.st.push(state);
     this.dt.push(detail);
     this.info.push(info);
     this.wh.push(where);
     if (obj !== null) (this.obj ??= new Map()).set(this.ts.n - 1, obj); // none kept: null
+  }
+  /** A wake: at `ts` (never before the one before), by greenthread `by` (-1: none said), for `cause` (a string
+   * code), `late` ns after its timer's deadline. */
+  pushWake(ts, by, cause, late) {
+    this.wakes.reserve();
+    this.wakeTs.push(Math.max(ts, this.wakeTs.n ? this.wakeTs.last() : 0));
+    this.wakeBy.push(by);
+    this.wakeCause.push(cause);
+    this.wakeLate.push(late);
   }
   /** The start of the open interval. */
   get since() {

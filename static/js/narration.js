@@ -116,7 +116,7 @@ export class Narrator {
     for (let i = 0; i < kinds.length; i++) {
       const code = kinds[i], j = pos[code]++, c = cols[code];
       if (i < last || !c) continue;
-      const kind = m.kinds.get(code), e = { kind: kind.name, ts: Math.max(0, c.ts[j]) };
+      const kind = m.kinds.get(code), e = { kind: kind.name, ts: Math.max(0, c.ts.at(j)) };
       for (const f of kind.fields) e[f] = c[f].at(j);
       this.kept.push(e);
     }

@@ -70,8 +70,7 @@ export class Trace {
     if (this.base === null) this.base = Number(batch.origin);
     if (batch.dropped) this.lost(this.end, batch.dropped); // this viewer missed events before this batch
     const pos = new Int32Array(256), code = (s) => this.strings.code(s);
-    const sw = cols[m.codes.get("switch")], swTs = sw?.ts, swFrom = sw?.from.table, swTo = sw?.to.table;
-    const swNumbers = sw !== undefined && sw.from.ids === null && sw.to.ids === null;
+    const sw = cols[m.codes.get("switch")];
     const bl = cols[m.codes.get("block")], wk = cols[m.codes.get("wake")];
     const blockState = bl?.reason.map((r) => m.stateOf(r)), blockReason = bl?.reason.map(code);
     const blockInfo = bl?.detail.map((d) => (d === null || d === undefined ? 0 : code(String(d))));
@@ -80,15 +79,14 @@ export class Trace {
       const kc = kinds[i];
       const j = pos[kc]++;
       const k = m.local[kc];
-      if (k === K.switch && swNumbers) {
-        this.switched(Math.max(0, swTs[j]), swFrom[j], swTo[j]);
+      if (k === K.switch) {
+        this.switched(Math.max(0, sw.ts.at(j)), sw.from.at(j), sw.to.at(j));
         continue;
       }
       const c = k ? cols[kc] : undefined;
       if (!c) continue; // a kind this page does not know: skipped
-      const ts = Math.max(0, c.ts[j]);
+      const ts = Math.max(0, c.ts.at(j));
       switch (k) {
-        case K.switch: this.switched(ts, c.from.at(j), c.to.at(j)); break;
         case K.spawn: this.spawn(ts, c.gid.at(j), c.parent.at(j), c.func.at(j), c.site.at(j), c.pool.at(j)); break;
         case K.block:
           this.block(ts, c.gid.at(j), blockState.at(j), blockReason.at(j), c.obj.at(j), blockInfo.at(j),
@@ -214,10 +212,7 @@ export class Trace {
   /** A wake: `cause` as a string code. */
   wake(ts, gid, c, waker, late) {
     const lv = this.lane(gid), m = this.model;
-    lv.wakeTs.push(Math.max(ts, lv.wakeTs.n ? lv.wakeTs.last() : 0));
-    lv.wakeBy.push(waker === null || waker === undefined ? -1 : waker);
-    lv.wakeCause.push(c);
-    lv.wakeLate.push(late);
+    lv.pushWake(ts, waker === null || waker === undefined ? -1 : waker, c, late);
     if (lv.state === m.RUNNING) {
       lv.pending = m.READY;
       lv.pendingDetail = c;

@@ -21,7 +21,7 @@ test("a coded column is read through its table, its indexes in place; a column t
   assert.equal(kinds.length, 600);
   assert.ok(wake.cause.ids instanceof Uint8Array && wake.cause.ids.buffer === batch.data);
   assert.deepEqual(wake.cause.table, ["timer", "put"]);
-  assert.deepEqual([0, 1, 2, 599].map((j) => [wake.ts[j], wake.gid.at(j), wake.cause.at(j), wake.waker.at(j)]), [
+  assert.deepEqual([0, 1, 2, 599].map((j) => [wake.ts.at(j), wake.gid.at(j), wake.cause.at(j), wake.waker.at(j)]), [
     [0, 2, "timer", null], [1, 3, "put", null], [2, 4, "timer", null], [599, 4, "put", null],
   ]);
   assert.equal(wake.late.at(7), undefined);

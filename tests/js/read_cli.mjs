@@ -16,7 +16,7 @@ const out = batches.map((batch) => {
   const pos = new Int32Array(256);
   return Array.from(kinds, (code) => {
     const j = pos[code]++, { name, fields } = model.kinds.get(code), c = cols[code];
-    return [name, c.ts[j], ...fields.map((f) => c[f].at(j) ?? null)];
+    return [name, c.ts.at(j), ...fields.map((f) => c[f].at(j) ?? null)];
   });
 });
 process.stdout.write(JSON.stringify(out));
