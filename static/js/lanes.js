@@ -30,7 +30,7 @@ export class Column {
 /** Columns that always hold as many values (a lane's transitions; its wakes), their arrays views of one
  * ArrayBuffer: a growth is one allocation for all of them, not one per column (20,000 lanes growing their nine
  * columns each kept the page's allocator and garbage collector busy for seconds on a 10M-event recording).
- * `cols` are `Column`s; `push(...values)` adds one value to each. */
+ * `cols` are `Column`s, pushed to one by one after `reserve()`. */
 export class Columns {
   constructor(types, capacity) {
     this.cols = types.map((Type) => new Column(Type, 0));

@@ -172,11 +172,10 @@ export class Trace {
 
   spawn(ts, gid, parent, func, site, pool) {
     let lv = this.byGid.get(gid);
-    const spawned = this.spawned;
-    if (lv === undefined) lv = this.newLane(gid, ts, this.model.READY, spawned);
+    if (lv === undefined) lv = this.newLane(gid, ts, this.model.READY, this.spawned);
     else {
       // a gid known already (seen acting before its spawn): its life starts afresh, on the same lane
-      this.move(lv, ts, this.model.READY, spawned);
+      this.move(lv, ts, this.model.READY, this.spawned);
       lv.pending = -1;
       lv.exited = 0;
       lv.exitTs = lv.outcome = lv.error = null;
