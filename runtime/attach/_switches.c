@@ -56,9 +56,13 @@ static PyObject *read_name, *fileno_name;
 static PyObject *zero;                                                             /* 0 */
 
 /* greenlet's C API (the capsule `greenlet._C_API`, its greenlet.h): entry 4 is PyGreenlet_GetCurrent, a
-   new reference to the current greenlet. NULL where the capsule is not there: then greenlet.getcurrent(). */
+   new reference to the current greenlet; entry 10 (greenlet 3) PyGreenlet_ACTIVE, whether a greenlet has a
+   suspended frame (not dead, and started). NULL where the capsule is not there: then greenlet.getcurrent(),
+   and a greenlet's gr_frame (None: not active). */
 #define GREENLET_GETCURRENT 4
+#define GREENLET_ACTIVE 10
 static PyObject *(*greenlet_getcurrent)(void);
+static int (*greenlet_active)(PyObject *);
 static PyObject *getcurrent;
 
 static PyObject *
@@ -377,6 +381,12 @@ typedef struct {
 #define GID_TYPES 4 /* a hub's, a greenthread's, the main greenlet's, another: a switch goes between two */
 
 #define YIELD_CODES 16 /* codes whose yields entry is kept (a power of two) */
+#define RULE_CODES 16  /* codes whose rules entry is kept (a power of two) */
+
+/* rules[id(code)] as last read: `found`, the (rule, final) pair, or None for none */
+typedef struct {
+    PyObject *code, *found;
+} RuleEntry;
 #define OFFSETS 8       /* the most offsets an entry keeps in C */
 
 enum { NEVER, AT_OFFSETS, IN_SET, UNLESS_LOCAL }; /* what an entry says */
@@ -417,12 +427,13 @@ typedef struct {
     unsigned long thread; /* the thread traced (its get_ident()) */
     int announces;        /* greenthreads call `leave` on their way to the hub (gevent's switch_out): one that
                              does not is tested in the trace, from its suspended frame */
-    PyObject *leaving;    /* the frame `leave` was called from last (its greenlet's switch to the hub not traced yet) */
+    PyObject *leaving;    /* the greenlet that called `leave` last (its switch to the hub not traced yet) */
     /* where hooks' type keeps each hook: a slot at offsets[i] (0: ask the generic way), as of its version tag */
     PyTypeObject *hooks_type;
     unsigned int hooks_tag;
     Py_ssize_t offsets[HOOKS];
     Yielding yielding[YIELD_CODES]; /* what `yields` said, per code (forget() empties it) */
+    RuleEntry rule_codes[RULE_CODES]; /* what `rules` said, per code (forget() empties it) */
     GidSlot gids[GID_TYPES];        /* the greenlet types seen last, and where each keeps `gid` */
     int next_gid;                   /* the entry the next type learned replaces */
 } Core;
@@ -613,6 +624,13 @@ forget_yields(Core *core)
         Py_XDECREF(code);
         Py_XDECREF(at);
     }
+    for (int i = 0; i < RULE_CODES; i++) {
+        RuleEntry *e = &core->rule_codes[i];
+        PyObject *code = e->code, *found = e->found;
+        e->code = e->found = NULL;
+        Py_XDECREF(code);
+        Py_XDECREF(found);
+    }
 }
 
 /* value <= 0, or -1 with an exception */
@@ -674,15 +692,33 @@ yields_here(Core *core, Frame *frame, PyCodeObject *code, PyObject *object)
     return yielded;
 }
 
+/* rules.get(id(code)) (borrowed), NULL: none (or an error); kept per code (a dict lookup by an int made from
+   the address is ~300 instructions, a fifth of a park) until forget() */
+static PyObject *
+rule_for(Core *core, PyCodeObject *code)
+{
+    uintptr_t h = (uintptr_t)code >> 4;
+    RuleEntry *e = &core->rule_codes[(h ^ (h >> 15)) & (RULE_CODES - 1)];
+    if (e->code != (PyObject *)code) {
+        PyObject *key = PyLong_FromVoidPtr(code);
+        PyObject *found = key == NULL ? NULL : PyDict_GetItemWithError(core->rules, key);
+        Py_XDECREF(key);
+        if (found == NULL && PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_XSETREF(e->found, Py_NewRef(found != NULL ? found : Py_None));
+        Py_XSETREF(e->code, Py_NewRef((PyObject *)code)); /* (held: no other code at its address meanwhile) */
+    }
+    return e->found != Py_None ? e->found : NULL;
+}
+
 /* rules.get(id(frame.f_code)) (borrowed), NULL: none (or an error) */
 static PyObject *
 rule_of(Core *core, PyObject *frame)
 {
     PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
-    PyObject *key = PyLong_FromVoidPtr(code);
+    PyObject *found = rule_for(core, code);
     Py_DECREF(code);
-    PyObject *found = key == NULL ? NULL : PyDict_GetItemWithError(core->rules, key);
-    Py_XDECREF(key);
     return found;
 }
 
@@ -867,27 +903,11 @@ deadline_in(Core *core, PyObject *detail)
     return deadline;
 }
 
-/* `glet` parks, suspended in `frame` (None: no Python frame): why (the rules), who waits on what, and `blocked`,
-   called here (from the greenthread itself: the recorder reads its frames). 0, or -1 with an exception */
+/* `glet` parks for `reason`, on `obj`, with `detail`: who waits on what, and `blocked`, called here (from the
+   greenthread itself: the recorder reads its frames). 0, or -1 with an exception */
 static int
-park(Core *core, PyObject *glet, PyObject *frame)
+park_as(Core *core, PyObject *glet, PyObject *reason, PyObject *obj, PyObject *detail)
 {
-    PyObject *found = why(core, frame);
-    if (found == NULL) { /* a rule that misread a library's frame must not stop the program */
-        if (!PyErr_ExceptionMatches(PyExc_Exception) || (found = misread(core)) == NULL) {
-            return -1;
-        }
-    }
-    if (found == Py_None) { /* it yields: ready again at once */
-        Py_DECREF(found);
-        return 0;
-    }
-    PyObject *got = three(found);
-    Py_DECREF(found);
-    if (got == NULL) {
-        return -1;
-    }
-    PyObject *reason = PyTuple_GET_ITEM(got, 0), *obj = PyTuple_GET_ITEM(got, 1), *detail = PyTuple_GET_ITEM(got, 2);
     PyObject *deadline = Py_NewRef(zero), *p = NULL;
     int r = -1;
     if (PyFloat_CheckExact(detail) || PyLong_CheckExact(detail)) {
@@ -922,7 +942,62 @@ park(Core *core, PyObject *glet, PyObject *frame)
 done:
     Py_XDECREF(p);
     Py_XDECREF(deadline);
+    return r;
+}
+
+/* `glet` parks, suspended in `frame` (None: no Python frame): why (the rules), then `park_as`. 0, or -1 with an
+   exception */
+static int
+park(Core *core, PyObject *glet, PyObject *frame)
+{
+    PyObject *found = why(core, frame);
+    if (found == NULL) { /* a rule that misread a library's frame must not stop the program */
+        if (!PyErr_ExceptionMatches(PyExc_Exception) || (found = misread(core)) == NULL) {
+            return -1;
+        }
+    }
+    if (found == Py_None) { /* it yields: ready again at once */
+        Py_DECREF(found);
+        return 0;
+    }
+    PyObject *got = three(found);
+    Py_DECREF(found);
+    if (got == NULL) {
+        return -1;
+    }
+    int r = park_as(core, glet, PyTuple_GET_ITEM(got, 0), PyTuple_GET_ITEM(got, 1), PyTuple_GET_ITEM(got, 2));
     Py_DECREF(got);
+    return r;
+}
+
+static PyTypeObject SocketRuleType;
+static int socket_why(PyObject *rule, PyObject *object, Frame *frame, PyCodeObject *code, PyObject **reason,
+                      PyObject **name);
+
+/* the most frequent park of a server, a socket's wait, read from the interpreter's frame (`frame`, running
+   `code`) where its rule is a SocketRule: no frame object made, no rule called through Python, no tuple
+   (~1,000 instructions of a park's ~5,000). 1: parked; 0: not such a park (or its frame says too little
+   there: the rules say, from the frame object); -1 with an exception */
+static int
+park_on_socket(Core *core, PyObject *glet, Frame *frame, PyCodeObject *code)
+{
+    PyObject *found = rule_for(core, code), *reason = NULL, *name = NULL;
+    if (found == NULL || !PyTuple_CheckExact(found) || PyTuple_GET_SIZE(found) != 2
+        || !Py_IS_TYPE(PyTuple_GET_ITEM(found, 0), &SocketRuleType) || PyTuple_GET_ITEM(found, 1) != Py_True) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    int r = socket_why(PyTuple_GET_ITEM(found, 0), NULL, frame, code, &reason, &name);
+    if (r < 0 && PyErr_ExceptionMatches(PyExc_Exception)) { /* the rules say it, from the frame object */
+        PyErr_Clear();
+        r = 0;
+    }
+    if (r <= 0) {
+        return r;
+    }
+    glet = glet != NULL ? Py_NewRef(glet) : current();
+    r = glet == NULL ? -1 : park_as(core, glet, reason, Py_None, name) < 0 ? -1 : 1;
+    Py_XDECREF(glet);
+    Py_DECREF(name);
     return r;
 }
 
@@ -936,6 +1011,10 @@ park_unless_yields(Core *core, PyObject *glet, Frame *frame, PyCodeObject *code,
         int yielded = yields_here(core, frame, code, object);
         if (yielded != 0) {
             return yielded < 0 ? -1 : 0;
+        }
+        int parked = park_on_socket(core, glet, frame, code);
+        if (parked != 0) {
+            return parked < 0 ? -1 : 0;
         }
         if (object == NULL && (object = (PyObject *)PyEval_GetFrame()) == NULL && PyErr_Occurred()) {
             return -1;
@@ -1195,21 +1274,24 @@ trace(Core *self, PyObject *event, PyObject *origin, PyObject *target)
 {
     PyObject *hub = self->hub;
     if (hub != NULL && target == hub) { /* a greenthread gives the hub control: parked, yielded or ended */
-        PyObject *frame = PyObject_GetAttr(origin, gr_frame_name); /* None: it ended */
-        if (frame == NULL) {
-            return -1;
-        }
-        int announced = frame == self->leaving, r = 0;
+        int announced = origin == self->leaving, r = 0;
         Py_CLEAR(self->leaving);
-        if (frame == Py_None) {
-            r = ended(self, origin, is_throw(event));
+        if (!announced) { /* (one that said why is alive: it parks) */
+            PyObject *frame = NULL; /* its suspended frame, read only where needed (materialized: ~350 instructions) */
+            int active = greenlet_active != NULL && !self->announces ? greenlet_active(origin) : -1;
+            if (active < 0 && (frame = PyObject_GetAttr(origin, gr_frame_name)) == NULL) {
+                return -1;
+            }
+            if (active == 0 || frame == Py_None) { /* it ended */
+                r = ended(self, origin, is_throw(event));
+            }
+            else if (self->announces) { /* it did not say why: its frame will */
+                PyCodeObject *code = NULL;
+                Frame *f = PyFrame_Check(frame) ? frame_of((PyFrameObject *)frame, &code) : NULL;
+                r = park_unless_yields(self, origin, f, code, f != NULL ? frame : NULL);
+            }
+            Py_XDECREF(frame);
         }
-        else if (self->announces && !announced) { /* it did not say why: its frame will */
-            PyCodeObject *code = NULL;
-            Frame *f = PyFrame_Check(frame) ? frame_of((PyFrameObject *)frame, &code) : NULL;
-            r = park_unless_yields(self, origin, f, code, f != NULL ? frame : NULL);
-        }
-        Py_DECREF(frame);
         if (r < 0) {
             return -1;
         }
@@ -1351,13 +1433,11 @@ Core_leave(Core *self, PyObject *unused)
     if (park_unless_yields(self, NULL, frame, code, NULL) < 0) {
         return NULL;
     }
-    /* its frame (the trace sees it as the greenlet's gr_frame, once it switched): how the trace knows it said why */
-    PyObject *object = frame == NULL ? NULL : (PyObject *)PyEval_GetFrame();
-    if (object == NULL && PyErr_Occurred()) {
+    PyObject *glet = current(); /* it said why: its next switch, to the hub, is not tested again */
+    if (glet == NULL) {
         return NULL;
     }
-    Py_XINCREF(object);
-    Py_XSETREF(self->leaving, object);
+    Py_XSETREF(self->leaving, glet);
     Py_RETURN_NONE;
 }
 
@@ -1473,6 +1553,9 @@ Core_traverse(Core *self, visitproc visit, void *arg)
     Py_VISIT(self->hooks_type);
     for (int i = 0; i < YIELD_CODES; i++) {
         Py_VISIT(self->yielding[i].at);
+    }
+    for (int i = 0; i < RULE_CODES; i++) {
+        Py_VISIT(self->rule_codes[i].found);
     }
     return 0;
 }
@@ -1674,18 +1757,31 @@ known_peer(SocketRule *self, PyObject *sock)
     return ref == sock ? PyTuple_GET_ITEM(known, 1) : NULL;
 }
 
+/* local `name` of the frame object `object`, or where it is NULL of the interpreter's `frame` running `code`:
+   a new reference; NULL with an exception, or (from `frame`) without one for a local it does not hold plainly */
 static PyObject *
-SocketRule_call(SocketRule *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+rule_local(PyObject *object, Frame *frame, PyCodeObject *code, PyObject *name)
 {
-    if (PyVectorcall_NARGS(nargsf) != 1 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames))) {
-        PyErr_SetString(PyExc_TypeError, "rule(frame)");
-        return NULL;
+    PyObject *value;
+    if (object != NULL) {
+        return local_of(object, name);
     }
-    PyObject *frame = args[0], *sock = NULL, *reading = NULL, *watcher = NULL, *name = NULL, *fd = NULL;
-    PyObject *result = NULL;
-    int truth;
+    return fast_local(frame, code, name, &value) ? value : NULL;
+}
+
+/* what a SocketRule says of a park in the frame object `object` (NULL: in the interpreter's `frame` running
+   `code`): 1 with *reason (borrowed: io_read or io_write) and *name (a new reference: the peer); 0 where
+   `frame` holds too little; -1 with an exception */
+static int
+socket_why(PyObject *rule, PyObject *object, Frame *frame, PyCodeObject *code, PyObject **reason, PyObject **name)
+{
+    SocketRule *self = (SocketRule *)rule;
+    PyObject *sock = NULL, *reading = NULL, *watcher = NULL, *fd = NULL;
+    int truth, r = -1;
+    *name = NULL;
     if (self->kind == GEVENT_SOCKET) { /* a socket's method waiting on its read or write watcher (the started one) */
-        if ((sock = local_of(frame, self_name)) == NULL || (watcher = PyObject_GetAttr(sock, read_event_name)) == NULL
+        if ((sock = rule_local(object, frame, code, self_name)) == NULL
+            || (watcher = PyObject_GetAttr(sock, read_event_name)) == NULL
             || (reading = PyObject_GetAttr(watcher, active_name)) == NULL || (truth = PyObject_IsTrue(reading)) < 0) {
             goto done;
         }
@@ -1697,34 +1793,53 @@ SocketRule_call(SocketRule *self, PyObject *const *args, size_t nargsf, PyObject
         }
     }
     else { /* eventlet's trampoline(fd, read=...) */
-        PyObject *read = local_of(frame, read_name);
+        PyObject *read = rule_local(object, frame, code, read_name);
         truth = read == NULL ? -1 : PyObject_IsTrue(read);
         Py_XDECREF(read);
-        if (truth < 0 || (sock = local_of(frame, fd_name)) == NULL) {
+        if (truth < 0 || (sock = rule_local(object, frame, code, fd_name)) == NULL) {
             goto done;
         }
         reading = Py_NewRef(truth ? Py_True : Py_False);
     }
-    name = known_peer(self, sock);
-    if (name != NULL) {
-        Py_INCREF(name);
+    *name = known_peer(self, sock);
+    if (*name != NULL) {
+        Py_INCREF(*name);
     }
     else if (!PyErr_Occurred()) {
-        fd = self->kind == GEVENT_SOCKET ? PyObject_GetAttr(watcher, fd_name) : local_of(frame, fileno_name);
+        fd = self->kind == GEVENT_SOCKET ? PyObject_GetAttr(watcher, fd_name) : rule_local(object, frame, code, fileno_name);
         if (fd != NULL) {
             PyObject *peer_args[] = {sock, fd, reading};
-            name = PyObject_Vectorcall(self->peer, peer_args, 3, NULL);
+            *name = PyObject_Vectorcall(self->peer, peer_args, 3, NULL);
         }
     }
-    if (name != NULL) {
-        result = PyTuple_Pack(3, truth ? self->io_read : self->io_write, Py_None, name);
+    if (*name != NULL) {
+        *reason = truth ? self->io_read : self->io_write;
+        r = 1;
     }
 done:
+    if (r < 0 && object == NULL && !PyErr_Occurred()) {
+        r = 0; /* a local the interpreter's frame does not hold plainly: the frame object will say */
+    }
     Py_XDECREF(sock);
     Py_XDECREF(reading);
     Py_XDECREF(watcher);
-    Py_XDECREF(name);
     Py_XDECREF(fd);
+    return r;
+}
+
+static PyObject *
+SocketRule_call(SocketRule *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) != 1 || (kwnames != NULL && PyTuple_GET_SIZE(kwnames))) {
+        PyErr_SetString(PyExc_TypeError, "rule(frame)");
+        return NULL;
+    }
+    PyObject *reason, *name;
+    if (socket_why((PyObject *)self, args[0], NULL, NULL, &reason, &name) < 0) {
+        return NULL;
+    }
+    PyObject *result = PyTuple_Pack(3, reason, Py_None, name);
+    Py_DECREF(name);
     return result;
 }
 
@@ -1836,6 +1951,7 @@ PyInit__switches(void)
     void **api = PyCapsule_Import("greenlet._C_API", 0);
     if (api != NULL) {
         greenlet_getcurrent = (PyObject * (*)(void)) api[GREENLET_GETCURRENT];
+        greenlet_active = (int (*)(PyObject *))api[GREENLET_ACTIVE];
     }
     else {
         PyErr_Clear(); /* (no capsule: the call) */

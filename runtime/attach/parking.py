@@ -88,7 +88,7 @@ class Parking:
         # offsets where a frame suspended in it yields, or the name of a local that says it yields
         # when it is <= 0 (a sleep's seconds). Codes are keyed by id: hashing one hashes its bytecode.
         self.yields: dict[int, frozenset[int] | str] = {}
-        #: called after `yields` changes (the trace in C keeps what it read of it)
+        #: called after `yields` or `rules` change (the trace in C keeps what it read of them)
         self.on_change: list[Callable[[], None]] = []
 
     def add_yield(self, func: Any, *, calling: str | None = None, unless: str | None = None) -> None:
@@ -107,6 +107,8 @@ class Parking:
         """Explain a park inside `func` with `rule`. One that is not `final` (a primitive that pools
         and locks are built on) may be refined by a rule one or two frames further out."""
         self.rules[id(code_of(func))] = (rule, final)
+        for changed in self.on_change:
+            changed()
 
     def why(self, frame: FrameType | None) -> Why | None:
         """Why the greenthread whose innermost frame (of Python code) is `frame` parks; None if it yields."""

@@ -269,7 +269,7 @@ class SwitchTrace:
         back: Any = None  # the greenthread that gave the hub control, its switch not reported yet
         hub: Any = None  # this thread's hub greenlet
         fired = late_most = 0  # timers that woke greenthreads since the hub last polled; the latest's lateness
-        leaving: Any = None  # the frame `leave` was called from last (its greenlet's switch to the hub not traced yet)
+        leaving: Any = None  # the greenlet that called `leave` last (its switch to the hub not traced yet)
         announces = self.announces
 
         def hub_waits(timeout: float | None) -> None:
@@ -339,8 +339,8 @@ class SwitchTrace:
                     frame = _frame(1)
                 except ValueError:
                     frame = None
-                parks(current(), frame)
-                leaving = frame  # its gr_frame, once it has switched: how the trace knows it said why
+                glet = leaving = current()  # it said why: its next switch, to the hub, is not tested again
+                parks(glet, frame)
 
         def wake(glet: Any, p: Parked, threw: bool, by: Any) -> None:
             nonlocal fired, late_most
@@ -376,13 +376,14 @@ class SwitchTrace:
             nonlocal back, hub, leaving
             origin, target = args
             if target is hub:  # a greenthread gives the hub control: it parked (`parking` said so), yielded or ended
-                frame = origin.gr_frame
-                announced = frame is leaving
+                announced = origin is leaving  # (one that said why is alive: it parks)
                 leaving = None
-                if frame is None:  # it ended (cheaper than gevent's `dead` property)
-                    ended(origin, event == "throw")
-                elif announces and not announced:  # it did not say why: its frame will
-                    parks(origin, frame)
+                if not announced:
+                    frame = origin.gr_frame
+                    if frame is None:  # it ended (cheaper than gevent's `dead` property)
+                        ended(origin, event == "throw")
+                    elif announces:  # it did not say why: its frame will
+                        parks(origin, frame)
                 back = origin
             elif origin is hub:  # the hub runs a greenthread
                 if parked:
