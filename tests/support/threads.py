@@ -22,6 +22,12 @@ def wakes_of(tid: int) -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches"))
 
 
+def preemptions_of(tid: int) -> int:
+    """How many times the OS took the CPU from OS thread `tid` while it could run."""
+    with open(f"{TASKS}/{tid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("nonvoluntary_ctxt_switches"))
+
+
 def wakes_while(tid: int, work: Callable[[], object]) -> int:
     """How many times OS thread `tid` was woken while `work()` ran (the collector off meanwhile: a collection
     of a big heap pauses the program, and a thread watching it may rightly wake)."""

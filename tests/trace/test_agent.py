@@ -32,7 +32,7 @@ from runtime.trace.codec import (
 from runtime.trace.events import CLOCK, DROPPED, EXIT, SWITCH, TIMERS
 from runtime.trace.recorder import Recorder
 from tests.support.events import tally
-from tests.support.threads import switching, threads, wakes_while
+from tests.support.threads import preemptions_of, switching, threads, wakes_while
 
 
 class Dashboard:
@@ -331,11 +331,15 @@ def test_the_agents_thread_sleeps_while_the_program_ships_itself(tmp_path: Path)
         (tid,) = threads() - before
         runtime.sleep(0.1)  # (idle: it ships for the program)
         start = time.monotonic()
+        held = preemptions_of(threading.get_native_id())
         busy = wakes_while(tid, lambda: switching(0.5, pause=0.0002))  # it polls, and wakes: where it ships
+        held = preemptions_of(threading.get_native_id()) - held
     finally:
         rec.uninstall()
         agent.stop()
-    assert busy <= 4  # (its look as the switching starts; a pause of the OS's), where each due time woke it: 10
+    # its look as the switching starts, and one for each time the OS held the program (it went quiet: on a
+    # loaded machine, rightly); where each due time woke it: 10
+    assert busy <= 4 + held
     assert {thread for thread, at in sink.writes if at > start + 0.1} == {program}
 
 
