@@ -3,7 +3,7 @@
     python -m benchmarks.browser              # every phase (also part of ``python -m benchmarks``)
     python -m benchmarks.browser --profile    # and where the page's time goes (CDP Profiler, then per part)
 
-Six phases, each in a module of its own (its docstring says what it measures):
+Seven phases, each in a module of its own (its docstring says what it measures):
 
 static  `static`: a recording of >= 1M state intervals opened, then ~10 s of panning and zooming.
 lanes   `lanes`: 100,000 greenthreads opened, scrolled, filtered, panned and zoomed.
@@ -12,6 +12,8 @@ flood   `flood`: the page following a synthetic agent at 1M events/s: its ingest
 step    `step`: the live control: a paused program stepped from the page, how long each step takes to show.
 big     `big`: issue 17's 10M events on one recording: `greenscope export --chrome`, the server's bytes per event,
         the page's load time, memory and drawing work (``--only big``).
+crowd   `crowd`: 100,000 greenthreads alive at once in a traced program, the page following it live: the time until
+        each has its lane, then frames per second, drawing work and heap while scrolling, filtering and zooming.
 
 The rest: `page` (opening the page, its frames, heap and drawing work, the user's pans and zooms), `profiling`
 (``--profile``), `runner` (`Options`, `run`: the phases in turn in one Chromium) and ``__main__`` (the command

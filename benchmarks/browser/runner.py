@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.browser.big import measure_big
+from benchmarks.browser.crowd import measure_crowd
 from benchmarks.browser.flood import measure_flood
 from benchmarks.browser.lanes import measure_lanes
 from benchmarks.browser.live import measure_live
@@ -14,7 +15,7 @@ from benchmarks.browser.static import measure_static
 from benchmarks.browser.step import measure_step
 from benchmarks.dashboard.report import Report
 
-PHASES = ("static", "lanes", "live", "flood", "step", "big")
+PHASES = ("static", "lanes", "live", "flood", "step", "big", "crowd")
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Options:
     greenthreads: int = 2_000
     sleeps: int = 260
     many: int = 100_000  # greenthreads in the "lanes" phase
+    crowd: int = 100_000  # live greenthreads in the "crowd" phase...
+    crowd_seconds: float = 20.0  # ...and how long the page is used while they live
     big_greenthreads: int = 20_000  # the "big" phase's recording...
     big_events: int = 10_000_000  # ...and about how many events it holds
     interact_seconds: float = 10.0
@@ -44,6 +47,7 @@ def run(options: Options) -> dict[str, Any]:
         "flood": measure_flood,
         "step": measure_step,
         "big": measure_big,
+        "crowd": measure_crowd,
     }
     try:
         from playwright.sync_api import sync_playwright  # the test extra: `python -m benchmarks` runs without it

@@ -1,5 +1,6 @@
 """``python -m benchmarks.dashboard``: the report (see the package's docstring), or a child role the phases start
-(``flood``: the synthetic agent; ``traced``: the paced traced program)."""
+(``flood``: the synthetic agent; ``traced``: the paced traced program; ``crowd``: a traced program of many live
+greenthreads)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import dashboard
-from benchmarks.dashboard.load import flood, traced
+from benchmarks.dashboard.load import crowd, flood, traced
 from benchmarks.dashboard.runner import PHASES, Options, phase_list, run
 from benchmarks.dashboard.soak import LONG_SOAK
 
@@ -21,6 +22,9 @@ def main(argv: list[str]) -> int:
         return 0
     if argv[:1] == ["traced"]:
         traced(argv[1], float(argv[2]), float(argv[3]))
+        return 0
+    if argv[:1] == ["crowd"]:
+        crowd(argv[1], int(argv[2]), float(argv[3]))
         return 0
     description = dashboard.__doc__.split("\n")[0]
     parser = argparse.ArgumentParser(prog="python -m benchmarks.dashboard", description=description)

@@ -1,5 +1,5 @@
 """The load the phases put on the server: the child roles of ``python -m benchmarks.dashboard`` (a synthetic
-agent, `flood`; a program traced by the real recorder and agent, `traced`) and a program recorded by
+agent, `flood`; programs traced by the real recorder and agent, `traced` and `crowd`) and a program recorded by
 ``greenscope record`` (`record_program`, for the analysis and the page's benchmark)."""
 
 from __future__ import annotations
@@ -135,6 +135,38 @@ def traced(address: str, rate: float, seconds: float) -> None:
         recorder.uninstall()
         agent.stop()
     print(json.dumps({"events_per_s": sleeps * per_sleep / seconds, "max_behind_ms": behind * 1000}), flush=True)
+
+
+def crowd(address: str, greenthreads: int, seconds: float) -> None:
+    """A program traced by the real recorder and agent with `greenthreads` greenthreads alive at once for
+    `seconds`: each sleeps 1 to 4 s (at random), yields once, and again, until the time is up."""
+    import random
+
+    import runtime
+    from runtime.agent import Agent, process_info
+    from runtime.sinks import SocketSink
+    from runtime.trace.recorder import Recorder
+    from runtime.tracer import find_dashboard
+
+    recorder = Recorder().install()
+    key = (find_dashboard(agent=address) or {}).get("key")
+    agent = Agent(recorder, [SocketSink(address, secret=key)], process_info("crowd", sys.argv)).start()
+    end = time.monotonic() + seconds
+    rng = random.Random(17)
+
+    def member() -> None:
+        while time.monotonic() < end:
+            runtime.sleep(rng.uniform(1.0, 4.0))
+            runtime.sleep(0)
+
+    try:
+        members = [runtime.spawn(member) for _ in range(greenthreads)]
+        for m in members:
+            m.wait()
+    finally:
+        recorder.uninstall()
+        agent.stop()
+    print(json.dumps({"greenthreads": greenthreads, "produced": agent.produced}), flush=True)
 
 
 def _pace(sleep: Callable[[float], None], per_second: float, seconds: float) -> tuple[int, float]:
