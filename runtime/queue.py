@@ -8,11 +8,20 @@ Waiters are served in FIFO order and nothing is lost:
   raised — a putter that times out or is killed while waiting never left its item;
 - a greenthread killed after it was handed an item still returns it (the kill is raised
   at its next blocking call, see `runtime.hubs.hub`).
+
+Where the optional C helper `runtime._queue` is built, LightQueue's state lives in its base type's
+slots and its `put` and `get` are the base's: the common cases (room and no getter waiting; an item
+and no putter waiting) run in C, exactly as the Python methods do them (`_put_in_python` and
+`_get_in_python`), and every other case calls those. ``GREENSCOPE_PURE_PYTHON=1`` in the environment
+(or no helper) keeps the Python methods. One difference shows: a greenthread spawned on a bound
+`q.put` is named after the queue's class in C (``Queue.put``), after the method's in Python
+(``LightQueue.put``).
 """
 
 from __future__ import annotations
 
 import heapq
+import os
 from collections import deque
 from functools import partial
 from queue import Empty, Full
@@ -23,6 +32,14 @@ from runtime.instrument import Cause, Reason, hooks
 from runtime.semaphore import whole_number
 from runtime.site import creation_site
 from runtime.waitqueue import WaitQueue
+
+try:
+    if os.environ.get("GREENSCOPE_PURE_PYTHON"):
+        raise ImportError("the queue in Python was asked for")
+    from runtime import _queue
+except ImportError:  # not built here (no compiler, another interpreter): put and get in Python
+    _queue = None  # type: ignore[assignment]
+_Base: type = object if _queue is None else _queue.Base
 
 __all__ = ["Empty", "Full", "LifoQueue", "LightQueue", "PriorityQueue", "Queue"]
 
@@ -39,7 +56,7 @@ def _check_timeout(timeout: float | None) -> None:
         raise ValueError(f"timeout must be >= 0 or None, got {timeout!r}")
 
 
-class LightQueue:
+class LightQueue(_Base):
     """A FIFO queue of items between greenthreads, without task tracking."""
 
     resource_kind = "queue"
@@ -151,6 +168,10 @@ class LightQueue:
             h(self)
         return item
 
+    _put_in_python, _get_in_python = put, get  # what the C base's put and get call for the rest
+    if _queue is not None:
+        del put, get  # the C base's
+
     def get_nowait(self) -> Any:
         """Take the next item if there is one, else raise `Empty`."""
         return self.get(False)
@@ -161,6 +182,10 @@ class LightQueue:
         while putters.waiting and (self.maxsize is None or len(self.queue) < self.maxsize):
             self.unfinished_tasks += 1
             self._put(putters.unpark_one(None, cause).data)  # type: ignore[union-attr]
+
+
+if _queue is not None:
+    _queue.bind(WaitQueue, hooks, LightQueue._put_in_python, LightQueue._get_in_python)
 
 
 class Queue(LightQueue):

@@ -1,10 +1,18 @@
-"""Queues: unit behaviour, and a property test of every interleaving against a sequential model."""
+"""Queues: unit behaviour, and a property test of every interleaving against a sequential model.
+
+Every test runs on both paths of put and get: the C helper's (`runtime._queue`, where it is built) and
+the Python methods (as under ``GREENSCOPE_PURE_PYTHON=1``).
+"""
 
 from __future__ import annotations
 
+import gc
 import heapq
 import queue as stdlib_queue
+import weakref
 from collections import deque
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,8 +20,21 @@ from hypothesis import strategies as st
 
 import runtime
 from runtime import GreenletExit, LifoQueue, LightQueue, PriorityQueue, Queue
+from runtime import queue as queue_module
 from runtime.instrument import Instrument, add_instrument, remove_instrument
 from runtime.queue import Empty, Full
+
+
+@pytest.fixture(autouse=True, params=["C", "Python"])
+def queue_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Put and get in C (skipped where `runtime._queue` is not used) or the Python methods only."""
+    if request.param == "C":
+        if queue_module._queue is None:
+            pytest.skip("runtime._queue is not built here (or GREENSCOPE_PURE_PYTHON is set)")
+    else:
+        monkeypatch.setattr(LightQueue, "put", LightQueue._put_in_python)
+        monkeypatch.setattr(LightQueue, "get", LightQueue._get_in_python)
+    return request.param
 
 
 def test_empty_and_full_are_the_stdlib_exceptions():
@@ -179,6 +200,133 @@ def test_name_and_repr():
     assert q.name == "jobs"
     assert "Queue 'jobs'" in repr(q) and "maxsize=3" in repr(q)
     assert LightQueue().name.startswith(__file__)
+
+
+class Changes(Instrument):
+    """Records each ``resource_changed`` of a queue as (qsize, putting, getting)."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[int, int, int]] = []
+
+    def resource_changed(self, obj: Any) -> None:
+        self.log.append((obj.qsize(), obj.putting(), obj.getting()))
+
+
+@pytest.fixture
+def changes() -> Iterator[Changes]:
+    inst = Changes()
+    add_instrument(inst)
+    yield inst
+    remove_instrument(inst)
+
+
+def test_puts_fill_to_maxsize_and_gets_empty_in_order(changes):
+    q = Queue(3)
+    for i in range(3):
+        q.put(i)
+    assert q.full() and q.unfinished_tasks == 3 and isinstance(q.queue, deque)
+    with pytest.raises(Full):
+        q.put(3, block=False)
+    with pytest.raises(Full):
+        q.put_nowait(3)
+    assert q.unfinished_tasks == 3  # a put refused counts nothing
+    assert [q.get(), q.get(False), q.get_nowait()] == [0, 1, 2]
+    with pytest.raises(Empty):
+        q.get_nowait()
+    with pytest.raises(Empty):
+        q.get(block=False)
+    assert changes.log == [(1, 0, 0), (2, 0, 0), (3, 0, 0), (2, 0, 0), (1, 0, 0), (0, 0, 0)]
+
+
+def test_an_unbounded_queue_takes_any_number_by_any_arguments(changes):
+    q = LightQueue()
+    q.put("a")
+    q.put("b", True)
+    q.put("c", False, None)
+    q.put(item="d", block=False)
+    q.put("e", timeout=1)
+    assert q.qsize() == 5 and not q.full()
+    assert [q.get(), q.get(True), q.get(False, None), q.get(block=False), q.get(timeout=0)] == list("abcde")
+    assert len(changes.log) == 10
+    with pytest.raises(TypeError):
+        q.put()
+    with pytest.raises(TypeError):
+        q.put(1, True, None, "one too many")
+    with pytest.raises(TypeError):
+        q.get(True, None, "one too many")
+    with pytest.raises(TypeError):
+        q.put(1, colour="red")
+    assert len(changes.log) == 10 and q.qsize() == 0
+
+
+def test_a_put_with_getters_waiting_and_a_get_with_putters_waiting_report_each_change(changes):
+    q = Queue(1)
+    getter = runtime.spawn(q.get)
+    runtime.sleep(0)
+    q.put("handed")  # to the getter, not into the queue
+    assert getter.wait() == "handed"
+    q.put("kept")
+    putter = runtime.spawn(q.put, "waited")
+    runtime.sleep(0)
+    assert q.putting() == 1
+    assert q.get() == "kept"  # and the putter's item comes in
+    putter.wait()
+    assert q.get() == "waited" and q.unfinished_tasks == 3
+    assert changes.log == [(0, 0, 0), (1, 0, 0), (1, 0, 0), (0, 0, 0)]
+
+
+def test_resize_moves_the_limit_the_puts_check():
+    q = Queue(1)
+    q.put(1)
+    with pytest.raises(Full):
+        q.put_nowait(2)
+    q.resize(2)
+    q.put_nowait(2)
+    with pytest.raises(Full):
+        q.put_nowait(3)
+    q.resize(-1)  # unbounded
+    q.put_nowait(3)
+    q.maxsize = 0  # set directly: a channel with items still in it
+    assert q.full() and [q.get_nowait() for _ in range(3)] == [1, 2, 3]
+    with pytest.raises(Full):
+        q.put_nowait(4)
+
+
+def test_unfinished_tasks_can_be_set_and_count_on():
+    q = Queue()
+    q.put(1)
+    q.unfinished_tasks = 0  # (as eventlet programs may)
+    q.put(2)
+    q.task_done()
+    assert q.unfinished_tasks == 0 and q.join(timeout=0) is True
+
+
+def test_a_queue_in_a_cycle_is_collected():
+    q = Queue(2)
+    q.put(q)  # the queue holds itself
+    q.me = q
+    ref = weakref.ref(q)
+    del q
+    gc.collect()
+    assert ref() is None
+
+
+def test_a_storage_of_its_own_takes_the_same_paths():
+    """A subclass with its own storage (here a deque served from the right) is put to and got from
+    through its `_put` and `_get`, and honours `maxsize`, on either path."""
+
+    class Stack(LightQueue):
+        def _init_storage(self) -> None:
+            self.queue = deque()
+            self._put = self.queue.append
+            self._get = self.queue.pop
+
+    q = Stack(2)
+    q.put(1)
+    q.put(2)
+    with pytest.raises(Full):
+        q.put_nowait(3)
+    assert [q.get(), q.get()] == [2, 1]
 
 
 # ---------------------------------------------------------------- the property test
