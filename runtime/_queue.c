@@ -2,16 +2,18 @@
 
    Base: the base type of `runtime.queue.LightQueue`. It keeps the queue's state in slots (queue, _put,
    _get, _getters, _putters, maxsize, unfinished_tasks: set by LightQueue.__init__) and has `put` and
-   `get`. A put with no getter waiting and room in the queue, and a get with an item there and no
-   putter waiting, are done here as LightQueue's Python methods do them: count the task, call the
-   storage's `_put(item)` or `_get()` (any storage: a deque, a list, a heap), then
-   `hooks.resource_changed(queue)` when an instrument set it. Every other case (a waiter to hand the
-   item to or to take it from, a wait, Full, Empty, arguments by keyword) is the Python method's,
-   called with the same arguments.
+   `get`. What needs no wait is done here as LightQueue's Python methods do it: a put with getters
+   waiting (count the task, `_getters.unpark_one(item, Cause.PUT)`) or with room (count the task,
+   the storage's `_put(item)`: any storage, a deque, a list, a heap); a get with an item there (the
+   storage's `_get()`, then `_take_from_putters(Cause.GET)` if putters wait); each followed by
+   `hooks.resource_changed(queue)` when an instrument set it. The rest (a channel's get from a
+   putter's hands, a wait, Full, Empty, arguments by keyword) is the Python method's, called with the
+   same arguments.
 
-   bind(waitqueue, hooks, put, get): the WaitQueue type, the instrument hooks, and the Python put and
-   get. Instances of exactly that type, and `hooks`, keep `waiting` and `resource_changed` in
-   __slots__: read straight from there (a slot's place in its object never changes).
+   bind(waitqueue, hooks, cause, put, get): the WaitQueue type, the instrument hooks, the Cause class,
+   and the Python put and get. Instances of exactly that type, and `hooks`, keep `waiting` and
+   `resource_changed` in __slots__: read straight from there (a slot's place in its object never
+   changes).
 
    Optional: without it (another interpreter, no compiler, GREENSCOPE_PURE_PYTHON=1) the Python
    methods are put and get (`runtime.queue`). */
@@ -38,9 +40,13 @@ static PyObject *hooks;              /* runtime.instrument.hooks */
 static Py_ssize_t changed_offset;    /* where it keeps `resource_changed` (0: ask getattr) */
 static PyObject *put_in_python;      /* LightQueue's put and get in Python: (self, ...) */
 static PyObject *get_in_python;
+static PyObject *cause_put;          /* Cause.PUT, Cause.GET */
+static PyObject *cause_get;
 static PyObject *zero;               /* 0: what `waiting` is when nobody waits */
 static PyObject *waiting_name;       /* "waiting" */
 static PyObject *changed_name;       /* "resource_changed" */
+static PyObject *unpark_name;        /* "unpark_one" */
+static PyObject *take_name;          /* "_take_from_putters" */
 
 /* where instances of `type` keep the slot `name` (0: not a slot) */
 static Py_ssize_t
@@ -172,11 +178,19 @@ Base_put(Base *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
         if (room == -1) {
             return NULL;
         }
-        if (room == 1) {
+        if (waiting || room == 1) {
             self->unfinished_tasks++;
-            PyObject *put = Py_NewRef(self->put); /* (the call may replace it) */
-            PyObject *result = call_storage(put, args[0]);
-            Py_DECREF(put);
+            PyObject *result;
+            if (waiting) { /* a getter waits only on an empty queue: the item goes to its hands */
+                PyObject *call[3] = {Py_NewRef(self->getters), args[0], cause_put};
+                result = PyObject_VectorcallMethod(unpark_name, call, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+                Py_DECREF(call[0]);
+            }
+            else {
+                PyObject *put = Py_NewRef(self->put); /* (the call may replace it) */
+                result = call_storage(put, args[0]);
+                Py_DECREF(put);
+            }
             if (result == NULL) {
                 return NULL;
             }
@@ -200,18 +214,21 @@ Base_get(Base *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
         if (ready < 0) {
             return NULL;
         }
-        int waiting = ready ? has_waiters(self->putters) : 0;
-        if (waiting < 0) {
-            return NULL;
-        }
-        if (ready && !waiting) {
+        if (ready) {
             PyObject *get = Py_NewRef(self->get);
             PyObject *item = call_storage(get, NULL);
             Py_DECREF(get);
             if (item == NULL) {
                 return NULL;
             }
-            if (report_change((PyObject *)self) < 0) {
+            int waiting = has_waiters(self->putters);
+            if (waiting > 0) { /* room now: the waiting putters' items come in */
+                PyObject *call[2] = {(PyObject *)self, cause_get};
+                PyObject *none = PyObject_VectorcallMethod(take_name, call, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+                Py_XDECREF(none);
+                waiting = none == NULL ? -1 : 0;
+            }
+            if (waiting < 0 || report_change((PyObject *)self) < 0) {
                 Py_DECREF(item);
                 return NULL;
             }
@@ -293,23 +310,32 @@ static PyTypeObject BaseType = {
 static PyObject *
 bind(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 4 || !PyType_Check(args[0]) || !PyCallable_Check(args[2]) || !PyCallable_Check(args[3])) {
-        PyErr_SetString(PyExc_TypeError, "bind(waitqueue_type, hooks, put, get)");
+    if (nargs != 5 || !PyType_Check(args[0]) || !PyCallable_Check(args[3]) || !PyCallable_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "bind(waitqueue_type, hooks, cause, put, get)");
         return NULL;
     }
+    PyObject *put = PyObject_GetAttrString(args[2], "PUT");
+    PyObject *get = put != NULL ? PyObject_GetAttrString(args[2], "GET") : NULL;
+    if (get == NULL) {
+        Py_XDECREF(put);
+        return NULL;
+    }
+    Py_XSETREF(cause_put, put);
+    Py_XSETREF(cause_get, get);
     Py_XSETREF(waitqueue_type, (PyTypeObject *)Py_NewRef(args[0]));
     waiting_offset = slot_offset(args[0], waiting_name);
     Py_XSETREF(hooks, Py_NewRef(args[1]));
     changed_offset = slot_offset((PyObject *)Py_TYPE(args[1]), changed_name);
-    Py_XSETREF(put_in_python, Py_NewRef(args[2]));
-    Py_XSETREF(get_in_python, Py_NewRef(args[3]));
+    Py_XSETREF(put_in_python, Py_NewRef(args[3]));
+    Py_XSETREF(get_in_python, Py_NewRef(args[4]));
     Py_RETURN_NONE;
 }
 
 static PyMethodDef methods[] = {
     {"bind", (PyCFunction)(void (*)(void))bind, METH_FASTCALL,
-     "bind(waitqueue_type, hooks, put, get): the WaitQueue type, the instrument hooks, and the Python\n"
-     "put(self, item, block, timeout) and get(self, block, timeout) that do what Base's do not."},
+     "bind(waitqueue_type, hooks, cause, put, get): the WaitQueue type, the instrument hooks, the Cause\n"
+     "class, and the Python put(self, item, block, timeout) and get(self, block, timeout) that do what\n"
+     "Base's do not."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -324,7 +350,10 @@ PyInit__queue(void)
     zero = PyLong_FromLong(0);
     waiting_name = PyUnicode_InternFromString("waiting");
     changed_name = PyUnicode_InternFromString("resource_changed");
-    if (zero == NULL || waiting_name == NULL || changed_name == NULL || PyType_Ready(&BaseType) < 0) {
+    unpark_name = PyUnicode_InternFromString("unpark_one");
+    take_name = PyUnicode_InternFromString("_take_from_putters");
+    if (zero == NULL || waiting_name == NULL || changed_name == NULL || unpark_name == NULL || take_name == NULL
+        || PyType_Ready(&BaseType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module);

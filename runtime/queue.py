@@ -10,8 +10,8 @@ Waiters are served in FIFO order and nothing is lost:
   at its next blocking call, see `runtime.hubs.hub`).
 
 Where the optional C helper `runtime._queue` is built, LightQueue's state lives in its base type's
-slots and its `put` and `get` are the base's: the common cases (room and no getter waiting; an item
-and no putter waiting) run in C, exactly as the Python methods do them (`_put_in_python` and
+slots and its `put` and `get` are the base's: what needs no wait (a put with room or getters waiting,
+a get with an item there) runs in C, exactly as the Python methods do it (`_put_in_python` and
 `_get_in_python`), and every other case calls those. ``GREENSCOPE_PURE_PYTHON=1`` in the environment
 (or no helper) keeps the Python methods. One difference shows: a greenthread spawned on a bound
 `q.put` is named after the queue's class in C (``Queue.put``), after the method's in Python
@@ -185,7 +185,7 @@ class LightQueue(_Base):
 
 
 if _queue is not None:
-    _queue.bind(WaitQueue, hooks, LightQueue._put_in_python, LightQueue._get_in_python)
+    _queue.bind(WaitQueue, hooks, Cause, LightQueue._put_in_python, LightQueue._get_in_python)
 
 
 class Queue(LightQueue):
