@@ -233,8 +233,9 @@ widen(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     const unsigned char *in = blob.buf;
     int width = blob.len >= 10 ? in[1] : 0;
-    if (blob.len < 10 || (in[0] != 'S' && in[0] != 'O' && in[0] != 's' && in[0] != 'o') || (width != 1 && width != 2 && width != 4 && width != 8)
-        || (blob.len - 10) / width != n || (blob.len - 10) % width) {
+    if (blob.len < 10 || (in[0] != 'S' && in[0] != 'O' && in[0] != 's' && in[0] != 'o')
+        || (width != 1 && width != 2 && width != 4 && width != 8) || (blob.len - 10) / width != n
+        || (blob.len - 10) % width) {
         PyBuffer_Release(&blob);
         PyErr_SetString(PyExc_ValueError, "a damaged narrowed column");
         return NULL;
