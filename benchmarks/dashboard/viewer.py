@@ -4,6 +4,7 @@ end-to-end delay of each event; it can stall (take no batch, ack none) until rel
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from array import array
@@ -50,9 +51,8 @@ class Viewer:
             received, batch = item
             self.released.wait(STALL_LIMIT)
             since = self.measure_from
-            origin, data = int(batch["origin"]), batch["data"]
-            columns = batch["columns"].values()
-            stamps = [origin + ts for c in columns for ts in array("d", data[c["ts"] :][: 8 * c["n"]])]
+            data, columns = batch["data"], batch["columns"].values()
+            stamps = [ts for c in columns for ts in _int64s(data, c["ts"], c["n"])]
             delays = [(received - ts) / 1e6 for ts in stamps if ts >= since]
             with self._lock:
                 self.delays_ms += delays
@@ -67,6 +67,14 @@ class Viewer:
         self.released.set()
         self._inbox.put(None)
         self.sio.disconnect()
+
+
+def _int64s(data: bytes, offset: int, n: int) -> array:
+    """`n` little-endian int64s at `offset` in `data` (a column of a batch: `visualizer.sessions.wire`)."""
+    values = array("q", data[offset : offset + 8 * n])
+    if sys.byteorder != "little":
+        values.byteswap()
+    return values
 
 
 def caught_up(viewer: Viewer, total: int, patience: float = 15.0) -> None:
