@@ -223,7 +223,7 @@ class AgentConnection:
 
     def _read(self) -> None:
         listener = self.listener
-        decoder = Decoder(listener.limits)
+        decoder = Decoder(listener.limits, coded=True)  # text columns stay coded, as sessions keep them
         hello_by = time.monotonic() + listener.hello_timeout
         frame_by = None  # when the frame now arriving must be whole
         allowance, last = float(listener.max_rate), time.monotonic()  # a token bucket: max_rate bytes a second

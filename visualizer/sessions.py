@@ -24,13 +24,23 @@ import threading
 import time
 from array import array
 from collections import deque
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from runtime.sinks import FrameFile
 from runtime.trace.codec import END, EVENTS, HELLO, LIMITS, MAGIC, FormatError, encode_frame, read_frames, slice_batch
-from runtime.trace.events import CLOCK, CONTROL, DROPPED, FIELDS, HUB_WAIT, KIND_NAMES, Batch, describe, from_columns
+from runtime.trace.events import (
+    CLOCK,
+    CONTROL,
+    DROPPED,
+    FIELDS,
+    HUB_WAIT,
+    KIND_NAMES,
+    Batch,
+    Coded,
+    describe,
+    from_columns,
+)
 from visualizer.archive import Scan, scan
 
 __all__ = [
@@ -53,7 +63,6 @@ FINAL = frozenset({ENDED, CRASHED, STOPPED})
 DEFAULT_WINDOW = 4_000_000  # events kept in memory per session
 STALL_SECONDS = 1.0  # no event for this long, and the hub was not waiting on its poller: it is stalled
 _OVERHEAD = 200  # bytes a chunk costs besides its columns (objects, dict, deque slot)
-_CODABLE = frozenset({str, int, float, type(None)})  # what a `Coded` column holds (exact types: not a bool)
 
 
 class Chunk:
@@ -166,61 +175,12 @@ def _joined(cols: list) -> Coded | None:
 def _int64(column: Any) -> Any:
     """An int64 array if every value is an int that fits; else the column coded (`Coded`) if it names a few
     values over and over; else the column as it is."""
-    if isinstance(column, array):
+    if isinstance(column, (array, Coded)):  # (a frame's "d" column arrives coded)
         return column
     try:
         return array("q", column)
     except (TypeError, OverflowError):  # None, floats, strings
         return Coded.of(column) or column
-
-
-class Coded:
-    """A column that names the same few values over and over (a block's reason and code line, a wake's cause):
-    each distinct value once, then each event's index among them in 1 or 2 bytes instead of an 8-byte pointer.
-    A read-only sequence of the values, as the list was (a slice is one too)."""
-
-    __slots__ = ("ids", "table")
-
-    def __init__(self, table: list, ids: array) -> None:
-        self.table = table
-        self.ids = ids
-
-    @classmethod
-    def of(cls, column: list) -> Coded | None:
-        """`column` coded, or None where that does not pay, or would not give back the same values (1 and 1.0,
-        or 0.0 and -0.0, are one key in a table)."""
-        try:
-            index = dict.fromkeys(column)
-        except TypeError:  # lists (argv, a stack)
-            return None
-        if 2 * len(index) > len(column) or len(index) > 0x10000:
-            return None
-        types = set(map(type, column))  # the column's, not the table's: 1.0 after 1 is not a key of its own
-        if not types <= _CODABLE or (float in types and (int in types or 0.0 in index)):
-            return None
-        for i, value in enumerate(index):
-            index[value] = i
-        return cls(list(index), array("B" if len(index) <= 0x100 else "H", map(index.__getitem__, column)))
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __iter__(self) -> Iterator[Any]:
-        return map(self.table.__getitem__, self.ids)
-
-    def __getitem__(self, at: int | slice) -> Any:
-        if isinstance(at, slice):
-            return Coded(self.table, self.ids[at])
-        return self.table[self.ids[at]]
-
-    def __eq__(self, other: object) -> bool:
-        return list(self) == (list(other) if isinstance(other, Coded) else other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    @property
-    def nbytes(self) -> int:
-        return self.ids.itemsize * len(self.ids) + 8 * len(self.table) + 120
 
 
 def _size(column: Any) -> int:
@@ -395,7 +355,7 @@ class Session:
             with self.path.open("rb") as f:
                 f.seek(self._offsets[at])
                 try:
-                    for frame_type, batch, _ in read_frames(_Prefixed(MAGIC, f), LIMITS):
+                    for frame_type, batch, _ in read_frames(_Prefixed(MAGIC, f), LIMITS, coded=True):
                         if frame_type == EVENTS:
                             self._add(Chunk.of(first, batch))
                             first += len(batch.kinds)

@@ -208,7 +208,7 @@ class Store:
         """A session replaying the recording read from `stream`; `FormatError` (and nothing kept) if it is not one."""
         session = self._new(source="recording")
         try:
-            for frame_type, payload, frame in read_frames(stream, limits):
+            for frame_type, payload, frame in read_frames(stream, limits, coded=True):
                 if session.hello is None:
                     if frame_type != HELLO:
                         raise FormatError("the recording does not start with a hello frame")

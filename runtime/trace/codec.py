@@ -46,7 +46,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from runtime.trace.events import FIELD_TYPES, KIND_NAMES, VERSION, VERSIONS, Batch, upgrade
+from runtime.trace.events import FIELD_TYPES, KIND_NAMES, VERSION, VERSIONS, Batch, Coded, upgrade
 
 __all__ = [
     "AGENT_LIMITS",
@@ -246,12 +246,27 @@ except ImportError:  # not built here (no compiler, another interpreter): the co
 
 def _coded(values: Any) -> bytes | None:
     """`values` as a "d" column, or None where that does not pay (or cannot be)."""
-    found = _dictionary(values) if type(values) is list else None
+    if type(values) is Coded:
+        found = _coded_as_is(values)
+    else:
+        found = _dictionary(values) if type(values) is list else None
     if found is None:
         return None
     table, ids = found
     head = json.dumps(table, separators=(",", ":")).encode()
     return b"".join((struct.pack("<I", len(head)), head, ids))
+
+
+def _coded_as_is(column: Coded) -> tuple[list, bytes] | None:
+    """A `Coded` column's table and little-endian indexes, as a "d" column holds them (None if its table holds
+    a float: a "d" column does not)."""
+    if not set(map(type, column.table)) <= _CODABLE:
+        return None
+    ids = column.ids
+    if not _LITTLE and ids.itemsize > 1:
+        ids = array(ids.typecode, ids)
+        ids.byteswap()
+    return column.table, ids.tobytes()
 
 
 def _int64s(values: Any) -> bytes | array | None:
@@ -297,9 +312,11 @@ def _json_list(values: list) -> bytes:
 # ---------------------------------------------------------------- decoding
 
 
-def decode_batch(raw: bytes, limits: Limits = LIMITS, version: int = VERSION) -> Batch:
+def decode_batch(raw: bytes, limits: Limits = LIMITS, version: int = VERSION, coded: bool = False) -> Batch:
     """The events of a decompressed EVENTS payload written by schema `version`, in columns, each value
-    checked against that schema, then as this version has them (`events.upgrade`)."""
+    checked against that schema, then as this version has them (`events.upgrade`). With `coded`, a column
+    coded by dictionary stays so (a `Coded`, its table and indexes as they came) where its table fits
+    2-byte indexes, instead of a list of its values."""
     fields_of = VERSIONS[version]
     try:
         (hlen,) = struct.unpack_from(">I", raw)
@@ -338,7 +355,7 @@ def decode_batch(raw: bytes, limits: Limits = LIMITS, version: int = VERSION) ->
             raise FormatError(f"an events frame with a bad column for kind {kind!r}")
         name = "ts" if field == 0 else fields_of[kind][field - 1]
         where = f"kind {KIND_NAMES[kind]} field {name}"
-        cols.setdefault(kind, []).append(_column(blob, kind_of, counts[kind], name, where, limits))
+        cols.setdefault(kind, []).append(_column(blob, kind_of, counts[kind], name, where, limits, coded))
     if pos != len(raw):
         raise FormatError("an events frame longer than its header says")
     for kind in counts:
@@ -347,7 +364,7 @@ def decode_batch(raw: bytes, limits: Limits = LIMITS, version: int = VERSION) ->
     return Batch(bytes(kinds), {kind: upgrade(kind, columns, version) for kind, columns in cols.items()})
 
 
-def _column(blob: bytes, kind_of: Any, count: int, name: str, where: str, limits: Limits) -> Any:
+def _column(blob: bytes, kind_of: Any, count: int, name: str, where: str, limits: Limits, coded: bool) -> Any:
     allowed = FIELD_TYPES[name]
     if kind_of == "n" or kind_of == "i":
         if int not in allowed:
@@ -366,7 +383,7 @@ def _column(blob: bytes, kind_of: Any, count: int, name: str, where: str, limits
             values.byteswap()
         return values
     if kind_of == "d":
-        return _decoded(blob, count, where, allowed, limits)
+        return _decoded(blob, count, where, allowed, limits, coded)
     if kind_of != "j":
         raise FormatError(f"an events frame whose {where} column has an unknown type {kind_of!r}")
     column = _strings(blob)
@@ -380,8 +397,9 @@ def _column(blob: bytes, kind_of: Any, count: int, name: str, where: str, limits
     return _checked(column, len(blob), where, allowed, limits)
 
 
-def _decoded(blob: bytes, count: int, where: str, allowed: set[type], limits: Limits) -> list:
-    """A "d" column's values: its table, checked like a "j" column, then looked up by index."""
+def _decoded(blob: bytes, count: int, where: str, allowed: set[type], limits: Limits, coded: bool) -> list | Coded:
+    """A "d" column's values: its table, checked like a "j" column, then looked up by index (or, if `coded`
+    and its indexes are of 1 or 2 bytes, left as they are: a `Coded`)."""
     try:
         (size,) = struct.unpack_from("<I", blob)
         table = json.loads(blob[4 : 4 + size]) if size <= len(blob) - 4 else None
@@ -401,6 +419,8 @@ def _decoded(blob: bytes, count: int, where: str, allowed: set[type], limits: Li
         ids.byteswap()
     if count and max(ids) >= len(table):
         raise FormatError(f"an events frame whose {where} column points past its table")
+    if coded and ids.itemsize <= 2:
+        return Coded(table, ids)
     return list(map(table.__getitem__, ids))
 
 
@@ -449,10 +469,12 @@ class Decoder:
     """Incremental: `feed` bytes as they come, get whole frames back as ``(type, payload)``
     (an EVENTS payload is a `Batch`, in this version's schema whatever version wrote it).
     `frame` is the last frame's bytes, as they came; `current` says whether they are in this
-    version's schema (else write `encode_frame` of the payload where they are kept)."""
+    version's schema (else write `encode_frame` of the payload where they are kept). With `coded`, the
+    columns coded by dictionary stay so (`decode_batch`)."""
 
-    def __init__(self, limits: Limits = LIMITS) -> None:
+    def __init__(self, limits: Limits = LIMITS, coded: bool = False) -> None:
         self.limits = limits
+        self.coded = coded
         self._buf = bytearray()
         self.magic_seen = False
         self.frames = 0
@@ -515,7 +537,7 @@ class Decoder:
                 if frame_type == HELLO:
                     self.version = _version(payload)
                 return payload
-            batch = decode_batch(raw, self.limits, self.version)
+            batch = decode_batch(raw, self.limits, self.version, self.coded)
         except zlib.error as e:
             raise FormatError(f"{where}: damaged compressed data ({e})") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -560,10 +582,12 @@ def check_hello(payload: Any) -> dict:
     return process
 
 
-def read_frames(stream: IO[bytes], limits: Limits = LIMITS, chunk: int = 1 << 20) -> Iterator[tuple[int, Any, bytes]]:
+def read_frames(
+    stream: IO[bytes], limits: Limits = LIMITS, chunk: int = 1 << 20, coded: bool = False
+) -> Iterator[tuple[int, Any, bytes]]:
     """The frames of a recording read from `stream` a chunk at a time, as ``(type, payload, the
-    frame's bytes)``; FormatError if it is cut inside a frame."""
-    decoder = Decoder(limits)
+    frame's bytes)``; FormatError if it is cut inside a frame. `coded`: as `Decoder` takes it."""
+    decoder = Decoder(limits, coded)
     while data := stream.read(chunk):
         for frame_type, payload in decoder.feed(data):
             yield frame_type, payload, decoder.frame if decoder.current else encode_frame(frame_type, payload)

@@ -14,6 +14,7 @@ the hub of hub events, ``runtime``, and the ``stall``, ``clock`` and ``control``
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "VERSION",
     "VERSIONS",
     "Batch",
+    "Coded",
     "as_dict",
     "describe",
     "from_columns",
@@ -129,6 +131,9 @@ def as_dict(event: tuple) -> dict:
     return {"kind": KIND_NAMES[kind], "ts": ts, **dict(zip(FIELDS[kind], values, strict=True))}
 
 
+_CODABLE = frozenset({str, int, float, type(None)})  # what a `Coded` column holds (exact types: not a bool)
+
+
 class Batch(NamedTuple):
     """Events as the recorder hands them out: the kind of each event, in order, and per kind
     its columns (ts, then each field), each a sequence of its events' values, in order (a list,
@@ -153,6 +158,55 @@ class Batch(NamedTuple):
     def events(self) -> list[tuple]:
         """The events as tuples, in order."""
         return from_columns(self.kinds, self.columns)
+
+
+class Coded:
+    """A column that names the same few values over and over (a block's reason and code line, a wake's cause):
+    each distinct value once, then each event's index among them in 1 or 2 bytes instead of an 8-byte pointer.
+    A read-only sequence of the values, as the list was (a slice is one too)."""
+
+    __slots__ = ("ids", "table")
+
+    def __init__(self, table: list, ids: array) -> None:
+        self.table = table
+        self.ids = ids
+
+    @classmethod
+    def of(cls, column: list) -> Coded | None:
+        """`column` coded, or None where that does not pay, or would not give back the same values (1 and 1.0,
+        or 0.0 and -0.0, are one key in a table)."""
+        try:
+            index = dict.fromkeys(column)
+        except TypeError:  # lists (argv, a stack)
+            return None
+        if 2 * len(index) > len(column) or len(index) > 0x10000:
+            return None
+        types = set(map(type, column))  # the column's, not the table's: 1.0 after 1 is not a key of its own
+        if not types <= _CODABLE or (float in types and (int in types or 0.0 in index)):
+            return None
+        for i, value in enumerate(index):
+            index[value] = i
+        return cls(list(index), array("B" if len(index) <= 0x100 else "H", map(index.__getitem__, column)))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self.table.__getitem__, self.ids)
+
+    def __getitem__(self, at: int | slice) -> Any:
+        if isinstance(at, slice):
+            return Coded(self.table, self.ids[at])
+        return self.table[self.ids[at]]
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == (list(other) if isinstance(other, Coded) else other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def nbytes(self) -> int:
+        return self.ids.itemsize * len(self.ids) + 8 * len(self.table) + 120
 
 
 def from_columns(kinds: bytes, columns: dict[int, list]) -> list[tuple]:

@@ -29,6 +29,7 @@ from runtime.trace.codec import (
     check_hello,
     encode_frame,
     encode_frames,
+    read_frames,
     read_recording,
 )
 from runtime.trace.events import (
@@ -42,6 +43,7 @@ from runtime.trace.events import (
     STALL,
     SWITCH,
     Batch,
+    Coded,
     describe,
 )
 from tests.support.fuzz import FUZZ
@@ -285,12 +287,28 @@ def test_a_stack_coded_by_dictionary_is_refused():
         (b"\x01", "damaged table"),
     ],
 )
-def test_a_damaged_dictionary_column_is_refused(blob: bytes, message: str):
+@pytest.mark.parametrize("coded", [False, True])
+def test_a_damaged_dictionary_column_is_refused(blob: bytes, message: str, coded: bool):
     outcomes = b'["a","b","c"]'
     columns = [[EXIT, 0, "i", 24], [EXIT, 1, "i", 24], [EXIT, 2, "j", len(outcomes)], [EXIT, 3, "d", len(blob)]]
     frame = events_frame(3, columns, [bytes(24), bytes(24), outcomes, blob], bytes([EXIT]) * 3)
     with pytest.raises(FormatError, match=message):
-        read_recording(recording(frame), LIMITS)
+        list(read_frames(io.BytesIO(recording(frame)), LIMITS, coded=coded))
+
+
+@pytest.mark.parametrize("distinct", [3, 256, 257, 65536, 65537])
+def test_a_reader_may_keep_dictionary_columns_coded_and_they_are_written_back_the_same(distinct):
+    """`coded`: a "d" column comes as a `Coded` (its table and indexes as they came, no list of values) where
+    its indexes are 1 or 2 bytes; written again, it is the same "d" column, byte for byte."""
+    events = [(EXIT, i, 2, "ok", f"e{i % distinct}") for i in range(2 * distinct)]
+    frame = encode_frame(EVENTS, events)
+    [(_, plain)] = Decoder().feed(MAGIC + frame)
+    [(_, kept)] = Decoder(coded=True).feed(MAGIC + frame)
+    column = kept.columns[EXIT][3]
+    assert isinstance(column, Coded) == (distinct <= 0x10000)
+    assert not isinstance(plain.columns[EXIT][3], Coded)
+    assert kept.events() == plain.events() == events
+    assert encode_frame(EVENTS, kept) == frame
 
 
 def test_mixed_kinds_keep_their_order():
