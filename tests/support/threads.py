@@ -28,6 +28,13 @@ def preemptions_of(tid: int) -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("nonvoluntary_ctxt_switches"))
 
 
+def waited_to_run(tid: int) -> int:
+    """How long (ns) OS thread `tid` has waited, able to run, for a CPU (the run queue: after a preemption, or
+    after a wake on a busy machine)."""
+    with open(f"{TASKS}/{tid}/schedstat") as f:
+        return int(f.read().split()[1])
+
+
 def wakes_while(tid: int, work: Callable[[], object]) -> int:
     """How many times OS thread `tid` was woken while `work()` ran (the collector off meanwhile: a collection
     of a big heap pauses the program, and a thread watching it may rightly wake)."""

@@ -32,7 +32,7 @@ from runtime.trace.codec import (
 from runtime.trace.events import CLOCK, DROPPED, EXIT, SWITCH, TIMERS
 from runtime.trace.recorder import Recorder
 from tests.support.events import tally
-from tests.support.threads import preemptions_of, switching, threads, wakes_while
+from tests.support.threads import preemptions_of, switching, threads, waited_to_run, wakes_while
 
 
 class Dashboard:
@@ -331,15 +331,18 @@ def test_the_agents_thread_sleeps_while_the_program_ships_itself(tmp_path: Path)
         (tid,) = threads() - before
         runtime.sleep(0.1)  # (idle: it ships for the program)
         start = time.monotonic()
-        held = preemptions_of(threading.get_native_id())
+        me = threading.get_native_id()
+        held, waited = preemptions_of(me), waited_to_run(me)
         busy = wakes_while(tid, lambda: switching(0.5, pause=0.0002))  # it polls, and wakes: where it ships
-        held = preemptions_of(threading.get_native_id()) - held
+        held, waited = preemptions_of(me) - held, waited_to_run(me) - waited
     finally:
         rec.uninstall()
         agent.stop()
     # its look as the switching starts, and one for each time the OS held the program (it went quiet: on a
-    # loaded machine, rightly); where each due time woke it: 10
-    assert busy <= 4 + held
+    # loaded machine, rightly): a preemption, or a wait for a CPU as long as the slack the agent gives it (a
+    # tenth of its interval); where each due time woke it: 10
+    slack = max(agent.interval / 10, 0.001) * 1e9
+    assert busy <= 4 + held + waited // slack
     assert {thread for thread, at in sink.writes if at > start + 0.1} == {program}
 
 
