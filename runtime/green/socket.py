@@ -23,7 +23,14 @@ from socket import *  # noqa: F403 -- the constants and the rest of the stdlib's
 from typing import Any
 
 from runtime import tpool
-from runtime.hubs import existing_hub, get_hub
+from runtime.hubs import _local, existing_hub, get_hub
+
+try:  # the optional C helper: recv and recv_into that return None where the C socket's raise BlockingIOError
+    if os.environ.get("GREENSCOPE_PURE_PYTHON"):
+        raise ImportError("GREENSCOPE_PURE_PYTHON is set")
+    from runtime import _sockio
+except ImportError:
+    _sockio = None  # type: ignore[assignment]
 
 __all__ = list(_stdlib.__all__)  # the same names as the stdlib's
 
@@ -42,6 +49,8 @@ _socketpair = _stdlib.socketpair
 _create_server = _stdlib.create_server
 _getdefaulttimeout = _stdlib.getdefaulttimeout
 _CONNECTING = {errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK}
+if _sockio is not None:
+    _recv, _recv_into = _sockio.recv, _sockio.recv_into
 
 
 class socket(_stdlib.socket):
@@ -84,7 +93,11 @@ class socket(_stdlib.socket):
         # Park until the fd is ready, or raise what the stdlib would for this timeout.
         if timeout == 0.0:
             raise BlockingIOError(errno.EWOULDBLOCK, "operation would block")
-        hub = self._gs_hub = get_hub()
+        try:
+            hub = _local.hub  # get_hub() without the call
+        except AttributeError:
+            hub = get_hub()
+        self._gs_hub = hub
         if not hub.wait_fd(self.fileno(), write, timeout, self._gs_peer or self._peer()):
             raise TimeoutError("timed out")
 
@@ -127,18 +140,36 @@ class socket(_stdlib.socket):
 
     # -------------------------------------------------------------- receiving
 
-    def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        while True:
-            try:
-                return _C.recv(self, bufsize, flags)
-            except BlockingIOError:
+    if _sockio is None:
+
+        def recv(self, bufsize: int, flags: int = 0) -> bytes:
+            while True:
+                try:
+                    return _C.recv(self, bufsize, flags)
+                except BlockingIOError:
+                    self._wait(False, self._gs_timeout)
+
+        def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+            while True:
+                try:
+                    return _C.recv_into(self, buffer, nbytes, flags)
+                except BlockingIOError:
+                    self._wait(False, self._gs_timeout)
+
+    else:  # the same without an exception per wait
+
+        def recv(self, bufsize: int, flags: int = 0) -> bytes:
+            while True:
+                data = _recv(self.fileno(), bufsize, flags)
+                if data is not None:
+                    return data
                 self._wait(False, self._gs_timeout)
 
-    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        while True:
-            try:
-                return _C.recv_into(self, buffer, nbytes, flags)
-            except BlockingIOError:
+        def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+            while True:
+                n = _recv_into(self.fileno(), buffer, nbytes, flags)
+                if n is not None:
+                    return n
                 self._wait(False, self._gs_timeout)
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = ["FdDoors", "FdGroup", "FdWatch"]
 
+_IO_READ, _IO_WRITE, _FD_READY = Reason.IO_READ, Reason.IO_WRITE, Cause.FD_READY
+
 
 class FdWatch:
     """The greenthreads waiting on one fd (one reader, one writer) and what the poller watches;
@@ -32,7 +34,7 @@ class FdWatch:
         self.mask = 0  # what the poller is registered for
 
     def add(self, waiter: Waiter) -> None:
-        if waiter.reason == Reason.IO_READ:
+        if waiter.reason == _IO_READ:
             self.reader = waiter
         else:
             self.writer = waiter
@@ -82,6 +84,8 @@ class FdDoors:
     _wakeup_r: int
     park: Any
     wake: Any
+    _resume: Any
+    _fd_waiters: int
     _run_threadsafe: Any
 
     def wait_fd(self, fd: int, write: bool = False, timeout: float | None = None, detail: Any = None) -> bool:
@@ -91,8 +95,16 @@ class FdDoors:
         Raises `IOClosed` if the fd is closed (through `notify_close`) while waiting, and
         RuntimeError if another greenthread already waits to read (or write) it.
         """
-        watch = self._watch(fd, write)
-        reason = Reason.IO_WRITE if write else Reason.IO_READ
+        watch = self._watches.get(fd)
+        if write:
+            # (the usual case inline: still registered for this side since its last wait, nobody on it)
+            if watch is None or watch.writer is not None or not watch.mask & WRITE:
+                watch = self._watch(fd, True)
+            reason = _IO_WRITE
+        else:
+            if watch is None or watch.reader is not None or not watch.mask & READ:
+                watch = self._watch(fd, False)
+            reason = _IO_READ
         return self.park(watch, reason, fd, timeout, fd if detail is None else detail) is not TIMED_OUT
 
     def wait_fds(self, reads: list[int], writes: list[int], timeout: float | None = None) -> bool:
@@ -148,23 +160,35 @@ class FdDoors:
 
     def _dispatch(self, events: list[tuple[int, int]]) -> None:
         watches = self._watches
+        resume = self._resume
         for fd, mask in events:
-            if fd == self._wakeup_r:
-                self._run_threadsafe()
-                continue
             watch = watches.get(fd)
-            if watch is None:  # closed behind our back: stop watching it
-                try:
+            if watch is None:
+                if fd == self._wakeup_r:
+                    self._run_threadsafe()
+                    continue
+                try:  # closed behind our back: stop watching it
                     self.poller.unregister(fd)
                 except (OSError, KeyError, ValueError):
                     pass
                 continue
             reader = watch.reader
             writer = watch.writer
+            # `wake` inline for a waiter on this fd alone (a select's, in an FdGroup, leaves all its fds)
             if mask & READ and reader is not None:
-                self.wake(reader, None, Cause.FD_READY)
+                if reader.container is watch:
+                    reader.container = watch.reader = None
+                    self._fd_waiters -= 1
+                    resume(reader, None, None, _FD_READY)
+                else:
+                    self.wake(reader, None, _FD_READY)
             if mask & WRITE and writer is not None:
-                self.wake(writer, None, Cause.FD_READY)
+                if writer.container is watch:
+                    writer.container = watch.writer = None
+                    self._fd_waiters -= 1
+                    resume(writer, None, None, _FD_READY)
+                else:
+                    self.wake(writer, None, _FD_READY)
             # The deferred unregister: an fd stays registered after its waiter wakes, and
             # only an event that nobody waited for shows it is idle; then watch less.
             if mask & ~((READ if reader is not None else 0) | (WRITE if writer is not None else 0)):

@@ -55,6 +55,12 @@ if hasattr(select, "epoll"):
     _EPOLLOUT = select.EPOLLOUT
     _EPOLL_BOTH = select.EPOLLERR | select.EPOLLHUP
     _TO_EPOLL = (0, _EPOLLIN, _EPOLLOUT, _EPOLLIN | _EPOLLOUT)
+    _EPOLL_LOW = _EPOLLIN | _EPOLLOUT | _EPOLL_BOTH  # the bits of an event that say something to us
+    # our mask for each value of those bits (an error or a hang-up: both)
+    _FROM_EPOLL = tuple(
+        READ | WRITE if ev & _EPOLL_BOTH else (READ if ev & _EPOLLIN else 0) | (WRITE if ev & _EPOLLOUT else 0)
+        for ev in range(_EPOLL_LOW + 1)
+    )
 
     class EpollPoller:
         """Level-triggered epoll."""
@@ -80,13 +86,8 @@ if hasattr(select, "epoll"):
                 timeout = -1
             elif 0 < timeout < 0.001:
                 timeout = 0.001
-            out = []
-            for fd, ev in self._ep.poll(timeout):
-                mask = (READ if ev & _EPOLLIN else 0) | (WRITE if ev & _EPOLLOUT else 0)
-                if ev & _EPOLL_BOTH:
-                    mask = READ | WRITE
-                out.append((fd, mask))
-            return out
+            low, masks = _EPOLL_LOW, _FROM_EPOLL
+            return [(fd, masks[ev & low]) for fd, ev in self._ep.poll(timeout)]
 
         def close(self) -> None:
             self._ep.close()
