@@ -1,8 +1,9 @@
 """The packages of the wheel: runtime and visualizer, and the page's top-level static/ and
 templates/ folders as visualizer's data (``visualizer/static``, ``visualizer/templates``:
-`visualizer.ROOT` finds them there); the optional C helpers `runtime._frames`, `runtime.trace._hooks`,
-`runtime.trace._columns`, `runtime.attach._switches`, `runtime._queue` and `runtime._sockio` (where no compiler or no CPython is, the build
-goes on without them and the same code runs in Python). Everything else is in pyproject.toml."""
+`visualizer.ROOT` finds them there); the optional C helpers `runtime._frames`,
+`runtime.trace._hooks`, `runtime.trace._columns`, `runtime.attach._switches`, `runtime._queue`
+and `runtime._sockio` (where no compiler or no CPython is, the build goes on without them and
+the same code runs in Python). Everything else is in pyproject.toml."""
 
 import platform
 
