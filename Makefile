@@ -11,7 +11,7 @@ PYTHONS ?= 3.10 3.11 3.12 3.13
 .PHONY: run test js suite test-all bench lint clean
 
 $(STAMP): pyproject.toml setup.py runtime/_frames.c runtime/_queue.c runtime/trace/_hooks.c runtime/trace/_columns.c \
-    runtime/attach/_switches.c runtime/_sockio.c
+    runtime/attach/_switches.c runtime/_sockio.c runtime/_gid.h
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade 'pip>=25.1'
 	$(PY) -m pip install -q -e '.[visualizer]' $(GROUPS)

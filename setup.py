@@ -12,9 +12,9 @@ from setuptools import Extension, find_namespace_packages, find_packages, setup
 page = [f"visualizer.{name}" for name in find_namespace_packages(include=["static", "static.*", "templates"])]
 helpers = [
     Extension("runtime._frames", ["runtime/_frames.c"], optional=True),
-    Extension("runtime.trace._hooks", ["runtime/trace/_hooks.c"], optional=True),
+    Extension("runtime.trace._hooks", ["runtime/trace/_hooks.c"], depends=["runtime/_gid.h"], optional=True),
     Extension("runtime.trace._columns", ["runtime/trace/_columns.c"], optional=True),
-    Extension("runtime.attach._switches", ["runtime/attach/_switches.c"], optional=True),
+    Extension("runtime.attach._switches", ["runtime/attach/_switches.c"], depends=["runtime/_gid.h"], optional=True),
     Extension("runtime._queue", ["runtime/_queue.c"], optional=True),
     Extension("runtime._sockio", ["runtime/_sockio.c"], optional=True),
 ]

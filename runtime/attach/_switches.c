@@ -30,6 +30,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h> /* T_OBJECT_EX */
+#include "../_gid.h"
 #include <limits.h>       /* LLONG_MIN */
 #include <stddef.h>       /* offsetof */
 #include <string.h>       /* memcpy */
@@ -368,18 +369,6 @@ static PyTypeObject ParkedType = {
 
 /* ------------------------------------------------------------------ Core */
 
-/* where a greenlet type keeps `gid`, as of its version tag (a type changed, or a new one at the same
-   address, has another): a slot at `offset`; else, with no class attribute `gid` and the generic getattr,
-   the instance dict at `dict_offset` (eventlet's greenthreads); else (both 0) ask the generic way */
-typedef struct {
-    PyTypeObject *type; /* (borrowed: only compared, with its tag) */
-    unsigned int tag;
-    Py_ssize_t offset;
-    Py_ssize_t dict_offset;
-} GidSlot;
-
-#define GID_TYPES 4 /* a hub's, a greenthread's, the main greenlet's, another: a switch goes between two */
-
 #define YIELD_CODES 16 /* codes whose yields entry is kept (a power of two) */
 #define RULE_CODES 16  /* codes whose rules entry is kept (a power of two) */
 
@@ -434,8 +423,7 @@ typedef struct {
     Py_ssize_t offsets[HOOKS];
     Yielding yielding[YIELD_CODES]; /* what `yields` said, per code (forget() empties it) */
     RuleEntry rule_codes[RULE_CODES]; /* what `rules` said, per code (forget() empties it) */
-    GidSlot gids[GID_TYPES];        /* the greenlet types seen last, and where each keeps `gid` */
-    int next_gid;                   /* the entry the next type learned replaces */
+    GidSlots gids;                  /* the greenlet types seen last, and where each keeps `gid` */
 } Core;
 
 static PyTypeObject CoreType;
@@ -1179,46 +1167,16 @@ set_back(Core *self, PyObject *value)
     Py_XSETREF(self->back, value);
 }
 
-/* hasattr(glet, "gid"): 1, 0, or -1 with an exception. From its slot where its type keeps it in one (a
-   generic lookup is a third of the trace's cost: the recorder gives every greenthread it sees an id) */
+/* hasattr(glet, "gid"): 1, 0, or -1 with an exception. From where its type keeps it (runtime/_gid.h: a
+   generic lookup is a third of the trace's cost, and the recorder gives every greenthread it sees an id) */
 static int
 has_gid(Core *self, PyObject *glet)
 {
-    PyTypeObject *type = Py_TYPE(glet);
-    GidSlot *slot = self->gids, *end = self->gids + GID_TYPES;
-    while (slot < end && !(slot->type == type && slot->tag == type->tp_version_tag)) {
-        slot++;
-    }
-    if (slot == end) {
-        PyObject *descr = _PyType_Lookup(type, gid_name); /* (borrowed; tags the type) */
-        if ((type->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) && type->tp_version_tag != 0) {
-            slot = &self->gids[self->next_gid];
-            self->next_gid = (self->next_gid + 1) % GID_TYPES;
-            slot->type = type;
-            slot->tag = type->tp_version_tag;
-            int generic = type->tp_getattro == PyObject_GenericGetAttr;
-            slot->offset = generic && descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)
-                                   && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX
-                               ? ((PyMemberDescrObject *)descr)->d_member->offset
-                               : 0;
-            slot->dict_offset = generic && descr == NULL && type->tp_dictoffset > 0 ? type->tp_dictoffset : 0;
-        }
-        else {
-            slot = NULL;
-        }
-    }
-    if (slot != NULL && slot->offset > 0) { /* generic: the member, unset (AttributeError) or not */
-        return *(PyObject **)((char *)glet + slot->offset) != NULL;
-    }
-    if (slot != NULL && slot->dict_offset > 0) { /* generic: the dict's item (no class attribute to find) */
-        PyObject *dict = *(PyObject **)((char *)glet + slot->dict_offset);
-        if (dict == NULL) {
-            return 0;
-        }
-        PyObject *found = PyDict_GetItemWithError(dict, gid_name); /* (borrowed) */
-        return found != NULL ? 1 : PyErr_Occurred() ? -1 : 0;
-    }
     PyObject *gid;
+    int found = gid_peek(&self->gids, glet, gid_name, &gid);
+    if (found != 0) {
+        return found < 0 ? -1 : gid != NULL;
+    }
     int r = PyObject_GetOptionalAttr(glet, gid_name, &gid);
     Py_XDECREF(gid);
     return r;

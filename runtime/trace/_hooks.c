@@ -16,7 +16,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <structmember.h> /* T_OBJECT_EX */
+#include "../_gid.h"
 #include <limits.h> /* LLONG_MAX */
 #include <string.h>
 #include <time.h>
@@ -28,17 +28,6 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 #endif
-
-/* where a type keeps `gid`, as of its version tag (a type changed, or a new one at the same address, has
-   another): a slot at `offset`; else, with no class attribute `gid` and the generic getattr, the instance
-   dict at `dict_offset` (eventlet's greenthreads, gevent's hub, a main greenlet); else (both 0) ask the
-   generic way */
-typedef struct {
-    PyTypeObject *type;
-    unsigned int tag;
-    Py_ssize_t offset;
-    Py_ssize_t dict_offset;
-} GidSlot;
 
 enum { SWITCH, BLOCK, WAKE, HUB_WAIT, HUB_WAKE, TIMERS, KINDS }; /* the order of `codes` */
 
@@ -61,7 +50,6 @@ typedef struct {
     int ni, no;
 } Rows;
 
-#define GID_TYPES 4 /* a hub's greenlet, a greenthread, spawn_n's, a foreign one: a switch goes between two */
 
 typedef struct {
     PyObject_HEAD
@@ -86,8 +74,7 @@ typedef struct {
     int late_fd1;             /* 1 + an eventfd the program writes when it runs on `late` ns past `due` (0: none) */
     long long late;           /* ns */
     long long late_at;        /* due + late: the first event at or after this writes late_fd (LLONG_MAX: none) */
-    GidSlot slots[GID_TYPES]; /* the types seen last, and where each keeps `gid` */
-    int next_slot;            /* the entry the next type learned replaces */
+    GidSlots gids;            /* the types seen last, and where each keeps `gid` */
 } Hooks;
 
 #if PY_VERSION_HEX < 0x030D0000 /* 3.13's names for what older versions call _PyObject_LookupAttr */
@@ -118,77 +105,29 @@ static PyObject *(*greenlet_getcurrent)(void);
 static PyObject *resource_kind_name;  /* "resource_kind" */
 static PyObject *array_type;          /* array.array */
 
-/* where instances of `type` keep `gid` in their dict (0: not there for certain): a type whose `gid` is no
-   class attribute (`descr`: what the type's MRO has for it), read by the generic getattr, whose dict is at a
-   fixed offset (a managed dict, 3.11's, has none) */
-static Py_ssize_t
-dict_offset(PyTypeObject *type, PyObject *descr)
-{
-    return descr == NULL && type->tp_getattro == PyObject_GenericGetAttr && type->tp_dictoffset > 0
-               ? type->tp_dictoffset
-               : 0;
-}
-
-/* the entry saying where `type` keeps `gid`, learned now if it is not known (NULL: a type without a
-   version tag, which is not cached) */
-static GidSlot *
-slot_of(Hooks *self, PyTypeObject *type)
-{
-    for (GidSlot *slot = self->slots; slot < self->slots + GID_TYPES; slot++) {
-        if (slot->type == type && slot->tag == type->tp_version_tag) {
-            return slot;
-        }
-    }
-    PyObject *descr = _PyType_Lookup(type, gid_name); /* (borrowed; gives the type a version tag) */
-    if (!(type->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG) || type->tp_version_tag == 0) {
-        return NULL;
-    }
-    GidSlot *slot = &self->slots[self->next_slot];
-    self->next_slot = (self->next_slot + 1) % GID_TYPES;
-    slot->type = type;
-    slot->tag = type->tp_version_tag;
-    slot->offset = descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)
-                           && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX
-                       ? ((PyMemberDescrObject *)descr)->d_member->offset
-                       : 0;
-    slot->dict_offset = dict_offset(type, descr);
-    return slot;
-}
-
-/* the greenthread id of `glet` in *out: its gid attribute, read straight from its slot where its type has one
-   (a generic attribute lookup is ~200 instructions, most of a switch's hook), else gid_of(glet). 0, or -1 with
-   an exception (a gid that is no int64: never one the runtime gives) */
+/* the greenthread id of `glet` in *out: its gid attribute, read straight from where its type keeps it
+   (runtime/_gid.h), else gid_of(glet). 0, or -1 with an exception (a gid that is no int64: never one the
+   runtime gives) */
 static int
 gid(Hooks *self, PyObject *glet, long long *out)
 {
-    GidSlot *slot = slot_of(self, Py_TYPE(glet));
-    PyObject *value = NULL;
-    if (slot != NULL && slot->offset != 0) {
-        value = *(PyObject **)((char *)glet + slot->offset);
-        if (value != NULL && PyLong_CheckExact(value)) {
-            *out = PyLong_AsLongLong(value);
-            return *out == -1 && PyErr_Occurred() ? -1 : 0;
-        }
+    PyObject *value;
+    int found = gid_peek(&self->gids, glet, gid_name, &value);
+    if (found < 0) {
+        return -1;
+    }
+    if (found && value != NULL && PyLong_CheckExact(value)) {
+        *out = PyLong_AsLongLong(value);
+        return *out == -1 && PyErr_Occurred() ? -1 : 0;
+    }
+    if (found) {
         Py_XINCREF(value);
     }
-    else if (slot != NULL && slot->dict_offset != 0) { /* its dict's item, a fifth of the generic lookup */
-        PyObject *dict = *(PyObject **)((char *)glet + slot->dict_offset);
-        PyObject *found = dict != NULL ? PyDict_GetItemWithError(dict, gid_name) : NULL; /* (borrowed) */
-        if (found != NULL && PyLong_CheckExact(found)) {
-            *out = PyLong_AsLongLong(found);
-            return *out == -1 && PyErr_Occurred() ? -1 : 0;
-        }
-        if (PyErr_Occurred()) {
-            return -1;
-        }
+    else if (PyObject_GetOptionalAttr(glet, gid_name, &value) < 0) {
+        return -1;
     }
-    if (value == NULL) {
-        if (PyObject_GetOptionalAttr(glet, gid_name, &value) < 0) {
-            return -1;
-        }
-        if (value == NULL && (value = PyObject_CallOneArg(self->gid_of, glet)) == NULL) {
-            return -1;
-        }
+    if (value == NULL && (value = PyObject_CallOneArg(self->gid_of, glet)) == NULL) {
+        return -1;
     }
     *out = PyLong_AsLongLong(value);
     Py_DECREF(value);
