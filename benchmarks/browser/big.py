@@ -3,7 +3,8 @@
 written with the codec directly, `benchmarks.dashboard.bigrecording`): ``greenscope export --chrome`` of it (wall
 time, peak RSS of the child), a real ``greenscope serve`` holding all of it (its window set to the recording's
 events: RSS per event), then the page opened on it (load time, JS heap + ArrayBuffers) and ~10 s of panning and
-zooming (the page's drawing work per frame), as in the static phase."""
+zooming (the page's drawing work per frame), as in the static phase; last, the server's pace streaming all of it
+to a viewer that reads at once."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from benchmarks.browser.page import COUNTS, draw_work, interact, js_heap_mb, open_session
 from benchmarks.browser.static import FRAME_TARGET_MS
-from benchmarks.dashboard.big import export, hold
+from benchmarks.dashboard.big import export, hold, stream
 from benchmarks.dashboard.bigrecording import write_big_recording
 from benchmarks.dashboard.report import Report, verdict
 from benchmarks.dashboard.server import Server, started
@@ -50,6 +51,7 @@ def measure_big(report: Report, browser: Browser, options: Options) -> None:
         page.keyboard.press("0")
         page.evaluate("greenscope.stats.frames.length = 0")
         frames = interact(page, options.interact_seconds, random.Random(17))
+        stream(report, server, session)  # after the page's figures: they stay comparable with earlier runs
     work = draw_work(frames)
     memory_mb = heap_mb + buffers_mb
     report.figures["big"] = {

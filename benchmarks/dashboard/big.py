@@ -1,12 +1,14 @@
 """Issue 17's server figures on a recording of ~10M events (`bigrecording`): the memory a real ``greenscope
-serve`` holds it in (`hold`: its RSS before and after the upload, per event), and ``greenscope export --chrome`` of
-it in a real subprocess (`export`: its wall time and peak RSS, from the kernel's accounting of that child)."""
+serve`` holds it in (`hold`: its RSS before and after the upload, per event), how fast it streams all of it to a
+viewer that reads at once (`stream`), and ``greenscope export --chrome`` of it in a real subprocess (`export`: its
+wall time and peak RSS, from the kernel's accounting of that child)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,6 +52,38 @@ def hold(report: Report, server: Server, recording: Path) -> dict:
         f" (target <= {BYTES_TARGET}: {verdict(per_event <= BYTES_TARGET and whole)})"
     )
     return session
+
+
+def stream(report: Report, server: Server, session: dict) -> None:
+    """The whole of `session`, streamed by `server` to one Socket.IO viewer that acks each batch as it comes and
+    does nothing else: the server's own pace (a page reading slower is paced by its acks)."""
+    from tests.support.socketio_client import OrderedClient
+
+    total, got, batches, done = session["events"], 0, 0, threading.Event()
+    viewer = OrderedClient()
+
+    def on_batch(batch: dict) -> None:
+        nonlocal got, batches
+        got += batch["events"] + batch["dropped"]
+        batches += 1
+        viewer.emit("ack", {"seq": batch["seq"]})
+        if got >= total:
+            done.set()
+
+    viewer.on("batch", on_batch)
+    viewer.connect(server.base, transports=["websocket"], wait_timeout=10)
+    try:
+        start = time.perf_counter()
+        viewer.call("subscribe", {"session": session["id"]}, timeout=10)
+        done.wait(300)
+        seconds = time.perf_counter() - start
+    finally:
+        viewer.disconnect()
+    report.figures["big_stream"] = {"events": got, "batches": batches, "seconds": seconds}
+    report.add(
+        f"             server: streamed it to a viewer that acks at once in {seconds:.1f} s ({batches} batches,"
+        f" {got / seconds:,.0f} events/s)"
+    )
 
 
 def export(report: Report, recording: Path, directory: Path) -> None:
