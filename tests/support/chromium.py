@@ -23,7 +23,11 @@ CHROMIUM_ARGS = [
 ]
 
 
+def chromium_path() -> str | None:
+    """`GREENSCOPE_CHROMIUM`, else the system's Chromium (None: neither)."""
+    return os.environ.get("GREENSCOPE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def launch_chromium(playwright: Playwright, **kw) -> Browser:
-    """Headless Chromium: `GREENSCOPE_CHROMIUM`, else the system's, else Playwright's own."""
-    path = os.environ.get("GREENSCOPE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, **kw)
+    """Headless Chromium: `chromium_path()`, else Playwright's own."""
+    return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, **kw)
