@@ -75,7 +75,8 @@ def stream(report: Report, server: Server, session: dict) -> None:
     try:
         start = time.perf_counter()
         viewer.call("subscribe", {"session": session["id"]}, timeout=10)
-        done.wait(300)
+        if not done.wait(300):
+            raise TimeoutError(f"the viewer got {got:,} of {total:,} events in 300 s")
         seconds = time.perf_counter() - start
     finally:
         viewer.disconnect()
