@@ -50,7 +50,6 @@ typedef struct {
     int ni, no;
 } Rows;
 
-
 typedef struct {
     PyObject_HEAD
     PyObject *kinds;          /* bytearray: one kind code per whole event (the recorder's) */
