@@ -222,6 +222,18 @@ class _Upto:
         self._f.close()
 
 
+@api.get("/sessions/<sid>/overview")
+def overview(sid: str) -> Response:
+    """The whole of the session's recording at a glance: ``buckets`` (1 to 10000) equal spans of time from its
+    first event to its last, the events in each: ``{"span": ns, "counts": [...], "events": n}``. The page draws it
+    above the timeline, and loads the span picked there (a ``range`` subscription) when memory holds less."""
+    session = _session(sid)
+    buckets = _int_arg("buckets", 1000, 1, 10_000)
+    if not session.timed():
+        raise ApiError(404, f"session {session.id} has no recording: {session.error or 'it was not written'}")
+    return jsonify(session.overview(buckets))
+
+
 @api.get("/sessions/<sid>/analysis")
 def analysis(sid: str) -> Response:
     """The analysis of the session (runtime/trace/analysis/): of its whole run, or with ``start`` and

@@ -23,9 +23,9 @@ from typing import Any
 
 from runtime.sinks import FrameFile
 from runtime.trace.codec import END, EVENTS, FRAME_NAMES, HELLO, LIMITS, MAGIC, FormatError, decode_batch
-from runtime.trace.events import DROPPED
+from runtime.trace.events import DROPPED, Batch
 
-__all__ = ["Archive", "Scan", "default_data_dir", "scan"]
+__all__ = ["Archive", "Scan", "default_data_dir", "scan", "ts_bounds"]
 
 log = logging.getLogger(__name__)
 _HEADER = struct.Struct(">IB")
@@ -49,6 +49,8 @@ class Scan:
     hello: dict | None = None
     offsets: array = field(default_factory=lambda: array("q"))  # file offset of each EVENTS frame
     firsts: array = field(default_factory=lambda: array("q"))  # index of its first event
+    starts: array | None = None  # with `times`: its first ts and its last (`ts_bounds`)
+    ends: array | None = None
     total: int = 0
     lost: int = 0
     complete: bool = False
@@ -114,10 +116,20 @@ class Archive:
             path.unlink(missing_ok=True)
 
 
-def scan(path: Path) -> Scan:
-    """Read `path`'s frame headers (and the events of frames that report a loss). Stops quietly
-    at the first damaged or cut frame: what comes before it is what the file holds."""
+def ts_bounds(batch: Batch) -> tuple[int, int]:
+    """The first and the last ts of (non-empty) `batch`: of its events, in order, those of the kinds that come
+    first and last (the events of two OS threads may interleave by a little: an index, not a sort)."""
+    columns = [cols[0] for cols in batch.columns.values()]
+    return min(col[0] for col in columns), max(col[-1] for col in columns)
+
+
+def scan(path: Path, times: bool = False) -> Scan:
+    """Read `path`'s frame headers (and the events of frames that report a loss; of every frame
+    with `times`, for its first and last ts). Stops quietly at the first damaged or cut frame:
+    what comes before it is what the file holds."""
     found = Scan()
+    if times:
+        found.starts, found.ends = array("q"), array("q")
     try:
         with path.open("rb") as f:
             if f.read(len(MAGIC)) != MAGIC:
@@ -146,9 +158,15 @@ def _scan_frame(found: Scan, frame_type: int, body: bytes, offset: int) -> None:
         raw += d.decompress(d.unconsumed_tail, hlen)
         header = json.loads(raw[4:])
         n = header["n"]
-        if any(column[0] == DROPPED for column in header["columns"]):  # rare: decode it for its count
-            batch = decode_batch(zlib.decompress(body, bufsize=LIMITS.expanded))
-            found.lost += sum(batch.columns[DROPPED][1])
+        lossy = any(column[0] == DROPPED for column in header["columns"])  # rare: decode it for its count
+        if lossy or found.starts is not None:
+            batch = decode_batch(zlib.decompress(body, bufsize=LIMITS.expanded), coded=True)
+            if lossy:
+                found.lost += sum(batch.columns[DROPPED][1])
+            if found.starts is not None and found.ends is not None:
+                first, last = ts_bounds(batch)
+                found.starts.append(first)
+                found.ends.append(last)
         found.offsets.append(offset)
         found.firsts.append(found.total)
         found.total += n

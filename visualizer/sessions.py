@@ -18,6 +18,7 @@ then ``ended`` (it exited cleanly), ``crashed`` (it failed, or its stream broke 
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import sys
 import threading
@@ -41,7 +42,7 @@ from runtime.trace.events import (
     describe,
     from_columns,
 )
-from visualizer.archive import Scan, scan
+from visualizer.archive import Scan, scan, ts_bounds
 
 __all__ = [
     "CRASHED",
@@ -92,6 +93,12 @@ class Chunk:
         """Its events `lo` to `hi` (indices within the chunk)."""
         part = slice_batch(Batch(self.kinds, self.columns), lo, hi)
         return Chunk(self.first + lo, part.kinds, part.columns)
+
+
+def _within(chunk: Chunk, lo: int, hi: int) -> Chunk:
+    """The part of `chunk` between session indexes `lo` and `hi`."""
+    a, b = max(lo - chunk.first, 0), min(hi - chunk.first, len(chunk))
+    return chunk if (a, b) == (0, len(chunk)) else chunk.slice(a, b)
 
 
 def _first_ts(events: Batch | Chunk) -> int:
@@ -226,7 +233,10 @@ class Session:
         self._chunks: deque[Chunk] = deque()
         self._retained = 0
         self._offsets = array("q")  # file offset of each EVENTS frame in its recording...
-        self._firsts = array("q")  # ...and the index of its first event
+        self._firsts = array("q")  # ...the index of its first event...
+        self._starts: array | None = array("q")  # ...its first ts and its last (`ts_bounds`; None: not known yet,
+        self._ends = array("q")  # for a recording read back: `timed` reads them)
+        self._written = 0  # events in its recording
         self._last_kind = 0
         self._last_at = time.monotonic()
         self._lock = threading.Lock()
@@ -265,6 +275,11 @@ class Session:
                 if self.recording.write(frame or encode_frame(EVENTS, batch)):
                     self._offsets.append(offset)
                     self._firsts.append(self.total)
+                    if self._starts is not None:
+                        first, last = ts_bounds(batch)
+                        self._starts.append(first)
+                        self._ends.append(last)
+                    self._written = self.total + len(batch.kinds)
                 else:
                     self._recording_failed()
             if DROPPED in batch.columns:
@@ -368,7 +383,8 @@ class Session:
             self.used = time.monotonic()
 
     def _index(self, found: Scan) -> None:
-        self._offsets, self._firsts = found.offsets, found.firsts
+        self._offsets, self._firsts, self._written = found.offsets, found.firsts, found.total
+        self._starts, self._ends = found.starts, found.ends or array("q")
 
     def restore(self, description: dict[str, Any], found: Scan | None = None) -> None:
         """What it was (after a restart), not in memory: as its `description` says, or as its
@@ -378,6 +394,7 @@ class Session:
         origin = description.get("origin")
         self.origin = int(origin) if isinstance(origin, str) and origin.isdigit() else None
         if found is None:
+            self._starts = None  # its frames are read when it is needed (`reload`, `timed`)
             self.total, self.lost = int(description.get("events") or 0), int(description.get("lost") or 0)
             self.complete = bool(description.get("complete"))
         else:
@@ -386,6 +403,85 @@ class Session:
             self.total, self.lost, self.complete = found.total, found.lost, found.complete
         self.trimmed = self.total
         self.resident = False
+
+    # ---------------------------------------------------------------- its recording, by time
+
+    def timed(self) -> bool:
+        """Make sure the index knows the times of every frame of its recording (reading a recording that was read
+        back once, the first time); False if it has no recording."""
+        with self._lock:
+            path, known = self.path, self._starts is not None
+        if path is None or known:
+            return path is not None
+        found = scan(path, times=True)  # (unlocked: the recording of a session read back is not written to)
+        with self._lock:
+            if self._starts is None:
+                self._index(found)
+        return True
+
+    def overview(self, buckets: int) -> dict[str, Any]:
+        """Its recording as `buckets` equal spans of time from its first event to its last: the events in each
+        (each frame's spread evenly over its span), ``{"span": ns, "counts": [...], "events": n}``."""
+        self.timed()
+        with self._lock:
+            starts, ends, firsts, written = self._starts or array("q"), self._ends, self._firsts, self._written
+            origin = self.origin or 0
+        counts = [0.0] * buckets
+        span = max(max(ends, default=origin) - origin, 1)
+        scale = buckets / span
+        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+            n = (firsts[i + 1] if i + 1 < len(firsts) else written) - firsts[i]
+            x0, x1 = (a - origin) * scale, (b - origin) * scale
+            lo, hi = min(max(int(x0), 0), buckets - 1), min(max(int(x1), 0), buckets - 1)
+            if lo == hi:
+                counts[lo] += n
+                continue
+            per = n / (x1 - x0)
+            for c in range(lo, hi + 1):
+                counts[c] += per * (min(x1, c + 1) - max(x0, c))
+        whole = [round(c) for c in itertools.accumulate(counts, initial=0.0)]  # rounded as they add up: the sum holds
+        return {"span": span, "counts": [b - a for a, b in itertools.pairwise(whole)], "events": written}
+
+    def locate(self, start: int, stop: int, most: int) -> tuple[int, int]:
+        """The events of its recording's frames that reach into [start, stop] (ns since its first event), as
+        indexes ``(lo, hi)``: at most `most` of them, from the first (lo == hi: none there)."""
+        self.timed()
+        with self._lock:
+            starts, ends, firsts, written = self._starts or array("q"), self._ends, self._firsts, self._written
+            origin = self.origin or 0
+        i = bisect.bisect_left(ends, start + origin)
+        j = bisect.bisect_right(starts, stop + origin)
+        if i >= j:
+            return (firsts[i], firsts[i]) if i < len(firsts) else (written, written)
+        lo, hi = firsts[i], firsts[j] if j < len(firsts) else written
+        return lo, min(hi, lo + most)
+
+    def read(self, lo: int, hi: int) -> list[Chunk]:
+        """Its events `lo` to `hi`: from memory if it holds them all, else from its recording (as much of them as
+        it holds: fewer if the file was cut, or cannot be read)."""
+        with self._lock:
+            if self._chunks and self._chunks[0].first <= lo:
+                return [_within(c, lo, hi) for c in self._chunks if c.first < hi and c.first + len(c) > lo]
+            at = bisect.bisect_right(self._firsts, lo) - 1
+            if self.path is None or at < 0:
+                return []
+            offset, first = self._offsets[at], self._firsts[at]
+        out = []
+        try:
+            with self.path.open("rb") as f:
+                f.seek(offset)
+                for frame_type, batch, _ in read_frames(_Prefixed(MAGIC, f), LIMITS, coded=True):
+                    if frame_type != EVENTS:
+                        continue
+                    chunk = Chunk.of(first, batch)
+                    first += len(chunk)
+                    if first > lo:
+                        out.append(_within(chunk, lo, hi))
+                    if first >= hi:
+                        break
+        except (OSError, FormatError) as e:
+            log.warning("session %s: cannot read events %d to %d back: %s", self.id, lo, hi, e)
+        return out
 
     # ---------------------------------------------------------------- events out
 

@@ -1,7 +1,10 @@
 """Live streaming to viewers over Socket.IO: session events in columnar batches, and session changes.
 
 A viewer ``subscribe``s to a session (``{"session": id, "tag": n}``) and gets what the
-session holds in memory, then what comes, as ``batch`` messages — at most one per viewer
+session holds in memory, then what comes — or, with ``"range": [start, stop]`` (ns since the
+session's first event), the events of its recording's frames that reach into that span, read
+back from disk where memory no longer holds them (at most a window of them; the reply's
+``range`` says which: ``{"first": index, "events": n}``) — as ``batch`` messages — at most one per viewer
 every `interval` seconds (20 a second), and one at once when a session changes (its state,
 or its program's pace: a live-control step shows at once) — each acknowledged by an ``ack``
 carrying its ``seq``. A batch is columnar::
@@ -68,12 +71,13 @@ BATCH, SESSION, SESSIONS, REMOVED = "batch", "session", "sessions", "removed"
 
 
 class _Viewer:
-    __slots__ = ("acked", "cursor", "sent", "session", "tag", "unacked")
+    __slots__ = ("acked", "cursor", "end", "sent", "session", "tag", "unacked")
 
-    def __init__(self, session: Session, tag: int | None) -> None:
+    def __init__(self, session: Session, tag: int | None, span: tuple[int, int] | None = None) -> None:
         self.session = session
         self.tag = tag  # the viewer's name for this subscription, echoed in its batches
-        self.cursor = 0  # the index of the next event to send
+        self.cursor = 0 if span is None else span[0]  # the index of the next event to send
+        self.end = None if span is None else span[1]  # where a range ends (None: it follows the session)
         self.sent = 0  # batches sent
         self.acked = 0  # the highest seq acknowledged
         self.unacked: dict[int, int] = {}  # seq -> events, of the batches not acknowledged
@@ -131,13 +135,17 @@ class Streamer:
 
     # -------------------------------------------------------------- viewers
 
-    def subscribe(self, sid: str, session: Session, tag: int | None = None) -> bool:
-        """From now on, `sid` gets `session`'s events: all those in memory, then the new ones, in batches
-        carrying `tag`. False (and nothing changes) if `sid` is subscribed under a later tag: each message is
-        handled in a thread of its own, so a viewer's messages may be handled out of their order."""
+    def subscribe(
+        self, sid: str, session: Session, tag: int | None = None, span: tuple[int, int] | None = None
+    ) -> bool:
+        """From now on, `sid` gets `session`'s events: all those in memory, then the new ones (or with `span`,
+        events ``lo`` to ``hi``, read from its recording where memory does not hold them), in batches carrying
+        `tag`. False (and nothing changes) if `sid` is subscribed under a later tag: each message is handled in a
+        thread of its own, so a viewer's messages may be handled out of their order."""
         with self._lock:
             session.viewers += 1  # first: what viewers watch leaves memory last
-        self.store.resident(session)  # perhaps read back from disk, while the others stream on
+        if span is None:
+            self.store.resident(session)  # perhaps read back from disk, while the others stream on
         with self._lock:
             old = self._viewers.get(sid)
             if old is not None and _later(old.tag, tag):
@@ -145,7 +153,7 @@ class Streamer:
                 return False
             if old is not None:
                 old.session.viewers -= 1
-            self._viewers[sid] = _Viewer(session, tag)
+            self._viewers[sid] = _Viewer(session, tag, span)
         return True
 
     def unsubscribe(self, sid: str, tag: int | None = None) -> None:
@@ -212,7 +220,7 @@ class Streamer:
             return []
         start = self._turn % len(viewers)
         viewers = viewers[start:] + viewers[:start]
-        ready = [(sid, v) for sid, v in viewers if self._room(v) > 0 and v.cursor < v.session.total]
+        ready = [(sid, v) for sid, v in viewers if self._room(v) > 0 and v.cursor < _end(v)]
         share = max(self.tick_budget // max(len(ready), 1), 1)
         out = []
         for sid, viewer in ready:
@@ -228,6 +236,8 @@ class Streamer:
         return min(self.max_batch, self.max_unacked - sum(viewer.unacked.values()))
 
     def _next_batch(self, viewer: _Viewer, share: int) -> dict | None:
+        if viewer.end is not None:
+            return self._next_of_range(viewer, share)
         with self._lock:
             limit = min(self._room(viewer), share)
             if limit <= 0:
@@ -245,25 +255,53 @@ class Streamer:
             if not taken and not skipped:
                 return None
             viewer.cursor = start + count
-            viewer.sent += 1
-            viewer.unacked[viewer.sent] = count
-            seq = viewer.sent
-        origin = viewer.session.origin or 0
-        body = wire(taken)
-        return {
-            "session": viewer.session.id,
-            "tag": viewer.tag,
-            "seq": seq,
-            "first": start,
-            "dropped": skipped,
-            "origin": str(origin),
-            **body,
-        }
+            seq = self._sent(viewer, count)
+        return _batch(viewer, seq, start, skipped, taken)
+
+    def _next_of_range(self, viewer: _Viewer, share: int) -> dict | None:
+        """A range's next batch: its events read back (from the recording, outside the lock), and those the
+        recording did not give counted as dropped."""
+        with self._lock:
+            start, end = viewer.cursor, _end(viewer)
+            count = min(self._room(viewer), share, end - start)
+            if count <= 0:
+                return None
+            viewer.cursor = start + count
+            seq = self._sent(viewer, count)
+        taken = viewer.session.read(start, start + count)
+        got = sum(len(c) for c in taken)
+        if got < count:  # the file was cut short: the rest never comes, and the viewer is told
+            with self._lock:
+                viewer.cursor = end
+        return _batch(viewer, seq, start, end - start - got if got < count else 0, taken)
+
+    def _sent(self, viewer: _Viewer, count: int) -> int:
+        """Count a batch of `count` events as sent to `viewer` (under the lock); its seq."""
+        viewer.sent += 1
+        viewer.unacked[viewer.sent] = count
+        return viewer.sent
 
     def close(self) -> None:
         self._stop.set()
         self._due.set()
         self._task.join()
+
+
+def _end(viewer: _Viewer) -> int:
+    """Where `viewer`'s events end for now: its range's end, or the session's latest."""
+    return viewer.session.total if viewer.end is None else viewer.end
+
+
+def _batch(viewer: _Viewer, seq: int, first: int, dropped: int, chunks: list) -> dict:
+    return {
+        "session": viewer.session.id,
+        "tag": viewer.tag,
+        "seq": seq,
+        "first": first,
+        "dropped": dropped,
+        "origin": str(viewer.session.origin or 0),
+        **wire(chunks),
+    }
 
 
 class Viewers(Namespace):
@@ -287,10 +325,20 @@ class Viewers(Namespace):
         session = self.store.get(sid) if isinstance(sid, str) else None
         if session is None:
             return {"error": f"no such session: {str(sid)[:100]!r}"}
-        tag = data.get("tag")
-        if not self.streamer.subscribe(request.sid, session, tag if type(tag) is int else None):
+        tag, span, reply = data.get("tag"), None, {}
+        if "range" in data:
+            asked = data["range"]
+            if not (isinstance(asked, list) and len(asked) == 2 and all(type(t) is int for t in asked)) or not (
+                0 <= asked[0] <= asked[1] < 2**63
+            ):
+                return {"error": "range must be [start, stop]: ns since the session's first event, start <= stop"}
+            if not session.timed():
+                return {"error": f"session {session.id} has no recording to read a range of"}
+            span = session.locate(*asked, most=session.window)
+            reply["range"] = {"first": span[0], "events": span[1] - span[0]}
+        if not self.streamer.subscribe(request.sid, session, tag if type(tag) is int else None, span):
             return {"superseded": True}
-        return {"session": session.to_dict()}
+        return {"session": session.to_dict(), **reply}
 
     def on_unsubscribe(self, data: Any = None, *_: Any) -> None:
         tag = data.get("tag") if isinstance(data, dict) else None

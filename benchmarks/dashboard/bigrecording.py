@@ -79,9 +79,12 @@ def rounds_for(greenthreads: int, events: int) -> int:
     return max(2, round(events / (greenthreads * EVENTS_PER_RUN)))
 
 
-def write_big_recording(path: Path, greenthreads: int = 20_000, events: int = 10_000_000) -> int:
-    """Write the recording (about `events` events) to `path`; the number of events it holds."""
+def write_big_recording(path: Path, greenthreads: int = 20_000, events: int = 10_000_000, span_s: float = 0) -> int:
+    """Write the recording (about `events` events) to `path`; the number of events it holds. With `span_s`, the
+    rounds are spread over that many seconds, the hub waiting in its poller between them (a server busy now and
+    then, for an hour, say)."""
     rounds = rounds_for(greenthreads, events)
+    every = int(span_s * 1e9 / rounds)  # ns from a round's start to the next's
     process = {"pid": 4242, "argv": ["server.py"], "program": "server.py", "cwd": "/srv", "runtime": "greenscope"}
     ts = 1_000_000_000_000
     with path.open("wb") as out:
@@ -98,6 +101,7 @@ def write_big_recording(path: Path, greenthreads: int = 20_000, events: int = 10
         add(SWITCH, ts + 100, 1, 0)
         ts += 200
         for r in range(rounds):
+            began = ts
             last = r == rounds - 1
             for gid in gids:
                 ending = ENDINGS[(gid * 7 + r) % len(ENDINGS)]
@@ -128,6 +132,10 @@ def write_big_recording(path: Path, greenthreads: int = 20_000, events: int = 10
                         add(TIMERS, ts, 0, 2, 40_000)
                         add(POOL, ts, POOL_ID, greenthreads, 1 + gid % 50, 0)
                 frames.flush()
+            if ts - began < every:  # idle until the next round
+                add(HUB_WAIT, ts, 0, (every - (ts - began)) / 1e9)
+                ts = began + every
+                add(HUB_WAKE, ts, 0, 1)
         frames.flush(force=True)
         out.write(encode_frame(END, {"dropped": 0}))
     return frames.count

@@ -24,7 +24,10 @@ The rules, each decided once:
 - Time never goes back within a lane: a transition older than the lane's open interval
   (events from two OS threads interleave) happens at that interval's start; nothing
   happens before the first event.
-- A greenthread first seen acting (the main one) has been running since the first event.
+- A greenthread first seen acting (the main one) has been running since the first event;
+  but where the events start midway through a run (a span of a recording, or the part of a
+  session memory holds: `midway`), what it did before its first event there is unknown:
+  ``lost`` from the first event, `detail` ``before these events``.
 - A spawn of a gid already known starts its life afresh at the spawn, on the same lane;
   what came before stays.
 - A block takes effect when the hub switches away from the greenthread; a wake that
@@ -89,6 +92,7 @@ BLOCKED_BY = {
 #: the states of a parked greenthread
 WAITING = frozenset((IO, QUEUE, SYNC, POOL, SLEEP))
 LOST_DETAIL = "events lost"
+BEFORE_DETAIL = "before these events"
 
 
 def state_of(reason: str) -> str:
@@ -105,6 +109,7 @@ def schema() -> dict:
         "blocked_by": dict(BLOCKED_BY),
         "blocked_otherwise": SYNC,
         "lost_detail": LOST_DETAIL,
+        "before_detail": BEFORE_DETAIL,
     }
 
 
@@ -144,16 +149,17 @@ class Machine:
     close, to ``sink(gid)(start, end, state, detail)`` (one call, no interval built unless the
     sink builds it); `open_intervals()` gives those still open."""
 
-    def __init__(self, sink: Callable[[int], Callable[[int, int, str, Any], Any]]) -> None:
+    def __init__(self, sink: Callable[[int], Callable[[int, int, str, Any], Any]], midway: bool = False) -> None:
         self.sink = sink
+        self.first_seen = (LOST, BEFORE_DETAIL) if midway else (RUNNING, None)  # a greenthread first seen acting
         self.lives: dict[int, _Life] = {}
         self.first: int | None = None  # the first event's ts
         self.last = 0  # the latest ts
 
     def life(self, gid: int) -> _Life:
         lv = self.lives.get(gid)
-        if lv is None:  # first seen acting: running since the first event
-            lv = self.lives[gid] = _Life(self.first, RUNNING, None, self.sink(gid))  # type: ignore[arg-type]
+        if lv is None:  # first seen acting: running since the first event (unknown, midway)
+            lv = self.lives[gid] = _Life(self.first, *self.first_seen, self.sink(gid))  # type: ignore[arg-type]
         return lv
 
     def feed(self, events: Iterable[tuple]) -> None:
@@ -217,9 +223,9 @@ class Machine:
         return {gid: Interval(lv.since, max(last, lv.since), lv.state, lv.detail) for gid, lv in self.lives.items()}
 
 
-def intervals(events: Iterable[tuple]) -> dict[int, list[Interval]]:
+def intervals(events: Iterable[tuple], midway: bool = False) -> dict[int, list[Interval]]:
     """Per greenthread id (the hub excluded), its state intervals in time order, up to the
-    last event's ts."""
+    last event's ts (`midway`: the events start midway through the run, see the rules)."""
     out: dict[int, list[Interval]] = {}
 
     def sink(gid: int) -> Callable[[int, int, str, Any], None]:
@@ -227,7 +233,7 @@ def intervals(events: Iterable[tuple]) -> dict[int, list[Interval]]:
         add = out[gid].append
         return lambda start, end, state, detail: add(_new(Interval, (start, end, state, detail)))
 
-    machine = Machine(sink)
+    machine = Machine(sink, midway)
     machine.feed(events)
     for gid, iv in machine.open_intervals().items():
         out[gid].append(iv)

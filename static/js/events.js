@@ -24,6 +24,7 @@ export class Model {
     this.blockedBy = new Map(Object.entries(schema.blocked_by).map(([reason, s]) => [reason, index(s)]));
     this.blockedOtherwise = index(schema.blocked_otherwise);
     this.lostDetail = schema.lost_detail;
+    this.beforeDetail = schema.before_detail;
     this.waiting = new Uint8Array(this.states.length); // 1 for the states of a parked greenthread
     for (const s of [...this.blockedBy.values(), this.blockedOtherwise]) this.waiting[s] = 1;
     // wire kind code -> [name, fields]; the page works on its own codes (K), mapped by name

@@ -148,12 +148,12 @@ export class Lane {
 
 /** One hub (an OS thread's): its transitions between busy and waiting in its poller, its waits and timer passes. */
 export class HubLane {
-  constructor(gid, index) {
+  constructor(gid, index, since = 0) {
     this.gid = gid;
     this.index = index; // in order of appearance
     this.ts = new Column(Float64Array, 256); // transitions: busy <-> waiting in its poller
     this.st = new Column(Uint8Array, 256);
-    this.ts.push(0); // busy from the first event
+    this.ts.push(since); // busy from the first event
     this.st.push(HUB_BUSY);
     this.waitStart = new Column(Float64Array, 256); // the poller waits
     this.waitEnd = new Column(Float64Array, 256);

@@ -11,6 +11,7 @@ import { Launcher } from "./launcher.js";
 import { Insights } from "./insights.js";
 import { fillHelp, fillLegend } from "./panels.js";
 import { Narrator } from "./narration.js";
+import { Overview } from "./overview.js";
 import { model } from "./schema.js";
 import { Selection } from "./selection.js";
 import { Sessions, isLive } from "./sessions.js";
@@ -28,6 +29,7 @@ const params = new URLSearchParams(location.search); // a token, if any, is in t
 const page = {
   session: null, // the session dict open now
   trace: null,
+  range: null, // {start, stop, first, events}: the span of the session's recording open (null: as memory holds it)
   hover: null, // {x, y} of the pointer over the timeline
   sessions: new Map(),
   wantPid: params.get("pid") ? Number(params.get("pid")) : null,
@@ -70,10 +72,14 @@ function status(text, error = false) {
 
 const stream = new Stream({
   onStatus: status,
-  onConnect: () => page.session && stream.subscribe(page.session.id),
+  onConnect: () => page.session && stream.subscribe(page.session.id, stream.range),
   onSessions: (list) => sessions.listed(list),
   onSession: (s) => sessions.updated(s),
   onRemoved: (id) => sessions.removed(id),
+  onRange: (range) => {
+    if (page.range) Object.assign(page.range, range);
+    dirtyAll();
+  },
   onBatch: (batch) => {
     const t0 = performance.now();
     page.trace.ingest(batch);
@@ -127,6 +133,14 @@ const sessions = new Sessions(page, {
   fetchJSON,
 });
 
+const overview = new Overview($("overview"), {
+  fetchJSON,
+  onPick: (start, stop) => sessions.open(page.session.id, [start, stop]),
+  onLatest: () => sessions.open(page.session.id),
+  redraw: dirtyAll,
+  viewSpan: () => view.t1 - view.t0,
+});
+
 const launcher = new Launcher($("launcher"), $("launcher-body"), { fetchJSON, onLaunched: (s) => sessions.added(s) });
 
 const selection = new Selection(page, {
@@ -151,12 +165,19 @@ let loadingRedraw = null;
  * session kept), every `LOADING_REDRAW_MS` at most — a redraw per batch of a 10M-event recording took a fifth of
  * the page's time from taking the batches in. */
 function redrawAfterBatch() {
-  const tr = page.trace, s = page.session;
-  if (!tr || !s || tr.events >= (s.retained ?? s.events ?? 0)) return dirtyAll();
+  const tr = page.trace;
+  if (!tr || !page.session || tr.events >= expected()) return dirtyAll();
   loadingRedraw ??= setTimeout(() => {
     loadingRedraw = null;
     dirtyAll();
   }, LOADING_REDRAW_MS);
+}
+
+/** The events the page is to get: the span of the recording it asked for, or what the session holds in memory. */
+function expected() {
+  const s = page.session;
+  if (page.range) return page.range.events ?? Infinity;
+  return s.retained ?? s.events ?? 0;
 }
 
 let scheduled = false;
@@ -182,7 +203,7 @@ function frame(now) {
 function draw() {
   const t0 = performance.now();
   const tr = page.trace, s = page.session;
-  viewport.fitWhenIn(Boolean(tr && s && tr.events > 0 && tr.events >= (s.retained ?? s.events ?? 0)));
+  viewport.fitWhenIn(Boolean(tr && s && tr.events > 0 && tr.events >= expected()));
   viewport.step();
   timeline.frozen = viewport.paused || Boolean(viewport.replay);
   timeline.liveFirst = viewport.follow && Boolean(s && isLive(s)) && timeline.hideDone;
@@ -199,6 +220,7 @@ function draw() {
     dirty.main = false;
     const { ctx, w, h } = fitCanvas(canvas);
     timeline.draw(ctx, w, h, theme, end);
+    overview.draw(theme, page, view);
     showRange();
     showControls();
   }
@@ -225,14 +247,15 @@ function showRange() {
     el.textContent = "";
     return;
   }
-  const dropped = tr.dropped ? ` · ${count(tr.dropped)} lost` : "";
+  const dropped = (tr.dropped ? ` · ${count(tr.dropped)} lost` : "") + (tr.earlier ? ` · ${count(tr.earlier)} before` : "");
   el.textContent = `${duration(view.t0)} – ${duration(view.t1)} · ${count(tr.lanes.length)} greenthreads · ${count(tr.events)} events${dropped}`;
 }
 
 function showReplay() {
   const r = viewport.replay;
   $("btn-play").textContent = r?.playing ? "❚❚ Pause replay" : "▶ Replay";
-  if (r) $("replay-seek").value = String(Math.round((1000 * r.t) / Math.max(1, page.trace.now)));
+  const start = page.trace.start;
+  if (r) $("replay-seek").value = String(Math.round((1000 * (r.t - start)) / Math.max(1, page.trace.now - start)));
 }
 
 // ------------------------------------------------------------------ filters, sort, controls
@@ -385,7 +408,8 @@ function wireControls() {
 // ------------------------------------------------------------------ start
 
 window.greenscope = {
-  page, view, viewport, timeline, gauges, stats, model, insights, side, stream, control, narrator, source,
+  page, view, viewport, timeline, gauges, stats, model, insights, side, stream, control, narrator, source, overview,
+  sessions,
   get trace() { return page.trace; },
   get theme() { return theme; },
   /** Draw now, synchronously (tests read the canvas right after). */

@@ -75,16 +75,20 @@ export class Sessions {
     }
   }
 
-  /** Open a session: a fresh Trace, fed from its first retained event; live ones followed, ended ones fitted. */
-  open(id) {
+  /** Open a session: a fresh Trace, fed from its first retained event; live ones followed, ended ones fitted. With
+   * `range` ([start, stop], ns since its first event), the events of its recording there instead (read from disk),
+   * shown from start to stop. */
+  open(id, range = null) {
     if (!id) return;
     const page = this.page, { narrator, side, source, viewport, timeline, gauges, stream } = this.app;
     const s = page.sessions.get(id) || { id, state: "?" };
     page.session = s;
     page.trace = new Trace(model);
+    page.range = range && { start: range[0], stop: range[1], first: null, events: null }; // events: the server says
     narrator.reset();
     if (side.tab === "source") source.open(s).then(() => source.update(page.trace));
-    viewport.open(page.trace, !isLive(s));
+    viewport.open(page.trace, !isLive(s) || Boolean(range));
+    if (range) viewport.setRange(range[0], range[1]);
     timeline.setTrace(page.trace);
     gauges.setTrace(page.trace);
     if (side.tab === "details") side.hide();
@@ -93,7 +97,7 @@ export class Sessions {
     url.searchParams.set("session", id);
     url.searchParams.delete("pid");
     history.replaceState(null, "", url);
-    stream.subscribe(id);
+    stream.subscribe(id, range);
     this.show();
     this.app.redraw();
   }
@@ -137,7 +141,7 @@ export class Sessions {
   /** No session open: the page says what to do. */
   close() {
     const page = this.page, { viewport, narrator, timeline, gauges, side } = this.app;
-    page.session = page.trace = viewport.trace = null;
+    page.session = page.trace = page.range = viewport.trace = null;
     narrator.reset();
     timeline.setTrace(null);
     gauges.setTrace(null);

@@ -4,11 +4,13 @@
 import { io } from "../vendor/socket.io/socket.io.esm.min.js";
 
 export class Stream {
-  /** Handlers: onSessions(list), onSession(s), onRemoved(id), onBatch(batch), onStatus(text, error), onConnect().
+  /** Handlers: onSessions(list), onSession(s), onRemoved(id), onBatch(batch), onRange(range), onStatus(text, error),
+   * onConnect().
    * A token, if the server wants one, is in its cookie. */
   constructor(handlers) {
     this.h = handlers;
     this.session = null; // the id subscribed to
+    this.range = null; // the span of its recording subscribed to (null: the session as memory holds it)
     this.tag = 0; // names our latest subscription: batches of an earlier one are dropped
     this.socket = io({ transports: ["websocket", "polling"] });
     const s = this.socket;
@@ -27,14 +29,18 @@ export class Stream {
     });
   }
 
-  /** From now on, session `id`'s events (all it retains, then the new ones), and no other's (a subscription
-   * replaces the one before; the server handles each message in a thread of its own, and goes by the tag). */
-  subscribe(id) {
+  /** From now on, session `id`'s events (all it retains, then the new ones; or with `range`, [start, stop] in ns
+   * since its first event, those of its recording there, read from disk), and no other's (a subscription replaces
+   * the one before; the server handles each message in a thread of its own, and goes by the tag). The server's
+   * word on a range (which events: {first, events}) goes to onRange. */
+  subscribe(id, range = null) {
     this.session = id;
-    this.tag++;
+    this.range = range;
+    const tag = ++this.tag;
     if (!this.socket.connected) return; // onConnect subscribes again
-    this.socket.emit("subscribe", { session: id, tag: this.tag }, (reply) => {
+    this.socket.emit("subscribe", range ? { session: id, tag, range } : { session: id, tag }, (reply) => {
       if (reply?.error) this.h.onStatus(reply.error, true);
+      else if (reply?.range && tag === this.tag) this.h.onRange(reply.range);
     });
   }
 }

@@ -21,9 +21,12 @@ export class Trace {
   constructor(model) {
     this.model = model;
     this.base = null; // the session's origin: its first event's ts (every time here is ns since it)
+    this.first = null; // the first event's ts here: 0, or later for a range of the recording (or a window of it)
+    this.midway = false; // the events start midway through the run (not at the session's first): states.py's rule
     this.end = 0; // ts of the latest event: how far the session is known
     this.events = 0; // events ingested
     this.dropped = 0; // events lost (reported by the stream or a `dropped` event)
+    this.earlier = 0; // the session's events before the first here (memory no longer held them: on disk, if recorded)
     this.process = null; // {pid, argv, program, version}
     this.strings = new Strings();
     this.spawned = this.strings.code("spawn"); // the detail of a greenthread not started yet
@@ -52,7 +55,7 @@ export class Trace {
   hubLane(gid) {
     let h = this.byHub.get(gid);
     if (h === undefined) {
-      h = new HubLane(gid, this.hubs.length);
+      h = new HubLane(gid, this.hubs.length, this.start);
       this.hubs.push(h);
       this.byHub.set(gid, h);
     }
@@ -66,9 +69,12 @@ export class Trace {
    * on the program's clock). The strings of a coded column are looked up once per batch, not once per event. */
   ingest(batch) {
     const m = this.model, { kinds, cols } = readBatch(batch, m);
+    if (this.first === null) this.earlier += batch.dropped ?? 0; // the session's events before those shown here
+    else if (batch.dropped) this.lost(this.end, batch.dropped); // this viewer missed events before this batch
     if (!kinds.length) return;
     if (this.base === null) this.base = Number(batch.origin);
-    if (batch.dropped) this.lost(this.end, batch.dropped); // this viewer missed events before this batch
+    if (this.first === null) this.begin(batch, kinds, cols);
+    const first = this.start;
     const pos = new Int32Array(256), code = (s) => this.strings.code(s);
     const sw = cols[m.codes.get("switch")];
     const bl = cols[m.codes.get("block")], wk = cols[m.codes.get("wake")];
@@ -80,12 +86,12 @@ export class Trace {
       const j = pos[kc]++;
       const k = m.local[kc];
       if (k === K.switch) {
-        this.switched(Math.max(0, sw.ts.at(j)), sw.from.at(j), sw.to.at(j));
+        this.switched(Math.max(first, sw.ts.at(j)), sw.from.at(j), sw.to.at(j));
         continue;
       }
       const c = k ? cols[kc] : undefined;
       if (!c) continue; // a kind this page does not know: skipped
-      const ts = Math.max(0, c.ts.at(j));
+      const ts = Math.max(first, c.ts.at(j)); // nothing happens before the first event
       switch (k) {
         case K.spawn: this.spawn(ts, c.gid.at(j), c.parent.at(j), c.func.at(j), c.site.at(j), c.pool.at(j)); break;
         case K.block:
@@ -115,6 +121,22 @@ export class Trace {
     this.version++;
   }
 
+  /** The first events are in (`batch`: `kinds` and `cols`, as `readBatch` reads them): the trace starts at the
+   * first; midway through the run if it is not the session's first event. */
+  begin(batch, kinds, cols) {
+    const kc = kinds.find((k) => cols[k]); // the first of a kind this page knows
+    if (kc === undefined) return;
+    this.first = Math.max(0, cols[kc].ts.at(0));
+    this.midway = batch.first > 0;
+    this.end = Math.max(this.end, this.first);
+    for (const h of this.hubs) if (h.ts.n === 1) h.ts.a[0] = this.first; // busy from the first event
+  }
+
+  /** Where the trace starts (ns): its first event's ts. */
+  get start() {
+    return this.first ?? 0;
+  }
+
   /** How far the session is known (ns): open intervals are drawn up to here. */
   get now() {
     return this.end;
@@ -122,7 +144,12 @@ export class Trace {
 
   lane(gid) {
     let lv = this.byGid.get(gid);
-    if (lv === undefined) lv = this.newLane(gid, 0, this.model.RUNNING, 0); // first seen acting: running since the start
+    if (lv === undefined) {
+      // first seen acting: running since the first event (unknown before its first event here, midway)
+      const m = this.model;
+      if (this.midway) lv = this.newLane(gid, this.start, m.LOST, this.strings.code(m.beforeDetail));
+      else lv = this.newLane(gid, this.start, m.RUNNING, 0);
+    }
     return lv;
   }
 

@@ -79,7 +79,8 @@ export class Viewport {
 
   fit() {
     this.setFollow(false);
-    this.setRange(0, Math.max(this.until(), 1e6));
+    const start = this.trace?.start ?? 0;
+    this.setRange(start, Math.max(this.until(), start + 1e6));
   }
 
   setFollow(on) {
@@ -105,9 +106,9 @@ export class Viewport {
     else if (r) {
       r.playing = true;
       r.last = performance.now();
-      if (r.t >= end) r.t = 0;
+      if (r.t >= end) r.t = this.trace.start;
     } else {
-      this.replay = { t: 0, playing: true, last: performance.now() };
+      this.replay = { t: this.trace.start, playing: true, last: performance.now() };
       this.paused = false;
       this.follow = true;
     }
@@ -130,8 +131,9 @@ export class Viewport {
   }
 
   seek(frac) {
-    this.replay ??= { t: 0, playing: false, last: performance.now(), speed: 1 };
-    this.replay.t = frac * this.trace.now;
+    const start = this.trace.start;
+    this.replay ??= { t: start, playing: false, last: performance.now(), speed: 1 };
+    this.replay.t = start + frac * (this.trace.now - start);
     this.changed();
   }
 }

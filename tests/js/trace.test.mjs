@@ -13,18 +13,29 @@ const model = new Model(schema);
 
 for (const c of corpus()) {
   test(`${c.name}: ${c.about}`, () => {
+    const first = c.midway ? 1 : 0; // the index of the first event in its session: midway, not the first
     const whole = new Trace(model);
-    whole.ingest(wireBatch(schema, c.events));
+    whole.ingest(wireBatch(schema, c.events, { first }));
     assert.deepEqual(intervalsOf(whole), c.intervals);
     for (let cut = 1; cut < c.events.length; cut++) {
       const split = new Trace(model);
       const origin = c.events[0][1];
-      split.ingest(wireBatch(schema, c.events.slice(0, cut), { origin }));
-      split.ingest(wireBatch(schema, c.events.slice(cut), { origin }));
+      split.ingest(wireBatch(schema, c.events.slice(0, cut), { origin, first }));
+      split.ingest(wireBatch(schema, c.events.slice(cut), { origin, first: first + cut }));
       assert.deepEqual(intervalsOf(split), c.intervals, `split before event ${cut}`);
     }
   });
 }
+
+test("a range of a recording (its first event after the session's origin) gives each case the same intervals", () => {
+  for (const c of corpus()) {
+    const tr = new Trace(model);
+    tr.ingest(wireBatch(schema, c.events, { origin: c.events[0][1] - 5_000_000, first: c.midway ? 1 : 0 }));
+    assert.deepEqual(intervalsOf(tr), c.intervals, c.name);
+    assert.equal(tr.start, 5_000_000, c.name);
+    assert.equal(tr.hub.ts.a[0], 5_000_000, `${c.name}: the hub is busy from the first event`);
+  }
+});
 
 test("the model is the schema's: states, labels and every reason from Python", () => {
   assert.deepEqual(model.states, schema.states);

@@ -134,10 +134,11 @@ def columns(ivs: list[tuple[float, float, str]], end: float, t0: float, t1: floa
     return out
 
 
-def oracle(events: list[tuple], snap: Snapshot) -> dict[int, list[str | None]]:
-    """What each lane of `snap` must show, from the events (the page's first `snap.events` of them)."""
+def oracle(events: list[tuple], snap: Snapshot, midway: bool = False) -> dict[int, list[str | None]]:
+    """What each lane of `snap` must show, from the events (those the page holds; `midway`: they start midway
+    through the session, as a span of its recording does)."""
     rel = lambda ivs: [(float(s - snap.base), float(e - snap.base), st) for s, e, st in ivs]  # noqa: E731
-    per_gid = {gid: [(iv.start, iv.end, iv.state) for iv in ivs] for gid, ivs in intervals(events).items()}
+    per_gid = {gid: [(iv.start, iv.end, iv.state) for iv in ivs] for gid, ivs in intervals(events, midway).items()}
     out = {}
     for gid in snap.lanes:
         ivs, order = (hub_intervals(events, gid), HUB_STATES) if gid <= 0 else (per_gid[gid], STATES)

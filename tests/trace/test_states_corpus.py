@@ -30,7 +30,7 @@ def as_lists(ivs: dict[int, list]) -> dict[str, list]:
 @pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
 def test_the_golden_corpus(path: Path):
     case = json.loads(path.read_text())
-    assert as_lists(intervals(coded(case["events"]))) == case["intervals"], case["about"]
+    assert as_lists(intervals(coded(case["events"]), case.get("midway", False))) == case["intervals"], case["about"]
 
 
 def random_stream(rng: random.Random, length: int) -> list[tuple]:
@@ -68,11 +68,11 @@ def node() -> str:
     return found.stdout.strip()
 
 
-@pytest.mark.parametrize("batch", [1, 7, 10_000])
-def test_the_page_and_python_read_every_stream_alike(node: str, batch: int):
+@pytest.mark.parametrize(("batch", "midway"), [(1, False), (7, False), (10_000, False), (7, True)])
+def test_the_page_and_python_read_every_stream_alike(node: str, batch: int, midway: bool):
     rng = random.Random(batch)
     streams = [random_stream(rng, rng.randrange(1, 120)) for _ in range(300)]
-    request = json.dumps({"schema": schema(), "streams": streams, "batch": batch})
+    request = json.dumps({"schema": schema(), "streams": streams, "batch": batch, "midway": midway})
     result = subprocess.run(
         [node, str(ROOT / "tests" / "js" / "intervals_cli.mjs")],
         input=request,
@@ -82,4 +82,4 @@ def test_the_page_and_python_read_every_stream_alike(node: str, batch: int):
         env={"GREENSCOPE_PYTHON": sys.executable, "PATH": "/usr/bin:/bin:/usr/local/bin"},
     )
     for events, js in zip(streams, json.loads(result.stdout), strict=True):
-        assert js == as_lists(intervals(events)), events
+        assert js == as_lists(intervals(events, midway)), events

@@ -13,7 +13,7 @@ from flask import Flask
 import runtime
 from runtime.trace.analysis import analyse
 from runtime.trace.codec import END, EVENTS, HELLO, MAGIC, encode_frame, read_recording
-from runtime.trace.events import HUB_WAKE, describe
+from runtime.trace.events import HUB_WAKE, SWITCH, describe
 from runtime.trace.recorder import Recorder
 from runtime.trace.states import check
 from tests.support.dashboard import alive, page_client, wait_until
@@ -267,6 +267,22 @@ def test_a_host_other_than_loopback_needs_a_token(make_app):
         make_app(host="0.0.0.0")
     with pytest.raises(ValueError, match="unknown dashboard settings"):
         make_app(colour="green")
+
+
+def test_the_overview_counts_the_events_of_the_whole_recording_over_time(app: Flask):
+    """Uploaded: a recording of two bursts 2**60 ns into its program's run, 3 s apart (a frame each)."""
+    burst = lambda at, n: [(SWITCH, 2**60 + at + i, 0, 1) for i in range(n)]  # noqa: E731
+    frames = [encode_frame(HELLO, {"schema": describe(), "process": PROCESS})]
+    frames += [encode_frame(EVENTS, burst(0, 300)), encode_frame(EVENTS, burst(3 * 10**9, 100)), encode_frame(END, {})]
+    client = page_client(app)
+    sid = client.post("/api/recordings", data=MAGIC + b"".join(frames)).json["id"]
+    got = client.get(f"/api/sessions/{sid}/overview?buckets=4").json
+    assert got == {"span": 3 * 10**9 + 99, "counts": [300, 0, 0, 100], "events": 400}
+    assert sum(client.get(f"/api/sessions/{sid}/overview").json["counts"]) == 400  # 1000 buckets
+    for query in ("buckets=0", "buckets=10001", "buckets=x"):
+        r = client.get(f"/api/sessions/{sid}/overview?{query}")
+        assert r.status_code == 400 and r.json["field"] == "buckets"
+    assert client.get("/api/sessions/999/overview").status_code == 404
 
 
 def test_the_analysis_counts_time_from_the_sessions_first_event(app: Flask):

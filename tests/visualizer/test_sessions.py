@@ -243,3 +243,30 @@ def test_a_hello_with_the_launch_secret_claims_that_session_only():
 def test_the_spawn_pool_column_stays_a_list_of_none():
     chunk = Chunk.of(0, [(SPAWN, 1, 2, 1, "f", "p.py:1", None)])
     assert chunk.columns[SPAWN][5] == [None]
+
+
+def test_the_recording_is_indexed_by_time_and_read_back_by_range(archive: Archive):
+    """What memory no longer holds is found on disk by time: a range of frames, its events as they came."""
+    store = Store(window=50, archive=archive)
+    session = store.attach(HELLO, agent="a")
+    for start in range(0, 1000, 100):  # ten frames of 100 events, event i at ts i
+        store.append(session, batch(100, start))
+    assert session.trimmed == 950
+    assert session.locate(250, 420, most=10_000) == (200, 500)  # the frames that reach into [250, 420]
+    assert session.locate(250, 420, most=120) == (200, 320)  # at most `most`, from the first
+    assert session.locate(5000, 6000, most=10) == (1000, 1000)  # past the end: none
+    assert [e for c in session.read(200, 500) for e in c.events()] == sample(300, 200)  # from disk
+    assert [e for c in session.read(970, 990) for e in c.events()] == sample(20, 970)  # from memory
+    assert session.overview(5) == {"span": 999, "counts": [200] * 5, "events": 1000}
+    store.set_state(session, ENDED)
+    again = Store(window=50, archive=Archive(archive.root)).get(session.id)  # restarted: the times are read back
+    assert again.timed() and again.locate(250, 420, most=10_000) == (200, 500)
+    assert [e for c in again.read(550, 650) for e in c.events()] == sample(100, 550)
+    assert again.overview(5) == session.overview(5)
+
+
+def test_a_range_of_a_session_without_a_recording_is_what_memory_holds():
+    store = Store(window=50)
+    session = store.attach(HELLO, agent="a")
+    store.append(session, batch(100))
+    assert not session.timed() and session.read(10, 20) == [] and session.read(60, 62)[0].events() == sample(2, 60)

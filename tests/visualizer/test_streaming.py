@@ -7,8 +7,9 @@ from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runtime.trace.events import describe
 from tests.support.dashboard import wait_until
-from tests.support.events import batch, events_of, sample
+from tests.support.events import PROCESS, batch, events_of, sample
 from tests.support.fuzz import FUZZ
 from visualizer.sessions import ENDED
 
@@ -181,6 +182,36 @@ def test_a_batch_never_holds_more_than_a_viewer_may_have_unacknowledged(make_app
     viewer.disconnect()
 
 
+def test_a_range_of_the_recording_comes_from_disk_where_memory_no_longer_holds_it(make_app):
+    app = make_app(window=100)
+    store = app.extensions["greenscope"].store
+    session = store.attach({"schema": describe(), "process": PROCESS}, agent="a")
+    for start in range(0, 5000, 500):  # event i at ts i, ten frames; memory keeps the last 100
+        store.append(session, batch(500, start))
+    viewer = app.extensions["socketio"].test_client(app)
+    reply = viewer.emit("subscribe", {"session": session.id, "tag": 3, "range": [1200, 1800]}, callback=True)
+    assert reply["range"] == {"first": 1000, "events": 100}  # its frames: from 1000 on, at most a window
+    events = []
+
+    def more() -> bool:
+        for b in received(viewer, "batch"):
+            assert b["tag"] == 3 and b["dropped"] == 0 and b["first"] == 1000 + len(events)
+            events.extend(events_of(b))
+            viewer.emit("ack", {"seq": b["seq"]})
+        return len(events) >= 100
+
+    wait_until(more)
+    store.append(session, batch(10, 5000))  # a range does not follow the session
+    app.extensions["greenscope"].streamer.tick()
+    assert events == sample(100, 1000) and received(viewer, "batch") == []
+    for bad in ([1, "2"], [5, 1], [-1, 3], [0], "0-9", [0, 2**63], [True, 4]):
+        reply = viewer.emit("subscribe", {"session": session.id, "range": bad}, callback=True)
+        assert "range must be" in reply["error"]
+    bare = store.create(source="agent")  # never said HELLO: nothing on disk
+    assert "no recording" in viewer.emit("subscribe", {"session": bare.id, "range": [0, 9]}, callback=True)["error"]
+    viewer.disconnect()
+
+
 def test_messages_without_their_payload_are_answered_not_raised(app: Flask):
     """Once: `subscribe` or `ack` without a payload raised TypeError in the server."""
     viewer = app.extensions["socketio"].test_client(app)
@@ -201,7 +232,7 @@ def test_messages_without_their_payload_are_answered_not_raised(app: Flask):
             st.none() | st.booleans() | st.integers() | st.text(max_size=5),
             lambda inner: (
                 st.lists(inner, max_size=3)
-                | st.dictionaries(st.sampled_from(["session", "seq", "tag"]), inner, max_size=3)
+                | st.dictionaries(st.sampled_from(["session", "seq", "tag", "range"]), inner, max_size=3)
             ),
             max_leaves=8,
         ),

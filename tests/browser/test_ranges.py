@@ -1,0 +1,127 @@
+"""A recording longer than what memory holds of it: the overview strip draws all of it (a bar in each pixel column
+that has events), a span dragged across it is read back from disk and drawn true to its events at several zooms (the
+pixels against `states.intervals` of that span, midway through the run), and "Latest" goes back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from runtime.trace.codec import read_recording
+from tests.support.dashboard import Server
+from tests.support.pages import show
+from tests.support.pixels import describe, mismatches, oracle, read
+
+ROOT = Path(__file__).resolve().parents[2]
+WINDOW = 800  # events the server keeps in memory per session: a third of the recording's
+
+# the overview canvas, read back: for each pixel column, whether its bottom pixel is a bar's colour (lit: the page
+# holds those events; dim: not)
+BARS = """() => {
+  const c = document.getElementById('overview-canvas'), th = greenscope.theme;
+  const img = c.getContext('2d').getImageData(0, c.height - 1, c.width, 1).data;
+  const rgb = (css) => {
+    const probe = document.createElement('canvas').getContext('2d');
+    probe.fillStyle = css;
+    probe.fillRect(0, 0, 1, 1);
+    return Array.from(probe.getImageData(0, 0, 1, 1).data.slice(0, 3)).join();
+  };
+  const names = { [rgb(th.accent)]: "lit", [rgb(th.dim)]: "dim" };
+  const out = [];
+  for (let x = 0; x < c.width; x++) out.push(names[Array.from(img.slice(4 * x, 4 * x + 3)).join()] ?? null);
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A dashboard that keeps only `WINDOW` events of a session in memory."""
+    server = Server("--window", str(WINDOW), log=tmp_path_factory.mktemp("ranges") / "serve.log")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("shapes") / "shapes.gsc"
+    program = ROOT / "examples" / "timeline" / "shapes.py"
+    subprocess.run([sys.executable, "-m", "visualizer", "record", "-o", str(out), str(program), "0.1"], check=True)
+    return out
+
+
+@pytest.fixture
+def page(browser: Browser, small: Server) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("console", lambda m: m.type == "error" and errors.append(m.text))  # type: ignore[func-returns-value]
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    context.close()
+    assert errors == []
+
+
+def test_a_span_of_the_recording_is_read_from_disk_and_drawn_true(page: Page, small: Server, shapes: Path):
+    events = read_recording(shapes.read_bytes())[1]
+    assert len(events) > 3 * WINDOW
+    session = small.http.post(f"{small.base}api/recordings", data=shapes.read_bytes()).json()
+    assert session["retained"] == WINDOW and session["trimmed"] == len(events) - WINDOW
+    page.goto(f"{small.base}?session={session['id']}")
+    page.wait_for_function(f"greenscope.trace?.events === {WINDOW}")
+    strip = page.locator("#overview")
+    expect(strip).to_be_visible()
+    expect(page.locator("#overview-label")).to_contain_text(f"{len(events):,}".replace(",", "\u2009"))
+    expect(page.locator("#overview-latest")).to_be_hidden()
+
+    box = page.locator("#overview-canvas").bounding_box()
+    width = round(box["width"])
+    page.wait_for_function("document.getElementById('overview').dataset.span !== undefined")
+    counts = small.get(f"api/sessions/{session['id']}/overview?buckets={width}").json()["counts"]
+    assert sum(counts) == len(events)
+    bars = page.evaluate(BARS)
+    assert [bar is not None for bar in bars] == [n > 0 for n in counts]  # a bar where, and only where, events are
+    assert bars.index("lit") > 0.5 * width and bars[-1] == "lit" and "dim" not in bars[bars.index("lit") :]
+
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 0.30 * box["width"], y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.45 * box["width"], y, steps=4)
+    page.mouse.up()
+    page.wait_for_function(
+        "greenscope.page.range?.events > 0 && greenscope.trace.events === greenscope.page.range.events"
+    )
+    span = page.evaluate("greenscope.page.range")
+    first, n = span["first"], span["events"]
+    assert first > 0 and first + n <= len(events) - WINDOW  # events memory does not hold: from disk
+    expect(page.locator("#overview-latest")).to_be_visible()
+    expect(page.locator("#overview-label")).to_contain_text("read from disk")
+    held = events[first : first + n]
+    base = events[0][1]
+    start, stop = held[0][1] - base, max(e[1] for e in held) - base
+    assert span["start"] <= stop and span["stop"] >= start  # what was asked for, reached into
+    checked = []
+    for name, t0, t1 in (
+        ("as picked", span["start"], span["stop"]),
+        ("fit", None, None),
+        ("10x", start + (stop - start) * 0.45, start + (stop - start) * 0.55),
+    ):
+        if t0 is None:
+            page.keyboard.press("0")
+        else:
+            show(page, t0, t1)
+        snap = read(page)
+        want = oracle(held, snap, midway=True)
+        for gid, drawn in snap.lanes.items():
+            bad = mismatches(drawn, want[gid])
+            assert not bad, f"{name}, {'hub' if gid == 0 else f'gt{gid}'}: {describe(drawn, want[gid], bad)}"
+        checked.append(sum(1 for lane in snap.lanes.values() for s in lane if s))
+    assert min(checked) > 1000  # each view drew lanes (not an empty picture, trivially true)
+
+    page.click("#overview-latest")
+    page.wait_for_function(f"!greenscope.page.range && greenscope.trace.events === {WINDOW}")
+    expect(page.locator("#overview-latest")).to_be_hidden()
