@@ -9,13 +9,14 @@ from typing import Any
 from benchmarks.browser.big import measure_big
 from benchmarks.browser.crowd import measure_crowd
 from benchmarks.browser.flood import measure_flood
+from benchmarks.browser.hour import measure_hour
 from benchmarks.browser.lanes import measure_lanes
 from benchmarks.browser.live import measure_live
 from benchmarks.browser.static import measure_static
 from benchmarks.browser.step import measure_step
 from benchmarks.dashboard.report import Report
 
-PHASES = ("static", "lanes", "live", "flood", "step", "big", "crowd")
+PHASES = ("static", "lanes", "live", "flood", "step", "big", "hour", "crowd")
 
 
 @dataclass
@@ -29,6 +30,9 @@ class Options:
     crowd_seconds: float = 20.0  # ...and how long the page is used while they live
     big_greenthreads: int = 20_000  # the "big" phase's recording...
     big_events: int = 10_000_000  # ...and about how many events it holds
+    hour_greenthreads: int = 2_000  # the "hour" phase's recording...
+    hour_events: int = 10_000_000  # ...its events over an hour...
+    hour_window: int = 4_000_000  # ...and the events the server keeps in memory (its default window)
     interact_seconds: float = 10.0
     live_seconds: float = 15.0
     flood_seconds: float = 8.0
@@ -47,6 +51,7 @@ def run(options: Options) -> dict[str, Any]:
         "flood": measure_flood,
         "step": measure_step,
         "big": measure_big,
+        "hour": measure_hour,
         "crowd": measure_crowd,
     }
     try:
