@@ -4,7 +4,7 @@ driven over the DevTools protocol with Runtime alone.
 Playwright enables the Network domain on every page it drives, and Chromium then reports each WebSocket frame,
 its whole payload in base64, to the driver: on the 10M-event recording about a gigabyte through the driver while
 the page loads, seconds of the two cores the page needs (its load: 10.9-11.8 s under Playwright, 7.1-7.7 s bare,
-on the same server, one after the other). The big phase prints both."""
+on the same server, one after the other). The big and flood phases print both."""
 
 from __future__ import annotations
 
@@ -21,37 +21,89 @@ from typing import Any
 
 from tests.support.chromium import CHROMIUM_ARGS, chromium_path
 
-__all__ = ["bare_load_seconds"]
+__all__ = ["Bare", "bare_load_seconds"]
+
+
+class Bare:
+    """A headless Chromium of its own (1400x900) with one page, driven over CDP with Runtime alone (no domain is
+    enabled: only answers come back). A context manager: leaving it kills the browser and its children."""
+
+    def __init__(self, timeout: float = 300.0) -> None:
+        import websocket
+
+        path = chromium_path()
+        if path is None:
+            raise RuntimeError("no Chromium: set GREENSCOPE_CHROMIUM")
+        self._calls = 0
+        self._ws: Any = None
+        self._profile = tempfile.mkdtemp(prefix="greenscope-bare-")
+        args = [
+            "--headless=new",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={self._profile}",
+            "--window-size=1400,900",
+        ]
+        self._chromium = subprocess.Popen(
+            [path, *CHROMIUM_ARGS, *args, "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its group: the renderer and GPU processes go with it
+        )
+        try:
+            port = _devtools_port(Path(self._profile), self._chromium)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as reply:
+                target = next(t for t in json.load(reply) if t["type"] == "page")
+            url = target["webSocketDebuggerUrl"]
+            self._ws = websocket.create_connection(url, suppress_origin=True, timeout=timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def call(self, method: str, params: dict) -> dict:
+        self._calls += 1
+        self._ws.send(json.dumps({"id": self._calls, "method": method, "params": params}))
+        while True:
+            message = json.loads(self._ws.recv())
+            if message.get("id") == self._calls:
+                return message.get("result", {})
+
+    def goto(self, url: str) -> None:
+        self.call("Page.navigate", {"url": url})
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JS expression in the page (None while it throws: the page is not there yet)."""
+        return self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float) -> float:
+        """Seconds until `expression` is true in the page (polled every 50 ms); TimeoutError after `timeout`."""
+        start = time.perf_counter()
+        while time.perf_counter() - start < timeout:
+            if self.evaluate(expression):
+                return time.perf_counter() - start
+            time.sleep(0.05)
+        raise TimeoutError(f"not true in {timeout:.0f} s: {expression}")
+
+    def close(self) -> None:
+        if self._ws is not None:
+            self._ws.close()
+        os.killpg(self._chromium.pid, signal.SIGKILL)
+        self._chromium.wait()
+        shutil.rmtree(self._profile, ignore_errors=True)
+
+    def __enter__(self) -> Bare:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def bare_load_seconds(url: str, events: int, timeout: float = 300.0) -> float:
-    """Seconds from asking a bare headless Chromium (1400x900) for `url` until its page holds `events` events."""
-    import websocket
-
-    path = chromium_path()
-    if path is None:
-        raise RuntimeError("no Chromium: set GREENSCOPE_CHROMIUM")
-    profile = tempfile.mkdtemp(prefix="greenscope-bare-")
-    args = ["--headless=new", "--remote-debugging-port=0", f"--user-data-dir={profile}", "--window-size=1400,900"]
-    chromium = subprocess.Popen(
-        [path, *CHROMIUM_ARGS, *args, "about:blank"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # its group: the renderer and GPU processes go with it
-    )
-    try:
-        port = _devtools_port(Path(profile), chromium)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as reply:
-            target = next(t for t in json.load(reply) if t["type"] == "page")
-        ws = websocket.create_connection(target["webSocketDebuggerUrl"], suppress_origin=True, timeout=timeout)
-        try:
-            return _load(ws, url, events, timeout)
-        finally:
-            ws.close()
-    finally:
-        os.killpg(chromium.pid, signal.SIGKILL)
-        chromium.wait()
-        shutil.rmtree(profile, ignore_errors=True)
+    """Seconds from asking a bare headless Chromium for `url` until its page holds `events` events."""
+    with Bare(timeout) as page:
+        start = time.perf_counter()
+        page.goto(url)
+        page.wait_for(f"(window.greenscope?.trace?.events ?? 0) === {events}", timeout)
+        return time.perf_counter() - start
 
 
 def _devtools_port(profile: Path, chromium: subprocess.Popen) -> int:
@@ -65,25 +117,3 @@ def _devtools_port(profile: Path, chromium: subprocess.Popen) -> int:
         except (OSError, IndexError, ValueError):
             time.sleep(0.05)
     raise RuntimeError("Chromium did not open its DevTools port in 30 s")
-
-
-def _load(ws: Any, url: str, events: int, timeout: float) -> float:
-    calls = 0
-
-    def call(method: str, params: dict) -> dict:
-        nonlocal calls
-        calls += 1
-        ws.send(json.dumps({"id": calls, "method": method, "params": params}))
-        while True:  # only answers come: no domain is enabled, so no events
-            message = json.loads(ws.recv())
-            if message.get("id") == calls:
-                return message.get("result", {})
-
-    start = time.perf_counter()
-    call("Page.navigate", {"url": url})
-    while time.perf_counter() - start < timeout:
-        held = call("Runtime.evaluate", {"expression": "window.greenscope?.trace?.events ?? 0", "returnByValue": True})
-        if held.get("result", {}).get("value") == events:
-            return time.perf_counter() - start
-        time.sleep(0.05)
-    raise TimeoutError(f"the page did not hold {events:,} events in {timeout:.0f} s")
