@@ -72,7 +72,12 @@ function status(text, error = false) {
 
 const stream = new Stream({
   onStatus: status,
-  onConnect: () => page.session && stream.subscribe(page.session.id, stream.range),
+  onConnect: () => {
+    // again, after the connection was lost: the server sends the history again, to a fresh trace (once, it went
+    // into the one the page had, and every event was there twice)
+    if (page.session && page.trace?.events) sessions.open(page.session.id, stream.range);
+    else if (page.session) stream.subscribe(page.session.id, stream.range);
+  },
   onSessions: (list) => sessions.listed(list),
   onSession: (s) => sessions.updated(s),
   onRemoved: (id) => sessions.removed(id),

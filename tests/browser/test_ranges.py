@@ -125,3 +125,25 @@ def test_a_span_of_the_recording_is_read_from_disk_and_drawn_true(page: Page, sm
     page.click("#overview-latest")
     page.wait_for_function(f"!greenscope.page.range && greenscope.trace.events === {WINDOW}")
     expect(page.locator("#overview-latest")).to_be_hidden()
+
+
+def test_a_page_that_reconnects_holds_each_event_once(page: Page, small: Server, shapes: Path):
+    """Once: after the connection dropped, the server sent the session's history again into the page's trace, and
+    the page held every event twice."""
+    session = small.http.post(f"{small.base}api/recordings", data=shapes.read_bytes()).json()
+    page.goto(f"{small.base}?session={session['id']}")
+    page.wait_for_function(f"greenscope.trace?.events === {WINDOW}")
+    for span in (None, [0, 10**8]):
+        if span:
+            page.evaluate("s => greenscope.sessions.open(greenscope.page.session.id, s)", span)
+            page.wait_for_function("greenscope.page.range?.events > 0")
+        held = page.evaluate("greenscope.page.range?.events ?? greenscope.trace.events")
+        page.evaluate("greenscope.stream.socket.disconnect()")
+        page.evaluate("greenscope.stream.socket.connect()")
+        page.wait_for_function("greenscope.stream.socket.connected")
+        page.wait_for_function(f"greenscope.trace.events === {held}")
+        page.wait_for_timeout(500)  # a second copy would be coming in by now
+        assert page.evaluate("greenscope.trace.events") == held
+        assert page.evaluate("JSON.stringify(greenscope.stream.range)") == (
+            "null" if span is None else str(span).replace(" ", "")
+        )
