@@ -34,6 +34,8 @@ const page = {
   sessions: new Map(),
   wantPid: params.get("pid") ? Number(params.get("pid")) : null,
   opened: false, // a session list came: later ones never open a session by themselves
+  maxEvents: 10_000_000, // a live session's events the page holds: past them it starts again from the server's window
+  rollovers: 0, // times it did
 };
 const view = new View();
 const dirty = { main: true, gauges: true, overlay: true };
@@ -89,10 +91,27 @@ const stream = new Stream({
     const t0 = performance.now();
     page.trace.ingest(batch);
     stats.ingest += performance.now() - t0;
+    if (tooMany()) return rollover();
     liveControl(batch);
     if (!viewport.paused) redrawAfterBatch();
   },
 });
+
+/** Whether the page holds more of a live session than it keeps: `maxEvents`, and twice what the server sent it as the
+ * session's history (a server that keeps more in memory than that would send it all again, and again). */
+function tooMany() {
+  const s = page.session, held = page.trace.events;
+  return !page.range && isLive(s) && held > page.maxEvents && held > 2 * (s.retained ?? 0);
+}
+
+/** A live session that outgrew the page: it starts again from what the server holds in memory (its window; the rest
+ * is on disk, on the overview), so a page left following a busy program for an hour keeps its memory bounded. */
+function rollover() {
+  const held = page.trace.events;
+  page.rollovers++;
+  sessions.open(page.session.id);
+  status(`the page held ${count(held)} events: it starts again from the latest the server holds (earlier: above)`);
+}
 
 // ------------------------------------------------------------------ live control: pace, narration, source
 

@@ -40,7 +40,9 @@ export class Stream {
     if (!this.socket.connected) return; // onConnect subscribes again
     this.socket.emit("subscribe", range ? { session: id, tag, range } : { session: id, tag }, (reply) => {
       if (reply?.error) this.h.onStatus(reply.error, true);
-      else if (reply?.range && tag === this.tag) this.h.onRange(reply.range);
+      if (tag !== this.tag) return;
+      if (reply?.session) this.h.onSession(reply.session); // as it is now: what it holds in memory
+      if (reply?.range) this.h.onRange(reply.range);
     });
   }
 }

@@ -147,3 +147,21 @@ def test_a_page_that_reconnects_holds_each_event_once(page: Page, small: Server,
         assert page.evaluate("JSON.stringify(greenscope.stream.range)") == (
             "null" if span is None else str(span).replace(" ", "")
         )
+
+
+def test_a_live_session_that_outgrows_the_page_starts_again_from_the_servers_window(page: Page, small: Server):
+    """A page left following a busy program keeps its memory bounded: past `maxEvents` (and twice the history the
+    server sent), it opens the session again, getting what the server holds in memory; the rest is on disk."""
+    sid = small.launch("crawler", continuous=True, delay=0.001)["id"]
+    try:
+        page.goto(f"{small.base}?session={sid}")
+        page.wait_for_function("greenscope.page.session?.state === 'running'")
+        page.evaluate("greenscope.page.maxEvents = 3000")
+        page.wait_for_function("greenscope.page.rollovers >= 1", timeout=30_000)
+        assert page.evaluate("greenscope.trace.events") < 3000
+        expect(page.locator("#status")).to_contain_text("starts again from the latest the server holds")
+        page.wait_for_function("greenscope.trace.events > 0")
+        assert page.evaluate("greenscope.trace.earlier") > 0  # it starts past the session's first events: on disk
+        expect(page.locator("#overview")).to_be_visible()
+    finally:
+        small.http.delete(f"{small.base}api/sessions/{sid}", timeout=10)
