@@ -426,19 +426,24 @@ class Session:
         with self._lock:
             starts, ends, firsts, written = self._starts or array("q"), self._ends, self._firsts, self._written
             origin = self.origin or 0
-        counts = [0.0] * buckets
+        counts = [0.0] * (buckets + 1)  # (the last: a frame's end at the very end)
+        steps = [0.0] * (buckets + 1)  # what each frame adds to every bucket it covers whole, as steps up and down
         span = max(max(ends, default=origin) - origin, 1)
         scale = buckets / span
-        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
-            n = (firsts[i + 1] if i + 1 < len(firsts) else written) - firsts[i]
+        sizes = [b - a for a, b in itertools.pairwise(itertools.chain(firsts, (written,)))]
+        for a, b, n in zip(starts, ends, sizes, strict=True):  # (frames + buckets: one step a frame)
             x0, x1 = (a - origin) * scale, (b - origin) * scale
-            lo, hi = min(max(int(x0), 0), buckets - 1), min(max(int(x1), 0), buckets - 1)
-            if lo == hi:
-                counts[lo] += n
+            lo, hi = int(x0), int(x1)
+            if lo == hi or lo < 0 or hi > buckets or hi < lo:  # within one bucket (or out of order, or out of the span)
+                counts[min(max(lo, 0), buckets - 1)] += n
                 continue
-            per = n / (x1 - x0)
-            for c in range(lo, hi + 1):
-                counts[c] += per * (min(x1, c + 1) - max(x0, c))
+            per = n / (x1 - x0)  # events per bucket
+            counts[lo] += per * (lo + 1 - x0)
+            counts[hi] += per * (x1 - hi)
+            steps[lo + 1] += per
+            steps[hi] -= per
+        counts[buckets - 1] += counts.pop()
+        counts = [c + d for c, d in zip(counts, itertools.accumulate(steps), strict=False)]
         whole = [round(c) for c in itertools.accumulate(counts, initial=0.0)]  # rounded as they add up: the sum holds
         return {"span": span, "counts": [b - a for a, b in itertools.pairwise(whole)], "events": written}
 

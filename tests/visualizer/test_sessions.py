@@ -258,11 +258,24 @@ def test_the_recording_is_indexed_by_time_and_read_back_by_range(archive: Archiv
     assert [e for c in session.read(200, 500) for e in c.events()] == sample(300, 200)  # from disk
     assert [e for c in session.read(970, 990) for e in c.events()] == sample(20, 970)  # from memory
     assert session.overview(5) == {"span": 999, "counts": [200] * 5, "events": 1000}
+    assert sum(session.overview(7)["counts"]) == 1000 and session.overview(1)["counts"] == [1000]
     store.set_state(session, ENDED)
     again = Store(window=50, archive=Archive(archive.root)).get(session.id)  # restarted: the times are read back
     assert again.timed() and again.locate(250, 420, most=10_000) == (200, 500)
     assert [e for c in again.read(550, 650) for e in c.events()] == sample(100, 550)
     assert again.overview(5) == session.overview(5)
+
+
+def test_a_frame_spread_over_the_whole_recording_counts_a_share_in_every_bucket(archive: Archive):
+    """A frame's events go evenly over the span it covers: a share to each bucket, those at its ends by the part
+    of them it covers."""
+    store = Store(window=50, archive=archive)
+    session = store.attach(HELLO, agent="a")
+    store.append(
+        session, Batch.of([(SWITCH, 0, 0, 1), *[(SWITCH, 500 + i, 0, 1) for i in range(98)], (SWITCH, 1000, 0, 1)])
+    )
+    store.append(session, batch(10, 200))  # ten more in bucket 1
+    assert session.overview(5) == {"span": 1000, "counts": [20, 30, 20, 20, 20], "events": 110}
 
 
 def test_a_range_of_a_session_without_a_recording_is_what_memory_holds():
