@@ -225,7 +225,8 @@ class _Upto:
 @api.get("/sessions/<sid>/overview")
 def overview(sid: str) -> Response:
     """The whole of the session's recording at a glance: ``buckets`` (1 to 10000) equal spans of time from its
-    first event to its last, the events in each: ``{"span": ns, "counts": [...], "events": n}``. The page draws it
+    first event to its last, the events in each (a frame's spread evenly over its span: shares of one where it has
+    fewer than buckets): ``{"span": ns, "counts": [...], "events": n}``. The page draws it
     above the timeline, and loads the span picked there (a ``range`` subscription) when memory holds less."""
     session = _session(sid)
     buckets = _int_arg("buckets", 1000, 1, 10_000)

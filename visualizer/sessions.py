@@ -421,7 +421,8 @@ class Session:
 
     def overview(self, buckets: int) -> dict[str, Any]:
         """Its recording as `buckets` equal spans of time from its first event to its last: the events in each
-        (each frame's spread evenly over its span), ``{"span": ns, "counts": [...], "events": n}``."""
+        (each frame's spread evenly over its span: a share of one where a few are spread over many buckets),
+        ``{"span": ns, "counts": [...], "events": n}``."""
         self.timed()
         with self._lock:
             starts, ends, firsts, written = self._starts or array("q"), self._ends, self._firsts, self._written
@@ -443,9 +444,8 @@ class Session:
             steps[lo + 1] += per
             steps[hi] -= per
         counts[buckets - 1] += counts.pop()
-        counts = [c + d for c, d in zip(counts, itertools.accumulate(steps), strict=False)]
-        whole = [round(c) for c in itertools.accumulate(counts, initial=0.0)]  # rounded as they add up: the sum holds
-        return {"span": span, "counts": [b - a for a, b in itertools.pairwise(whole)], "events": written}
+        counts = [round(c + d, 2) for c, d in zip(counts, itertools.accumulate(steps), strict=False)]
+        return {"span": span, "counts": counts, "events": written}
 
     def locate(self, start: int, stop: int, most: int) -> tuple[int, int]:
         """The events of its recording's frames that reach into [start, stop] (ns since its first event), as

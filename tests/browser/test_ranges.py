@@ -82,10 +82,10 @@ def test_a_span_of_the_recording_is_read_from_disk_and_drawn_true(page: Page, sm
     width = round(box["width"])
     page.wait_for_function("document.getElementById('overview').dataset.span !== undefined")
     counts = small.get(f"api/sessions/{session['id']}/overview?buckets={width}").json()["counts"]
-    assert sum(counts) == len(events)
+    assert abs(sum(counts) - len(events)) < 1
     bars = page.evaluate(BARS)
     assert [bar is not None for bar in bars] == [n > 0 for n in counts]  # a bar where, and only where, events are
-    assert bars.index("lit") > 0.5 * width and bars[-1] == "lit" and "dim" not in bars[bars.index("lit") :]
+    assert bars.index("lit") > 0.5 * width and "dim" not in bars[bars.index("lit") :]  # the window: the latest
 
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + 0.30 * box["width"], y)
@@ -126,6 +126,14 @@ def test_a_span_of_the_recording_is_read_from_disk_and_drawn_true(page: Page, sm
     page.wait_for_function(f"!greenscope.page.range && greenscope.trace.events === {WINDOW}")
     expect(page.locator("#overview-latest")).to_be_hidden()
 
+    span_ns = float(page.locator("#overview").get_attribute("data-span"))
+    view = page.evaluate("greenscope.view.t1 - greenscope.view.t0")
+    page.mouse.click(box["x"] + 0.10 * box["width"], y)  # a click: a span as wide as the view, around there
+    page.wait_for_function("greenscope.page.range?.events > 0")
+    picked, pixel = page.evaluate("greenscope.page.range"), span_ns / box["width"]
+    at = 0.10 * span_ns
+    assert abs(picked["start"] - max(0.0, at - view / 2)) <= pixel and abs(picked["stop"] - (at + view / 2)) <= pixel
+
 
 def test_a_page_that_reconnects_holds_each_event_once(page: Page, small: Server, shapes: Path):
     """Once: after the connection dropped, the server sent the session's history again into the page's trace, and
@@ -158,10 +166,11 @@ def test_a_live_session_that_outgrows_the_page_starts_again_from_the_servers_win
         page.wait_for_function("greenscope.page.session?.state === 'running'")
         page.evaluate("greenscope.page.maxEvents = 3000")
         page.wait_for_function("greenscope.page.rollovers >= 1", timeout=30_000)
-        assert page.evaluate("greenscope.trace.events") < 3000
+        page.evaluate("greenscope.page.maxEvents = 1e12")  # once is what this test looks at
         expect(page.locator("#status")).to_contain_text("starts again from the latest the server holds")
         page.wait_for_function("greenscope.trace.events > 0")
-        assert page.evaluate("greenscope.trace.earlier") > 0  # it starts past the session's first events: on disk
+        held, earlier = page.evaluate("[greenscope.trace.events, greenscope.trace.earlier]")
+        assert earlier > held  # it starts past most of the session's events (on disk), not from the first
         expect(page.locator("#overview")).to_be_visible()
     finally:
         small.http.delete(f"{small.base}api/sessions/{sid}", timeout=10)
