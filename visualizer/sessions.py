@@ -444,8 +444,9 @@ class Session:
             steps[lo + 1] += per
             steps[hi] -= per
         counts[buckets - 1] += counts.pop()
-        counts = [round(c + d, 2) for c, d in zip(counts, itertools.accumulate(steps), strict=False)]
-        return {"span": span, "counts": counts, "events": written}
+        counts = [c + d for c, d in zip(counts, itertools.accumulate(steps), strict=False)]
+        whole = [round(c, 2) for c in itertools.accumulate(counts, initial=0.0)]  # rounded as they add up: the sum
+        return {"span": span, "counts": [round(b - a, 2) for a, b in itertools.pairwise(whole)], "events": written}
 
     def locate(self, start: int, stop: int, most: int) -> tuple[int, int]:
         """The events of its recording's frames that reach into [start, stop] (ns since its first event), as

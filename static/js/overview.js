@@ -4,6 +4,7 @@
 // across it to load that span from disk (or click: the view's width around that moment); "Latest" goes back.
 
 import { count, duration } from "./format.js";
+import { fitCanvas } from "./theme.js";
 
 const REFRESH_MS = 2000; // a live session's overview, asked again at most this often
 const CLICK_PX = 4; // a drag shorter than this is a click
@@ -41,14 +42,7 @@ export class Overview {
     this.el.hidden = !shown;
     if (!shown) return;
     this.refresh(s);
-    const w = this.canvas.clientWidth, h = this.canvas.clientHeight;
-    const dpr = window.devicePixelRatio || 1;
-    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
-      this.canvas.width = Math.round(w * dpr);
-      this.canvas.height = Math.round(h * dpr);
-    }
-    const ctx = this.canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const { ctx, w, h } = fitCanvas(this.canvas);
     ctx.fillStyle = theme.panel;
     ctx.fillRect(0, 0, w, h);
     const d = this.data;
