@@ -25,6 +25,7 @@ import threading
 import time
 from array import array
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -366,16 +367,8 @@ class Session:
             if not self._offsets:
                 self.resident = True
                 return
-            first = self._firsts[at]
-            with self.path.open("rb") as f:
-                f.seek(self._offsets[at])
-                try:
-                    for frame_type, batch, _ in read_frames(_Prefixed(MAGIC, f), LIMITS, coded=True):
-                        if frame_type == EVENTS:
-                            self._add(Chunk.of(first, batch))
-                            first += len(batch.kinds)
-                except FormatError:  # cut short (a server killed as it wrote): what came before is there
-                    pass
+            for chunk in _chunks_from(self.path, self._offsets[at], self._firsts[at]):
+                self._add(chunk)
             if self.origin is None and self._chunks:  # (a description from before origins were kept)
                 self.origin = _first_ts(self._chunks[0])
             self.trimmed = self.total - self._retained
@@ -419,14 +412,18 @@ class Session:
                 self._index(found)
         return True
 
+    def _frames(self) -> tuple[array, array, array, int, int]:
+        """Its recording's index by time as it is now (`timed`): each frame's first ts, last ts and first event,
+        the events written, and its origin."""
+        self.timed()
+        with self._lock:
+            return self._starts or array("q"), self._ends, self._firsts, self._written, self.origin or 0
+
     def overview(self, buckets: int) -> dict[str, Any]:
         """Its recording as `buckets` equal spans of time from its first event to its last: the events in each
         (each frame's spread evenly over its span: a share of one where a few are spread over many buckets),
         ``{"span": ns, "counts": [...], "events": n}``."""
-        self.timed()
-        with self._lock:
-            starts, ends, firsts, written = self._starts or array("q"), self._ends, self._firsts, self._written
-            origin = self.origin or 0
+        starts, ends, firsts, written, origin = self._frames()
         counts = [0.0] * (buckets + 1)  # (the last: a frame's end at the very end)
         steps = [0.0] * (buckets + 1)  # what each frame adds to every bucket it covers whole, as steps up and down
         span = max(max(ends, default=origin) - origin, 1)
@@ -451,10 +448,7 @@ class Session:
     def locate(self, start: int, stop: int, most: int) -> tuple[int, int]:
         """The events of its recording's frames that reach into [start, stop] (ns since its first event), as
         indexes ``(lo, hi)``: at most `most` of them, from the first (lo == hi: none there)."""
-        self.timed()
-        with self._lock:
-            starts, ends, firsts, written = self._starts or array("q"), self._ends, self._firsts, self._written
-            origin = self.origin or 0
+        starts, ends, firsts, written, origin = self._frames()
         i = bisect.bisect_left(ends, start + origin)
         j = bisect.bisect_right(starts, stop + origin)
         if i >= j:
@@ -474,18 +468,12 @@ class Session:
             offset, first = self._offsets[at], self._firsts[at]
         out = []
         try:
-            with self.path.open("rb") as f:
-                f.seek(offset)
-                for frame_type, batch, _ in read_frames(_Prefixed(MAGIC, f), LIMITS, coded=True):
-                    if frame_type != EVENTS:
-                        continue
-                    chunk = Chunk.of(first, batch)
-                    first += len(chunk)
-                    if first > lo:
-                        out.append(_within(chunk, lo, hi))
-                    if first >= hi:
-                        break
-        except (OSError, FormatError) as e:
+            for chunk in _chunks_from(self.path, offset, first):
+                if chunk.first + len(chunk) > lo:
+                    out.append(_within(chunk, lo, hi))
+                if chunk.first + len(chunk) >= hi:
+                    break
+        except OSError as e:
             log.warning("session %s: cannot read events %d to %d back: %s", self.id, lo, hi, e)
         return out
 
@@ -538,6 +526,20 @@ class Session:
             "pace": self.pace,
             "poller": process.get("poller"),
         }
+
+
+def _chunks_from(path: Path, offset: int, first: int) -> Iterator[Chunk]:
+    """The EVENTS frames of the recording at `path` from the one at `offset` (its first event: session index
+    `first`) on, a chunk each; to a frame cut short (a server killed as it wrote): what came before is there."""
+    with path.open("rb") as f:
+        f.seek(offset)
+        try:
+            for frame_type, batch, _ in read_frames(_Prefixed(MAGIC, f), LIMITS, coded=True):
+                if frame_type == EVENTS:
+                    yield Chunk.of(first, batch)
+                    first += len(batch.kinds)
+        except FormatError:
+            return
 
 
 class _Prefixed:
