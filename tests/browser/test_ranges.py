@@ -10,40 +10,39 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from runtime.trace.codec import read_recording
 from tests.support.dashboard import Server
 from tests.support.pages import show
-from tests.support.pixels import describe, mismatches, oracle, read
+from tests.support.pixels import describe, mismatches, oracle, read, rgb
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW = 800  # events the server keeps in memory per session: a third of the recording's
 
-# the overview canvas, read back: for each pixel column, whether its bottom pixel is a bar's colour (lit: the page
-# holds those events; dim: not)
+# the overview canvas's bottom row of pixels read back, and the bars' two colours
 BARS = """() => {
   const c = document.getElementById('overview-canvas'), th = greenscope.theme;
   const img = c.getContext('2d').getImageData(0, c.height - 1, c.width, 1).data;
-  const rgb = (css) => {
-    const probe = document.createElement('canvas').getContext('2d');
-    probe.fillStyle = css;
-    probe.fillRect(0, 0, 1, 1);
-    return Array.from(probe.getImageData(0, 0, 1, 1).data.slice(0, 3)).join();
-  };
-  const names = { [rgb(th.accent)]: "lit", [rgb(th.dim)]: "dim" };
-  const out = [];
-  for (let x = 0; x < c.width; x++) out.push(names[Array.from(img.slice(4 * x, 4 * x + 3)).join()] ?? null);
-  return out;
+  const px = [];
+  for (let x = 0; x < c.width; x++) px.push((img[4 * x] << 16) | (img[4 * x + 1] << 8) | img[4 * x + 2]);
+  return { px, lit: th.accent, dim: th.dim };
 }"""
 
 
+def bars(page: Page) -> list[str | None]:
+    """Each pixel column of the overview: "lit" (a bar of events the page holds), "dim" (a bar of others), None."""
+    got = page.evaluate(BARS)
+    names = {rgb(got["lit"]): "lit", rgb(got["dim"]): "dim"}
+    return [names.get(px) for px in got["px"]]
+
+
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A dashboard that keeps only `WINDOW` events of a session in memory."""
-    server = Server("--window", str(WINDOW), log=tmp_path_factory.mktemp("ranges") / "serve.log")
-    yield server
-    server.close()
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A dashboard that keeps only `WINDOW` events of a session in memory (the `page` fixture's, here)."""
+    it = Server("--window", str(WINDOW), log=tmp_path_factory.mktemp("ranges") / "serve.log")
+    yield it
+    it.close()
 
 
 @pytest.fixture(scope="module")
@@ -54,24 +53,12 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture
-def page(browser: Browser, small: Server) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("console", lambda m: m.type == "error" and errors.append(m.text))  # type: ignore[func-returns-value]
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert errors == []
-
-
-def test_a_span_of_the_recording_is_read_from_disk_and_drawn_true(page: Page, small: Server, shapes: Path):
+def test_a_span_of_the_recording_is_read_from_disk_and_drawn_true(page: Page, server: Server, shapes: Path):
     events = read_recording(shapes.read_bytes())[1]
     assert len(events) > 3 * WINDOW
-    session = small.http.post(f"{small.base}api/recordings", data=shapes.read_bytes()).json()
+    session = server.http.post(f"{server.base}api/recordings", data=shapes.read_bytes()).json()
     assert session["retained"] == WINDOW and session["trimmed"] == len(events) - WINDOW
-    page.goto(f"{small.base}?session={session['id']}")
+    page.goto(f"{server.base}?session={session['id']}")
     page.wait_for_function(f"greenscope.trace?.events === {WINDOW}")
     strip = page.locator("#overview")
     expect(strip).to_be_visible()
@@ -81,11 +68,11 @@ def test_a_span_of_the_recording_is_read_from_disk_and_drawn_true(page: Page, sm
     box = page.locator("#overview-canvas").bounding_box()
     width = round(box["width"])
     page.wait_for_function("document.getElementById('overview').dataset.span !== undefined")
-    counts = small.get(f"api/sessions/{session['id']}/overview?buckets={width}").json()["counts"]
+    counts = server.get(f"api/sessions/{session['id']}/overview?buckets={width}").json()["counts"]
     assert abs(sum(counts) - len(events)) < 1
-    bars = page.evaluate(BARS)
-    assert [bar is not None for bar in bars] == [n > 0 for n in counts]  # a bar where, and only where, events are
-    assert bars.index("lit") > 0.5 * width and "dim" not in bars[bars.index("lit") :]  # the window: the latest
+    drawn = bars(page)
+    assert [bar is not None for bar in drawn] == [n > 0 for n in counts]  # a bar where, and only where, events are
+    assert drawn.index("lit") > 0.5 * width and "dim" not in drawn[drawn.index("lit") :]  # the window: the latest
 
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + 0.30 * box["width"], y)
@@ -135,11 +122,11 @@ def test_a_span_of_the_recording_is_read_from_disk_and_drawn_true(page: Page, sm
     assert abs(picked["start"] - max(0.0, at - view / 2)) <= pixel and abs(picked["stop"] - (at + view / 2)) <= pixel
 
 
-def test_a_page_that_reconnects_holds_each_event_once(page: Page, small: Server, shapes: Path):
+def test_a_page_that_reconnects_holds_each_event_once(page: Page, server: Server, shapes: Path):
     """Once: after the connection dropped, the server sent the session's history again into the page's trace, and
     the page held every event twice."""
-    session = small.http.post(f"{small.base}api/recordings", data=shapes.read_bytes()).json()
-    page.goto(f"{small.base}?session={session['id']}")
+    session = server.http.post(f"{server.base}api/recordings", data=shapes.read_bytes()).json()
+    page.goto(f"{server.base}?session={session['id']}")
     page.wait_for_function(f"greenscope.trace?.events === {WINDOW}")
     for span in (None, [0, 10**8]):
         if span:
@@ -157,12 +144,12 @@ def test_a_page_that_reconnects_holds_each_event_once(page: Page, small: Server,
         )
 
 
-def test_a_live_session_that_outgrows_the_page_starts_again_from_the_servers_window(page: Page, small: Server):
+def test_a_live_session_that_outgrows_the_page_starts_again_from_the_servers_window(page: Page, server: Server):
     """A page left following a busy program keeps its memory bounded: past `maxEvents` (and twice the history the
     server sent), it opens the session again, getting what the server holds in memory; the rest is on disk."""
-    sid = small.launch("crawler", continuous=True, delay=0.001)["id"]
+    sid = server.launch("crawler", continuous=True, delay=0.001)["id"]
     try:
-        page.goto(f"{small.base}?session={sid}")
+        page.goto(f"{server.base}?session={sid}")
         page.wait_for_function("greenscope.page.session?.state === 'running'")
         page.evaluate("greenscope.page.maxEvents = 3000")
         page.wait_for_function("greenscope.page.rollovers >= 1", timeout=30_000)
@@ -173,4 +160,4 @@ def test_a_live_session_that_outgrows_the_page_starts_again_from_the_servers_win
         assert earlier > held  # it starts past most of the session's events (on disk), not from the first
         expect(page.locator("#overview")).to_be_visible()
     finally:
-        small.http.delete(f"{small.base}api/sessions/{sid}", timeout=10)
+        server.http.delete(f"{server.base}api/sessions/{sid}", timeout=10)
