@@ -16,8 +16,10 @@ export function duration(ns, digits = 3) {
   return `${ns} ns`;
 }
 
+export const TICK_GAP = 90; // px between ticks, at least
+
 /** Round-number ticks between t0 and t1 (ns), about one every `minGap` px of `width`. */
-export function ticks(t0, t1, width, minGap = 90) {
+export function ticks(t0, t1, width, minGap = TICK_GAP) {
   const span = t1 - t0;
   if (!(span > 0) || width <= 0) return { step: 1, list: [] };
   const raw = (span * minGap) / width;

@@ -11,7 +11,7 @@
 // nor while the pointer is over them.
 
 import { columnRuns } from "./columns.js";
-import { tickLabel, ticks } from "./format.js";
+import { TICK_GAP, tickLabel, ticks } from "./format.js";
 import { HUB_WAITING, lastAtOrBefore } from "./lanes.js";
 import { buildRows, headerOf, hubRow } from "./rows.js";
 import { model } from "./schema.js";
@@ -178,22 +178,31 @@ export class Timeline {
 
   drawAxis(ctx, w, h, theme) {
     const v = this.view;
-    const { step, list } = ticks(v.t0, v.t1, v.width);
+    ctx.font = theme.font;
+    const marks = this.axisTicks(ctx);
     ctx.fillStyle = theme.panel;
     ctx.fillRect(0, 0, w, this.axis);
     ctx.fillStyle = theme.line;
     ctx.fillRect(0, this.axis - 1, w, 1);
     ctx.fillRect(v.gutter - 1, 0, 1, h);
-    ctx.font = theme.font;
     ctx.textBaseline = "middle";
-    for (const t of list) {
+    for (const [t, text] of marks) {
       const x = Math.round(v.x(t));
       if (x < v.gutter) continue;
       ctx.fillStyle = theme.line;
       ctx.fillRect(x, this.axis - 6, 1, h);
       ctx.fillStyle = theme.dim;
-      ctx.fillText(tickLabel(t, step), x + 3, this.axis / 2);
+      ctx.fillText(text, x + 3, this.axis / 2);
     }
+  }
+
+  /** The axis's ticks, [t, label] each, far enough apart for their labels in the font set on `ctx` (projector
+   * mode's large type made them run into each other). */
+  axisTicks(ctx) {
+    const v = this.view, labelled = ({ step, list }) => list.map((t) => [t, tickLabel(t, step)]);
+    const got = labelled(ticks(v.t0, v.t1, v.width));
+    const need = Math.max(0, ...got.map(([, text]) => ctx.measureText(text).width)) + 16;
+    return need > TICK_GAP ? labelled(ticks(v.t0, v.t1, v.width, need)) : got;
   }
 
   label(ctx, y, text, theme, selected) {

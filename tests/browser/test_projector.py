@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import pytest
@@ -96,6 +97,20 @@ def test_at_least_twelve_lanes_are_in_view(projector: Page):
              return n; })()"""
     )
     assert lanes >= 12
+
+
+def test_the_axis_labels_stand_apart_in_large_type(projector: Page):
+    """Once: with the side panel open, ticks of 100 ms twenty seconds in ("23200 ms23300 ms") ran into each other."""
+    projector.keyboard.press("i")
+    projector.evaluate("greenscope.viewport.setFollow(false); greenscope.viewport.setRange(20e9, 20.5e9)")
+    spans = projector.evaluate(  # each label's left and right edge, as drawn (3 px right of its tick)
+        """(() => { const g = greenscope, ctx = document.getElementById('timeline').getContext('2d');
+             g.drawNow(); ctx.font = g.theme.font;
+             return g.timeline.axisTicks(ctx).filter(([t]) => g.view.x(t) >= g.view.gutter)
+               .map(([t, text]) => [g.view.x(t) + 3, g.view.x(t) + 3 + ctx.measureText(text).width]); })()"""
+    )
+    assert len(spans) >= 2
+    assert all(a[1] + 8 <= b[0] for a, b in itertools.pairwise(spans)), spans
 
 
 def test_the_launcher_and_its_launch_button_fit(projector: Page):
