@@ -20,6 +20,7 @@ export class Folding {
     this.mean = this.peak = this.bins = null;
     this.sat = null;
     this.acc = new Float64Array(16); // per column sums and maxima of one pixel column
+    this.now = new Float64Array(32); // greenthreads per state at one time (foldCounts)
     this.until = 0;
     this.dt = 1; // bin width (ns) of the last draw
   }
@@ -86,6 +87,39 @@ export class Folding {
         peak[c * W + k] = acc[8 + c];
       }
       if (saturation) sat[k] = saturated;
+    }
+  }
+
+  /** Fold greenthreads per state (`counts`, a StateCounts: states [0, n)) over the pixel columns [span.k0, span.k1)
+   * into mean[c * W + k], as `fold` folds a series: exactly where a column holds few moves (a switch is two), else
+   * sampled at SAMPLES times. */
+  foldCounts(counts, n, span) {
+    const W = this.w, mean = this.mean, acc = this.acc, now = this.now, ts = counts.ts.a, moves = counts.ts.n;
+    let i = -1; // the last move at or before the column's start
+    for (let k = span.k0; k < span.k1; k++) {
+      const a = this.ta(k, span), b = this.tb(k, span);
+      i = counts.last(a, Math.max(i, 0));
+      const j = lastAtOrBefore(ts, moves, b, Math.max(i, 0), true); // the last move inside [a, b)
+      acc.fill(0, 0, n);
+      if (j - i <= 2 * EXACT) {
+        counts.after(i, now);
+        let t = a;
+        for (let m = i + 1; m <= j + 1; m++) {
+          const until = m <= j ? ts[m] : b;
+          for (let c = 0; c < n; c++) acc[c] += (until - t) * now[c];
+          if (m <= j) counts.apply(m, now);
+          t = until;
+        }
+        for (let c = 0; c < n; c++) acc[c] /= b - a;
+      } else {
+        let r = i;
+        for (let q = 0; q < SAMPLES; q++) {
+          r = lastAtOrBefore(ts, j + 1, a + ((q + 0.5) * (b - a)) / SAMPLES, Math.max(r, 0));
+          counts.after(r, now);
+          for (let c = 0; c < n; c++) acc[c] += now[c] / SAMPLES;
+        }
+      }
+      for (let c = 0; c < n; c++) mean[c * W + k] = acc[c];
     }
   }
 

@@ -114,8 +114,8 @@ export class Gauges {
   // ------------------------------------------------------------ strips (each returns its label)
 
   states(ctx, theme, s, box, span) {
-    const f = this.folding, series = this.trace.stateSeries, W = f.w, mean = f.mean;
-    f.fold(series, 0, DONE, span, false);
+    const f = this.folding, counts = this.trace.stateCounts, W = f.w, mean = f.mean;
+    f.foldCounts(counts, DONE, span);
     let top = 1; // the scale: the highest stack on screen
     for (let k = span.k0; k < span.k1; k++) {
       let sum = 0;
@@ -129,12 +129,9 @@ export class Gauges {
       ctx.fillStyle = theme.states[st];
       ctx.fill();
     }
-    const row = series.at(f.until);
-    let live = 0, done = 0;
-    if (row >= 0) {
-      for (let c = 0; c < DONE; c++) live += series.cols[c].a[row];
-      done = series.cols[DONE].a[row];
-    }
+    const now = counts.at(f.until, f.now), done = now[DONE];
+    let live = 0;
+    for (let c = 0; c < DONE; c++) live += now[c];
     const parts = [[`${count(live)} live`, theme.fg], [` · ${count(done)} done`, theme.dim]];
     return { name: "greenthreads", top: si(top), parts };
   }
@@ -360,10 +357,10 @@ export class Gauges {
     if (t < 0 || t > f.until) return null;
     const at = `${x < this.view.gutter ? "now" : "at"} ${duration(t)}`;
     if (s.kind === "states") {
-      const series = tr.stateSeries, r = series.at(t);
+      const now = tr.stateCounts.at(t, f.now);
       const lines = [`greenthreads ${at}`];
       for (let c = 0; c < model.states.length; c++) {
-        const val = r < 0 ? 0 : series.cols[c].a[r];
+        const val = now[c];
         if (val) lines.push(`  ${model.states[c].padEnd(8)}${count(val).padStart(8)}`);
       }
       return lines.join("\n");

@@ -30,7 +30,7 @@ export class Column {
 /** Columns that always hold as many values (a lane's transitions; its wakes), their arrays views of one
  * ArrayBuffer: a growth is one allocation for all of them, not one per column (20,000 lanes growing their nine
  * columns each kept the page's allocator and garbage collector busy for seconds on a 10M-event recording).
- * `cols` are `Column`s, pushed to one by one after `reserve()`. */
+ * `cols` are `Column`s, written a row at a time: `add()` gives the row's index, the caller sets its values. */
 export class Columns {
   constructor(types, capacity) {
     this.cols = types.map((Type) => new Column(Type, 0));
@@ -51,9 +51,13 @@ export class Columns {
     }
     this.size = capacity;
   }
-  /** Room for one more value in each column. */
-  reserve() {
-    if (this.cols[0].n === this.size) this.alloc(this.size * 2);
+  /** The index of a new row in every column (room made for it): the caller writes its values there, each
+   * column's array a type of its own (a store per column site, where `Column.push` saw them all). */
+  add() {
+    const cols = this.cols, i = cols[0].n;
+    if (i === this.size) this.alloc(Math.max(4, 2 * i));
+    for (let c = 0; c < cols.length; c++) cols[c].n = i + 1;
+    return i;
   }
 }
 
@@ -98,13 +102,16 @@ export class Lane {
     this.outcome = null; // ok | error | killed
     this.error = null; // "Type: message"
     this.slotWaits = null; // pool obj -> ts it first waited for a slot of it (a spawner of that pool)
-    this.transitions = new Columns([Float64Array, Uint8Array, Uint32Array, Uint32Array, Uint32Array], 8);
+    // first room for 8 to 15 transitions, by lane: lanes that move in step (a server's handlers) double their
+    // arrays at eight different lengths, an eighth of them at a time, not all in one frame
+    const room = 8 + (index % 8);
+    this.transitions = new Columns([Float64Array, Uint8Array, Uint32Array, Uint32Array, Uint32Array], room);
     // ts, state, detail: the cause, reason or outcome (a string code); info: a block's peer, fd or timeout (a
     // string code), else 0; wh: a block's place in the user's code (a string code), else 0
     [this.ts, this.st, this.dt, this.info, this.wh] = this.transitions.cols;
     this.obj = null; // per transition, what it waited on (only once a block named an object: rare)
     this.hub = null; // the gid of the hub that runs it (0: the main thread's)
-    this.wakes = new Columns([Float64Array, Int32Array, Uint32Array, Float64Array], 4);
+    this.wakes = new Columns([Float64Array, Int32Array, Uint32Array, Float64Array], room >> 1);
     // when, by whom, why (a string code), and how many ns the timer that woke it fired after its deadline
     [this.wakeTs, this.wakeBy, this.wakeCause, this.wakeLate] = this.wakes.cols;
     // the state machine (states.py's _Life)
@@ -119,22 +126,22 @@ export class Lane {
     this.push(since, state, detail, 0, 0, null);
   }
   push(ts, state, detail, info, where, obj) {
-    this.transitions.reserve();
-    this.ts.push(ts);
-    this.st.push(state);
-    this.dt.push(detail);
-    this.info.push(info);
-    this.wh.push(where);
-    if (obj !== null) (this.obj ??= new Map()).set(this.ts.n - 1, obj); // none kept: null
+    const i = this.transitions.add();
+    this.ts.a[i] = ts;
+    this.st.a[i] = state;
+    this.dt.a[i] = detail;
+    this.info.a[i] = info;
+    this.wh.a[i] = where;
+    if (obj !== null) (this.obj ??= new Map()).set(i, obj); // none kept: null
   }
   /** A wake: at `ts` (never before the one before), by greenthread `by` (-1: none said), for `cause` (a string
    * code), `late` ns after its timer's deadline. */
   pushWake(ts, by, cause, late) {
-    this.wakes.reserve();
-    this.wakeTs.push(Math.max(ts, this.wakeTs.n ? this.wakeTs.last() : 0));
-    this.wakeBy.push(by);
-    this.wakeCause.push(cause);
-    this.wakeLate.push(late);
+    const i = this.wakes.add();
+    this.wakeTs.a[i] = i ? Math.max(ts, this.wakeTs.a[i - 1]) : Math.max(ts, 0);
+    this.wakeBy.a[i] = by;
+    this.wakeCause.a[i] = cause;
+    this.wakeLate.a[i] = late;
   }
   /** The start of the open interval. */
   get since() {
@@ -203,22 +210,21 @@ export class HubLane {
   }
 }
 
-/** Step series: (ts, v0, v1, ...) rows in columns (the values in `Type`: counts take Int32Array, half the room). */
+/** Step series: (ts, v0, v1, ...) rows in columns. */
 export class Series {
-  constructor(names, Type = Float64Array) {
+  constructor(names) {
     this.names = names;
-    this.ts = new Column(Float64Array, 16);
-    this.cols = names.map(() => new Column(Type, 16));
+    this.rows = new Columns([Float64Array, ...names.map(() => Float64Array)], 16);
+    [this.ts, ...this.cols] = this.rows.cols;
   }
   push(ts, values) {
-    const n = this.ts.n;
-    if (n && this.ts.a[n - 1] >= ts) {
-      // same instant (or older: never back in time): the newer values win
-      for (let i = 0; i < values.length; i++) this.cols[i].a[n - 1] = values[i];
-      return;
+    const cols = this.cols;
+    let r = this.ts.n - 1; // at the same instant (or older: never back in time) the newer values win
+    if (r < 0 || this.ts.a[r] < ts) {
+      r = this.rows.add();
+      this.ts.a[r] = ts;
     }
-    this.ts.push(ts);
-    for (let i = 0; i < values.length; i++) this.cols[i].push(values[i]);
+    for (let i = 0; i < values.length; i++) cols[i].a[r] = values[i];
   }
   /** Row index in force at t (-1: none yet). */
   at(t) {

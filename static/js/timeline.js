@@ -70,7 +70,7 @@ export class Timeline {
   updateRows(until) {
     const tr = this.trace;
     const lanes = tr ? tr.lanes : [];
-    const ended = this.liveFirst ? tr.counts[model.DONE] : 0;
+    const ended = this.liveFirst ? tr.stateCounts.now[model.DONE] : 0;
     const key = `${lanes.length} ${this.hideDone ? this.view.t0 : ""} ${this._tick} ${ended}`;
     if (!this._stale && (this.held || this.frozen || key === this._key)) return;
     this._stale = false;

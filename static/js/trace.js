@@ -8,13 +8,14 @@
 //   - per hub (a `HubLane`: one per OS thread that ran one; gid 0 and below): its transitions
 //     between busy and waiting in its poller, and its timer passes;
 //   - the stalls the program's stall monitor caught, with their stacks;
-//   - gauges as step series: greenthreads by state, each pool and queue, switch times.
+//   - gauges: greenthreads by state (as their moves, counts.js), each pool and queue as a step series, switch times.
 // The state semantics are runtime/trace/states.py's: its rules, and its state table and event
 // kinds, which reach the page as the schema (`Model`, events.js), never as constants copied here. The golden
 // corpus in tests/corpus/states holds both to the same intervals (pytest and `node --test`).
 // Times are nanoseconds since the session's first event, as doubles.
 
 import { K, readBatch } from "./events.js";
+import { NONE, StateCounts } from "./counts.js";
 import { Column, HubLane, Lane, Series, Strings, lastAtOrBefore } from "./lanes.js";
 
 export class Trace {
@@ -34,8 +35,7 @@ export class Trace {
     this.lanes = []; // Lane, in order of appearance
     this.byGid = new Map(); // gid -> Lane
     this.resources = new Map(); // obj -> {obj, type, name, size, series}
-    this.counts = new Int32Array(model.states.length); // greenthreads per state, now
-    this.stateSeries = new Series(model.states, Int32Array); // greenthreads per state: a row per change
+    this.stateCounts = new StateCounts(model.states); // greenthreads per state: now, and at any time
     this.switches = new Column(Float64Array, 1024); // ts of every switch
     this.hubs = [new HubLane(0, 0)]; // the main thread's hub first, others as they appear
     this.byHub = new Map([[0, this.hubs[0]]]);
@@ -157,8 +157,7 @@ export class Trace {
     const lv = new Lane(gid, this.lanes.length, since, state, detail);
     this.lanes.push(lv);
     this.byGid.set(gid, lv);
-    this.counts[state]++;
-    this.sample(since);
+    this.stateCounts.move(since, NONE, state);
     return lv;
   }
 
@@ -166,16 +165,10 @@ export class Trace {
   move(lv, ts, state, detail, info = 0, where = 0, obj = null) {
     if (lv.state === state && lv.detail === detail) return;
     if (ts < lv.since) ts = lv.since;
-    this.counts[lv.state]--;
-    this.counts[state]++;
+    this.stateCounts.move(ts, lv.state, state);
     lv.state = state;
     lv.detail = detail;
     lv.push(ts, state, detail, info, where, obj);
-    this.sample(ts);
-  }
-
-  sample(ts) {
-    this.stateSeries.push(ts, this.counts);
   }
 
   switched(ts, src, dst) {

@@ -245,3 +245,44 @@ def test_each_hub_of_a_two_thread_program_has_its_lane_and_its_greenthreads(page
         elif row is not None:
             below[row] = hub
     assert {g: below[g] for g in hubs(events) if g in below} == hubs(events)
+
+
+def counts_at(events: list[tuple], t: float) -> dict[str, int]:
+    """Greenthreads per state at `t` (absolute ns) as the events say: each one's interval holding t (the last one
+    holds on to the end)."""
+    out: dict[str, int] = {}
+    for ivs in intervals(events).values():
+        held = next((iv for iv in ivs if iv.start <= t < iv.end), ivs[-1] if ivs and t >= ivs[-1].start else None)
+        if held:
+            out[held.state] = out.get(held.state, 0) + 1
+    return out
+
+
+def test_the_states_gauge_says_the_greenthreads_in_each_state_the_events_give(page: Page, shapes: Path):
+    """Hovering the gauge of greenthreads per state, at the middle of each shape's long state and in the gutter (now):
+    its tooltip's counts are the intervals' (the page keeps the moves between states, not a row of counts each)."""
+    events = load(page, shapes)
+    page.keyboard.press("0")
+    read(page)  # drawn
+    base, end = events[0][1], events[-1][1]
+    box = page.locator("#gauges").bounding_box()
+    y = box["y"] + 0.5 * page.evaluate("greenscope.gauges.theme.gauge")  # the first strip: the states
+    bounds = sorted({iv.start for ivs in intervals(events).values() for iv in ivs})
+    starts = long_starts(events)
+    checked = 0
+    for name in ("running", "ready", "io", "queue", "sync", "pool", "sleep"):
+        x = page.evaluate("t => Math.round(greenscope.view.x(t))", starts[f"{name}_after_burst"] + LONG * 1e9 / 2)
+        page.mouse.move(box["x"] + x, y)
+        t = base + page.evaluate("x => greenscope.view.t(x)", x)
+        near = page.evaluate("x => greenscope.view.t(x + 1) - greenscope.view.t(x)", x)
+        if any(abs(b - t) < near for b in bounds):
+            continue  # a greenthread moves within a pixel of here: the hovered time is not the one to check
+        title = page.locator("#gauges").get_attribute("title")
+        shown = {s: int(n) for s, n in (line.split() for line in title.splitlines()[1:])}
+        assert title.startswith("greenthreads at ") and shown == counts_at(events, t), (name, title)
+        checked += 1
+    assert checked >= 5
+    page.mouse.move(box["x"] + 5, y)  # the gutter: now
+    title = page.locator("#gauges").get_attribute("title")
+    assert title.startswith("greenthreads now")
+    assert {s: int(n) for s, n in (line.split() for line in title.splitlines()[1:])} == counts_at(events, end)
