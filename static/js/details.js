@@ -30,7 +30,7 @@ const earlier = (n) => (n > 0 ? `<p class="dim">(${count(n)} earlier not shown)<
  * fd or the timeout) and where in the user's code; the outcome. */
 export function what(trace, lane, i) {
   const d = trace.detail(lane.dt.a[i]) ?? "", info = trace.detail(lane.info.a[i]);
-  const obj = lane.obj?.get(i), res = obj == null ? null : trace.resources.get(obj);
+  const obj = trace.detail(lane.ob.a[i]), res = obj == null ? null : trace.resources.get(obj);
   const on = res ? ` ${shortName(res.name)}` : info == null ? "" : ` ${info}`;
   const where = trace.detail(lane.wh.a[i]);
   return `${d}${on}${where ? ` at ${trace.relative(where)}` : ""}`;

@@ -105,11 +105,11 @@ export class Lane {
     // first room for 8 to 15 transitions, by lane: lanes that move in step (a server's handlers) double their
     // arrays at eight different lengths, an eighth of them at a time, not all in one frame
     const room = 8 + (index % 8);
-    this.transitions = new Columns([Float64Array, Uint8Array, Uint32Array, Uint32Array, Uint32Array], room);
+    this.transitions = new Columns([Float64Array, Uint8Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array], room);
     // ts, state, detail: the cause, reason or outcome (a string code); info: a block's peer, fd or timeout (a
-    // string code), else 0; wh: a block's place in the user's code (a string code), else 0
-    [this.ts, this.st, this.dt, this.info, this.wh] = this.transitions.cols;
-    this.obj = null; // per transition, what it waited on (only once a block named an object: rare)
+    // string code), else 0; wh: a block's place in the user's code (a string code), else 0; ob: the object it
+    // waited on (its id's code), else 0
+    [this.ts, this.st, this.dt, this.info, this.wh, this.ob] = this.transitions.cols;
     this.hub = null; // the gid of the hub that runs it (0: the main thread's)
     this.wakes = new Columns([Float64Array, Int32Array, Uint32Array, Float64Array], room >> 1);
     // when, by whom, why (a string code), and how many ns the timer that woke it fired after its deadline
@@ -121,18 +121,18 @@ export class Lane {
     this.pendingDetail = 0;
     this.pendingInfo = 0;
     this.pendingWhere = 0;
-    this.pendingObj = null;
+    this.pendingOb = 0;
     this.exited = 0; // outcome code once exited
-    this.push(since, state, detail, 0, 0, null);
+    this.push(since, state, detail, 0, 0, 0);
   }
-  push(ts, state, detail, info, where, obj) {
+  push(ts, state, detail, info, where, ob) {
     const i = this.transitions.add();
     this.ts.a[i] = ts;
     this.st.a[i] = state;
     this.dt.a[i] = detail;
     this.info.a[i] = info;
     this.wh.a[i] = where;
-    if (obj !== null) (this.obj ??= new Map()).set(i, obj); // none kept: null
+    this.ob.a[i] = ob;
   }
   /** A wake: at `ts` (never before the one before), by greenthread `by` (-1: none said), for `cause` (a string
    * code), `late` ns after its timer's deadline. */

@@ -71,7 +71,7 @@ export function nextUp(trace) {
 export function lastWait(trace, lane, t = Infinity) {
   for (let i = t === Infinity ? lane.ts.n - 1 : lane.at(t), seen = 0; i >= 0 && seen < 8; i--, seen++) {
     if (!trace.model.waiting[lane.st.a[i]]) continue;
-    const obj = lane.obj?.get(i), res = obj == null ? null : trace.resources.get(obj);
+    const obj = trace.detail(lane.ob.a[i]), res = obj == null ? null : trace.resources.get(obj);
     const info = trace.detail(lane.info.a[i]);
     return {
       reason: trace.detail(lane.dt.a[i]),

@@ -162,13 +162,13 @@ export class Trace {
   }
 
   /** states.py's `_Life.move`: close the open interval at ts (never before its start), open (state, detail). */
-  move(lv, ts, state, detail, info = 0, where = 0, obj = null) {
+  move(lv, ts, state, detail, info = 0, where = 0, ob = 0) {
     if (lv.state === state && lv.detail === detail) return;
     if (ts < lv.since) ts = lv.since;
     this.stateCounts.move(ts, lv.state, state);
     lv.state = state;
     lv.detail = detail;
-    lv.push(ts, state, detail, info, where, obj);
+    lv.push(ts, state, detail, info, where, ob);
   }
 
   switched(ts, src, dst) {
@@ -179,7 +179,7 @@ export class Trace {
       const lv = this.lane(src);
       if (lv.hub === null) lv.hub = dst <= 0 ? dst : this.lane(dst).hub; // straight to the next: the same hub
       if (lv.exited) this.move(lv, ts, m.DONE, lv.exited);
-      else if (lv.pending >= 0) this.move(lv, ts, lv.pending, lv.pendingDetail, lv.pendingInfo, lv.pendingWhere, lv.pendingObj);
+      else if (lv.pending >= 0) this.move(lv, ts, lv.pending, lv.pendingDetail, lv.pendingInfo, lv.pendingWhere, lv.pendingOb);
       else this.move(lv, ts, m.READY, this.strings.code("yield"));
       lv.pending = -1;
     }
@@ -209,18 +209,18 @@ export class Trace {
   }
 
   /** A block: `state` the one its reason puts it in; `reason`, `info` (its peer, fd or timeout) and `where` as
-   * string codes (0: none). */
+   * string codes (0: none); `obj` the id of the object it waits on (kept as a code too), or none. */
   block(ts, gid, state, reason, obj, info, where) {
-    const lv = this.lane(gid);
+    const lv = this.lane(gid), ob = obj === null || obj === undefined ? 0 : this.strings.code(obj);
     if (lv.state === this.model.READY && lv.detail === this.spawned) {
-      this.move(lv, ts, state, reason, info, where, obj ?? null); // not started yet: its start waits (spawn_after)
+      this.move(lv, ts, state, reason, info, where, ob); // not started yet: its start waits (spawn_after)
     } else {
       // the running greenthread parks: that is its state once it is switched out
       lv.pending = state;
       lv.pendingDetail = reason;
       lv.pendingInfo = info;
       lv.pendingWhere = where;
-      lv.pendingObj = obj ?? null;
+      lv.pendingOb = ob;
     }
     if (reason === this.poolSlot && obj !== null && obj !== undefined) {
       lv.slotWaits ??= new Map();
@@ -236,7 +236,7 @@ export class Trace {
       lv.pending = m.READY;
       lv.pendingDetail = c;
       lv.pendingInfo = lv.pendingWhere = 0;
-      lv.pendingObj = null;
+      lv.pendingOb = 0;
     } else if (lv.state !== m.DONE) this.move(lv, ts, m.READY, c);
   }
 
