@@ -36,10 +36,11 @@ export class StateCounts {
 
   /** `out[s]` = greenthreads in state s once moves 0..i are made (zeros for i = -1); returns `out`. */
   after(i, out) {
-    const n = i + 1, k = Math.floor(n / STEP), S = this.now.length;
+    const n = i + 1, S = this.now.length;
     if (n === this.ts.n) out.set(this.now);
     else {
-      out.set(this.marks.a.subarray(k * S, (k + 1) * S));
+      const k = Math.floor(n / STEP), marks = this.marks.a; // no view made: this runs for every pixel column
+      for (let s = 0; s < S; s++) out[s] = marks[k * S + s];
       for (let j = k * STEP; j < n; j++) this.apply(j, out);
     }
     return out;
