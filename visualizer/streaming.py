@@ -165,12 +165,18 @@ class Streamer:
                 viewer.session.viewers -= 1
 
     def ack(self, sid: str, seq: Any) -> None:
+        """`sid` has batches up to `seq`. A viewer a full batch or more behind (a page reading a session's history)
+        gets its next at once, not at the next pass: at one batch a pass, a 10M-event session took 5 s at best."""
         with self._lock:
             viewer = self._viewers.get(sid)
-            if viewer is not None and type(seq) is int and viewer.acked < seq <= viewer.sent:
-                viewer.acked = seq
-                for done in [s for s in viewer.unacked if s <= seq]:
-                    del viewer.unacked[done]
+            if viewer is None or type(seq) is not int or not viewer.acked < seq <= viewer.sent:
+                return
+            viewer.acked = seq
+            for done in [s for s in viewer.unacked if s <= seq]:
+                del viewer.unacked[done]
+            behind = _end(viewer) - viewer.cursor >= self.max_batch
+        if behind:
+            self._due.set()
 
     def _session_changed(self, session: Session) -> None:
         with self._lock:

@@ -252,3 +252,28 @@ def test_socketio_messages_of_any_shape_leave_streaming_going(app: Flask, name: 
     for client in (viewer, watcher):
         if client.is_connected():
             client.disconnect()
+
+
+def test_a_viewer_behind_gets_its_next_batch_as_it_acks_not_at_the_next_pass(make_app):
+    """The passes an hour apart: a viewer reading a session's history gets it all, a batch for each ack."""
+    app = make_app(interval=3600)
+    dashboard = app.extensions["greenscope"]
+    streamer, store = dashboard.streamer, dashboard.store
+    streamer.max_batch = 1_000
+    session = store.create(source="agent")
+    store.append(session, batch(5_500))
+    viewer = app.extensions["socketio"].test_client(app)
+    viewer.emit("subscribe", {"session": session.id})
+    streamer.tick()  # the first pass
+    batches: list[dict] = []
+
+    def more() -> bool:
+        for b in received(viewer, "batch"):
+            batches.append(b)
+            viewer.emit("ack", {"seq": b["seq"]})
+        return sum(b["events"] for b in batches) >= 5_000
+
+    wait_until(more)
+    assert [b["events"] for b in batches[:5]] == [1_000] * 5
+    assert [e for b in batches for e in events_of(b)] == sample(sum(b["events"] for b in batches))
+    viewer.disconnect()
