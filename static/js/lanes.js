@@ -39,13 +39,16 @@ export class Columns {
     this.size = 0;
     this.alloc(capacity);
   }
+  /** Room for `capacity` rows, the rows held copied over (the columns are full when they grow: whole arrays). */
   alloc(capacity) {
-    const bytes = this.cols.reduce((sum, c) => sum + c.a.BYTES_PER_ELEMENT * capacity, 0);
+    const cols = this.cols, order = this.order;
+    let bytes = 0;
+    for (let k = 0; k < cols.length; k++) bytes += cols[k].a.BYTES_PER_ELEMENT * capacity;
     const buf = new ArrayBuffer(Math.ceil(bytes / 8) * 8);
     let at = 0;
-    for (const i of this.order) {
-      const c = this.cols[i], a = new c.a.constructor(buf, at, capacity);
-      a.set(c.a.subarray(0, c.n));
+    for (let k = 0; k < order.length; k++) {
+      const c = cols[order[k]], a = new c.a.constructor(buf, at, capacity);
+      a.set(c.a);
       c.a = a;
       at += a.byteLength;
     }
