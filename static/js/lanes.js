@@ -27,16 +27,32 @@ export class Column {
   }
 }
 
+/** A column of `Columns`: its array (`a`), and as many values (`n`) as the rows. */
+class ColumnOf {
+  constructor(Type, rows) {
+    this.a = new Type(0);
+    this.rows = rows;
+  }
+  get n() {
+    return this.rows.n;
+  }
+}
+
 /** Columns that always hold as many values (a lane's transitions; its wakes), their arrays views of one
  * ArrayBuffer: a growth is one allocation for all of them, not one per column (20,000 lanes growing their nine
- * columns each kept the page's allocator and garbage collector busy for seconds on a 10M-event recording).
- * `cols` are `Column`s, written a row at a time: `add()` gives the row's index, the caller sets its values. */
+ * columns each kept the page's allocator and garbage collector busy for seconds on a 10M-event recording), and
+ * one count of rows (`n`) for all of them. `cols` are written a row at a time: `add()` gives the row's index, the
+ * caller sets its values. */
 export class Columns {
-  constructor(types, capacity) {
-    this.cols = types.map((Type) => new Column(Type, 0));
+  /** `slabs`: where small regions come from (slabs.js), or null: an ArrayBuffer each. */
+  constructor(types, capacity, slabs = null) {
+    this.cols = types.map((Type) => new ColumnOf(Type, this));
     // the widest first: every view starts at a multiple of its element's size
     this.order = this.cols.map((_, i) => i).sort((i, j) => types[j].BYTES_PER_ELEMENT - types[i].BYTES_PER_ELEMENT);
+    this.n = 0;
     this.size = 0;
+    this.slabs = slabs;
+    this.region = null; // {buf, at, slab}: where the columns are
     this.alloc(capacity);
   }
   /** Room for `capacity` rows, the rows held copied over (the columns are full when they grow: whole arrays). */
@@ -44,22 +60,26 @@ export class Columns {
     const cols = this.cols, order = this.order;
     let bytes = 0;
     for (let k = 0; k < cols.length; k++) bytes += cols[k].a.BYTES_PER_ELEMENT * capacity;
-    const buf = new ArrayBuffer(Math.ceil(bytes / 8) * 8);
-    let at = 0;
+    bytes = Math.ceil(bytes / 8) * 8;
+    const old = this.region;
+    const region = this.slabs ? this.slabs.take(bytes) : { buf: new ArrayBuffer(bytes), at: 0, slab: null };
+    let at = region.at;
     for (let k = 0; k < order.length; k++) {
-      const c = cols[order[k]], a = new c.a.constructor(buf, at, capacity);
+      const c = cols[order[k]], a = new c.a.constructor(region.buf, at, capacity);
       a.set(c.a);
       c.a = a;
       at += a.byteLength;
     }
+    if (old !== null && this.slabs) this.slabs.give(old);
+    this.region = region;
     this.size = capacity;
   }
   /** The index of a new row in every column (room made for it): the caller writes its values there, each
    * column's array a type of its own (a store per column site, where `Column.push` saw them all). */
   add() {
-    const cols = this.cols, i = cols[0].n;
+    const i = this.n;
     if (i === this.size) this.alloc(Math.max(4, 2 * i));
-    for (let c = 0; c < cols.length; c++) cols[c].n = i + 1;
+    this.n = i + 1;
     return i;
   }
 }
@@ -93,7 +113,8 @@ export class Strings {
 
 /** One greenthread: who it is, its state transitions and the wakes it got. */
 export class Lane {
-  constructor(gid, index, since, state, detail) {
+  /** `slabs`: the trace's room for its lanes' columns (slabs.js). */
+  constructor(gid, index, since, state, detail, slabs = null) {
     this.gid = gid;
     this.index = index;
     this.parent = null;
@@ -108,13 +129,14 @@ export class Lane {
     // first room for 8 to 15 transitions, by lane: lanes that move in step (a server's handlers) double their
     // arrays at eight different lengths, an eighth of them at a time, not all in one frame
     const room = 8 + (index % 8);
-    this.transitions = new Columns([Float64Array, Uint8Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array], room);
+    const types = [Float64Array, Uint8Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+    this.transitions = new Columns(types, room, slabs);
     // ts, state, detail: the cause, reason or outcome (a string code); info: a block's peer, fd or timeout (a
     // string code), else 0; wh: a block's place in the user's code (a string code), else 0; ob: the object it
     // waited on (its id's code), else 0
     [this.ts, this.st, this.dt, this.info, this.wh, this.ob] = this.transitions.cols;
     this.hub = null; // the gid of the hub that runs it (0: the main thread's)
-    this.wakes = new Columns([Float64Array, Int32Array, Uint32Array, Float64Array], room >> 1);
+    this.wakes = new Columns([Float64Array, Int32Array, Uint32Array, Float64Array], room >> 1, slabs);
     // when, by whom, why (a string code), and how many ns the timer that woke it fired after its deadline
     [this.wakeTs, this.wakeBy, this.wakeCause, this.wakeLate] = this.wakes.cols;
     // the state machine (states.py's _Life)
@@ -126,10 +148,12 @@ export class Lane {
     this.pendingWhere = 0;
     this.pendingOb = 0;
     this.exited = 0; // outcome code once exited
+    this.since = since; // the start of the open interval
     this.push(since, state, detail, 0, 0, 0);
   }
   push(ts, state, detail, info, where, ob) {
     const i = this.transitions.add();
+    this.since = ts;
     this.ts.a[i] = ts;
     this.st.a[i] = state;
     this.dt.a[i] = detail;
@@ -145,10 +169,6 @@ export class Lane {
     this.wakeBy.a[i] = by;
     this.wakeCause.a[i] = cause;
     this.wakeLate.a[i] = late;
-  }
-  /** The start of the open interval. */
-  get since() {
-    return this.ts.a[this.ts.n - 1];
   }
   /** The index of the transition in force at `t` (-1: before the first). */
   at(t) {

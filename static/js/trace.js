@@ -17,6 +17,7 @@
 import { K, readBatch } from "./events.js";
 import { NONE, StateCounts } from "./counts.js";
 import { Column, HubLane, Lane, Series, Strings, lastAtOrBefore } from "./lanes.js";
+import { Slabs } from "./slabs.js";
 
 export class Trace {
   constructor(model) {
@@ -33,6 +34,7 @@ export class Trace {
     this.spawned = this.strings.code("spawn"); // the detail of a greenthread not started yet
     this.poolSlot = this.strings.code("pool_slot");
     this.lanes = []; // Lane, in order of appearance
+    this.slabs = new Slabs(); // room for the lanes' columns
     this.byGid = new Map(); // gid -> Lane
     this.resources = new Map(); // obj -> {obj, type, name, size, series}
     this.stateCounts = new StateCounts(model.states); // greenthreads per state: now, and at any time
@@ -154,7 +156,7 @@ export class Trace {
   }
 
   newLane(gid, since, state, detail) {
-    const lv = new Lane(gid, this.lanes.length, since, state, detail);
+    const lv = new Lane(gid, this.lanes.length, since, state, detail, this.slabs);
     this.lanes.push(lv);
     this.byGid.set(gid, lv);
     this.stateCounts.move(since, NONE, state);
