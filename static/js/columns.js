@@ -3,9 +3,12 @@
 // This is the timeline's one rule for merging (docs: README "The picture is true"): a column
 // covers [t0 + c·w, t0 + (c+1)·w) with w = (t1 − t0) / width ns; the lane's intervals are summed
 // over it, state by state, and the largest sum wins (a tie goes to the state listed first).
-// Columns inside one interval are taken whole, so the work is O(intervals in view + runs), and
-// a column packed with 100k tiny intervals is summed exactly, never sampled. The tests hold the
-// pixels drawn from it to an oracle computed in Python from `runtime.trace.states.intervals()`.
+// Columns inside one interval are taken whole, so the work is O(intervals in view + runs) (the
+// first in view found by binary search), and a column packed with 100k tiny intervals is summed
+// exactly, never sampled. The tests hold the pixels drawn from it to an oracle computed in Python
+// from `runtime.trace.states.intervals()`.
+
+import { lastAtOrBefore } from "./lanes.js";
 
 /**
  * Walk the pixel columns of one lane and call `run(c0, c1, state)` for each run of columns
@@ -23,7 +26,7 @@ export function columnRuns(a, st, n, end, t0, t1, width, acc, run) {
   let c = Math.max(0, Math.min(width - 1, Math.floor((start - t0) / w)));
   while (c > 0 && t0 + c * w > start) c--;
   while (c + 1 < width && t0 + (c + 1) * w <= start) c++;
-  let i = 0;
+  let i = Math.max(0, lastAtOrBefore(a, n, Math.max(t0 + c * w, start))); // the interval holding its start
   let runState = -1, runStart = 0;
   for (; c < width; c++) {
     const s0 = Math.max(t0 + c * w, start), s1 = Math.min(t0 + (c + 1) * w, end);
