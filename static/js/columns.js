@@ -8,7 +8,7 @@
 // exactly, never sampled. The tests hold the pixels drawn from it to an oracle computed in Python
 // from `runtime.trace.states.intervals()`.
 
-import { lastAtOrBefore } from "./lanes.js";
+import { BLOCK, lastAtOrBefore } from "./lanes.js";
 
 /**
  * Walk the pixel columns of one lane and call `run(c0, c1, state)` for each run of columns
@@ -16,8 +16,11 @@ import { lastAtOrBefore } from "./lanes.js";
  * `a[0..n)`: the lane's transition times (sorted), `st`: the state each one enters; interval i
  * runs from a[i] to a[i+1], the last one to `end`. Columns with none of the lane's time (before
  * a[0], from `end` on) are left out. `acc`: a Float64Array of one slot per state (scratch).
+ * `sums`: the lane's time in each state per block of BLOCK intervals (lanes.js' `Lane.sums`), or
+ * null: a column holding whole blocks adds theirs, not each interval's (a lane of a million
+ * sleep(0)s at fit: hundreds of intervals a column).
  */
-export function columnRuns(a, st, n, end, t0, t1, width, acc, run) {
+export function columnRuns(a, st, n, end, t0, t1, width, acc, run, sums = null) {
   if (n === 0 || !(t1 > t0) || width <= 0) return;
   const w = (t1 - t0) / width;
   const start = a[0];
@@ -45,6 +48,13 @@ export function columnRuns(a, st, n, end, t0, t1, width, acc, run) {
       acc.fill(0);
       let j = i;
       for (;;) {
+        // a whole block from here, ending in the column (so before `end`): its sums (j > i: it starts in it)
+        if (sums !== null && j > i && j % BLOCK === 0 && j + BLOCK < n && a[j + BLOCK] < s1) {
+          const at = (j / BLOCK) * acc.length;
+          for (let s = 0; s < acc.length; s++) acc[s] += sums[at + s];
+          j += BLOCK;
+          continue;
+        }
         const sj = Math.max(a[j], s0), ej = Math.min(j + 1 < n ? Math.min(a[j + 1], end) : end, s1);
         if (ej > sj) acc[st[j]] += ej - sj;
         if (j + 1 < n && a[j + 1] < s1) j++;

@@ -111,10 +111,13 @@ export class Strings {
   }
 }
 
+/** Transitions per block of a lane's time in each state (`Lane.sums`). */
+export const BLOCK = 64;
+
 /** One greenthread: who it is, its state transitions and the wakes it got. */
 export class Lane {
-  /** `slabs`: the trace's room for its lanes' columns (slabs.js). */
-  constructor(gid, index, since, state, detail, slabs = null) {
+  /** `slabs`: the trace's room for its lanes' columns (slabs.js); `states`: how many states there are. */
+  constructor(gid, index, since, state, detail, slabs = null, states = 16) {
     this.gid = gid;
     this.index = index;
     this.parent = null;
@@ -149,6 +152,10 @@ export class Lane {
     this.pendingOb = 0;
     this.exited = 0; // outcome code once exited
     this.since = since; // the start of the open interval
+    // per block of BLOCK intervals (i B to i B + B - 1), the time in each state: `states` values a block, once the
+    // next block's first transition is in (the timeline sums a column holding whole blocks by these)
+    this.states = states;
+    this.sums = null;
     this.push(since, state, detail, 0, 0, 0);
   }
   push(ts, state, detail, info, where, ob) {
@@ -160,6 +167,14 @@ export class Lane {
     this.info.a[i] = info;
     this.wh.a[i] = where;
     this.ob.a[i] = ob;
+    if (i >= BLOCK && i % BLOCK === 0) this.sumBlock(i - BLOCK);
+  }
+  /** The block of intervals from `j0`: its time in each state. */
+  sumBlock(j0) {
+    const S = this.states, sums = (this.sums ??= new Column(Float64Array, 4 * S)), at = sums.n;
+    for (let s = 0; s < S; s++) sums.push(0);
+    const a = this.ts.a, st = this.st.a, out = sums.a;
+    for (let j = j0; j < j0 + BLOCK; j++) out[at + st[j]] += a[j + 1] - a[j];
   }
   /** A wake: at `ts` (never before the one before), by greenthread `by` (-1: none said), for `cause` (a string
    * code), `late` ns after its timer's deadline. */

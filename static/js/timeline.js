@@ -136,13 +136,14 @@ export class Timeline {
         const h = this.header(code);
         if (h.hub) {
           this.label(ctx, y + row / 2, tr.hubs.length > 1 ? `hub ${h.hub.gid}` : "hub", theme, false);
-          this.lane(h.hub.ts, h.hub.st, end, y + 1, bar, row, (s) => (s === HUB_WAITING ? hub[1] : null), (s) => hub[s]);
+          this.lane(h.hub.ts, h.hub.st, null, end, y + 1, bar, row, (s) => (s === HUB_WAITING ? hub[1] : null), (s) => hub[s]);
           hubRows.push([h.hub, y]);
         } else this.drawHeader(ctx, w, y, row, theme, h);
       }
       else {
         const lane = tr.lanes[code];
-        this.lane(lane.ts, lane.st, end, y + 1, bar, row, (s) => (s === model.DONE ? null : paths[s]), (s) => thin[s]);
+        const drawn = (s) => (s === model.DONE ? null : paths[s]);
+        this.lane(lane.ts, lane.st, lane.sums, end, y + 1, bar, row, drawn, (s) => thin[s]);
         if (lane.outcome && lane.outcome !== "ok" && lane.exitTs <= end) marks.push([lane.exitTs, y + row / 2]);
         this.label(ctx, y + row / 2, `gt${lane.gid} ${lane.func}`, theme, lane === this.selected);
       }
@@ -167,13 +168,14 @@ export class Timeline {
   }
 
   /** One lane's columns (columns.js) as rects: a full bar where `bar(state)` gives a path, else a thin line. */
-  lane(ts, st, end, y, barH, row, bar, thin) {
+  lane(ts, st, sums, end, y, barH, row, bar, thin) {
     const v = this.view, mid = y - 1 + Math.floor(row / 2);
-    columnRuns(ts.a, st.a, ts.n, end, v.t0, v.t1, v.width, this.acc, (c0, c1, s) => {
+    const runs = (c0, c1, s) => {
       const p = bar(s);
       if (p) p.rect(v.gutter + c0, y, c1 - c0, barH);
       else thin(s).rect(v.gutter + c0, mid - 1, c1 - c0, 3);
-    });
+    };
+    columnRuns(ts.a, st.a, ts.n, end, v.t0, v.t1, v.width, this.acc, runs, sums?.a ?? null);
   }
 
   drawAxis(ctx, w, h, theme) {
@@ -412,7 +414,8 @@ export class Timeline {
   columnState(lane, c0, c1, until) {
     const tr = this.trace, ts = lane.ts, st = lane.st;
     let state = -1;
-    columnRuns(ts.a, st.a, ts.n, Math.min(until, tr.now), c0, c1, 1, this.acc, (a, b, s) => (state = s));
+    const sums = lane.sums?.a ?? null; // a hub's lane has none
+    columnRuns(ts.a, st.a, ts.n, Math.min(until, tr.now), c0, c1, 1, this.acc, (a, b, s) => (state = s), sums);
     const changes = lastAtOrBefore(ts.a, ts.n, c1, 0, true) - lastAtOrBefore(ts.a, ts.n, c0);
     return { state, changes };
   }

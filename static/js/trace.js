@@ -156,7 +156,7 @@ export class Trace {
   }
 
   newLane(gid, since, state, detail) {
-    const lv = new Lane(gid, this.lanes.length, since, state, detail, this.slabs);
+    const lv = new Lane(gid, this.lanes.length, since, state, detail, this.slabs, this.model.states.length);
     this.lanes.push(lv);
     this.byGid.set(gid, lv);
     this.stateCounts.move(since, NONE, state);

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { columnRuns } from "../../static/js/columns.js";
+import { Lane } from "../../static/js/lanes.js";
 
 const STATES = 9;
 
@@ -25,14 +26,23 @@ function bruteForce(a, st, end, t0, t1, width) {
   return out;
 }
 
-function drawn(a, st, end, t0, t1, width) {
+/** The columns columnRuns gives; with `blocks`, the lane's time per state per block of intervals given too (kept by
+ * a `Lane` as its transitions come). */
+function drawn(a, st, end, t0, t1, width, blocks = false) {
   const out = new Array(width).fill(-1);
-  let last = -1;
-  columnRuns(Float64Array.from(a), Uint8Array.from(st), a.length, end, t0, t1, width, new Float64Array(STATES), (c0, c1, s) => {
+  let last = -1, sums = null;
+  if (blocks) {
+    const lane = new Lane(2, 0, a[0], st[0], 0, null, STATES);
+    for (let i = 1; i < a.length; i++) lane.push(a[i], st[i], 0, 0, 0, 0);
+    sums = lane.sums?.a ?? null;
+    if (blocks === "zeros" && sums) sums = new Float64Array(sums.length);
+  }
+  const runs = (c0, c1, s) => {
     assert.ok(c0 >= last && c1 > c0, `runs in order: [${c0}, ${c1}) after ${last}`);
     last = c1;
     out.fill(s, c0, c1);
-  });
+  };
+  columnRuns(Float64Array.from(a), Uint8Array.from(st), a.length, end, t0, t1, width, new Float64Array(STATES), runs, sums);
   return out;
 }
 
@@ -87,4 +97,26 @@ test("a long state after a burst of tiny ones is drawn whole", () => {
 test("an interval exactly one column wide fills exactly that column", () => {
   const cols = drawn([0, 1000, 2000, 3000], [1, 2, 3, 4], 4000, 0, 4000, 4);
   assert.deepEqual(cols, [1, 2, 3, 4]);
+});
+
+test("a column holding whole blocks of intervals sums them by the lane's blocks, to the same state", () => {
+  const rnd = mulberry32(11);
+  let consulted = 0;
+  for (let k = 0; k < 200; k++) {
+    // bursts: most intervals a few ns, some long
+    const n = 200 + Math.floor(rnd() * 3000), a = [], st = [];
+    let t = 0;
+    for (let i = 0; i < n; i++) {
+      a.push(t);
+      st.push(Math.floor(rnd() * STATES));
+      t += rnd() < 0.97 ? Math.floor(rnd() * 50) + 1 : Math.floor(rnd() * 5e4);
+    }
+    const end = t + 100, width = 1 + Math.floor(rnd() * 200), zoom = [1, 3, 30][k % 3];
+    const t0 = -0.1 * end + rnd() * end, t1 = t0 + (end * 1.2) / zoom + 1;
+    const until = k % 4 === 0 ? a[Math.floor(n / 2)] : end; // replaying: the lane known up to its middle
+    const want = bruteForce(a, st, until, t0, t1, width);
+    assert.deepEqual(drawn(a, st, until, t0, t1, width, true), want, `case ${k}`);
+    if (JSON.stringify(drawn(a, st, until, t0, t1, width, "zeros")) !== JSON.stringify(want)) consulted++;
+  }
+  assert.ok(consulted >= 10, `the sums decided ${consulted} cases`); // zeros for sums draw something else
 });
