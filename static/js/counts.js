@@ -1,8 +1,8 @@
-// Greenthreads per state over time, kept as the moves between states: a move is 10 bytes (when, from, to), with
-// the counts every STEP moves about 12, where a row of every state's count at each change took 44 (9 states) — on a flood of a million events a second that
-// series was the page's largest array, and its doubling at 8M events stalled the page for a second. The counts
-// before every STEP-th move are kept too, so the counts at any time are a binary search and at most STEP - 1
-// moves away. No DOM: Node runs it too.
+// Greenthreads per state over time, kept as the moves between states: a move is 10 bytes (when, from, to) and the
+// counts before every STEP-th move are kept too (12 bytes a move in all), so the counts at any time are a binary
+// search and at most STEP - 1 moves away. A row of every state's count at each change took 44 bytes (9 states):
+// on a flood of a million events a second that was the page's largest array, and its doubling at 8M events
+// stalled the page for a second. No DOM: Node runs it too.
 
 import { Column, Columns, lastAtOrBefore } from "./lanes.js";
 

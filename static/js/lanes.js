@@ -39,7 +39,7 @@ class ColumnOf {
 }
 
 /** Columns that always hold as many values (a lane's transitions; its wakes), their arrays views of one
- * ArrayBuffer: a growth is one allocation for all of them, not one per column (20,000 lanes growing their nine
+ * ArrayBuffer: a growth is one allocation for all of them, not one per column (20,000 lanes growing their ten
  * columns each kept the page's allocator and garbage collector busy for seconds on a 10M-event recording), and
  * one count of rows (`n`) for all of them. `cols` are written a row at a time: `add()` gives the row's index, the
  * caller sets its values. */
@@ -117,7 +117,7 @@ export const BLOCK = 64;
 /** One greenthread: who it is, its state transitions and the wakes it got. */
 export class Lane {
   /** `slabs`: the trace's room for its lanes' columns (slabs.js); `states`: how many states there are. */
-  constructor(gid, index, since, state, detail, slabs = null, states = 16) {
+  constructor(gid, index, since, state, detail, slabs, states) {
     this.gid = gid;
     this.index = index;
     this.parent = null;
