@@ -33,3 +33,10 @@ class OrderedClient(socketio.Client):
 
     def _engineio_client_class(self) -> type:
         return _InOrder
+
+    def _handle_eio_message(self, data: Any) -> None:
+        # a batch's attachment that comes in after the client dropped its connection (and the batch's header with
+        # it, as python-socketio does) belongs to no packet: the client has left, it is not for anyone
+        if isinstance(data, bytes) and self._binary_packet is None and not self.connected:
+            return
+        super()._handle_eio_message(data)
