@@ -35,6 +35,14 @@ def waited_to_run(tid: int) -> int:
         return int(f.read().split()[1])
 
 
+def stolen() -> int:
+    """How long (ns) the hypervisor has run something else on this machine's CPUs, all of them together (/proc/stat's
+    steal time): a program held that way is held as by the OS, but no count of its own thread's shows it."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()  # cpu user nice system idle iowait irq softirq steal ...
+    return int(fields[8]) * 10**9 // os.sysconf("SC_CLK_TCK")
+
+
 def wakes_while(tid: int, work: Callable[[], object]) -> int:
     """How many times OS thread `tid` was woken while `work()` ran (the collector off meanwhile: a collection
     of a big heap pauses the program, and a thread watching it may rightly wake)."""
