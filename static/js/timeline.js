@@ -136,14 +136,13 @@ export class Timeline {
         const h = this.header(code);
         if (h.hub) {
           this.label(ctx, y + row / 2, tr.hubs.length > 1 ? `hub ${h.hub.gid}` : "hub", theme, false);
-          this.lane(h.hub.ts, h.hub.st, null, end, y + 1, bar, row, (s) => (s === HUB_WAITING ? hub[1] : null), (s) => hub[s]);
+          this.lane(h.hub, end, y + 1, bar, row, (s) => (s === HUB_WAITING ? hub[1] : null), (s) => hub[s]);
           hubRows.push([h.hub, y]);
         } else this.drawHeader(ctx, w, y, row, theme, h);
       }
       else {
         const lane = tr.lanes[code];
-        const drawn = (s) => (s === model.DONE ? null : paths[s]);
-        this.lane(lane.ts, lane.st, lane.sums, end, y + 1, bar, row, drawn, (s) => thin[s]);
+        this.lane(lane, end, y + 1, bar, row, (s) => (s === model.DONE ? null : paths[s]), (s) => thin[s]);
         if (lane.outcome && lane.outcome !== "ok" && lane.exitTs <= end) marks.push([lane.exitTs, y + row / 2]);
         this.label(ctx, y + row / 2, `gt${lane.gid} ${lane.func}`, theme, lane === this.selected);
       }
@@ -167,15 +166,22 @@ export class Timeline {
     this.drawGaps(ctx, theme);
   }
 
-  /** One lane's columns (columns.js) as rects: a full bar where `bar(state)` gives a path, else a thin line. */
-  lane(ts, st, sums, end, y, barH, row, bar, thin) {
+  /** One lane's columns (a greenthread's or a hub's) as rects: a full bar where `bar(state)` gives a path, else a
+   * thin line. */
+  lane(lane, end, y, barH, row, bar, thin) {
     const v = this.view, mid = y - 1 + Math.floor(row / 2);
-    const runs = (c0, c1, s) => {
+    this.runs(lane, end, v.t0, v.t1, v.width, (c0, c1, s) => {
       const p = bar(s);
       if (p) p.rect(v.gutter + c0, y, c1 - c0, barH);
       else thin(s).rect(v.gutter + c0, mid - 1, c1 - c0, 3);
-    };
-    columnRuns(ts.a, st.a, ts.n, end, v.t0, v.t1, v.width, this.acc, runs, sums?.a ?? null);
+    });
+  }
+
+  /** columns.js' runs of `lane` (a greenthread's, with its sums per block, or a hub's) over `width` columns of
+   * [t0, t1], known up to `end`. */
+  runs(lane, end, t0, t1, width, run) {
+    const ts = lane.ts;
+    columnRuns(ts.a, lane.st.a, ts.n, end, t0, t1, width, this.acc, run, lane.sums?.a ?? null);
   }
 
   drawAxis(ctx, w, h, theme) {
@@ -412,10 +418,9 @@ export class Timeline {
 
   /** The state a lane (a greenthread's or a hub's) shows over [c0, c1), and how many transitions fall in it. */
   columnState(lane, c0, c1, until) {
-    const tr = this.trace, ts = lane.ts, st = lane.st;
+    const tr = this.trace, ts = lane.ts;
     let state = -1;
-    const sums = lane.sums?.a ?? null; // a hub's lane has none
-    columnRuns(ts.a, st.a, ts.n, Math.min(until, tr.now), c0, c1, 1, this.acc, (a, b, s) => (state = s), sums);
+    this.runs(lane, Math.min(until, tr.now), c0, c1, 1, (a, b, s) => (state = s));
     const changes = lastAtOrBefore(ts.a, ts.n, c1, 0, true) - lastAtOrBefore(ts.a, ts.n, c0);
     return { state, changes };
   }
