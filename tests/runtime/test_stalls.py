@@ -4,6 +4,7 @@ it does, and its stack names the line that blocks."""
 from __future__ import annotations
 
 import sys
+import threading
 import time
 
 import pytest
@@ -13,7 +14,7 @@ from runtime.trace.events import STALL
 from runtime.trace.recorder import Recorder
 from runtime.trace.stalls import StallMonitor
 from tests.support import code_name
-from tests.support.threads import switching, threads, wakes_while
+from tests.support.threads import Held, switching, threads, wakes_while
 
 
 def stalls_of(program) -> list[tuple]:
@@ -108,11 +109,14 @@ def test_a_monitor_sleeps_while_the_program_keeps_switching():
     try:
         (tid,) = threads() - before
         runtime.sleep(0.05)  # it settles on the timer
-        busy = wakes_while(tid, lambda: switching(0.5))  # 50 thresholds of switching, no poll
+        with Held(threading.get_native_id()) as held:
+            busy = wakes_while(tid, lambda: switching(0.5))  # 50 thresholds of switching, no poll
     finally:
         monitor.stop()
         rec.uninstall()
-    assert busy <= 10  # (its look as the switching starts; the OS holding the program a while); each threshold: 50
+    # its look as the switching starts, and one each time the OS or the hypervisor held the program a threshold
+    # (it went quiet: rightly; CI saw 11 on a busy host); where each threshold woke it: 50
+    assert busy <= 4 + held.times(monitor.threshold_ns)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts a thread's wakes in /proc")

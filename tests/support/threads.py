@@ -43,6 +43,28 @@ def stolen() -> int:
     return int(fields[8]) * 10**9 // os.sysconf("SC_CLK_TCK")
 
 
+class Held:
+    """How often, while the block ran, the program's thread `tid` was held from running as a thread watching it
+    rightly sees a quiet program: each preemption, each `slack` of waiting for a CPU, each `slack` of steal."""
+
+    def __init__(self, tid: int) -> None:
+        self.tid = tid
+
+    def __enter__(self) -> Held:
+        self._start = self._now()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.preempted, self.waited, self.stolen = (b - a for a, b in zip(self._start, self._now(), strict=True))
+
+    def _now(self) -> tuple[int, int, int]:
+        return preemptions_of(self.tid), waited_to_run(self.tid), stolen()
+
+    def times(self, slack_ns: float) -> int:
+        """The times the thread was held at least `slack_ns` (a preemption counts whatever its length)."""
+        return self.preempted + int(self.waited // slack_ns) + int(self.stolen // slack_ns)
+
+
 def wakes_while(tid: int, work: Callable[[], object]) -> int:
     """How many times OS thread `tid` was woken while `work()` ran (the collector off meanwhile: a collection
     of a big heap pauses the program, and a thread watching it may rightly wake)."""
