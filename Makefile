@@ -30,15 +30,17 @@ js: $(STAMP)
 suite: $(STAMP)
 	GREENSCOPE_CHROMIUM="$$(scripts/find_chromium.sh)" $(PY) -m pytest $(PYTEST_ARGS)
 
-# the suite on every version of $(PYTHONS): pythonX.Y from the PATH, else pyenv's
-test-all: lint
-	@for v in $(PYTHONS); do \
-	    py=$$(command -v python$$v); \
-	    "$$py" -c '' 2>/dev/null || py=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | sort -V | tail -n 1); \
-	    [ -n "$$py" ] || { echo "no Python $$v: install it (pyenv install $$v)" >&2; exit 1; }; \
-	    echo "== Python $$v: $$py"; \
-	    $(MAKE) --no-print-directory suite PYTHON="$$py" VENV=.venv/python$$v GROUPS="--group test" || exit 1; \
-	done
+# the suite on every version of $(PYTHONS), each in a venv of its own (`make -j2 --output-sync=recurse test-all`:
+# two at once, each one's output together)
+test-all: lint $(addprefix suite-,$(PYTHONS))
+
+# the suite on Python X.Y (suite-X.Y): pythonX.Y from the PATH, else pyenv's
+suite-%:
+	@py=$$(command -v python$*); \
+	"$$py" -c '' 2>/dev/null || py=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$*.*/bin/python$* 2>/dev/null | sort -V | tail -n 1); \
+	[ -n "$$py" ] || { echo "no Python $*: install it (pyenv install $*)" >&2; exit 1; }; \
+	echo "== Python $*: $$py"; \
+	$(MAKE) --no-print-directory suite PYTHON="$$py" VENV=.venv/python$* GROUPS="--group test"
 
 bench: $(STAMP)
 	$(PY) -m benchmarks
