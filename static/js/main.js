@@ -3,6 +3,7 @@
 // animation frame behind dirty flags.
 
 import { Control } from "./control.js";
+import { Feed } from "./feed.js";
 import { fillPools, fillChoices, readFilter, timeDependent } from "./filters.js";
 import { count, duration } from "./format.js";
 import { Gauges } from "./gauges.js";
@@ -87,14 +88,18 @@ const stream = new Stream({
     if (page.range) Object.assign(page.range, range);
     dirtyAll();
   },
-  onBatch: (batch) => {
-    const t0 = performance.now();
-    page.trace.ingest(batch);
-    stats.ingest += performance.now() - t0;
+  onBatch: (batch, ack) => feed.push(page.trace, batch, ack),
+});
+
+const feed = new Feed({
+  current: ({ trace, batch }) => trace === page.trace && batch.tag === stream.tag,
+  done: ({ batch, ack }) => {
+    ack();
     if (tooMany()) return rollover();
     liveControl(batch);
     if (!viewport.paused) redrawAfterBatch();
   },
+  spent: (ms) => (stats.ingest += ms),
 });
 
 /** Whether the page holds more of a live session than it keeps: `maxEvents`, and twice what the server sent it as the

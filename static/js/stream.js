@@ -4,8 +4,8 @@
 import { io } from "../vendor/socket.io/socket.io.esm.min.js";
 
 export class Stream {
-  /** Handlers: onSessions(list), onSession(s), onRemoved(id), onBatch(batch), onRange(range), onStatus(text, error),
-   * onConnect().
+  /** Handlers: onSessions(list), onSession(s), onRemoved(id), onBatch(batch, ack: to call once it is in),
+   * onRange(range), onStatus(text, error), onConnect().
    * A token, if the server wants one, is in its cookie. */
   constructor(handlers) {
     this.h = handlers;
@@ -24,8 +24,7 @@ export class Stream {
     s.on("removed", (m) => m && this.h.onRemoved(String(m.id)));
     s.on("batch", (batch) => {
       if (batch.tag !== this.tag || this.session === null) return; // another session's, or sent before we subscribed again
-      this.h.onBatch(batch);
-      s.emit("ack", { seq: batch.seq });
+      this.h.onBatch(batch, () => s.emit("ack", { seq: batch.seq }));
     });
   }
 

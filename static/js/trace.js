@@ -68,22 +68,35 @@ export class Trace {
 
   /** Take one server batch (visualizer/sessions.py's `wire`, read by events.js's `readBatch`): {events, data,
    * columns, origin, dropped}. Timestamps come as ns since the session's `origin` (a string: its first event's ts
-   * on the program's clock). The strings of a coded column are looked up once per batch, not once per event. */
+   * on the program's clock). */
   ingest(batch) {
+    this.ingestSome(this.reading(batch), Infinity);
+  }
+
+  /** `batch` (as `ingest` takes it) read for `ingestSome` to take a part at a time: a page following a million
+   * events a second takes a 100k-event batch in slices, drawing frames between them. The strings of a coded
+   * column are looked up here, once per batch, not once per event. */
+  reading(batch) {
     const m = this.model, { kinds, cols } = readBatch(batch, m);
     if (this.first === null) this.earlier += batch.dropped ?? 0; // the session's events before those shown here
     else if (batch.dropped) this.lost(this.end, batch.dropped); // this viewer missed events before this batch
-    if (!kinds.length) return;
-    if (this.base === null) this.base = Number(batch.origin);
-    if (this.first === null) this.begin(batch, kinds, cols);
-    const first = this.start;
-    const pos = new Int32Array(256), code = (s) => this.strings.code(s);
-    const sw = cols[m.codes.get("switch")];
+    if (kinds.length && this.base === null) this.base = Number(batch.origin);
+    if (kinds.length && this.first === null) this.begin(batch, kinds, cols);
+    const code = (s) => this.strings.code(s);
     const bl = cols[m.codes.get("block")], wk = cols[m.codes.get("wake")];
-    const blockState = bl?.reason.map((r) => m.stateOf(r)), blockReason = bl?.reason.map(code);
-    const blockInfo = bl?.detail.map((d) => (d === null || d === undefined ? 0 : code(String(d))));
-    const blockWhere = bl?.where.map((w) => (w ? code(w) : 0)), wakeCause = wk?.cause.map(code);
-    for (let i = 0; i < kinds.length; i++) {
+    return {
+      kinds, cols, next: 0, pos: new Int32Array(256), sw: cols[m.codes.get("switch")],
+      blockState: bl?.reason.map((r) => m.stateOf(r)), blockReason: bl?.reason.map(code),
+      blockInfo: bl?.detail.map((d) => (d === null || d === undefined ? 0 : code(String(d)))),
+      blockWhere: bl?.where.map((w) => (w ? code(w) : 0)), wakeCause: wk?.cause.map(code),
+    };
+  }
+
+  /** Up to `limit` more events of `r` (from `reading`), in order; whether they are all in. */
+  ingestSome(r, limit) {
+    const m = this.model, { kinds, cols, pos, sw, blockState, blockReason, blockInfo, blockWhere, wakeCause } = r;
+    const first = this.start, stop = Math.min(kinds.length, r.next + limit);
+    for (let i = r.next; i < stop; i++) {
       const kc = kinds[i];
       const j = pos[kc]++;
       const k = m.local[kc];
@@ -119,8 +132,10 @@ export class Trace {
       }
       if (ts > this.end) this.end = ts;
     }
-    this.events += kinds.length;
-    this.version++;
+    if (stop > r.next) this.version++;
+    this.events += stop - r.next;
+    r.next = stop;
+    return stop === kinds.length;
   }
 
   /** The first events are in (`batch`: `kinds` and `cols`, as `readBatch` reads them): the trace starts at the

@@ -76,3 +76,17 @@ test("a lane keeps the object of the transitions that waited on one; the counts 
   assert.deepEqual([...lane.ob.a.subarray(0, lane.ts.n)].map((code) => tr.detail(code)), [null, null, q, null, null, null]);
   assert.equal(tr.stateCounts.now[schema.states.indexOf("sleep")], 1);
 });
+
+test("a batch taken a few events at a time gives each case the same intervals as taken whole", () => {
+  for (const c of corpus()) {
+    for (const limit of [1, 2, 3]) {
+      const tr = new Trace(model);
+      const reading = tr.reading(wireBatch(schema, c.events, { first: c.midway ? 1 : 0 }));
+      let slices = 1;
+      while (!tr.ingestSome(reading, limit)) slices++;
+      assert.equal(slices, Math.max(1, Math.ceil(c.events.length / limit)), c.name);
+      assert.equal(tr.events, c.events.length, c.name);
+      assert.deepEqual(intervalsOf(tr), c.intervals, `${c.name}, ${limit} at a time`);
+    }
+  }
+});
