@@ -437,8 +437,8 @@ function wireControls() {
 // ------------------------------------------------------------------ start
 
 window.greenscope = {
-  page, view, viewport, timeline, gauges, stats, model, insights, side, stream, control, narrator, source, overview,
-  sessions,
+  page, view, viewport, timeline, gauges, stats, model, insights, side, stream, feed, control, narrator, source,
+  overview, sessions,
   get trace() { return page.trace; },
   get theme() { return theme; },
   /** Draw now, synchronously (tests read the canvas right after). */

@@ -166,6 +166,28 @@ def test_a_hundred_thousand_tiny_intervals_on_one_lane(page: Page, tiny: Path):
         assert_true_to_the_events(page, events, f"{k}x")
 
 
+def test_a_batch_goes_in_a_slice_at_a_time_with_frames_drawn_between(page: Page, tiny: Path):
+    """The page takes a batch of the server's in slices (feed.js), so it draws on while 100k events come in: some
+    frames come while a batch is part of the way in, and all of them are in once (taken whole, a batch was one task
+    of up to 200 ms, and no frame came until it was in)."""
+    page.wait_for_function("greenscope.page.opened")
+    page.evaluate(
+        """() => {
+          const feed = greenscope.feed, seen = (window.__partway = []);
+          const tick = () => {
+            const job = feed.queue[0], r = job?.reading;
+            if (r && 0 < r.next && r.next < r.kinds.length) seen.push(r.next);
+            requestAnimationFrame(tick);
+          };
+          requestAnimationFrame(tick);
+        }"""
+    )
+    events = load(page, tiny)
+    partway = page.evaluate("window.__partway")
+    assert len(partway) >= 2 and all(n % 4096 == 0 for n in partway)  # a frame after each few slices of 4096
+    assert page.evaluate("greenscope.trace.events") == len(events)
+
+
 def test_long_after_many_short_and_alternating_draw_the_same_at_every_zoom(page: Page, shapes: Path):
     """The same data draws the same at different zooms: a state shown over a time range at one zoom is
     shown over it at another (compared at the columns the two views share, at 2x)."""
