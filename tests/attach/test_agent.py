@@ -56,6 +56,8 @@ def test_the_dashboard_refuses_to_pace_a_peers_program(server: Server, tmp_path:
     program = Program(server, tmp_path, stdin=True)
     try:
         wait_until(lambda: program.lines, what="the program's start")
+        # what it runs on comes with its agent's HELLO, which may reach the dashboard after the program's first line
+        wait_until(lambda: server.get(f"api/sessions/{program.id}").json()["runtime"], what="its HELLO")
         r = program.control("pause")
         assert (r.status_code, r.json()["field"]) == (409, "session")
         assert "runs on gevent" in r.json()["error"]
