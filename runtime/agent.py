@@ -139,7 +139,7 @@ class Agent:
         self._program_ships = False  # the program ships in its hub (`Recorder.call_at`)
         self._shipping = _allocate_lock()  # one shipping at a time
         self._interval_ns = round(interval * 1e9)
-        self._slack_ns = max(self._interval_ns // 10, 1_000_000)  # how late the program may be before the thread ships
+        self.slack_ns = max(self._interval_ns // 10, 1_000_000)  # how late the program may be before the thread ships
         self._running = False
         self._done = _allocate_lock()  # held by the thread while it runs
         self._wake_r = self._wake_w = -1  # the thread's sleep, which stop() ends
@@ -193,7 +193,7 @@ class Agent:
             while self._running:
                 recording = self.recorder.recording
                 if self._program_ships and recording:  # without the GIL until a command, or the program is late
-                    late = wait_idle(self._waitables(), 0, self._slack_ns) == 3  # type: ignore[misc]
+                    late = wait_idle(self._waitables(), 0, self.slack_ns) == 3  # type: ignore[misc]
                 else:
                     self._sleep(due - _monotonic())
                     late = _monotonic() >= due

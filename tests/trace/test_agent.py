@@ -291,7 +291,7 @@ def test_a_busy_program_ships_from_its_own_thread_and_a_held_one_from_the_agents
     if rec.wait_idle is not None:
         # at most one look of the thread's may race it, and it rightly ships once for each time the OS held the
         # program as long as the slack it gives it (CI, with two suites at once, saw 2)
-        assert sum(thread != program for thread in busy) <= 1 + holds.times(slack_of(agent))
+        assert sum(thread != program for thread in busy) <= 1 + holds.times(agent.slack_ns)
     else:  # the hooks in Python: the agent's thread ships every interval
         assert program not in busy
     with open(tmp_path / "r.gscope", "rb") as f:
@@ -343,14 +343,9 @@ def test_the_agents_thread_sleeps_while_the_program_ships_itself(tmp_path: Path)
     # loaded machine, rightly): a preemption, or a wait for a CPU as long as the slack the agent gives it (a
     # tenth of its interval), or as much time taken by the hypervisor (a busy host's steal: 5 to 10 wakes here, on
     # a744556's tree too, with 340-580 ms stolen over the test's 2 s); where each due time woke it: 10
-    assert busy <= 4 + held.times(slack_of(agent))
+    assert busy <= 4 + held.times(agent.slack_ns)
     late = [thread for thread, at in sink.writes if at > start + 0.1]  # the program ships; the thread once a hold
-    assert program in late and sum(thread != program for thread in late) <= held.times(slack_of(agent))
-
-
-def slack_of(agent: Agent) -> float:
-    """How late (ns) `agent`'s program may be to ship before its thread ships for it: a tenth of its interval."""
-    return max(agent.interval / 10, 0.001) * 1e9
+    assert program in late and sum(thread != program for thread in late) <= held.times(agent.slack_ns)
 
 
 def test_an_idle_program_says_it_is_alive():
