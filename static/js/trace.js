@@ -80,8 +80,10 @@ export class Trace {
     const m = this.model, { kinds, cols } = readBatch(batch, m);
     if (this.first === null) this.earlier += batch.dropped ?? 0; // the session's events before those shown here
     else if (batch.dropped) this.lost(this.end, batch.dropped); // this viewer missed events before this batch
-    if (kinds.length && this.base === null) this.base = Number(batch.origin);
-    if (kinds.length && this.first === null) this.begin(batch, kinds, cols);
+    if (kinds.length) {
+      this.base ??= Number(batch.origin);
+      if (this.first === null) this.begin(batch, kinds, cols);
+    }
     const code = (s) => this.strings.code(s);
     const bl = cols[m.codes.get("block")], wk = cols[m.codes.get("wake")];
     return {
