@@ -276,8 +276,10 @@ function showRange() {
     el.textContent = "";
     return;
   }
+  // what matters most first: a narrow toolbar (a projector's) cuts the end off; the title has all of it
   const dropped = (tr.dropped ? ` · ${count(tr.dropped)} lost` : "") + (tr.earlier ? ` · ${count(tr.earlier)} before` : "");
-  el.textContent = `${duration(view.t0)} – ${duration(view.t1)} · ${count(tr.lanes.length)} greenthreads · ${count(tr.events)} events${dropped}`;
+  el.textContent = `${duration(view.t0)} – ${duration(view.t1)}${dropped} · ${count(tr.lanes.length)} greenthreads · ${count(tr.events)} events`;
+  el.title = el.textContent;
 }
 
 function showReplay() {

@@ -90,6 +90,26 @@ def test_two_rows_of_controls_every_one_in_view(projector: Page):
         assert box["y"] + box["height"] <= height, selector
 
 
+def test_the_view_range_is_in_view_with_its_times_whole(projector: Page):
+    """Once: at 1280x720 the range ("2.42 s \N{EN DASH}") was cut off, at 1024x768 it was past the right edge; the
+    filters give up their room first, and the times come before the counts (an ellipsis may take those; the title
+    has all).
+    The times of a minute into a session (32.4 s to 42.4 s) are the widest a talk sees."""
+    projector.evaluate("greenscope.viewport.setFollow(false); greenscope.viewport.setRange(32.4e9, 42.4e9)")
+    projector.evaluate("greenscope.drawNow()")
+    box, shown, need, text, title = projector.evaluate(
+        """(() => { const el = document.getElementById('view-range'), b = el.getBoundingClientRect();
+             const ctx = document.createElement('canvas').getContext('2d');
+             ctx.font = getComputedStyle(el).font;
+             const times = el.textContent.split(' · ')[0];
+             return [[b.x, b.width], el.clientWidth, ctx.measureText(times).width, el.textContent, el.title];
+           })()"""
+    )
+    assert " \N{EN DASH} " in text and title == text
+    assert 0 <= box[0] and box[0] + box[1] <= projector.viewport_size["width"], box
+    assert shown >= need, (shown, need, text)
+
+
 def test_at_least_twelve_lanes_are_in_view(projector: Page):
     lanes = projector.evaluate(
         """(() => { const t = greenscope.timeline, th = greenscope.theme, last = t.scrollRow + t.visibleRows(th);
